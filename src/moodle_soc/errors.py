@@ -1,0 +1,57 @@
+"""Errors that end a command with one clear sentence and a documented exit code.
+
+Every error a user can cause (bad input, unreachable database, not a Moodle site) is a
+``MoodleSocError`` subclass; the CLI prints its message on one line and exits with its code.
+Messages never contain secrets (passwords, tokens): callers build them from safe values only.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Stable, documented process exit codes (see README, "Exit codes")."""
+
+    OK = 0
+    FINDINGS = 1  # findings at or above --fail-on
+    USAGE = 2  # bad command-line usage (Typer uses 2 as well)
+    CANNOT_CONNECT = 3  # database unreachable, wrong credentials, timeout, query refused
+    NOT_MOODLE = 4  # the database is not a Moodle site, or the table prefix is wrong
+    UNSUPPORTED_VERSION = 5  # Moodle older than 3.9
+    BAD_CONFIG = 6  # config.php malformed, incomplete, or names an unknown dbtype
+    BAD_INPUT = 7  # another input file (moodle-soc.yaml, a roster, a review file) is invalid
+
+
+class MoodleSocError(Exception):
+    """Base class: an error with a user-facing one-line message and an exit code."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(MoodleSocError):
+    exit_code = ExitCode.USAGE
+
+
+class CannotConnectError(MoodleSocError):
+    exit_code = ExitCode.CANNOT_CONNECT
+
+
+class NotMoodleError(MoodleSocError):
+    exit_code = ExitCode.NOT_MOODLE
+
+
+class UnsupportedVersionError(MoodleSocError):
+    exit_code = ExitCode.UNSUPPORTED_VERSION
+
+
+class ConfigPhpError(MoodleSocError):
+    exit_code = ExitCode.BAD_CONFIG
+
+
+class BadInputError(MoodleSocError):
+    exit_code = ExitCode.BAD_INPUT
