@@ -1,0 +1,163 @@
+"""The check registry: a check is a function declared with its metadata in one decorator.
+
+Criteria mappings do not live here: they have one home, the framework YAML files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from moodle_soc.results import Result, Severity
+
+if TYPE_CHECKING:
+    from moodle_soc.policy import Policy
+    from moodle_soc.site.moodle import MoodleSite
+
+CheckFunction = Callable[["MoodleSite", "Policy"], Iterable[Result]]
+
+_ID_PATTERN = re.compile(r"^[a-z]+\.[a-z0-9_]+$")
+_REGISTRY: dict[str, CheckSpec] = {}
+
+
+@dataclass(frozen=True)
+class SettingFix:
+    """A setting whose change fixes the check, turned into an ``admin/cli/cfg.php`` command."""
+
+    name: str
+    value: str
+    plugin: str | None = None
+
+    @property
+    def command(self) -> str:
+        component = f" --component={self.plugin}" if self.plugin else ""
+        return f"php admin/cli/cfg.php{component} --name={self.name} --set={self.value}"
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A registered check: its permanent id, metadata, and the function that decides it."""
+
+    id: str
+    title: str
+    severity: Severity
+    remediation: str
+    function: CheckFunction = field(repr=False)
+    moodle_check: str | None = None
+    fix: SettingFix | None = None
+    requires_tables: tuple[str, ...] = ()
+
+    @property
+    def area(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    @property
+    def rationale(self) -> str:
+        """The first paragraph of the docstring: the risk, in one sentence."""
+        doc = (self.function.__doc__ or "").strip()
+        return " ".join(doc.split("\n\n", 1)[0].split())
+
+    @property
+    def fix_command(self) -> str | None:
+        return self.fix.command if self.fix else None
+
+    def run(self, site: MoodleSite, policy: Policy) -> Iterator[Result]:
+        yield from self.function(site, policy)
+
+
+def check(
+    check_id: str,
+    *,
+    title: str,
+    severity: Severity,
+    remediation: str,
+    moodle_check: str | None = None,
+    fix: SettingFix | None = None,
+    requires_tables: tuple[str, ...] = (),
+) -> Callable[[CheckFunction], CheckFunction]:
+    """Register ``function`` as the check ``check_id`` (``<area>.<thing>_<expected_state>``)."""
+    if not _ID_PATTERN.match(check_id):
+        raise ValueError(f"Check id {check_id!r} must read <area>.<thing>_<expected_state>.")
+    if not remediation.endswith("."):
+        raise ValueError(f"Remediation of {check_id} must be a full sentence.")
+
+    def register(function: CheckFunction) -> CheckFunction:
+        if check_id in _REGISTRY:
+            raise ValueError(f"Check id {check_id!r} is registered twice.")
+        if not (function.__doc__ or "").strip():
+            raise ValueError(f"Check {check_id} needs a docstring that says why it matters.")
+        _REGISTRY[check_id] = CheckSpec(
+            id=check_id,
+            title=title,
+            severity=severity,
+            remediation=remediation,
+            function=function,
+            moodle_check=moodle_check,
+            fix=fix,
+            requires_tables=requires_tables,
+        )
+        return function
+
+    return register
+
+
+def setting_check(
+    check_id: str,
+    *,
+    name: str,
+    plugin: str | None = None,
+    passes: Callable[[str | None], bool],
+    expectation: str,
+    title: str,
+    severity: Severity,
+    remediation: str,
+    moodle_check: str | None = None,
+    fix: SettingFix | None = None,
+    doc: str,
+) -> CheckSpec:
+    """Declare the 80 % case, "this setting must be X", in one call.
+
+    ``passes`` receives the effective value (config.php > database > Moodle default) as Moodle
+    stores it, a string or None; ``expectation`` completes the sentence "... ; <expectation>.".
+    """
+
+    def decide(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+        value = site.settings.get(name, plugin)
+        label = f"{plugin}/{name}" if plugin else name
+        shown = "not set" if value is None else "empty" if value == "" else repr(value)
+        source = site.settings.source(name, plugin)
+        yield Result.pass_if(
+            passes(value),
+            f"Setting {label} is {shown} ({source}); {expectation}.",
+            resource=f"setting:{label}",
+            observed={label: value},
+        )
+
+    decide.__doc__ = doc
+    decide.__name__ = check_id.split(".", 1)[1]
+    check(
+        check_id,
+        title=title,
+        severity=severity,
+        remediation=remediation,
+        moodle_check=moodle_check,
+        fix=fix,
+    )(decide)
+    return _REGISTRY[check_id]
+
+
+def all_checks() -> tuple[CheckSpec, ...]:
+    """Every registered check, in id order, after importing every check module."""
+    from moodle_soc.checks import load_all
+
+    load_all()
+    return tuple(_REGISTRY[key] for key in sorted(_REGISTRY))
+
+
+def get_check(check_id: str) -> CheckSpec:
+    for spec in all_checks():
+        if spec.id == check_id:
+            return spec
+    raise KeyError(check_id)

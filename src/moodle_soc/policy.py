@@ -1,0 +1,107 @@
+"""Every threshold the checks apply, declared once with its reason, overridable from YAML.
+
+A ``moodle-soc.yaml`` may carry a ``policy:`` mapping whose keys are the field names below;
+unknown keys and wrong types are refused with one clear sentence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from moodle_soc.errors import BadInputError
+
+DAY = 86400
+
+
+class Policy(BaseModel):
+    """The organisation's control thresholds. Defaults follow common SOC 2 practice."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_password_length: int = Field(
+        12, ge=1, description="Short passwords are guessable; NIST 800-63B asks for length first."
+    )
+    required_password_classes: int = Field(
+        3,
+        ge=0,
+        le=4,
+        description="How many of digits, lower case, upper case and symbols a password must mix.",
+    )
+    min_password_reuse_limit: int = Field(
+        5, ge=0, description="Earlier passwords a user may not reuse, so a rotation really rotates."
+    )
+    max_lockout_threshold: int = Field(
+        10, ge=1, description="Failed logins allowed before lockout; more invites brute force."
+    )
+    max_session_timeout_seconds: int = Field(
+        8 * 3600, ge=60, description="Idle sessions left open on shared machines get hijacked."
+    )
+    max_site_admins: int = Field(
+        2, ge=1, description="Site administrators bypass every capability check; keep few."
+    )
+    dormant_days: int = Field(
+        90, ge=1, description="Accounts unused this long should be disabled (leavers, stale)."
+    )
+    never_logged_in_grace_days: int = Field(
+        30, ge=0, description="New accounts get this long to log in before they count as unused."
+    )
+    max_dormant_account_share: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of active accounts that may be dormant before the control fails.",
+    )
+    allowed_auth_plugins: tuple[str, ...] = Field(
+        ("manual", "nologin", "ldap", "oauth2", "saml2", "shibboleth", "cas", "lti", "mnet"),
+        description="Authentication plugins the organisation has approved.",
+    )
+    weak_mfa_factors: tuple[str, ...] = Field(
+        ("email", "nosetup", "grace", "iprange", "cohort", "role", "capability", "admin", "auth"),
+        description="Factors that alone do not prove possession of a second secret.",
+    )
+    approved_system_role_holders: tuple[str, ...] = Field(
+        (), description="Usernames approved to hold privileged roles at system level."
+    )
+    allowed_ws_protocols: tuple[str, ...] = Field(
+        ("rest",), description="Web-service protocols the organisation has approved."
+    )
+    max_token_idle_days: int = Field(
+        90, ge=1, description="A token unused this long is forgotten access; revoke it."
+    )
+    min_log_retention_days: int = Field(
+        365, ge=1, description="Logs must cover the audit window (a Type II period is ≤ 12 months)."
+    )
+    max_backup_age_days: int = Field(
+        7, ge=1, description="A course's last successful automated backup must be this recent."
+    )
+    max_privacy_request_days: int = Field(
+        30, ge=1, description="GDPR gives a month to answer data subject requests."
+    )
+    suspended_login_window_days: int = Field(
+        90, ge=1, description="How far back to look for login attempts on suspended accounts."
+    )
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any] | None, source: str = "moodle-soc.yaml") -> Policy:
+        try:
+            return cls.model_validate(data or {})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "policy"
+            raise BadInputError(f"{source}: policy.{where}: {first['msg']}.") from None
+
+    @classmethod
+    def from_file(cls, path: Path) -> Policy:
+        from moodle_soc.settings_file import load_settings_file
+
+        return load_settings_file(path).policy
+
+    def thresholds(self) -> list[tuple[str, Any, str]]:
+        """(name, value, reason) for every threshold, for reports and ``checks policy``."""
+        return [
+            (name, getattr(self, name), info.description or "")
+            for name, info in type(self).model_fields.items()
+        ]

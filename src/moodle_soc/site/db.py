@@ -1,0 +1,294 @@
+"""Read-only database access for one Moodle site, with every query recorded as provenance.
+
+Read-only by construction: PostgreSQL sessions default to read-only transactions, MySQL and
+MariaDB sessions are set ``TRANSACTION READ ONLY``, SQLite connections run ``query_only``; all
+queries of one scan share one repeatable-read transaction (a consistent snapshot) and a
+statement timeout. Nothing here ever writes, so a SELECT-only database user is enough.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, RowMapping
+
+from moodle_soc.errors import CannotConnectError, NotMoodleError
+
+STATEMENT_TIMEOUT_SECONDS = 120
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class QueryRecord:
+    """Provenance of one query: what was asked, of which data, and a hash of the answer."""
+
+    purpose: str
+    sql: str
+    params: Mapping[str, Any]
+    rows: int
+    duration_ms: float
+    sha256: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "purpose": self.purpose,
+            "sql": self.sql,
+            "params": {key: _jsonable(value) for key, value in self.params.items()},
+            "rows": self.rows,
+            "duration_ms": round(self.duration_ms, 3),
+            "sha256": self.sha256,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def result_sha256(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """SHA-256 of a result set in a canonical JSON form, the same on every database."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(list(columns)).encode())
+    for row in rows:
+        digest.update(b"\n")
+        digest.update(json.dumps([_jsonable(v) for v in row], default=str).encode())
+    return digest.hexdigest()
+
+
+def make_engine(url: sa.URL, *, schema: str | None = None) -> Engine:
+    """An engine whose every connection is read-only and time-limited."""
+    backend = url.get_backend_name()
+    connect_args: dict[str, Any] = {}
+    if backend == "postgresql":
+        options = (
+            "-c default_transaction_read_only=on"
+            f" -c statement_timeout={STATEMENT_TIMEOUT_SECONDS * 1000}"
+        )
+        if schema:
+            options += f" -c search_path={schema}"
+        connect_args = {
+            "options": options,
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "application_name": "moodle-soc",
+        }
+    elif backend in ("mysql", "mariadb"):
+        connect_args = {
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "init_command": "SET SESSION TRANSACTION READ ONLY",
+        }
+    engine = sa.create_engine(url, connect_args=connect_args, poolclass=sa.pool.NullPool)
+    if backend in ("mysql", "mariadb"):
+        sa.event.listen(engine, "connect", _limit_mysql_statements)
+    elif backend == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_query_only)
+    return engine
+
+
+def _limit_mysql_statements(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT VERSION()")
+        server = str(cursor.fetchone()[0]).lower()
+        if "mariadb" in server:
+            cursor.execute(f"SET SESSION max_statement_time = {STATEMENT_TIMEOUT_SECONDS}")
+        else:
+            cursor.execute(f"SET SESSION max_execution_time = {STATEMENT_TIMEOUT_SECONDS * 1000}")
+    finally:
+        cursor.close()
+
+
+def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA query_only = ON")
+    finally:
+        cursor.close()
+
+
+def describe_connect_error(display_url: str, exc: BaseException, password: str | None) -> str:
+    """One sentence from a driver error; the password is scrubbed if a driver echoed it."""
+    original = getattr(exc, "orig", None) or exc
+    text = " ".join(str(original).split())
+    if password:
+        text = text.replace(password, "********")
+    text = text.rstrip(".")
+    if len(text) > 240:
+        text = text[:237] + "..."
+    return f"Cannot connect to {display_url}: {text}."
+
+
+@dataclass
+class Database:
+    """One read-only connection to a Moodle database, holding one consistent snapshot."""
+
+    engine: Engine
+    prefix: str
+    display_url: str
+    password: str | None = field(default=None, repr=False)
+    records: list[QueryRecord] = field(default_factory=list)
+    _connection: Connection | None = field(default=None, repr=False)
+    _columns: dict[str, tuple[str, ...]] | None = field(default=None, repr=False)
+
+    @property
+    def backend(self) -> str:
+        return self.engine.url.get_backend_name()
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            try:
+                connection = self.engine.connect()
+                if self.backend != "sqlite":
+                    connection = connection.execution_options(isolation_level="REPEATABLE READ")
+                connection.begin()
+            except sa.exc.DBAPIError as exc:
+                raise CannotConnectError(
+                    describe_connect_error(self.display_url, exc, self.password)
+                ) from None
+            self._connection = connection
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.rollback()
+            self._connection.close()
+            self._connection = None
+        self.engine.dispose()
+
+    # --- schema -------------------------------------------------------------------------
+
+    @property
+    def columns(self) -> dict[str, tuple[str, ...]]:
+        """Columns of every table with this site's prefix, keyed by unprefixed table name."""
+        if self._columns is None:
+            self._columns = self._introspect()
+        return self._columns
+
+    def _introspect(self) -> dict[str, tuple[str, ...]]:
+        if self.backend == "sqlite":
+            names = [
+                row[0]
+                for row in self._run(
+                    sa.text("SELECT name FROM sqlite_master WHERE type = 'table'"), "schema: tables"
+                )[1]
+            ]
+            found: dict[str, list[str]] = {}
+            for name in names:
+                if name.startswith(self.prefix):
+                    info = self.connection.exec_driver_sql(f'PRAGMA table_info("{name}")')
+                    found[name] = [str(row[1]) for row in info]
+        else:
+            schema_expr = "current_schema()" if self.backend == "postgresql" else "DATABASE()"
+            query = sa.text(
+                "SELECT table_name AS t, column_name AS c FROM information_schema.columns"
+                f" WHERE table_schema = {schema_expr} ORDER BY table_name, ordinal_position"
+            )
+            found = {}
+            for table_name, column_name in self._run(query, "schema: tables and columns")[1]:
+                if str(table_name).startswith(self.prefix):
+                    found.setdefault(str(table_name), []).append(str(column_name).lower())
+        plen = len(self.prefix)
+        return {name[plen:]: tuple(cols) for name, cols in found.items()}
+
+    def all_table_names(self) -> list[str]:
+        """Every table name in the schema, prefixed or not (used to suggest a prefix)."""
+        if self.backend == "sqlite":
+            query = sa.text("SELECT name FROM sqlite_master WHERE type = 'table'")
+        else:
+            schema_expr = "current_schema()" if self.backend == "postgresql" else "DATABASE()"
+            query = sa.text(
+                "SELECT table_name FROM information_schema.tables"
+                f" WHERE table_schema = {schema_expr}"
+            )
+        return [str(row[0]) for row in self._run(query, "schema: all tables")[1]]
+
+    def has_table(self, name: str) -> bool:
+        return name in self.columns
+
+    def has_column(self, table: str, column: str) -> bool:
+        return column in self.columns.get(table, ())
+
+    def table(self, name: str) -> sa.TableClause:
+        """A lightweight table construct for ``<prefix><name>`` with its real columns."""
+        if name not in self.columns:
+            raise MissingTableError(name, self.prefix)
+        return sa.table(self.prefix + name, *(sa.column(c) for c in self.columns[name]))
+
+    # --- queries ------------------------------------------------------------------------
+
+    def _run(
+        self, statement: sa.Executable, purpose: str
+    ) -> tuple[list[str], list[sa.Row[Any]]]:
+        started = time.perf_counter()
+        try:
+            result = self.connection.execute(statement)
+            rows = list(result)
+            columns = list(result.keys())
+        except sa.exc.OperationalError as exc:
+            raise CannotConnectError(
+                describe_connect_error(self.display_url, exc, self.password)
+            ) from None
+        elapsed = (time.perf_counter() - started) * 1000
+        compiled = statement.compile(dialect=self.engine.dialect)  # type: ignore[attr-defined]
+        self.records.append(
+            QueryRecord(
+                purpose=purpose,
+                sql=" ".join(str(compiled).split()),
+                params=dict(compiled.params),
+                rows=len(rows),
+                duration_ms=elapsed,
+                sha256=result_sha256(columns, rows),
+            )
+        )
+        return columns, rows
+
+    def fetch_all(self, statement: sa.Executable, purpose: str) -> list[RowMapping]:
+        columns, rows = self._run(statement, purpose)
+        return [row._mapping for row in rows]
+
+    def fetch_one(self, statement: sa.Executable, purpose: str) -> RowMapping | None:
+        rows = self.fetch_all(statement, purpose)
+        return rows[0] if rows else None
+
+    def scalar(self, statement: sa.Executable, purpose: str) -> Any:
+        _, rows = self._run(statement, purpose)
+        return rows[0][0] if rows else None
+
+    def stream(
+        self,
+        statement: sa.Select[Any],
+        key: sa.ColumnElement[Any],
+        purpose: str,
+        chunk_size: int = 5000,
+    ) -> Iterator[RowMapping]:
+        """Keyset-paginated rows ordered by ``key``: bounded memory for large tables."""
+        last: Any = None
+        while True:
+            page = statement.order_by(key).limit(chunk_size)
+            if last is not None:
+                page = page.where(key > last)
+            rows = self.fetch_all(page, purpose)
+            yield from rows
+            if len(rows) < chunk_size:
+                return
+            last = rows[-1][key.name] if hasattr(key, "name") else rows[-1][0]
+
+
+class MissingTableError(NotMoodleError):
+    """A table the query needs does not exist (an optional feature, or the wrong prefix)."""
+
+    def __init__(self, table: str, prefix: str) -> None:
+        super().__init__(f"Table {prefix}{table} does not exist in this database.")
+        self.table = table

@@ -1,0 +1,47 @@
+"""Shared test helpers: a MoodleSite over a synthetic site built in in-memory SQLite.
+
+No mocks of the database layer: each test builds the exact Moodle rows it needs with the
+project's own SiteBuilder, and the real site layer reads them with real SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from moodle_soc.site.db import Database
+from moodle_soc.site.moodle import MoodleSite
+from moodle_soc.site.phpconfig import PhpConfig, parse_config_php
+from moodle_soc.synthetic.builder import SiteBuilder
+
+# The synthetic builder's default "now" (2026-11-29), so ages are stable in every test.
+AUDIT_TIME = datetime.fromtimestamp(1795936000, UTC)
+
+SiteFactory = Callable[..., MoodleSite]
+
+
+def site_from(
+    builder: SiteBuilder,
+    *,
+    config_php: str | PhpConfig | None = None,
+    audit_time: datetime = AUDIT_TIME,
+    wwwroot: str | None = None,
+) -> MoodleSite:
+    """A MoodleSite reading ``builder``'s site from a fresh in-memory SQLite database."""
+    engine = builder.sqlite_memory()
+    db = Database(engine=engine, prefix=builder.prefix, display_url="sqlite://(memory)")
+    cfg = parse_config_php(config_php) if isinstance(config_php, str) else config_php
+    return MoodleSite(db, audit_time=audit_time, config_php=cfg, wwwroot=wwwroot)
+
+
+@pytest.fixture
+def builder() -> SiteBuilder:
+    """A fresh Moodle 5.1 install (defaults only) to add the records a test needs to."""
+    return SiteBuilder()
+
+
+@pytest.fixture
+def make_site() -> SiteFactory:
+    return site_from
