@@ -1,0 +1,125 @@
+"""Backups: automated course backups are switched on, run, and succeed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from moodle_soc.checks.registry import SettingFix, check
+from moodle_soc.results import Result, Severity
+
+if TYPE_CHECKING:
+    from moodle_soc.policy import Policy
+    from moodle_soc.site.moodle import MoodleSite
+
+AUTO_MODES = {0: "disabled", 1: "enabled", 2: "manual (CLI only)"}
+BACKUP_PAGE = "Site administration > Courses > Backups > Automated backup setup"
+FAILING_LIMIT = 100
+
+
+def _when(timestamp: int) -> str:
+    if not timestamp:
+        return "never"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _mode(site: MoodleSite) -> int:
+    return site.settings.int("backup_auto_active", "backup")
+
+
+@check(
+    "backups.automated_backups_enabled",
+    severity=Severity.HIGH,
+    title="Automated course backups are enabled",
+    remediation=f"{BACKUP_PAGE}: set 'Active' to Enabled (or Manual when an external scheduler"
+    " runs admin/cli/automated_backups.php).",
+    moodle_check="core_backups",
+    fix=SettingFix("backup_auto_active", "1", "backup"),
+)
+def automated_backups_enabled(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+    """Without automated backups a lost or corrupted course cannot be restored.
+
+    Moodle's performance check core_backups warns when automated backups are ON (they load
+    cron); for compliance the verdict is inverted: we pass when they are enabled or manual.
+    """
+    mode = _mode(site)
+    word = AUTO_MODES.get(mode, f"an unknown mode {mode}")
+    yield Result.pass_if(
+        mode in (1, 2),
+        f"Setting backup/backup_auto_active is {mode}: automated course backups are {word}.",
+        resource="setting:backup/backup_auto_active",
+        observed={
+            "backup/backup_auto_active": mode,
+            "backup/backup_auto_storage": site.settings.get("backup_auto_storage", "backup"),
+            "backup/backup_auto_destination": site.settings.get(
+                "backup_auto_destination", "backup"
+            ),
+        },
+    )
+
+
+@check(
+    "backups.course_backups_succeeding",
+    severity=Severity.HIGH,
+    title="Automated course backups succeed and are recent",
+    remediation=(
+        "Site administration > Reports > Backups: read the log of each failing course, fix the"
+        f" cause, and confirm a recent successful run; check the schedule in {BACKUP_PAGE}."
+    ),
+    requires_tables=("backup_courses",),
+)
+def course_backups_succeeding(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+    """A backup that is enabled but failing gives false comfort: nothing could be restored."""
+    mode = _mode(site)
+    if mode not in (1, 2):
+        yield Result.not_applicable(
+            f"Automated backups are {AUTO_MODES.get(mode, str(mode))} (backup_auto_active"
+            f" {mode}), so there are no runs to judge; see backups.automated_backups_enabled.",
+            observed={"backup/backup_auto_active": mode},
+        )
+        return
+    summary = site.backups.course_status_summary()
+    if summary.total == 0:
+        yield Result.failed(
+            f"Automated backups are enabled (backup_auto_active {mode}) but have never run:"
+            " the backup_courses table has no rows.",
+            observed={"backup/backup_auto_active": mode, "courses": 0},
+        )
+        return
+    for course in site.backups.failing_courses(FAILING_LIMIT):
+        name = course.shortname or f"(deleted course {course.courseid})"
+        yield Result.failed(
+            f"The last automated backup of course {name} ended with status"
+            f" {course.status_word} ({course.laststatus}) at {_when(course.lastendtime)}.",
+            resource=f"course:{course.courseid}",
+            observed={
+                "courseid": course.courseid,
+                "shortname": course.shortname,
+                "laststatus": course.laststatus,
+                "laststarttime": course.laststarttime,
+                "lastendtime": course.lastendtime,
+            },
+        )
+    max_age = policy.max_backup_age_days
+    newest = summary.last_success_end
+    recent = newest is not None and newest >= site.days_ago(max_age)
+    counts = ", ".join(f"{n} {word}" for word, n in summary.distribution().items())
+    unlisted = max(0, summary.failing - FAILING_LIMIT)
+    more = f" ({unlisted} more failing courses are not listed)" if unlisted else ""
+    if newest is None:
+        finding = "no course has ever been backed up successfully"
+    else:
+        age = round((site.now - newest) / 86400, 1)
+        finding = f"the newest successful backup finished {_when(newest)} ({age} days ago)"
+    yield Result.pass_if(
+        recent,
+        f"Automated backups of {summary.total} courses: {counts}{more}; {finding}; the policy"
+        f" requires one within {max_age} days.",
+        observed={
+            "laststatus": summary.distribution(),
+            "failing": summary.failing,
+            "last_success_lastendtime": newest,
+            "max_backup_age_days": max_age,
+        },
+    )

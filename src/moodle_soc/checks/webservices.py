@@ -1,0 +1,216 @@
+"""Web services: which protocols are open, and whether each token is restricted and short-lived."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from moodle_soc.checks.registry import check
+from moodle_soc.results import Result, Severity
+
+if TYPE_CHECKING:
+    from moodle_soc.policy import Policy
+    from moodle_soc.site.moodle import MoodleSite
+    from moodle_soc.site.webservices import TokenRecord
+
+TOKENS_PAGE = "Site administration > Server > Web services > Manage tokens"
+
+
+def _date(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+
+
+def _tokens(site: MoodleSite) -> tuple[list[TokenRecord], int]:
+    """Permanent tokens, and how many embedded ones were set aside.
+
+    Embedded tokens (tokentype 1) are minted for a logged-in session and removed with it, so
+    they carry no standing access of their own; the per-token checks judge permanent tokens.
+    """
+    tokens = site.webservices.tokens()
+    permanent = [token for token in tokens if not token.embedded]
+    return permanent, len(tokens) - len(permanent)
+
+
+def _count(tokens: list[TokenRecord]) -> str:
+    return "the only permanent token" if len(tokens) == 1 else f"{len(tokens)} permanent tokens"
+
+
+def _no_tokens(embedded: int) -> Result:
+    extra = f" ({embedded} embedded session tokens were set aside)" if embedded else ""
+    return Result.passed(
+        f"The site has no permanent web service tokens{extra}.",
+        observed={"tokens": 0, "embedded_tokens": embedded},
+    )
+
+
+@check(
+    "webservices.protocols_allowed",
+    severity=Severity.MEDIUM,
+    title="Only approved web service protocols are enabled",
+    remediation=(
+        "Site administration > Server > Web services > Manage protocols: disable every"
+        " protocol the organisation has not approved."
+    ),
+)
+def protocols_allowed(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+    """Every enabled web service protocol is a remote entry point into the site's data."""
+    enabled = site.settings.flag("enablewebservices")
+    mobile = site.settings.get("enablemobilewebservice")
+    protocols = site.settings.items("webserviceprotocols")
+    common: dict[str, Any] = {
+        "enablewebservices": site.settings.get("enablewebservices"),
+        "enablemobilewebservice": mobile,
+        "webserviceprotocols": protocols,
+    }
+    if not enabled:
+        yield Result.passed("Web services are disabled.", observed=common)
+        return
+    if not protocols:
+        yield Result.passed(
+            "Web services are enabled but no web service protocol is enabled.", observed=common
+        )
+        return
+    allowed = ", ".join(policy.allowed_ws_protocols) or "none"
+    for protocol in protocols:
+        approved = protocol in policy.allowed_ws_protocols
+        verdict = "is approved" if approved else "is not among the approved protocols"
+        yield Result.pass_if(
+            approved,
+            f"Web service protocol {protocol} is enabled and {verdict} ({allowed}).",
+            resource=f"plugin:webservice_{protocol}",
+            observed=common | {"protocol": protocol, "allowed": list(policy.allowed_ws_protocols)},
+        )
+
+
+@check(
+    "webservices.tokens_ip_restricted",
+    severity=Severity.HIGH,
+    title="Web service tokens are restricted to known IP addresses",
+    remediation=f"{TOKENS_PAGE}: give each token an IP restriction, or recreate it with one.",
+)
+def tokens_ip_restricted(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+    """A stolen token without an IP restriction works from anywhere on the internet."""
+    tokens, embedded = _tokens(site)
+    if not tokens:
+        yield _no_tokens(embedded)
+    for token in tokens:
+        if token.iprestriction:
+            reason = f"{token.label} is restricted to {token.iprestriction}."
+        else:
+            reason = f"{token.label} has no IP restriction."
+        yield Result.pass_if(
+            token.iprestriction is not None,
+            reason,
+            resource=f"token:{token.id}",
+            observed=token.observed(),
+        )
+
+
+@check(
+    "webservices.tokens_expire",
+    severity=Severity.MEDIUM,
+    title="Web service tokens have an expiry date",
+    remediation=f"{TOKENS_PAGE}: recreate never-expiring tokens with a 'Valid until' date.",
+)
+def tokens_expire(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+    """A token that never expires is standing access that outlives its purpose."""
+    tokens, embedded = _tokens(site)
+    if not tokens:
+        yield _no_tokens(embedded)
+    for token in tokens:
+        expires = bool(token.validuntil)
+        reason = (
+            f"{token.label} is valid until {_date(token.validuntil or 0)}."
+            if expires
+            else f"{token.label} never expires (validuntil {token.validuntil or 0})."
+        )
+        yield Result.pass_if(
+            expires, reason, resource=f"token:{token.id}", observed=token.observed()
+        )
+
+
+@check(
+    "webservices.tokens_not_owned_by_admins",
+    severity=Severity.HIGH,
+    title="No web service token acts as a site administrator",
+    remediation=(
+        f"{TOKENS_PAGE}: delete tokens of site administrators and issue them to a dedicated"
+        " service account holding only the capabilities the integration needs."
+    ),
+)
+def tokens_not_owned_by_admins(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+    """A token of a site administrator bypasses every capability check for whoever holds it."""
+    tokens, embedded = _tokens(site)
+    admins = set(site.site_admin_ids)
+    if not tokens:
+        yield _no_tokens(embedded)
+        return
+    owned = [token for token in tokens if token.userid in admins]
+    for token in owned:
+        yield Result.failed(
+            f"{token.label} belongs to a site administrator (user id {token.userid}).",
+            resource=f"token:{token.id}",
+            observed=token.observed() | {"siteadmins": sorted(admins)},
+        )
+    if not owned:
+        yield Result.passed(
+            f"No web service token belongs to a site administrator ({_count(tokens)} checked;"
+            f" site administrators: {', '.join(map(str, sorted(admins))) or 'none'}).",
+            observed={"tokens": len(tokens), "siteadmins": sorted(admins)},
+        )
+
+
+@check(
+    "webservices.expired_tokens_removed",
+    severity=Severity.LOW,
+    title="Expired web service tokens are deleted",
+    remediation=f"{TOKENS_PAGE}: delete tokens whose 'Valid until' date has passed.",
+)
+def expired_tokens_removed(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+    """Expired tokens left in place show that token lifecycle is not managed."""
+    tokens, embedded = _tokens(site)
+    if not tokens:
+        yield _no_tokens(embedded)
+        return
+    expired = [t for t in tokens if t.validuntil and 0 < t.validuntil < site.now]
+    for token in expired:
+        yield Result.failed(
+            f"{token.label} expired on {_date(token.validuntil or 0)} but is still present.",
+            resource=f"token:{token.id}",
+            observed=token.observed(),
+        )
+    if not expired:
+        yield Result.passed(
+            f"No web service token is past its expiry date ({_count(tokens)} checked).",
+            observed={"tokens": len(tokens)},
+        )
+
+
+@check(
+    "webservices.tokens_in_use",
+    severity=Severity.LOW,
+    title="Every web service token is in use",
+    remediation=f"{TOKENS_PAGE}: delete tokens that are not used.",
+)
+def tokens_in_use(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+    """An unused token is forgotten access nobody watches."""
+    tokens, embedded = _tokens(site)
+    if not tokens:
+        yield _no_tokens(embedded)
+    idle_days = policy.max_token_idle_days
+    cutoff = site.days_ago(idle_days)
+    for token in tokens:
+        if token.lastaccess:
+            used = token.lastaccess >= cutoff
+            reason = f"{token.label} was last used on {_date(token.lastaccess)}"
+        else:
+            used = token.timecreated >= cutoff
+            reason = f"{token.label} has never been used since its creation on"
+            reason += f" {_date(token.timecreated)}"
+        yield Result.pass_if(
+            used,
+            f"{reason}; the policy allows {idle_days} idle days.",
+            resource=f"token:{token.id}",
+            observed=token.observed() | {"max_token_idle_days": idle_days},
+        )

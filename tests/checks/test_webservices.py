@@ -1,0 +1,175 @@
+"""Web-service checks, one parametrized test each, on records named by their outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from moodle_soc.checks import webservices as checks
+from moodle_soc.policy import Policy
+from moodle_soc.results import Result, Status
+from moodle_soc.synthetic.builder import SiteBuilder
+
+PASS, FAIL = Status.PASS, Status.FAIL
+NOW = 1795936000
+DAY = 86400
+Case = tuple[Callable[[SiteBuilder], Any], list[tuple[Status, str, str]]]
+
+
+def svc(b: SiteBuilder) -> int:
+    b.service("acme_sis", restrictedusers=1)
+    return b.user("svc_integration")
+
+
+def judge(check: Any, builder: SiteBuilder, make_site: Any, record: str, cases: dict[str, Case]):
+    build, expected = cases[record]
+    build(builder)
+    results: list[Result] = list(check(make_site(builder), Policy()))
+    assert [(r.status, r.resource) for r in results] == [(s, res) for s, res, _ in expected]
+    for result, (_, _, says) in zip(results, expected, strict=True):
+        assert says in result.reason, result.reason
+    shown = repr(results)
+    for row in builder.rows("external_tokens"):
+        assert row["token"] not in shown and row["privatetoken"] not in shown
+    return results
+
+
+PROTOCOLS: dict[str, Case] = {
+    "webservices_disabled": (lambda b: None, [(PASS, "site", "Web services are disabled.")]),
+    "no_protocol_enabled": (
+        lambda b: b.setting("enablewebservices", 1),
+        [(PASS, "site", "no web service protocol is enabled")],
+    ),
+    "rest_only": (
+        lambda b: (b.setting("enablewebservices", 1), b.setting("webserviceprotocols", "rest")),
+        [(PASS, "plugin:webservice_rest", "protocol rest is enabled and is approved")],
+    ),
+    "soap_and_rest": (
+        lambda b: (
+            b.setting("enablewebservices", 1),
+            b.setting("webserviceprotocols", "soap,rest"),
+        ),
+        [
+            (FAIL, "plugin:webservice_soap", "soap is enabled and is not among the approved"),
+            (PASS, "plugin:webservice_rest", "rest is enabled and is approved"),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("record", PROTOCOLS)
+def test_protocols_allowed(builder, make_site, record):
+    results = judge(checks.protocols_allowed, builder, make_site, record, PROTOCOLS)
+    assert "enablemobilewebservice" in results[0].observed
+
+
+IP: dict[str, Case] = {
+    "no_tokens": (lambda b: None, [(PASS, "site", "no permanent web service tokens.")]),
+    "embedded_token_only": (
+        lambda b: b.token(2, tokentype=1),
+        [(PASS, "site", "(1 embedded session tokens were set aside)")],
+    ),
+    "token_without_ip": (
+        lambda b: b.token(svc(b), service="acme_sis", name="sis"),
+        [(FAIL, "token:1", 'Token 1 "sis" of user svc_integration for service acme_sis has no IP')],
+    ),
+    "restricted_token": (
+        lambda b: b.token(svc(b), service="acme_sis", iprestriction="10.20.0.0/16"),
+        [(PASS, "token:1", "is restricted to 10.20.0.0/16.")],
+    ),
+    "deleted_users_token": (
+        lambda b: b.token(b.user("leaver", deleted=1)),
+        [(FAIL, "token:1", "of user leaver (deleted) for service moodle_mobile_app has no IP")],
+    ),
+}
+
+
+@pytest.mark.parametrize("record", IP)
+def test_tokens_ip_restricted(builder, make_site, record):
+    judge(checks.tokens_ip_restricted, builder, make_site, record, IP)
+
+
+EXPIRY: dict[str, Case] = {
+    "no_tokens": (lambda b: None, [(PASS, "site", "no permanent web service tokens.")]),
+    "never_expiring_token": (
+        lambda b: b.token(svc(b), service="acme_sis"),
+        [(FAIL, "token:1", "never expires (validuntil 0).")],
+    ),
+    "expiring_token": (
+        lambda b: b.token(svc(b), service="acme_sis", validuntil=NOW + 30 * DAY),
+        [(PASS, "token:1", "is valid until 2026-12-29.")],
+    ),
+}
+
+
+@pytest.mark.parametrize("record", EXPIRY)
+def test_tokens_expire(builder, make_site, record):
+    judge(checks.tokens_expire, builder, make_site, record, EXPIRY)
+
+
+ADMINS: dict[str, Case] = {
+    "no_tokens": (lambda b: None, [(PASS, "site", "no permanent web service tokens.")]),
+    "admin_token": (
+        lambda b: b.token(2),
+        [(FAIL, "token:1", "of user admin for service moodle_mobile_app belongs to a site admin")],
+    ),
+    "second_admins_token": (
+        lambda b: (b.make_site_admin(uid := b.user("itops")), b.token(svc(b)), b.token(uid)),
+        [(FAIL, "token:2", "of user itops for service moodle_mobile_app belongs to a site admin")],
+    ),
+    "service_account_token": (
+        lambda b: b.token(svc(b), service="acme_sis"),
+        [(PASS, "site", "No web service token belongs to a site administrator (the only")],
+    ),
+}
+
+
+@pytest.mark.parametrize("record", ADMINS)
+def test_tokens_not_owned_by_admins(builder, make_site, record):
+    judge(checks.tokens_not_owned_by_admins, builder, make_site, record, ADMINS)
+
+
+EXPIRED: dict[str, Case] = {
+    "no_tokens": (lambda b: None, [(PASS, "site", "no permanent web service tokens.")]),
+    "expired_token_left": (
+        lambda b: b.token(svc(b), validuntil=NOW - 30 * DAY),
+        [(FAIL, "token:1", "expired on 2026-10-30 but is still present.")],
+    ),
+    "valid_and_never_expiring_tokens": (
+        lambda b: (b.token(svc(b), validuntil=NOW + DAY), b.token(2)),
+        [(PASS, "site", "No web service token is past its expiry date (2 permanent tokens")],
+    ),
+}
+
+
+@pytest.mark.parametrize("record", EXPIRED)
+def test_expired_tokens_removed(builder, make_site, record):
+    judge(checks.expired_tokens_removed, builder, make_site, record, EXPIRED)
+
+
+IN_USE: dict[str, Case] = {
+    "no_tokens": (lambda b: None, [(PASS, "site", "no permanent web service tokens.")]),
+    "recently_used_token": (
+        lambda b: b.token(svc(b), lastaccess=NOW - DAY, timecreated=NOW - 400 * DAY),
+        [(PASS, "token:1", "was last used on 2026-11-28; the policy allows 90 idle days.")],
+    ),
+    "idle_token": (
+        lambda b: b.token(svc(b), lastaccess=NOW - 91 * DAY, timecreated=NOW - 400 * DAY),
+        [(FAIL, "token:1", "was last used on 2026-08-30; the policy allows 90 idle days.")],
+    ),
+    "new_unused_token": (
+        lambda b: b.token(svc(b), timecreated=NOW - 10 * DAY),
+        [(PASS, "token:1", "has never been used since its creation on 2026-11-19")],
+    ),
+    "old_unused_token": (
+        lambda b: b.token(svc(b), timecreated=NOW - 100 * DAY),
+        [(FAIL, "token:1", "has never been used since its creation on 2026-08-21")],
+    ),
+}
+
+
+@pytest.mark.parametrize("record", IN_USE)
+def test_tokens_in_use(builder, make_site, record):
+    judge(checks.tokens_in_use, builder, make_site, record, IN_USE)
