@@ -305,7 +305,7 @@ def demo(
 
 @checks_app.command("list")
 def checks_list(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or markdown.")] = "table",
 ) -> None:
     """List every automated check with its severity, criteria and mirrored Moodle check."""
     import json
@@ -316,6 +316,13 @@ def checks_list(
     from moodle_soc.checks.registry import all_checks
     from moodle_soc.frameworks import load_catalogue
 
+    if fmt not in ("table", "json", "markdown"):
+        _fail(UsageError(f"--format {fmt!r} is not one of table, json, markdown."))
+    if fmt == "markdown":
+        from moodle_soc.checks.docs import render_checks_markdown
+
+        sys.stdout.write(render_checks_markdown())
+        return
     catalogue = load_catalogue()
     specs = all_checks()
     if fmt == "json":

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from moodle_soc.errors import CannotConnectError, NotMoodleError
+from moodle_soc.errors import CannotConnectError, MoodleSocError, NotMoodleError
 
 STATEMENT_TIMEOUT_SECONDS = 120
 CONNECT_TIMEOUT_SECONDS = 10
@@ -140,6 +140,7 @@ class Database:
     records: list[QueryRecord] = field(default_factory=list)
     _connection: Connection | None = field(default=None, repr=False)
     _columns: dict[str, tuple[str, ...]] | None = field(default=None, repr=False)
+    _tables: dict[str, sa.TableClause] = field(default_factory=dict, repr=False)
 
     @property
     def backend(self) -> str:
@@ -221,10 +222,17 @@ class Database:
         return column in self.columns.get(table, ())
 
     def table(self, name: str) -> sa.TableClause:
-        """A lightweight table construct for ``<prefix><name>`` with its real columns."""
+        """A lightweight table construct for ``<prefix><name>`` with its real columns.
+
+        The same object is returned on every call, so two uses in one statement are the same
+        table (use ``.alias()`` for a real self-join).
+        """
         if name not in self.columns:
             raise MissingTableError(name, self.prefix)
-        return sa.table(self.prefix + name, *(sa.column(c) for c in self.columns[name]))
+        if name not in self._tables:
+            columns = (sa.column(c) for c in self.columns[name])
+            self._tables[name] = sa.table(self.prefix + name, *columns)
+        return self._tables[name]
 
     # --- queries ------------------------------------------------------------------------
 
@@ -232,14 +240,28 @@ class Database:
         self, statement: sa.Executable, purpose: str
     ) -> tuple[list[str], list[sa.Row[Any]]]:
         started = time.perf_counter()
+        connection = self.connection
+        # A savepoint per statement: on PostgreSQL one failing statement would otherwise abort
+        # the shared snapshot transaction and every later check with it.
+        savepoint = connection.begin_nested() if self.backend != "sqlite" else None
         try:
-            result = self.connection.execute(statement)
+            result = connection.execute(statement)
             rows = list(result)
             columns = list(result.keys())
         except sa.exc.OperationalError as exc:
-            raise CannotConnectError(
-                describe_connect_error(self.display_url, exc, self.password)
-            ) from None
+            if savepoint is not None:
+                savepoint.rollback()
+            if _is_lost_connection(exc):
+                raise CannotConnectError(
+                    describe_connect_error(self.display_url, exc, self.password)
+                ) from None
+            raise QueryFailedError(purpose, exc, self.password) from None
+        except sa.exc.DBAPIError as exc:
+            if savepoint is not None:
+                savepoint.rollback()
+            raise QueryFailedError(purpose, exc, self.password) from None
+        if savepoint is not None:
+            savepoint.commit()
         elapsed = (time.perf_counter() - started) * 1000
         compiled = statement.compile(dialect=self.engine.dialect)  # type: ignore[attr-defined]
         self.records.append(
@@ -284,6 +306,22 @@ class Database:
             if len(rows) < chunk_size:
                 return
             last = rows[-1][key.name] if hasattr(key, "name") else rows[-1][0]
+
+
+def _is_lost_connection(exc: sa.exc.DBAPIError) -> bool:
+    return bool(exc.connection_invalidated)
+
+
+class QueryFailedError(MoodleSocError):
+    """One query failed (timeout, permission, unexpected schema): that check becomes an error."""
+
+    def __init__(self, purpose: str, exc: sa.exc.DBAPIError, password: str | None) -> None:
+        original = getattr(exc, "orig", None) or exc
+        text = " ".join(str(original).split()).split(" [SQL:")[0]
+        if password:
+            text = text.replace(password, "********")
+        super().__init__(f"Query '{purpose}' failed: {text[:240].rstrip('.')}.")
+        self.purpose = purpose
 
 
 class MissingTableError(NotMoodleError):
