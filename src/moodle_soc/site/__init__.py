@@ -1,0 +1,1 @@
+"""Everything that knows Moodle's storage: tables, prefixes, config.php and log formats."""
