@@ -1,0 +1,247 @@
+"""The terminal report: what an administrator reads right after a scan, failures first.
+
+Everything from Moodle is printed through ``Text`` objects (never parsed as Rich markup) with
+control characters made visible, so a username like ``[bold]x[/]`` or one carrying an escape
+sequence prints literally and cannot restyle or take over the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from moodle_soc.audit import AuditRun, CategoryReadiness, Finding
+from moodle_soc.results import Severity, Status
+
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "bold yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+STATUS_STYLE = {
+    Status.FAIL: "bold red",
+    Status.ERROR: "bold magenta",
+    Status.MANUAL: "bold blue",
+    Status.PASS: "green",
+    Status.NOT_APPLICABLE: "dim",
+}
+STATUS_LABEL = {
+    Status.FAIL: "failed",
+    Status.ERROR: "error",
+    Status.MANUAL: "manual",
+    Status.PASS: "passed",
+    Status.NOT_APPLICABLE: "not applicable",
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def render_terminal(run: AuditRun, console: Console, *, verbose: bool = False) -> None:
+    """Print the run: header, readiness, counts, failures (worst first), errors, then the rest.
+
+    Passes, manual and not-applicable findings are listed only when ``verbose`` is set.
+    """
+    ordered = run.findings_sorted()
+    by_status = {status: [f for f in ordered if f.status is status] for status in Status}
+    console.print(_header(run))
+    console.print(_readiness(run))
+    console.print()
+    console.print(_counts(run))
+    console.print()
+    failures = by_status[Status.FAIL]
+    if failures:
+        _section(console, f"Failures: fix these first ({len(failures)})", "red")
+        for item in failures:
+            console.print(_finding_block(item, show_fix=True))
+    else:
+        console.print(Text("No failed findings.", style="bold green"))
+    errors = by_status[Status.ERROR]
+    if errors:
+        _section(console, f"Could not run ({len(errors)})", "magenta")
+        for item in errors:
+            console.print(_finding_block(item, show_fix=False))
+    hidden = (Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)
+    if verbose:
+        titles = {
+            Status.MANUAL: "Manual evidence needed",
+            Status.PASS: "Passed",
+            Status.NOT_APPLICABLE: "Not applicable",
+        }
+        for status in hidden:
+            if by_status[status]:
+                _section(console, f"{titles[status]} ({len(by_status[status])})", "dim")
+                console.print(_compact_list(by_status[status]))
+    else:
+        counts = [f"{len(by_status[s])} {STATUS_LABEL[s]}" for s in hidden if by_status[s]]
+        if counts:
+            console.print()
+            console.print(
+                Text(f"Not listed: {', '.join(counts)}. Use --verbose to list them.", style="dim")
+            )
+
+
+def _plain(value: object) -> str:
+    """Moodle data as printable text: control characters shown as escapes, never emitted."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(value))
+
+
+def _header(run: AuditRun) -> RenderableType:
+    site = run.site
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    lts = " LTS" if site.moodle_lts else ""
+    rows = [
+        ("Site", site.name),
+        ("URL", site.wwwroot or "not known"),
+        (
+            "Moodle",
+            f"{site.moodle_label}{lts}, release {site.moodle_release}, band {site.moodle_band}",
+        ),
+        ("Audit time", _when(run)),
+        ("Catalogue", f"SOC 2 ({run.catalogue_version})"),
+        ("Tool", f"{run.tool.get('name', 'moodle-soc')} {run.tool.get('version', '')}".strip()),
+    ]
+    for label, value in rows:
+        grid.add_row(Text(label), Text(_plain(value)))
+    return Padding(
+        Group(Text("moodle-soc audit", style="bold underline"), grid),
+        (1, 0, 1, 0),
+    )
+
+
+def _when(run: AuditRun) -> str:
+    return run.audit_time.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def _score_text(score: float | None) -> Text:
+    if score is None:
+        return Text("manual", style="dim")
+    style = "bold green" if score >= 90 else "bold yellow" if score >= 70 else "bold red"
+    return Text(f"{score:.1f}%", style=style)
+
+
+def _readiness(run: AuditRun) -> Table:
+    table = Table(
+        title=Text("SOC 2 readiness by Trust Services category", style="bold"),
+        title_justify="left",
+        caption=Text(
+            "Score = met / (met + gap + error) over criteria with automated checks; "
+            "manual criteria need evidence from outside Moodle.",
+            style="dim",
+        ),
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_footer=True,
+        pad_edge=False,
+    )
+    table.add_column("Category", footer=Text("Overall", style="bold"), ratio=1)
+    readiness = run.summary.readiness
+    totals = {
+        name: sum(getattr(r, name) for r in readiness)
+        for name in ("criteria", "met", "gap", "error", "manual", "not_applicable")
+    }
+    for name, header in (
+        ("criteria", "Criteria"),
+        ("met", "Met"),
+        ("gap", "Gap"),
+        ("error", "Error"),
+        ("manual", "Manual"),
+        ("not_applicable", "N/A"),
+    ):
+        table.add_column(header, justify="right", footer=Text(str(totals[name]), style="bold"))
+    table.add_column("Score", justify="right", footer=_score_text(run.summary.overall_score))
+    for category in readiness:
+        table.add_row(*_readiness_row(category))
+    return table
+
+
+def _readiness_row(category: CategoryReadiness) -> list[Text]:
+    counts = (
+        category.criteria,
+        category.met,
+        category.gap,
+        category.error,
+        category.manual,
+        category.not_applicable,
+    )
+    styles = ("", "green", "red", "magenta", "blue", "dim")
+    cells = [Text(_plain(f"{category.category} {category.name}"))]
+    for count, style in zip(counts, styles, strict=True):
+        cells.append(Text(str(count), style=style if count else "dim"))
+    cells.append(_score_text(category.score))
+    return cells
+
+
+def _counts(run: AuditRun) -> Text:
+    by_status = run.summary.by_status
+    failed = by_status.get(Status.FAIL.value, 0)
+    text = Text("Findings: ", style="bold")
+    text.append(f"{failed} failed", style=STATUS_STYLE[Status.FAIL] if failed else "")
+    severities = [
+        (severity, run.summary.failed_by_severity.get(severity.value, 0))
+        for severity in sorted(Severity, key=lambda s: -s.rank)
+    ]
+    parts = [(s, n) for s, n in severities if n]
+    if parts:
+        text.append(" (")
+        for index, (severity, count) in enumerate(parts):
+            if index:
+                text.append(", ")
+            text.append(f"{count} {severity.value}", style=SEVERITY_STYLE[severity])
+        text.append(")")
+    for status in (Status.ERROR, Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE):
+        count = by_status.get(status.value, 0)
+        text.append(" · ")
+        label = "errors" if status is Status.ERROR and count != 1 else STATUS_LABEL[status]
+        text.append(f"{count} {label}", style=STATUS_STYLE[status] if count else "")
+    return text
+
+
+def _section(console: Console, title: str, style: str) -> None:
+    console.print()
+    console.print(Rule(Text(title, style=f"bold {style}"), align="left", style=style))
+
+
+def _label(item: Finding) -> Text:
+    if item.status is Status.FAIL:
+        return Text(f" {item.severity.value.upper()} ", style=SEVERITY_STYLE[item.severity])
+    word = "N/A" if item.status is Status.NOT_APPLICABLE else item.status.value.upper()
+    return Text(f" {word} ", style=STATUS_STYLE[item.status])
+
+
+def _finding_block(item: Finding, *, show_fix: bool) -> RenderableType:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=10, no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    heading = Text(item.check_id, style="bold")
+    heading.append(" · ")
+    heading.append(_plain(item.resource), style="italic")
+    grid.add_row(_label(item), heading)
+    grid.add_row(Text(""), Text(_plain(item.reason)))
+    if show_fix:
+        grid.add_row(Text("Fix", style="dim", justify="right"), Text(_plain(item.remediation)))
+        if item.fix_command:
+            grid.add_row(Text("$", style="dim", justify="right"), Text(_plain(item.fix_command)))
+    return Padding(grid, (1, 0, 0, 0))
+
+
+def _compact_list(items: Iterable[Finding]) -> RenderableType:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=10, no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    for item in items:
+        heading = Text(item.check_id, style="bold")
+        heading.append(" · ")
+        heading.append(_plain(item.resource), style="italic")
+        grid.add_row(_label(item), heading)
+        grid.add_row(Text(""), Text(_plain(item.reason), style="dim"))
+    return Padding(grid, (1, 0, 0, 0))

@@ -1,0 +1,137 @@
+"""The JSON report is the model itself, and docs/json-format.md documents every field of it."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+import moodle_soc.reports
+from moodle_soc.audit import (
+    SCHEMA_VERSION,
+    AuditRun,
+    CategoryReadiness,
+    CheckSummary,
+    Finding,
+    SiteInfo,
+    Summary,
+)
+from moodle_soc.reports import render, render_html, render_json
+from moodle_soc.results import Severity, Status
+from moodle_soc.site.db import QueryRecord
+
+DOC = Path(__file__).parents[2] / "docs" / "json-format.md"
+FINDING_KEYS = {
+    "check_id", "title", "status", "severity", "resource", "reason", "observed",
+    "moodle_check", "criteria", "remediation", "fix_command",
+}  # fmt: skip
+QUERY_KEYS = set(QueryRecord("p", "SELECT 1", {}, 1, 0.1, "0" * 64).as_dict())
+# Each documented table, by its section heading, and the fields it must list exactly.
+SECTIONS: dict[str, set[str]] = {
+    "Top level: the audit run": set(AuditRun.model_fields),
+    "site": set(SiteInfo.model_fields),
+    "summary": set(Summary.model_fields),
+    "readiness": set(CategoryReadiness.model_fields),
+    "check": set(CheckSummary.model_fields),
+    "finding": set(Finding.model_fields),
+    "query": QUERY_KEYS,
+}
+
+
+def documented_fields() -> dict[str, set[str]]:
+    fields: dict[str, set[str]] = {}
+    heading = ""
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+        elif match := re.match(r"\| `(\w+)` \|", line):
+            fields.setdefault(heading, set()).add(match.group(1))
+    return fields
+
+
+def test_round_trips_to_the_same_run(audit_run: AuditRun) -> None:
+    document = json.loads(render_json(audit_run))
+
+    assert document["schema_version"] == SCHEMA_VERSION == "1.0"
+    assert AuditRun.model_validate(document) == audit_run
+
+
+def test_findings_keep_the_run_order_and_carry_every_required_key(audit_run: AuditRun) -> None:
+    findings = json.loads(render_json(audit_run))["findings"]
+
+    assert [(f["check_id"], f["resource"]) for f in findings] == [
+        (f.check_id, f.resource) for f in audit_run.findings
+    ]
+    assert all(set(f) >= FINDING_KEYS for f in findings)
+
+
+def test_statuses_and_severities_are_the_closed_sets(audit_run: AuditRun) -> None:
+    findings = json.loads(render_json(audit_run))["findings"]
+
+    assert {f["status"] for f in findings} == {s.value for s in Status}
+    assert {f["severity"] for f in findings} <= {s.value for s in Severity}
+
+
+def test_hostile_text_stays_data(audit_run: AuditRun) -> None:
+    document = render_json(audit_run)
+
+    assert json.loads(document)["findings"][2]["observed"]["username"] == (
+        "<script>alert(1)</script>"
+    )
+    assert document.endswith("}\n")
+
+
+@pytest.mark.parametrize("section", sorted(SECTIONS))
+def test_docs_list_exactly_the_model_fields(section: str) -> None:
+    assert documented_fields().get(section, set()) == SECTIONS[section]
+
+
+def test_docs_list_the_closed_sets() -> None:
+    text = DOC.read_text(encoding="utf-8")
+
+    for value in [s.value for s in Status] + [s.value for s in Severity]:
+        assert f"`{value}`" in text
+    assert f'`"{SCHEMA_VERSION}"`' in text
+
+
+def test_docs_example_is_a_valid_run() -> None:
+    example = re.search(r"```json\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    assert example is not None
+
+    run = AuditRun.model_validate(json.loads(example.group(1)))
+
+    assert run.schema_version == SCHEMA_VERSION
+    for model in (run, run.site, run.summary, run.checks[0], run.findings[0]):
+        assert isinstance(model, BaseModel)
+        assert set(model.model_dump()) == set(type(model).model_fields)
+    assert set(run.queries[0]) == QUERY_KEYS
+
+
+def test_render_dispatches_by_format(audit_run: AuditRun) -> None:
+    assert render(audit_run, "json") == render_json(audit_run)
+    assert render(audit_run, "html") == render_html(audit_run)
+    with pytest.raises(ValueError, match="Unknown report format"):
+        render(audit_run, "xml")  # type: ignore[arg-type]
+
+
+def test_public_api_is_complete() -> None:
+    public = {
+        name
+        for name in vars(moodle_soc.reports)
+        if not name.startswith("_") and callable(getattr(moodle_soc.reports, name))
+    } - {"AuditRun", "Literal", "annotations"}
+
+    assert set(moodle_soc.reports.__all__) == public
+    assert public == {"render", "render_json", "render_html", "render_terminal", "nagios_line"}
+
+
+def test_importing_reports_does_not_import_jinja2() -> None:
+    code = "import sys, moodle_soc.reports; print('jinja2' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+    assert result.stdout.strip() == "False", result.stderr

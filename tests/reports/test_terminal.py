@@ -1,0 +1,136 @@
+"""The terminal report: failures first, Moodle data printed literally, readable at 80 columns."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+from rich.console import Console
+
+from moodle_soc.audit import AuditRun, Finding
+from moodle_soc.reports import render_terminal
+from moodle_soc.results import Severity, Status
+
+RunFactory = Callable[..., AuditRun]
+FindingFactory = Callable[..., Finding]
+
+
+def rendered(run: AuditRun, *, verbose: bool = False, **console_options: object) -> str:
+    out = io.StringIO()
+    options: dict[str, object] = {"width": 80, "no_color": True, **console_options}
+    render_terminal(run, Console(file=out, **options), verbose=verbose)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def test_header_names_site_version_time_and_catalogue(audit_run: AuditRun) -> None:
+    out = rendered(audit_run)
+
+    for expected in (
+        "Acme Academy",
+        "https://moodle.example.edu",
+        "Moodle",
+        "4.5 LTS",
+        "band 4.3+",
+        "2026-11-29 10:30:00 UTC",
+        "2017 TSC, 2022 points of focus",
+    ):
+        assert expected in out
+
+
+def test_readiness_table_has_every_category_and_the_overall_score(audit_run: AuditRun) -> None:
+    out = rendered(audit_run)
+
+    for name in (
+        "CC Security",
+        "A Availability",
+        "C Confidentiality",
+        "PI Processing",
+        "P Privacy",
+    ):
+        assert name in out
+    assert "76.9%" in out
+    assert "Overall" in out and "79.5%" in out
+
+
+def test_failures_come_first_worst_severity_first(audit_run: AuditRun) -> None:
+    out = rendered(audit_run, verbose=True)
+    order = [
+        "security.debug_display_disabled",  # critical
+        "access.site_admins_active",  # high
+        "authentication.lockout_enabled",  # medium
+        "access.guest_login_disabled",  # low
+        "Could not run",
+        "operations.scheduled_tasks_running",
+        "Passed",
+        "authentication.password_min_length",
+    ]
+
+    positions = [out.index(text) for text in order]
+
+    assert positions == sorted(positions)
+    assert "CRITICAL" in out and "MEDIUM" in out
+
+
+def test_failures_show_reason_remediation_and_fix_command(audit_run: AuditRun) -> None:
+    out = rendered(audit_run)
+
+    assert "Setting debugdisplay is '1' (config.php)" in out
+    assert "Fix security.debug_display_disabled in Site administration." in out
+    assert "php admin/cli/cfg.php --name=debugdisplay --set=0" in out
+    assert "no such column: nextruntime" in out
+
+
+def test_passes_are_listed_only_when_verbose(audit_run: AuditRun) -> None:
+    quiet = rendered(audit_run)
+    verbose = rendered(audit_run, verbose=True)
+
+    assert "authentication.password_min_length" not in quiet
+    assert "1 manual, 3 passed, 1 not applicable" in quiet
+    assert "--verbose" in quiet
+    for text in (
+        "authentication.password_min_length",
+        "governance.risk_assessment_documented",
+        "payments.gateway_accounts_reviewed",
+    ):
+        assert text in verbose
+
+
+def test_rich_markup_in_moodle_data_prints_literally(audit_run: AuditRun) -> None:
+    plain = rendered(audit_run)
+    coloured = rendered(audit_run, force_terminal=True, no_color=False, color_system="truecolor")
+
+    assert "Guest account [bold]x[/] can log in." in plain
+    assert "user:[bold]x[/]" in plain
+    assert "[bold]x[/]" in coloured
+
+
+def test_no_escape_codes_when_not_a_terminal(audit_run: AuditRun) -> None:
+    assert "\x1b" not in rendered(audit_run, verbose=True)
+    assert "\x1b" not in rendered(audit_run, no_color=False)
+
+
+def test_control_characters_from_moodle_are_shown_not_sent(
+    make_run: RunFactory, make_finding: FindingFactory
+) -> None:
+    hostile = "User evil\x1b[2J\x1b]0;pwned\x07 is odd."
+    run = make_run([make_finding("access.odd_user_reviewed", Status.FAIL, reason=hostile)])
+
+    out = rendered(run, force_terminal=True, no_color=False, color_system="truecolor")
+
+    assert "\\x1b[2J" in out and "\\x1b]0;pwned\\x07" in out
+    assert "\x1b[2J" not in out and "\x07" not in out
+
+
+def test_fits_80_columns(audit_run: AuditRun) -> None:
+    out = rendered(audit_run, verbose=True)
+
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_a_clean_run_says_so(make_run: RunFactory, make_finding: FindingFactory) -> None:
+    run = make_run([make_finding("access.fine_reviewed", Status.PASS, Severity.HIGH)])
+
+    out = rendered(run)
+
+    assert "No failed findings." in out
+    assert "1 passed" in out
