@@ -1,0 +1,209 @@
+"""Privileged-access checks, each against a synthetic site named by its expected outcome."""
+
+from __future__ import annotations
+
+import pytest
+
+from moodle_soc.checks.registry import get_check
+from moodle_soc.policy import Policy
+from moodle_soc.results import Result, Severity
+from moodle_soc.synthetic.builder import SiteBuilder
+
+NOW = 1795936000
+DAY = 86400
+TRUST = "moodle/site:trustcontent"
+DELETION_APPROVAL = ("automaticdatadeletionapproval", 1, "tool_dataprivacy")
+
+
+def run(check_id: str, builder, make_site, policy: Policy | None = None) -> list[Result]:
+    return list(get_check(check_id).run(make_site(builder), policy or Policy()))
+
+
+def admins(builder: SiteBuilder, *names: str) -> None:
+    ids = [builder.user(name, lastaccess=NOW - DAY) for name in names]
+    builder.setting("siteadmins", ",".join(map(str, ids)))
+
+
+ADMIN_COUNTS = {"one_admin": (("root",), "pass"), "three_admins": (("a", "b", "c"), "fail")}
+
+
+@pytest.mark.parametrize(("names", "status"), ADMIN_COUNTS.values(), ids=ADMIN_COUNTS)
+def test_site_admin_count_within_policy(builder, make_site, names, status):
+    admins(builder, *names)
+    (result,) = run("access.site_admin_count_within_policy", builder, make_site)
+    assert (result.status, result.resource) == (status, "setting:siteadmins")
+    assert f"lists {len(names)} site administrator(s) ({', '.join(names)})" in result.reason
+    assert result.observed["count"] == len(names)
+
+
+ADMIN_RECORDS = {
+    "active_admin": ({"lastaccess": NOW - DAY}, "pass", "is active (last access: 2026-11-28)"),
+    "dormant_admin": ({"lastaccess": NOW - 200 * DAY}, "fail", "not been used for more than 90"),
+    "never_logged_in_admin": ({}, "fail", "has never logged in (last access: never)"),
+    "suspended_admin": ({"lastaccess": NOW, "suspended": 1}, "fail", "is suspended"),
+    "nologin_admin": ({"lastaccess": NOW, "auth": "nologin"}, "fail", "uses auth nologin"),
+    "deleted_admin": ({"lastaccess": NOW, "deleted": 1}, "fail", "is deleted"),
+}
+
+
+@pytest.mark.parametrize("record", ADMIN_RECORDS)
+def test_site_admins_active(builder, make_site, record):
+    fields, status, needle = ADMIN_RECORDS[record]
+    uid = builder.user("root", **fields)
+    builder.setting("siteadmins", str(uid))
+    (result,) = run("access.site_admins_active", builder, make_site)
+    assert (result.status, result.resource) == (status, f"user:{uid}")
+    assert f"root (id {uid})" in result.reason and needle in result.reason
+
+
+def test_site_admins_active_fails_an_id_without_user_row(builder, make_site):
+    builder.setting("siteadmins", "404")
+    (result,) = run("access.site_admins_active", builder, make_site)
+    assert (result.status, result.resource) == ("fail", "user:404")
+    assert "id 404 in siteadmins has no user row" in result.reason
+
+
+def no_trusted_users(b: SiteBuilder) -> None:
+    pass
+
+
+def editing_teacher_in_course(b: SiteBuilder) -> None:
+    b.assign_role(b.user("teacher"), "editingteacher", b.course("c1")[1])
+
+
+@pytest.mark.parametrize(
+    ("setup", "status", "count"),
+    [(no_trusted_users, "pass", 0), (editing_teacher_in_course, "fail", 1)],
+)
+def test_xss_trusted_users_minimal(builder, make_site, setup, status, count):
+    setup(builder)
+    (result,) = run("access.xss_trusted_users_minimal", builder, make_site)
+    assert result.status == status and result.observed == {"riskxss_users": count}
+    assert f"RISK_XSS - found {count} users that have to be trusted" in result.reason
+
+
+def nobody_backs_up_user_data(b: SiteBuilder) -> None:
+    b.allow("manager", "moodle/backup:userinfo", permission=0)
+
+
+def support_manager_backs_up_user_data(b: SiteBuilder) -> None:
+    b.assign_role(b.user("support"), "manager")
+
+
+@pytest.mark.parametrize(
+    ("setup", "status", "counts"),
+    [
+        (nobody_backs_up_user_data, "pass", (0, 0, 0)),
+        (support_manager_backs_up_user_data, "fail", (1, 0, 1)),
+    ],
+)
+def test_user_data_backup_restricted(builder, make_site, setup, status, counts):
+    setup(builder)
+    (result,) = run("access.user_data_backup_restricted", builder, make_site)
+    assert result.status == status and tuple(result.observed.values()) == counts
+    roles, overrides, users = counts
+    needle = f"by {roles} role(s) and {overrides} override(s) and held by {users} user(s)"
+    assert needle in result.reason
+
+
+ROLE_DEFINITIONS = {
+    "default_user_role_default": ("default_user", lambda b: None, "pass", "user", "allows no"),
+    "user_trusted": ("default_user", lambda b: b.allow("user", TRUST), "fail", "user", "1 context"),
+    "user_deletion_auto_approved": (
+        "default_user", lambda b: b.setting(*DELETION_APPROVAL), "fail", "user", "1 context"
+    ),
+    "user_is_manager": (
+        "default_user", lambda b: b.update("role", 7, archetype="manager"), "fail", "user",
+        "has archetype 'manager'",
+    ),
+    "guest_default": ("guest", lambda b: None, "pass", "guest", "allows no"),
+    "guest_trusted_in_course": (
+        "guest", lambda b: b.allow("guest", TRUST, b.course("c")[1]), "fail", "guest", "1 context"
+    ),
+    "frontpage_default": ("frontpage", lambda b: None, "pass", "frontpage", "allows no"),
+    "frontpage_is_teacher": (
+        "frontpage", lambda b: b.setting("defaultfrontpageroleid", 3), "fail", "editingteacher",
+        "has archetype 'editingteacher'",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("record", ROLE_DEFINITIONS)
+def test_moodle_role_definition_checks(builder, make_site, record):
+    check, setup, status, shortname, needle = ROLE_DEFINITIONS[record]
+    setup(builder)
+    (result,) = run(f"access.{check}_role_safe", builder, make_site)
+    assert (result.status, result.resource, result.severity) == (status, f"role:{shortname}", None)
+    assert f"{shortname} (id" in result.reason and needle in result.reason
+
+
+@pytest.mark.parametrize(
+    ("check", "setting", "status", "severity"),
+    [
+        ("default_user", "defaultuserroleid", "fail", Severity.MEDIUM),
+        ("guest", "guestroleid", "fail", Severity.MEDIUM),
+        ("frontpage", "defaultfrontpageroleid", "pass", Severity.LOW),
+    ],
+)
+def test_role_checks_on_a_missing_role(builder, make_site, check, setting, status, severity):
+    builder.setting(setting, 99)
+    (result,) = run(f"access.{check}_role_safe", builder, make_site)
+    assert (result.status, result.severity) == (status, severity)
+    assert result.resource == f"setting:{setting}" and f"{setting} is 99" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("approved", "status", "needle"),
+    [
+        pytest.param((), "fail", "at system level and is not in", id="support_manager_at_system"),
+        pytest.param(("support",), "pass", "at system level and is in", id="approved_support"),
+    ],
+)
+def test_system_role_holders_approved(builder, make_site, approved, status, needle):
+    uid = builder.user("support")
+    builder.assign_role(uid, "manager")
+    policy = Policy(approved_system_role_holders=approved)
+    (result,) = run("access.system_role_holders_approved", builder, make_site, policy)
+    assert (result.status, result.resource) == (status, f"user:{uid}")
+    assert (
+        f"User support (id {uid}) holds role manager" in result.reason and needle in result.reason
+    )
+
+
+def test_system_role_holders_approved_passes_without_holders(builder, make_site):
+    (result,) = run("access.system_role_holders_approved", builder, make_site)
+    assert (result.status, result.resource) == ("pass", "site")
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        pytest.param("student", "fail", id="student_trusted_in_course"),
+        pytest.param("editingteacher", "pass", id="override_already_in_definition"),
+    ],
+)
+def test_role_overrides_not_risky(builder, make_site, role, status):
+    _course, ctx = builder.course("c1")
+    override = builder.allow(role, TRUST, ctx)
+    (result,) = run("access.role_overrides_not_risky", builder, make_site)
+    expected = f"role_override:{override}" if status == "fail" else "site"
+    assert (result.status, result.resource) == (status, expected)
+    if status == "fail":
+        assert f"Role student is overridden in context {ctx} (course 2)" in result.reason
+        assert f"to allow {TRUST} (RISK_XSS)" in result.reason
+
+
+AUTHENTICATED_ROLES = {
+    "default_install": (lambda b: None, "pass", "allows no RISK_MANAGETRUST, RISK_CONFIG"),
+    "user_can_configure": (lambda b: b.allow("user", "moodle/site:config"), "fail", "site:config"),
+    "deletion_auto_approved": (lambda b: b.setting(*DELETION_APPROVAL), "fail", "requestdelete"),
+}
+
+
+@pytest.mark.parametrize("record", AUTHENTICATED_ROLES)
+def test_authenticated_role_not_risky(builder, make_site, record):
+    setup, status, needle = AUTHENTICATED_ROLES[record]
+    setup(builder)
+    (result,) = run("access.authenticated_role_not_risky", builder, make_site)
+    assert (result.status, result.resource) == (status, "role:user")
+    assert needle in result.reason
