@@ -1,0 +1,112 @@
+"""Multi-factor authentication: which factors are enabled and who has enrolled in them.
+
+MFA is the ``tool_mfa`` admin tool, in core since Moodle 4.3 and available before as a
+Catalyst plugin with the same storage. Settings live in ``config_plugins`` (``tool_mfa/enabled``,
+``factor_<name>/enabled``, ``factor_<name>/weight``); a user is enrolled in a factor when a
+``tool_mfa`` row with ``revoked = 0`` exists. The ``secret`` columns are never selected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from moodle_soc.site.moodle import MoodleSite
+
+FACTOR_PREFIX = "factor_"
+# Moodle's default factor weight: a login passes once enabled factors add up to 100.
+DEFAULT_WEIGHT = 100
+_CHUNK = 500
+
+
+class Mfa:
+    """MFA configuration and enrolment of one site, read from settings and ``tool_mfa``."""
+
+    def __init__(self, site: MoodleSite) -> None:
+        self._site = site
+
+    @property
+    def available(self) -> bool:
+        """Whether the MFA tables exist (core 4.3+, or the tool_mfa plugin on older sites)."""
+        return self._site.has_table("tool_mfa")
+
+    @property
+    def absent_reason(self) -> str | None:
+        """Why this site has no MFA to read (older than 4.3, no plugin), or None when it has."""
+        if self._site.version.has("core_mfa") or self.available:
+            return None
+        return (
+            f"{self._site.version.describe()} has no built-in multi-factor authentication (it"
+            " arrived in Moodle 4.3) and the tool_mfa plugin is not installed"
+        )
+
+    @property
+    def enabled(self) -> bool:
+        """The master switch ``tool_mfa/enabled``."""
+        return self._site.settings.flag("enabled", "tool_mfa")
+
+    @property
+    def enabled_setting(self) -> str | None:
+        return self._site.settings.get("enabled", "tool_mfa")
+
+    @cached_property
+    def installed_factors(self) -> tuple[str, ...]:
+        """Factor plugins with a version row, by short name (``totp``, ``email`` ...)."""
+        names = self._site.settings.plugin_names(FACTOR_PREFIX)
+        return tuple(name[len(FACTOR_PREFIX) :] for name in names)
+
+    @cached_property
+    def enabled_factors(self) -> tuple[str, ...]:
+        """Installed factors whose ``factor_<name>/enabled`` is on."""
+        settings = self._site.settings
+        return tuple(
+            name
+            for name in self.installed_factors
+            if settings.flag("enabled", FACTOR_PREFIX + name)
+        )
+
+    @cached_property
+    def weights(self) -> dict[str, int]:
+        """``factor_<name>/weight`` of every enabled factor."""
+        settings = self._site.settings
+        return {
+            name: settings.int("weight", FACTOR_PREFIX + name, default=DEFAULT_WEIGHT)
+            for name in self.enabled_factors
+        }
+
+    @cached_property
+    def enrolled_counts(self) -> dict[str, int]:
+        """Per factor, how many distinct users hold a non-revoked ``tool_mfa`` row."""
+        table = self._site.db.table("tool_mfa")
+        rows = self._site.db.fetch_all(
+            sa.select(table.c.factor, sa.func.count(sa.distinct(table.c.userid)).label("users"))
+            .where(table.c.revoked == 0)
+            .group_by(table.c.factor)
+            .order_by(table.c.factor),
+            "mfa: users enrolled per factor (non-revoked tool_mfa rows)",
+        )
+        return {str(row["factor"]): int(row["users"]) for row in rows}
+
+    def users_with_factors(self, user_ids: Iterable[int]) -> dict[int, list[str]]:
+        """For each given user id, the factors it holds non-revoked (empty list when none)."""
+        ids = sorted({int(user_id) for user_id in user_ids})
+        found: dict[int, list[str]] = {user_id: [] for user_id in ids}
+        if not ids:
+            return found
+        table = self._site.db.table("tool_mfa")
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            rows = self._site.db.fetch_all(
+                sa.select(table.c.userid, table.c.factor)
+                .where(table.c.revoked == 0, table.c.userid.in_(chunk))
+                .distinct()
+                .order_by(table.c.userid, table.c.factor),
+                "mfa: factors held by the given users (non-revoked tool_mfa rows)",
+            )
+            for row in rows:
+                found[int(row["userid"])].append(str(row["factor"]))
+        return found
