@@ -121,7 +121,9 @@ def _run_checks(site: MoodleSite, policy: Policy, only: list[str], quiet: bool) 
     specs = list(all_checks())
     if only:
         known = {spec.id for spec in specs}
-        unknown = [item for item in only if item not in known and item not in {s.area for s in specs}]
+        unknown = [
+            item for item in only if item not in known and item not in {s.area for s in specs}
+        ]
         if unknown:
             raise UsageError(f"Unknown check or area {unknown[0]!r}; see 'moodle-soc checks list'.")
         specs = [s for s in specs if s.id in only or s.area in only]
@@ -160,7 +162,7 @@ def _emit(
         with output.open("w", encoding="utf-8") as handle:
             render_terminal(run, Console(file=handle, width=120, no_color=True), verbose=verbose)
         return
-    document = render(run, fmt.value)
+    document = render(run, "json" if fmt is OutputFormat.json else "html")
     if output is None:
         sys.stdout.write(document)
         if not document.endswith("\n"):

@@ -59,7 +59,9 @@ def evaluate(spec: CheckSpec, site: MoodleSite, policy: Policy) -> list[Result]:
     except MoodleSocError as exc:
         return [Result.error(f"{exc.message.rstrip('.')}.")]
     except Exception as exc:  # the runner is the one place that turns any failure into `error`
-        return [Result.error(f"The check failed: {type(exc).__name__}: {_safe_message(exc, site)}.")]
+        return [
+            Result.error(f"The check failed: {type(exc).__name__}: {_safe_message(exc, site)}.")
+        ]
     if not results:
         return [Result.error("The check produced no result, so it cannot be counted as passed.")]
     return results

@@ -36,7 +36,7 @@ def test_core_mfa_arrives_in_4_3():
 
 
 def test_older_than_3_9_is_refused():
-    with pytest.raises(UnsupportedVersionError, match="older than 3.9"):
+    with pytest.raises(UnsupportedVersionError, match=r"older than 3\.9"):
         classify("2019111800.00", "3.8", None)
 
 

@@ -113,7 +113,11 @@ def spec_from_config(cfg: PhpConfig, password: str | None = None) -> ConnectionS
     if not isinstance(options, dict):
         options = {}
     port_value = options.get("dbport")
-    port = int(port_value) if isinstance(port_value, (int, str)) and str(port_value).isdigit() else None
+    port = (
+        int(port_value)
+        if isinstance(port_value, (int, str)) and str(port_value).isdigit()
+        else None
+    )
     if password is None:
         password = os.environ.get(PASSWORD_ENV)
     if password is None:

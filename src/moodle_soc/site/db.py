@@ -197,9 +197,11 @@ class Database:
                 f" WHERE table_schema = {schema_expr} ORDER BY table_name, ordinal_position"
             )
             found = {}
-            for table_name, column_name in self._run(query, "schema: tables and columns")[1]:
-                if str(table_name).startswith(self.prefix):
-                    found.setdefault(str(table_name), []).append(str(column_name).lower())
+            for row in self._run(query, "schema: tables and columns")[1]:
+                values: tuple[Any, ...] = tuple(row)
+                table_name, column_name = str(values[0]), str(values[1]).lower()
+                if table_name.startswith(self.prefix):
+                    found.setdefault(table_name, []).append(column_name)
         plen = len(self.prefix)
         return {name[plen:]: tuple(cols) for name, cols in found.items()}
 
@@ -230,15 +232,13 @@ class Database:
         if name not in self.columns:
             raise MissingTableError(name, self.prefix)
         if name not in self._tables:
-            columns = (sa.column(c) for c in self.columns[name])
+            columns: list[sa.ColumnClause[Any]] = [sa.column(c) for c in self.columns[name]]
             self._tables[name] = sa.table(self.prefix + name, *columns)
         return self._tables[name]
 
     # --- queries ------------------------------------------------------------------------
 
-    def _run(
-        self, statement: sa.Executable, purpose: str
-    ) -> tuple[list[str], list[sa.Row[Any]]]:
+    def _run(self, statement: sa.Executable, purpose: str) -> tuple[list[str], list[sa.Row[Any]]]:
         started = time.perf_counter()
         connection = self.connection
         # A savepoint per statement: on PostgreSQL one failing statement would otherwise abort
@@ -297,6 +297,8 @@ class Database:
     ) -> Iterator[RowMapping]:
         """Keyset-paginated rows ordered by ``key``: bounded memory for large tables."""
         last: Any = None
+        key_name = getattr(key, "name", None)
+        key_first = key_name is None
         while True:
             page = statement.order_by(key).limit(chunk_size)
             if last is not None:
@@ -305,7 +307,7 @@ class Database:
             yield from rows
             if len(rows) < chunk_size:
                 return
-            last = rows[-1][key.name] if hasattr(key, "name") else rows[-1][0]
+            last = next(iter(rows[-1].values())) if key_first else rows[-1][str(key_name)]
 
 
 def _is_lost_connection(exc: sa.exc.DBAPIError) -> bool:

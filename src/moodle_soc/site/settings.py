@@ -46,7 +46,9 @@ class Settings:
         if plugin in (None, CORE):
             return (True, cfg.get(name)) if cfg.has(name) else (False, None)
         forced = cfg.forced_plugin_settings.get(plugin or "", {})
-        return (True, forced[name]) if isinstance(forced, dict) and name in forced else (False, None)
+        return (
+            (True, forced[name]) if isinstance(forced, dict) and name in forced else (False, None)
+        )
 
     def source(self, name: str, plugin: str | None = None) -> str:
         """Where the effective value comes from: config.php, database, Moodle default, not set."""
