@@ -36,6 +36,15 @@ def site_from(
     return MoodleSite(db, audit_time=audit_time, config_php=cfg, wwwroot=wwwroot)
 
 
+@pytest.fixture(autouse=True)
+def private_evidence_store(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test (or CLI subprocess it starts) writes to the user's real evidence store."""
+    store = tmp_path_factory.mktemp("evidence") / "evidence.sqlite"
+    monkeypatch.setenv("MOODLE_SOC_STORE", str(store))
+
+
 @pytest.fixture
 def builder() -> SiteBuilder:
     """A fresh Moodle 5.1 install (defaults only) to add the records a test needs to."""

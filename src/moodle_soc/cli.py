@@ -32,6 +32,15 @@ checks_app = typer.Typer(help="The control catalogue: checks, criteria, remediat
 app.add_typer(checks_app, name="checks")
 
 
+def _register_subcommands() -> None:
+    from moodle_soc.evidence.cli import evidence_app
+
+    app.add_typer(evidence_app, name="evidence")
+
+
+_register_subcommands()
+
+
 class OutputFormat(StrEnum):
     terminal = "terminal"
     json = "json"
@@ -172,6 +181,22 @@ def _emit(
     _stderr().print(f"Wrote {fmt.value.upper()} report to [bold]{output}[/].")
 
 
+def _store_run(run: AuditRun, location: str | None, sign_key: Path | None, quiet: bool) -> None:
+    from moodle_soc.evidence.runs import store_run
+    from moodle_soc.evidence.signing import load_signer
+    from moodle_soc.evidence.store import open_store
+
+    evidence = open_store(location, signer=load_signer(sign_key) if sign_key else None)
+    try:
+        record = store_run(evidence, run)
+    finally:
+        evidence.close()
+    if not quiet:
+        _stderr().print(
+            f"Stored run as evidence record {record.seq} ({record.short}) in {evidence.display}."
+        )
+
+
 def _exit_code(run: AuditRun, fail_on: FailOn) -> int:
     from moodle_soc.results import Severity
 
@@ -237,17 +262,33 @@ def scan(
         bool, typer.Option("--verbose", "-v", help="Terminal: also list passes.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="Evidence store for this run: SQLite path or postgresql:// URL (default"
+            " $MOODLE_SOC_STORE, moodle-soc.yaml's store:, or the user data directory)."
+        ),
+    ] = None,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not record this run in the evidence store.")
+    ] = False,
+    sign_key: Annotated[
+        Path | None, typer.Option(help="Ed25519 private key (PEM) to sign the stored run.")
+    ] = None,
 ) -> None:
-    """Scan a Moodle site read-only and report every control's verdict."""
+    """Scan a Moodle site read-only, report every control's verdict, and store the run."""
     try:
         from moodle_soc.settings_file import find_settings_file
 
-        policy = find_settings_file(settings).policy
+        settings_file = find_settings_file(settings)
+        policy = settings_file.policy
         site = _open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot)
         try:
             run = _run_checks(site, policy, check or [], quiet or nagios)
         finally:
             site.db.close()
+        if not no_store:
+            _store_run(run, store or settings_file.store, sign_key, quiet or nagios)
         if nagios:
             from moodle_soc.reports.nagios import nagios_line
 

@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     UNSUPPORTED_VERSION = 5  # Moodle older than 3.9
     BAD_CONFIG = 6  # config.php malformed, incomplete, or names an unknown dbtype
     BAD_INPUT = 7  # another input file (moodle-soc.yaml, a roster, a review file) is invalid
+    EVIDENCE_INVALID = 8  # evidence verification found a changed, missing or unsigned record
 
 
 class MoodleSocError(Exception):
