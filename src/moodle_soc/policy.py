@@ -80,6 +80,11 @@ class Policy(BaseModel):
     max_privacy_request_days: int = Field(
         30, ge=1, description="GDPR gives a month to answer data subject requests."
     )
+    access_review_interval_days: int = Field(
+        90,
+        ge=1,
+        description="Privileged access must be reviewed at least this often (quarterly).",
+    )
     suspended_login_window_days: int = Field(
         90, ge=1, description="How far back to look for login attempts on suspended accounts."
     )
