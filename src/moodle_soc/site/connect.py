@@ -47,6 +47,8 @@ class ConnectionSpec:
     @property
     def display(self) -> str:
         """The URL without its password, safe to print."""
+        if self.url.get_backend_name() == "sqlite":
+            return f"sqlite:///{(self.url.database or '').removeprefix('file:')}"
         return self.url.set(password=None).render_as_string(hide_password=True)
 
 
