@@ -1,0 +1,1 @@
+"""Integration tests against the real Moodle fixtures and the local database servers."""

@@ -1,0 +1,261 @@
+"""Session fixtures of the integration suite: restored real sites, SELECT-only users, scans.
+
+Everything is lazy and session-scoped: a run that selects one test restores only the database
+that test needs, and each scan (in-process or through the CLI) runs once per session however
+many tests read it. The CLI scans of one site start together, in parallel, on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .fixtures import (
+    CLEANUP,
+    FIXTURE_SITES,
+    HARDENED,
+    LEGACY,
+    MARIADB,
+    PASSWORD_ENV,
+    POSTGRES,
+    WEAK,
+    FixtureSite,
+    ReadOnlyUser,
+    RestoredSite,
+    Server,
+    new_tag,
+    restore_fixture,
+    run_cli,
+    unavailable,
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    problems = CLEANUP.finish()
+    for problem in problems:
+        print(f"\nintegration cleanup failed: {problem}", file=sys.stderr)
+
+
+@pytest.fixture(scope="session")
+def session_tag() -> str:
+    """8 hex digits naming this session's databases and users."""
+    return new_tag()
+
+
+def _restored(fixture: FixtureSite, tag: str) -> Iterator[RestoredSite]:
+    site = restore_fixture(fixture, tag)
+    try:
+        yield site
+    finally:
+        site.drop()
+
+
+@pytest.fixture(scope="session")
+def weak_db(session_tag: str) -> Iterator[RestoredSite]:
+    yield from _restored(WEAK, session_tag)
+
+
+@pytest.fixture(scope="session")
+def hardened_db(session_tag: str) -> Iterator[RestoredSite]:
+    yield from _restored(HARDENED, session_tag)
+
+
+@pytest.fixture(scope="session")
+def legacy_db(session_tag: str) -> Iterator[RestoredSite]:
+    yield from _restored(LEGACY, session_tag)
+
+
+def restored(request: pytest.FixtureRequest, fixture: FixtureSite) -> RestoredSite:
+    """The session's restored copy of ``fixture`` (restoring it on first use)."""
+    site: RestoredSite = request.getfixturevalue(f"{fixture.key}_db")
+    return site
+
+
+def _server_or_skip(server: Server) -> Server:
+    problem = server.ping()
+    if problem is not None:
+        unavailable(f"No {server.kind} server at 127.0.0.1:{server.port} ({problem}).")
+    return server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Server:
+    return _server_or_skip(POSTGRES)
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Server:
+    return _server_or_skip(MARIADB)
+
+
+def _readonly_user(server: Server, tag: str) -> Iterator[ReadOnlyUser]:
+    user = ReadOnlyUser.create(server, tag)
+    try:
+        yield user
+    finally:
+        user.drop()
+
+
+@pytest.fixture(scope="session")
+def pg_readonly(postgres: Server, session_tag: str) -> Iterator[ReadOnlyUser]:
+    yield from _readonly_user(postgres, session_tag)
+
+
+@pytest.fixture(scope="session")
+def mariadb_readonly(mariadb: Server, session_tag: str) -> Iterator[ReadOnlyUser]:
+    yield from _readonly_user(mariadb, session_tag)
+
+
+def readonly_user(request: pytest.FixtureRequest, site: RestoredSite) -> ReadOnlyUser:
+    """A SELECT-only login on ``site``'s server, granted on ``site``'s database."""
+    name = "pg_readonly" if site.server.kind == "postgresql" else "mariadb_readonly"
+    user: ReadOnlyUser = request.getfixturevalue(name)
+    user.grant(site.database)
+    return user
+
+
+# --- scans, each run once per session ------------------------------------------------------------
+
+#: The CLI scans of each fixture: who connects, how, and in which format.
+CLI_KINDS = ("config-json", "ro-json", "ro-html", "ro-terminal")
+
+
+@dataclass
+class CliScan:
+    kind: str
+    args: list[str]
+    done: subprocess.CompletedProcess[str]
+    report: str | None = None  # the -o file's content
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        """Every byte the run produced a user could see or keep."""
+        found = {"stdout": self.done.stdout, "stderr": self.done.stderr}
+        if self.report is not None:
+            found["report"] = self.report
+        return found
+
+    def json(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.done.stdout)
+        return data
+
+
+@dataclass
+class Scans:
+    """Session cache of scans of the restored fixtures."""
+
+    workdir: Path
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=6))
+    runs: dict[str, Any] = field(default_factory=dict)
+    cli_futures: dict[tuple[str, str], Future[CliScan]] = field(default_factory=dict)
+
+    def run(self, site: RestoredSite) -> Any:
+        """The in-process ``run_scan`` of ``site`` as the administrator, with its config.php."""
+        if site.fixture.key not in self.runs:
+            from moodle_soc.policy import Policy
+            from moodle_soc.runner import run_scan
+
+            moodle = site.open_site()
+            try:
+                self.runs[site.fixture.key] = run_scan(moodle, Policy())
+            finally:
+                moodle.db.close()
+        return self.runs[site.fixture.key]
+
+    def cli(self, site: RestoredSite, kind: str, user: ReadOnlyUser) -> CliScan:
+        """One CLI scan of ``site``; the first call starts all of that site's CLI scans."""
+        key = site.fixture.key
+        if (key, kind) not in self.cli_futures:
+            for each in CLI_KINDS:
+                self.cli_futures[(key, each)] = self.pool.submit(self._cli, site, each, user)
+        return self.cli_futures[(key, kind)].result()
+
+    def _cli(self, site: RestoredSite, kind: str, user: ReadOnlyUser) -> CliScan:
+        fixture = site.fixture
+        out = self.workdir / f"{fixture.key}-{kind}"
+        out.mkdir(parents=True, exist_ok=True)
+        as_of = ["--as-of", fixture.as_of]
+        if kind == "config-json":
+            # The administrator (trust / empty password), through a rewritten config.php.
+            config = site.write_config_php(out)
+            args = ["scan", "--config", str(config), *as_of, "--format", "json"]
+            env = {PASSWORD_ENV: ""}
+        else:
+            env = {PASSWORD_ENV: user.password}
+            if kind == "ro-terminal":
+                # A --db URL without a password (it comes from the environment), no config.php.
+                wwwroot = _config_value(site, "wwwroot")
+                args = ["scan", "--db", site.url(user.name), "--prefix", fixture.prefix]
+                args += ["--wwwroot", wwwroot, *as_of, "--verbose"]
+            else:
+                config = site.write_config_php(out, user.name)
+                args = ["scan", "--config", str(config), *as_of]
+                if kind == "ro-html":
+                    args += ["--format", "html", "--output", str(out / "report.html")]
+                else:
+                    args += ["--format", "json"]
+        done = run_cli(*args, cwd=out, env=env)
+        report_file = out / "report.html"
+        report = report_file.read_text(encoding="utf-8") if report_file.exists() else None
+        return CliScan(kind=kind, args=args, done=done, report=report)
+
+
+def _config_value(site: RestoredSite, key: str) -> str:
+    from moodle_soc.site.phpconfig import parse_config_php
+
+    value = parse_config_php(site.config_php_text()).get(key)
+    assert isinstance(value, str), f"{site.fixture.config_file} has no literal $CFG->{key}"
+    return value
+
+
+@pytest.fixture(scope="session")
+def scans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scans]:
+    cache = Scans(workdir=tmp_path_factory.mktemp("scans"))
+    try:
+        yield cache
+    finally:
+        cache.pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- the synthetic demo site, built and scanned once through the CLI ---------------------------
+
+
+@dataclass
+class DemoRun:
+    workdir: Path
+    done: subprocess.CompletedProcess[str]
+    report: Path
+    site_db: Path
+
+    @property
+    def html(self) -> str:
+        return self.report.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """``moodle-soc demo -o tmp/report.html``, keeping the synthetic SQLite site it scanned."""
+    workdir = tmp_path_factory.mktemp("demo")
+    (workdir / "tmp").mkdir()
+    done = run_cli(
+        "demo", "-o", "tmp/report.html", "--users", "120", "--site-db", "acme.sqlite", cwd=workdir
+    )
+    return DemoRun(workdir, done, workdir / "tmp" / "report.html", workdir / "acme.sqlite")
+
+
+__all__ = ["FIXTURE_SITES", "HARDENED", "LEGACY", "WEAK", "CliScan", "Scans"]

@@ -1,0 +1,483 @@
+"""Helpers of the integration suite: the real Moodle fixtures, the local servers, the CLI.
+
+The three real Moodle databases (``<repo>/../shared/fixtures``) are restored into the local
+PostgreSQL and MariaDB servers under a name unique to the test session, and dropped after it.
+Outside CI a missing fixture or server skips the tests that need it; with ``CI=true`` it fails
+them, so a broken CI machine can never pass by skipping everything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import pytest
+import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from moodle_soc.site.moodle import MoodleSite
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PASSWORD_ENV = "MOODLE_SOC_DB_PASSWORD"
+HOST = "127.0.0.1"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def unavailable(message: str) -> NoReturn:
+    """Fail under CI (a missing fixture or server is a broken build), skip elsewhere."""
+    if in_ci():
+        pytest.fail(f"CI=true: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def fixtures_dir() -> Path:
+    """``<repo>/../shared/fixtures``: beside the clone, never copied into it."""
+    override = os.environ.get("MOODLE_SOC_FIXTURES")
+    return Path(override) if override else REPO_ROOT.parent / "shared" / "fixtures"
+
+
+def require(path: Path) -> Path:
+    if not path.is_file():
+        unavailable(f"Moodle fixture {path} is missing (see ../shared/fixtures/README.md).")
+    return path
+
+
+def require_tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        unavailable(f"The command-line client {name!r} is not installed.")
+    return found
+
+
+def new_tag() -> str:
+    return secrets.token_hex(4)
+
+
+# --- the fixture sites --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FixtureSite:
+    """One real Moodle fixture and the facts the tests rely on."""
+
+    key: str
+    stem: str  # file-name stem: <stem>-config.php, <stem>-checks-<type>.txt
+    dump: str
+    server: str  # "postgresql" or "mariadb"
+    prefix: str
+    #: The audit time: just after the dump, when Moodle's own checks (the oracle) ran.
+    #: weak: the ad hoc queue (nextruntime up to 1795936430) was "info", so < +600 s;
+    #: hardened: tool_task/lastcronstart 1795936600 with cron "OK", so < +120 s;
+    #: legacy: last log row 1795937229, last config_log 1795937232, cron never ran.
+    as_of: str
+    release: str
+
+    @property
+    def config_file(self) -> Path:
+        return fixtures_dir() / f"{self.stem}-config.php"
+
+    @property
+    def dump_file(self) -> Path:
+        return fixtures_dir() / self.dump
+
+    @property
+    def audit_time(self) -> datetime:
+        return datetime.fromisoformat(self.as_of)
+
+
+WEAK = FixtureSite(
+    key="weak",
+    stem="moodle51-weak",
+    dump="moodle51-weak-pgsql.sql.gz",
+    server="postgresql",
+    prefix="mdl_",
+    as_of="2026-11-29T07:16:40+00:00",  # 1795936600
+    release="5.1",
+)
+HARDENED = FixtureSite(
+    key="hardened",
+    stem="moodle51-hardened",
+    dump="moodle51-hardened-mariadb.sql.gz",
+    server="mariadb",
+    prefix="mdl_",
+    as_of="2026-11-29T07:17:40+00:00",  # 1795936660
+    release="5.1",
+)
+LEGACY = FixtureSite(
+    key="legacy",
+    stem="moodle41-legacy",
+    dump="moodle41-legacy-pgsql.sql.gz",
+    server="postgresql",
+    prefix="m41_",
+    as_of="2026-11-29T07:28:20+00:00",  # 1795937300
+    release="4.1",
+)
+FIXTURE_SITES = (WEAK, HARDENED, LEGACY)
+
+
+# --- cleanup at session end ---------------------------------------------------------------------
+
+
+class Cleanup:
+    """Drops throwaway databases in the background and runs the rest at session end.
+
+    Dropping a database takes seconds on a busy server, so each drop starts when its fixture is
+    torn down and all of them are awaited together in ``pytest_sessionfinish``; login roles are
+    dropped after that, once no database holds a privilege of theirs.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[tuple[str, Future[None]]] = []
+        self._final: list[tuple[str, Callable[[], None]]] = []
+
+    def background(self, what: str, action: Callable[[], None]) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="msoc-cleanup")
+        self._pending.append((what, self._pool.submit(action)))
+
+    def at_end(self, what: str, action: Callable[[], None]) -> None:
+        self._final.append((what, action))
+
+    def finish(self) -> list[str]:
+        """Run everything; returns what could not be cleaned up (never raises)."""
+        problems = []
+        for what, future in self._pending:
+            try:
+                future.result(timeout=300)
+            except Exception as exc:  # report, keep cleaning
+                problems.append(f"{what}: {exc}")
+        for what, action in self._final:
+            try:
+                action()
+            except Exception as exc:  # report, keep cleaning
+                problems.append(f"{what}: {exc}")
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        self._pool, self._pending, self._final = None, [], []
+        return problems
+
+
+CLEANUP = Cleanup()
+
+
+# --- the local servers --------------------------------------------------------------------------
+
+
+def _run(command: list[str], *, stdin: int | None = None, what: str) -> None:
+    env = {**os.environ, "PGOPTIONS": "-c synchronous_commit=off"}
+    done = subprocess.run(
+        command, stdin=stdin, capture_output=True, text=True, check=False, env=env
+    )
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"{what} failed ({done.returncode}): {' / '.join(detail)}")
+
+
+@dataclass(frozen=True)
+class Server:
+    """A local database server reached as its administrator (trust / empty password)."""
+
+    kind: str  # "postgresql" or "mariadb"
+    port: int
+    admin: str
+
+    @property
+    def driver(self) -> str:
+        return "postgresql+psycopg" if self.kind == "postgresql" else "mariadb+pymysql"
+
+    def url(self, database: str, user: str | None = None, password: str | None = None) -> str:
+        """A ``--db`` URL as a user types it (no driver name; no password unless given)."""
+        scheme = "postgresql" if self.kind == "postgresql" else "mariadb"
+        auth = user or self.admin
+        if password is not None:
+            auth += ":" + password
+        return f"{scheme}://{auth}@{HOST}:{self.port}/{database}"
+
+    def admin_engine(self, database: str | None = None, *, autocommit: bool = True) -> sa.Engine:
+        query = {"charset": "utf8mb4"} if self.kind == "mariadb" else {}
+        default = "postgres" if self.kind == "postgresql" else None
+        url = sa.URL.create(
+            self.driver,
+            username=self.admin,
+            host=HOST,
+            port=self.port,
+            database=database or default,
+            query=query,
+        )
+        connect_args = {"connect_timeout": 5}
+        isolation = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+        return sa.create_engine(
+            url, poolclass=sa.pool.NullPool, connect_args=connect_args, **isolation
+        )
+
+    def ping(self) -> str | None:
+        """None when the server answers, else why not."""
+        try:
+            engine = self.admin_engine()
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            engine.dispose()
+        except Exception as exc:  # any driver error means "no usable server"
+            return " ".join(str(getattr(exc, "orig", exc)).split())[:200]
+        return None
+
+    def create_database(self, name: str) -> None:
+        if self.kind == "postgresql":
+            require_tool("createdb")
+            command = ["createdb", "-h", HOST, "-p", str(self.port), "-U", self.admin]
+            _run(
+                [*command, "-E", "UTF8", "-T", "template0", name],
+                what=f"createdb {name}",
+            )
+        else:
+            self.execute(
+                f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
+
+    def restore(self, name: str, dump: Path) -> None:
+        """Load a gzipped SQL dump with the server's own CLI client (the fastest path)."""
+        if self.kind == "postgresql":
+            client = [require_tool("psql"), "-h", HOST, "-p", str(self.port), "-U", self.admin]
+            # One transaction, no fsync wait per statement: several times faster on busy disks.
+            client += ["-q", "-1", "-v", "ON_ERROR_STOP=1", "-o", os.devnull, name]
+        else:
+            client = [require_tool("mysql"), "-h", HOST, "-P", str(self.port), "-u", self.admin]
+            client += [name]
+        gunzip = subprocess.Popen(["gunzip", "-c", str(dump)], stdout=subprocess.PIPE)
+        assert gunzip.stdout is not None
+        try:
+            _run(client, stdin=gunzip.stdout.fileno(), what=f"restoring {dump.name} into {name}")
+        finally:
+            gunzip.stdout.close()
+            gunzip.wait()
+        if gunzip.returncode != 0:
+            raise RuntimeError(f"gunzip {dump} failed ({gunzip.returncode}).")
+
+    def drop_database(self, name: str) -> None:
+        if self.kind == "postgresql":
+            self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            self.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+    def execute(self, *statements: str, database: str | None = None) -> None:
+        engine = self.admin_engine(database)
+        try:
+            with engine.connect() as connection:
+                for statement in statements:
+                    connection.execute(sa.text(statement))
+        finally:
+            engine.dispose()
+
+
+POSTGRES = Server("postgresql", int(os.environ.get("MOODLE_SOC_PG_PORT", "5432")), "postgres")
+MARIADB = Server("mariadb", int(os.environ.get("MOODLE_SOC_MARIADB_PORT", "3306")), "root")
+SERVERS = {"postgresql": POSTGRES, "mariadb": MARIADB}
+
+
+@dataclass
+class ReadOnlyUser:
+    """A database login that may only SELECT (what a careful DBA would give the auditor)."""
+
+    server: Server
+    name: str
+    password: str = field(repr=False)
+    databases: list[str] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, server: Server, tag: str) -> ReadOnlyUser:
+        user = cls(server, f"msoc_ro_{tag}", "Ro-" + secrets.token_urlsafe(18))
+        if server.kind == "postgresql":
+            server.execute(f"CREATE ROLE {user.name} LOGIN PASSWORD '{user.password}'")
+        else:
+            server.execute(f"CREATE USER '{user.name}'@'%' IDENTIFIED BY '{user.password}'")
+        return user
+
+    def grant(self, database: str) -> None:
+        if database in self.databases:
+            return
+        if self.server.kind == "postgresql":
+            self.server.execute(f'GRANT CONNECT ON DATABASE "{database}" TO {self.name}')
+            self.server.execute(
+                f"GRANT USAGE ON SCHEMA public TO {self.name}",
+                f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {self.name}",
+                database=database,
+            )
+        else:
+            self.server.execute(f"GRANT SELECT ON `{database}`.* TO '{self.name}'@'%'")
+        self.databases.append(database)
+
+    def drop(self) -> None:
+        """MariaDB users go now; a PostgreSQL role once its databases are gone."""
+        if self.server.kind == "postgresql":
+            CLEANUP.at_end(f"drop role {self.name}", self._drop_role)
+        else:
+            self.server.execute(f"DROP USER IF EXISTS '{self.name}'@'%'")
+
+    def _drop_role(self) -> None:
+        engine = self.server.admin_engine()
+        try:
+            with engine.connect() as connection:
+                existing = {
+                    row[0] for row in connection.execute(sa.text("SELECT datname FROM pg_database"))
+                }
+        finally:
+            engine.dispose()
+        for database in self.databases:
+            if database in existing:
+                self.server.execute(f"DROP OWNED BY {self.name}", database=database)
+                self.server.execute(f'REVOKE ALL ON DATABASE "{database}" FROM {self.name}')
+        self.server.execute(f"DROP ROLE IF EXISTS {self.name}")
+
+
+# --- a restored fixture ------------------------------------------------------------------------
+
+_CFG_LINE = r"^(\$CFG->{key}\s*=\s*)'[^']*'(;.*)$"
+
+
+def rewrite_config_php(text: str, *, dbname: str, dbuser: str, dbhost: str = HOST) -> str:
+    """config.php pointed at a restored copy: only dbname, dbuser and dbhost change."""
+    for key, value in (("dbname", dbname), ("dbuser", dbuser), ("dbhost", dbhost)):
+        replacement = rf"\g<1>'{value}'\g<2>"
+        text, count = re.subn(_CFG_LINE.format(key=key), replacement, text, flags=re.M)
+        if count != 1:
+            raise AssertionError(f"config.php sets $CFG->{key} {count} times, expected once.")
+    return text
+
+
+@dataclass
+class RestoredSite:
+    """A real fixture restored into a throwaway database on a local server."""
+
+    fixture: FixtureSite
+    server: Server
+    database: str
+
+    @property
+    def prefix(self) -> str:
+        return self.fixture.prefix
+
+    def url(self, user: str | None = None, password: str | None = None) -> str:
+        return self.server.url(self.database, user, password)
+
+    @cached_property
+    def admin(self) -> sa.Engine:
+        """An administrator connection, for the tests' own look-ups (never the tool's)."""
+        return self.server.admin_engine(self.database)
+
+    def rows(self, sql: str, **params: object) -> list[sa.RowMapping]:
+        """Admin query; ``{p}`` in ``sql`` is the table prefix."""
+        with self.admin.connect() as connection:
+            result = connection.execute(sa.text(sql.replace("{p}", self.prefix)), params)
+            return [row._mapping for row in result]
+
+    def scalar(self, sql: str, **params: object) -> object:
+        rows = self.rows(sql, **params)
+        return next(iter(rows[0].values())) if rows else None
+
+    def config_php_text(self, user: str | None = None) -> str:
+        original = require(self.fixture.config_file).read_text(encoding="utf-8")
+        return rewrite_config_php(original, dbname=self.database, dbuser=user or self.server.admin)
+
+    def write_config_php(self, directory: Path, user: str | None = None) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{self.fixture.key}-{user or 'admin'}-config.php"
+        path.write_text(self.config_php_text(user), encoding="utf-8")
+        return path
+
+    def open_site(self, *, user: str | None = None, password: str | None = None) -> MoodleSite:
+        """The tool's own read-only MoodleSite over this copy, with its config.php."""
+        from moodle_soc.site.connect import open_site, spec_from_url
+        from moodle_soc.site.phpconfig import parse_config_php
+
+        config_php = parse_config_php(self.config_php_text(user), str(self.fixture.config_file))
+        spec = spec_from_url(self.url(user), self.prefix, password if user else "")
+        return open_site(spec, config_php=config_php, audit_time=self.fixture.audit_time)
+
+    def drop(self, *, wait: bool = False) -> None:
+        if "admin" in self.__dict__:
+            self.admin.dispose()
+        if wait:
+            self.server.drop_database(self.database)
+        else:
+            CLEANUP.background(
+                f"drop database {self.database}", lambda: self.server.drop_database(self.database)
+            )
+
+
+def restore_fixture(fixture: FixtureSite, tag: str) -> RestoredSite:
+    dump = require(fixture.dump_file)
+    require(fixture.config_file)
+    server = SERVERS[fixture.server]
+    problem = server.ping()
+    if problem is not None:
+        unavailable(f"No {server.kind} server at {HOST}:{server.port} ({problem}).")
+    name = f"msoc_{fixture.key}_{tag}"
+    server.create_database(name)
+    site = RestoredSite(fixture, server, name)
+    try:
+        server.restore(name, dump)
+    except BaseException:
+        site.drop(wait=True)
+        raise
+    return site
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def cli_path() -> Path:
+    """The ``moodle-soc`` console script of the venv running the tests."""
+    return Path(sys.executable).with_name("moodle-soc")
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV}
+    env.update({"NO_COLOR": "1", "COLUMNS": "160"})
+    env.update(extra or {})
+    return env
+
+
+def run_cli(
+    *args: str | Path,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``moodle-soc`` in ``cwd`` (no stray ./moodle-soc.yaml) and capture both streams."""
+    script = cli_path()
+    if not script.exists():
+        pytest.fail(f"{script} is missing: install the package into the venv (pip install -e .).")
+    return subprocess.run(
+        [str(script), *map(str, args)],
+        cwd=cwd,
+        env=clean_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin if stdin is not None else "",
+        check=False,
+    )
+
+
+def describe(done: subprocess.CompletedProcess[str]) -> str:
+    """For assertion messages: the exit code and the end of both streams."""
+    return (
+        f"exit {done.returncode}\n--- stdout (tail) ---\n{done.stdout[-1500:]}"
+        f"\n--- stderr (tail) ---\n{done.stderr[-3000:]}"
+    )
