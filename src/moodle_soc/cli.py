@@ -33,9 +33,11 @@ app.add_typer(checks_app, name="checks")
 
 
 def _register_subcommands() -> None:
+    from moodle_soc.access.cli import access_app
     from moodle_soc.evidence.cli import evidence_app
 
     app.add_typer(evidence_app, name="evidence")
+    app.add_typer(access_app, name="access")
 
 
 _register_subcommands()
@@ -275,6 +277,10 @@ def scan(
     sign_key: Annotated[
         Path | None, typer.Option(help="Ed25519 private key (PEM) to sign the stored run.")
     ] = None,
+    roster: Annotated[
+        Path | None,
+        typer.Option(help="HR roster CSV (see docs/access-review.md) to reconcile leavers."),
+    ] = None,
 ) -> None:
     """Scan a Moodle site read-only, report every control's verdict, and store the run."""
     try:
@@ -283,6 +289,10 @@ def scan(
         settings_file = find_settings_file(settings)
         policy = settings_file.policy
         site = _open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot)
+        if roster is not None:
+            from moodle_soc.access.roster import attach_roster, load_roster
+
+            attach_roster(site, load_roster(roster))
         try:
             run = _run_checks(site, policy, check or [], quiet or nagios)
         finally:

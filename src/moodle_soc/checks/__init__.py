@@ -17,6 +17,7 @@ AREAS = (
     "backups",
     "operations",
     "privacy",
+    "identity",
 )
 
 
