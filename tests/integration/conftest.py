@@ -34,6 +34,7 @@ from .fixtures import (
     new_tag,
     restore_fixture,
     run_cli,
+    sqlite_text,
     unavailable,
 )
 
@@ -141,6 +142,7 @@ class CliScan:
     args: list[str]
     done: subprocess.CompletedProcess[str]
     report: str | None = None  # the -o file's content
+    store: Path | None = None  # the evidence store the run was recorded in
 
     @property
     def outputs(self) -> dict[str, str]:
@@ -148,6 +150,8 @@ class CliScan:
         found = {"stdout": self.done.stdout, "stderr": self.done.stderr}
         if self.report is not None:
             found["report"] = self.report
+        if self.store is not None:
+            found["evidence store"] = sqlite_text(self.store)
         return found
 
     def json(self) -> dict[str, Any]:
@@ -212,7 +216,8 @@ class Scans:
         done = run_cli(*args, cwd=out, env=env)
         report_file = out / "report.html"
         report = report_file.read_text(encoding="utf-8") if report_file.exists() else None
-        return CliScan(kind=kind, args=args, done=done, report=report)
+        store = out / "evidence.sqlite"
+        return CliScan(kind, args, done, report, store if store.exists() else None)
 
 
 def _config_value(site: RestoredSite, key: str) -> str:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PASSWORD_ENV = "MOODLE_SOC_DB_PASSWORD"
+STORE_ENV = "MOODLE_SOC_STORE"
 HOST = "127.0.0.1"
 
 
@@ -446,7 +447,7 @@ def cli_path() -> Path:
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in (PASSWORD_ENV, STORE_ENV)}
     env.update({"NO_COLOR": "1", "COLUMNS": "160"})
     env.update(extra or {})
     return env
@@ -463,16 +464,41 @@ def run_cli(
     script = cli_path()
     if not script.exists():
         pytest.fail(f"{script} is missing: install the package into the venv (pip install -e .).")
+    # Scans record each run in an evidence store: keep it beside the run, never in $HOME.
+    isolated = {STORE_ENV: str(cwd / "evidence.sqlite"), **(env or {})}
     return subprocess.run(
         [str(script), *map(str, args)],
         cwd=cwd,
-        env=clean_env(env),
+        env=clean_env(isolated),
         capture_output=True,
         text=True,
         timeout=timeout,
         input=stdin if stdin is not None else "",
         check=False,
     )
+
+
+def sqlite_text(path: Path) -> str:
+    """Every value of every table of a SQLite file, as text (for searching an evidence store)."""
+    if not path.exists():
+        return ""
+    import sqlite3
+
+    parts: list[str] = []
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        tables = [
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        for table in tables:
+            for row in connection.execute(f'SELECT * FROM "{table}"'):
+                for value in row:
+                    if isinstance(value, bytes):
+                        parts.append(value.decode("utf-8", "replace"))
+                    elif value is not None:
+                        parts.append(str(value))
+    connection.close()
+    return "\n".join(parts)
 
 
 def describe(done: subprocess.CompletedProcess[str]) -> str:

@@ -370,6 +370,42 @@ def test_legacy_site_drift_is_found(request: pytest.FixtureRequest, source: str)
     assert "4.3" in mfa["reason"], mfa["reason"]
 
 
+@pytest.mark.parametrize("fixture", [WEAK, LEGACY], ids=lambda f: f.key)
+def test_failed_logins_of_suspended_users_are_decoded(
+    request: pytest.FixtureRequest, fixture: FixtureSite
+) -> None:
+    """The log's ``other`` column is PHP-serialized on legacy (and mixed elsewhere): the
+    failure reason (2 = suspended) must be decoded from it, not guessed."""
+    site = restored(request, fixture)
+    since = int(fixture.audit_time.timestamp()) - POLICY.suspended_login_window_days * DAY
+    rows = site.rows(
+        "SELECT l.userid, l.other FROM {p}logstore_standard_log l"
+        " JOIN {p}user u ON u.id = l.userid"
+        " WHERE l.eventname = :event AND u.suspended = 1 AND u.deleted = 0"
+        " AND l.timecreated >= :since",
+        event="\\core\\event\\user_login_failed",
+        since=since,
+    )
+    report = _report(request, fixture, "run_scan")
+    findings = [
+        f
+        for f in report["findings"]
+        if f["check_id"] == "accounts.suspended_users_not_attempting_login"
+    ]
+    if not rows:
+        assert {f["status"] for f in findings} == {"pass"}, _brief(findings)
+        return
+    suspended_reason = re.compile(r'"reason"(?:;i:|\s*:\s*)2\b')
+    refused = sum(1 for r in rows if suspended_reason.search(str(r["other"] or "")))
+    assert refused, "fixture changed: no failed login refused as suspended"
+    for userid in {int(r["userid"]) for r in rows}:
+        Expect("accounts.suspended_users_not_attempting_login", "fail", f"user:{userid}").verify(
+            report
+        )
+    summary = next(f for f in findings if f["resource"] == "site")
+    assert summary["observed"].get("reason_suspended") == refused, summary
+
+
 def test_wrong_prefix_on_the_legacy_site_suggests_m41(
     request: pytest.FixtureRequest, tmp_path: Any
 ) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from moodle_soc.site.db import STATEMENT_TIMEOUT_SECONDS
 from moodle_soc.site.moodle import MoodleSite
 
 from .conftest import Scans, readonly_user, restored
@@ -52,11 +53,13 @@ def moodle(server_site: RestoredSite) -> Iterator[MoodleSite]:
 
 
 def _snapshot(site: RestoredSite) -> tuple[object, object, object]:
+    pg = site.server.kind == "postgresql"
     return (
         site.scalar("SELECT COUNT(*) FROM {p}config"),
         site.scalar("SELECT value FROM {p}config WHERE name = 'release'"),
         site.scalar(
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = :t",
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = :t"
+            f" AND table_schema = {'current_schema()' if pg else 'DATABASE()'}",
             t=site.prefix + "msoc_probe",
         ),
     )
@@ -82,14 +85,13 @@ def test_session_is_read_only_and_statements_are_time_limited(moodle: MoodleSite
     connection = moodle.db.connection
     if moodle.db.backend == "postgresql":
         assert connection.exec_driver_sql("SHOW transaction_read_only").scalar() == "on"
-        timeout = connection.exec_driver_sql("SHOW statement_timeout").scalar()
-        assert timeout not in (None, "0"), timeout
-        assert _seconds(str(timeout)) > 0
+        timeout = str(connection.exec_driver_sql("SHOW statement_timeout").scalar())
+        assert _seconds(timeout) == STATEMENT_TIMEOUT_SECONDS, timeout
     else:
         read_only = connection.exec_driver_sql("SELECT @@session.tx_read_only").scalar()
         assert int(str(read_only)) == 1
-        limit = connection.exec_driver_sql("SELECT @@max_statement_time").scalar()
-        assert float(str(limit)) > 0, limit
+        limit = connection.exec_driver_sql("SELECT @@session.max_statement_time").scalar()
+        assert float(str(limit)) == STATEMENT_TIMEOUT_SECONDS, limit
 
 
 def _seconds(text: str) -> float:

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from .conftest import CLI_KINDS, DemoRun, Scans, readonly_user, restored
-from .fixtures import FIXTURE_SITES, HARDENED, FixtureSite, describe, run_cli
+from .fixtures import FIXTURE_SITES, HARDENED, FixtureSite, describe, run_cli, sqlite_text
 
 pytestmark = pytest.mark.integration
 
@@ -144,6 +144,8 @@ def test_no_secret_in_any_output(
     for kind in CLI_KINDS:
         scan = scans.cli(site, kind, user)
         assert scan.done.returncode == 0, describe(scan.done)
+        if "Stored run as evidence record" in scan.done.stderr:
+            assert scan.store is not None, "the run was stored outside its isolated store"
         outputs |= {f"{kind} {where}": text for where, text in scan.outputs.items()}
     outputs["run_scan JSON"] = scans.run(site).model_dump_json()
     queries = json.loads(scans.cli(site, "ro-json", user).done.stdout)["queries"]
@@ -159,7 +161,12 @@ def test_password_in_the_url_is_never_printed(
     url = site.url(user.name, user.password)
     done = run_cli("scan", "--db", url, "--as-of", HARDENED.as_of, "--format", "json", cwd=tmp_path)
     assert done.returncode == 0, describe(done)
-    assert_no_leak({"password": user.password}, {"stdout": done.stdout, "stderr": done.stderr})
+    outputs = {
+        "stdout": done.stdout,
+        "stderr": done.stderr,
+        "evidence store": sqlite_text(tmp_path / "evidence.sqlite"),
+    }
+    assert_no_leak({"password": user.password}, outputs)
     assert user.name in json.loads(done.stdout)["site"]["database"]
 
 
@@ -190,6 +197,8 @@ def test_demo_outputs_hold_no_generated_secret(demo_run: DemoRun, tmp_path: Path
             "demo HTML": demo_run.html,
             "scan JSON": scan.stdout,
             "scan stderr": scan.stderr,
+            "demo evidence store": sqlite_text(demo_run.workdir / "evidence.sqlite"),
+            "scan evidence store": sqlite_text(tmp_path / "evidence.sqlite"),
         },
     )
 
@@ -209,3 +218,50 @@ def test_the_leak_detector_sees_escaped_and_partial_forms() -> None:
         with pytest.raises(AssertionError):
             assert_no_leak({label: secret}, {"output": output})
     assert_no_leak({"token": "da43ad4b6e8f0a1b2c3d4e5f60718293"}, {"output": "token 1 da43"})
+
+
+#: Secrets a real config.php holds besides the database password.
+CONFIG_PHP_SECRETS = {
+    "passwordsaltmain": "Salt-main-5fG7hJ2kL9qW",
+    "upgradekey": "Upgrade-key-8dS3fA1zX",
+    "cronremotepassword": "Cron-remote-4tY6uI8oP",
+}
+LDAP_BIND_PASSWORD = "Ldap-bind-2wE4rT6yU"
+PEPPER = "Pepper-value-9mN7bV5cX"
+
+
+def test_config_php_secrets_are_never_printed(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A production config.php holds the real database password, salts and keys."""
+    site = restored(request, HARDENED)
+    user = readonly_user(request, site)
+    text = site.config_php_text(user.name).replace(
+        "$CFG->dbpass    = 'REDACTED';", f"$CFG->dbpass    = '{user.password}';"
+    )
+    assert user.password in text
+    extra = "".join(f"$CFG->{name} = '{value}';\n" for name, value in CONFIG_PHP_SECRETS.items())
+    extra += f"$CFG->passwordpeppers = [1 => '{PEPPER}'];\n"
+    extra += (
+        "$CFG->forced_plugin_settings = ['auth_ldap' => ['bind_pw' => "
+        f"'{LDAP_BIND_PASSWORD}', 'host_url' => 'ldaps://ldap.example.test']];\n"
+    )
+    text = text.replace("require_once(", extra + "require_once(", 1)
+    config = tmp_path / "config.php"
+    config.write_text(text, encoding="utf-8")
+    outputs: dict[str, str] = {}
+    for fmt in ("json", "html", "terminal"):
+        args = ["scan", "--config", str(config), "--as-of", HARDENED.as_of, "--format", fmt]
+        if fmt == "terminal":
+            args.append("--verbose")
+        done = run_cli(*args, cwd=tmp_path)  # no MOODLE_SOC_DB_PASSWORD: dbpass is used
+        assert done.returncode == 0, describe(done)
+        outputs |= {f"{fmt} stdout": done.stdout, f"{fmt} stderr": done.stderr}
+    outputs["evidence store"] = sqlite_text(tmp_path / "evidence.sqlite")
+    secrets = {
+        "config.php dbpass": user.password,
+        "config.php passwordpeppers": PEPPER,
+        "config.php auth_ldap/bind_pw": LDAP_BIND_PASSWORD,
+        **{f"config.php {name}": value for name, value in CONFIG_PHP_SECRETS.items()},
+    }
+    assert_no_leak(secrets, outputs)
