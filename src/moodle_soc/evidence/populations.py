@@ -107,9 +107,16 @@ def rows_sha256(rows: Iterable[Row]) -> str:
 
 def site_ref_for_site(site: MoodleSite) -> SiteRef:
     """The same chain ``scan`` stores runs in (``runs.site_ref_for``, from the live site)."""
+    from moodle_soc.evidence.runs import site_ref_for_identity
+
     who = site.identity
-    fallback = hashlib.sha256(f"{who.database}|{who.prefix}".encode()).hexdigest()[:32]
-    return SiteRef(key=who.siteidentifier or fallback, name=who.name, wwwroot=who.wwwroot)
+    return site_ref_for_identity(
+        name=who.name,
+        wwwroot=who.wwwroot,
+        siteidentifier=who.siteidentifier,
+        database=who.database,
+        prefix=who.prefix,
+    )
 
 
 def store_population(store: EvidenceStore, site: SiteRef, population: Population) -> StoredRecord:

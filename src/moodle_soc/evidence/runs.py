@@ -13,13 +13,28 @@ from moodle_soc.results import Status
 RUN_KIND = "run"
 
 
-def site_ref_for(run: AuditRun) -> SiteRef:
+def site_ref_for_identity(
+    *,
+    name: str,
+    wwwroot: str | None,
+    siteidentifier: str | None,
+    database: str,
+    prefix: str,
+) -> SiteRef:
     """Moodle's ``siteidentifier`` names a site for life; without it, its database location."""
-    key = (
-        run.site.siteidentifier
-        or hashlib.sha256(f"{run.site.database}|{run.site.prefix}".encode()).hexdigest()[:32]
+    key = siteidentifier or hashlib.sha256(f"{database}|{prefix}".encode()).hexdigest()[:32]
+    return SiteRef(key=key, name=name, wwwroot=wwwroot)
+
+
+def site_ref_for(run: AuditRun) -> SiteRef:
+    """The chain a stored run belongs to."""
+    return site_ref_for_identity(
+        name=run.site.name,
+        wwwroot=run.site.wwwroot,
+        siteidentifier=run.site.siteidentifier,
+        database=run.site.database,
+        prefix=run.site.prefix,
     )
-    return SiteRef(key=key, name=run.site.name, wwwroot=run.site.wwwroot)
 
 
 def store_run(store: EvidenceStore, run: AuditRun) -> StoredRecord:

@@ -263,7 +263,10 @@ class Database:
         if savepoint is not None:
             savepoint.commit()
         elapsed = (time.perf_counter() - started) * 1000
-        compiled = statement.compile(dialect=self.engine.dialect)  # type: ignore[attr-defined]
+        # render_postcompile writes IN-lists into the SQL, so the recorded text is exact.
+        compiled = statement.compile(  # type: ignore[attr-defined]
+            dialect=self.engine.dialect, compile_kwargs={"render_postcompile": True}
+        )
         self.records.append(
             QueryRecord(
                 purpose=purpose,
@@ -277,7 +280,7 @@ class Database:
         return columns, rows
 
     def fetch_all(self, statement: sa.Executable, purpose: str) -> list[RowMapping]:
-        columns, rows = self._run(statement, purpose)
+        _columns, rows = self._run(statement, purpose)
         return [row._mapping for row in rows]
 
     def fetch_one(self, statement: sa.Executable, purpose: str) -> RowMapping | None:

@@ -91,7 +91,7 @@ def classify(version_text: str | None, release: str | None, branch: str | None) 
             f"Moodle {shown} (version {version}) is older than 3.9, the oldest release"
             " moodle-soc supports."
         )
-    base, label, code, lts = max(r for r in RELEASES if r[0] <= build)
+    _base, label, code, lts = max(r for r in RELEASES if r[0] <= build)
     band = max((b for b in BANDS if b[1] <= build), key=lambda b: b[1])[0]
     return MoodleVersion(
         version=version,
