@@ -35,8 +35,10 @@ app.add_typer(checks_app, name="checks")
 def _register_subcommands() -> None:
     from moodle_soc.access.cli import access_app
     from moodle_soc.evidence.cli import evidence_app
+    from moodle_soc.evidence.oscal_cli import oscal_command
     from moodle_soc.evidence.period_cli import period_app, populations_command, sample_command
 
+    evidence_app.command("oscal")(oscal_command)
     evidence_app.command("populations")(populations_command)
     evidence_app.command("sample")(sample_command)
     app.add_typer(evidence_app, name="evidence")
