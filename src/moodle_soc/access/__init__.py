@@ -1,46 +1,40 @@
 """Access review: the privileged-access inventory, its risk flags, HR roster reconciliation and
-the HTML access-review report (SOC 2 CC6.2 / CC6.3)."""
+the HTML access-review report (SOC 2 CC6.2 / CC6.3).
+
+Names are imported on first use (PEP 562), so ``moodle-soc --help`` does not load the
+database layer just because the ``access`` command group is registered.
+"""
 
 from __future__ import annotations
 
-from moodle_soc.access.flags import FLAG_CODES, GENERIC_NAMES, Flag
-from moodle_soc.access.inventory import (
-    AccessEntry,
-    AccessInventory,
-    Grant,
-    TokenInfo,
-    build_inventory,
-)
-from moodle_soc.access.roster import (
-    Leaver,
-    Reconciliation,
-    Roster,
-    RosterLink,
-    RosterRow,
-    attach_roster,
-    load_roster,
-    parse_roster,
-    reconcile,
-    roster_for,
-)
+import importlib
+from typing import Any
 
-__all__ = [
-    "FLAG_CODES",
-    "GENERIC_NAMES",
-    "AccessEntry",
-    "AccessInventory",
-    "Flag",
-    "Grant",
-    "Leaver",
-    "Reconciliation",
-    "Roster",
-    "RosterLink",
-    "RosterRow",
-    "TokenInfo",
-    "attach_roster",
-    "build_inventory",
-    "load_roster",
-    "parse_roster",
-    "reconcile",
-    "roster_for",
-]
+_EXPORTS = {
+    "FLAG_CODES": "flags",
+    "GENERIC_NAMES": "flags",
+    "Flag": "flags",
+    "AccessEntry": "inventory",
+    "AccessInventory": "inventory",
+    "Grant": "inventory",
+    "TokenInfo": "inventory",
+    "build_inventory": "inventory",
+    "Leaver": "roster",
+    "Reconciliation": "roster",
+    "Roster": "roster",
+    "RosterLink": "roster",
+    "RosterRow": "roster",
+    "attach_roster": "roster",
+    "load_roster": "roster",
+    "parse_roster": "roster",
+    "reconcile": "roster",
+    "roster_for": "roster",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'moodle_soc.access' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"moodle_soc.access.{_EXPORTS[name]}"), name)

@@ -1,5 +1,24 @@
-"""The evidence locker: an append-only, hash-chained record of runs, attachments and reviews."""
+"""The evidence locker: an append-only, hash-chained record of runs, attachments and reviews.
 
-from moodle_soc.evidence.store import EvidenceStore, SiteRef, StoredRecord, open_store
+Names are imported on first use (PEP 562) to keep CLI start-up fast.
+"""
 
-__all__ = ["EvidenceStore", "SiteRef", "StoredRecord", "open_store"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "EvidenceStore": "store",
+    "SiteRef": "store",
+    "StoredRecord": "store",
+    "open_store": "store",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'moodle_soc.evidence' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"moodle_soc.evidence.{_EXPORTS[name]}"), name)
