@@ -1,8 +1,10 @@
 """Session fixtures of the integration suite: restored real sites, SELECT-only users, scans.
 
-Everything is lazy and session-scoped: a run that selects one test restores only the database
-that test needs, and each scan (in-process or through the CLI) runs once per session however
-many tests read it. The CLI scans of one site start together, in parallel, on first use.
+Everything is session-scoped and restored only when needed: a run that selects one test
+restores only the database that test needs. The copies the selected tests need start restoring
+in parallel as soon as collection ends, so they overlap each other and the tests that need no
+database. Each scan (in-process or through the CLI) runs once per session however many tests
+read it; the CLI scans of one site start together, in parallel, on first use.
 """
 
 from __future__ import annotations
@@ -38,32 +40,119 @@ from .fixtures import (
     unavailable,
 )
 
+HERE = Path(__file__).parent
+#: Names whose use in a test (or a fixture of it that calls ``restored``) means it needs a copy.
+_SITE_NAMES = {
+    "WEAK": ("weak",),
+    "HARDENED": ("hardened",),
+    "LEGACY": ("legacy",),
+    "FIXTURE_SITES": tuple(f.key for f in FIXTURE_SITES),
+    "weak_db": ("weak",),
+    "hardened_db": ("hardened",),
+    "legacy_db": ("legacy",),
+}
+
+
+def _ours(item: pytest.Item) -> bool:
+    return HERE in Path(str(item.fspath)).parents
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.fspath)).parents:
+        if _ours(item):
             item.add_marker(pytest.mark.integration)
 
 
+def _needed_sites(items: list[pytest.Item]) -> set[str]:
+    """Which restored copies the selected tests will ask for (a guess that errs small)."""
+    keys: set[str] = set()
+    for item in items:
+        if not _ours(item):
+            continue
+        names = set(getattr(item, "fixturenames", ()))
+        for name in names:
+            keys.update(_SITE_NAMES.get(name, ()))
+        functions = [getattr(item, "function", None)]
+        info = getattr(item, "_fixtureinfo", None)
+        for defs in getattr(info, "name2fixturedefs", {}).values():
+            functions += [getattr(d, "func", None) for d in defs]
+        for function in functions:
+            code = getattr(function, "__code__", None)
+            if code is None or "restored" not in code.co_names:
+                continue
+            for name in code.co_names:
+                keys.update(_SITE_NAMES.get(name, ()))
+            callspec = getattr(item, "callspec", None)
+            for value in getattr(callspec, "params", {}).values():
+                if isinstance(value, FixtureSite):
+                    keys.add(value.key)
+    return keys
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start restoring every copy the selected tests need, in parallel, before they run."""
+    if session.config.option.collectonly:
+        return
+    needed = _needed_sites(session.items)
+    for fixture in FIXTURE_SITES:
+        if fixture.key in needed:
+            PREFETCH.start(fixture)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    PREFETCH.drop_all()
     problems = CLEANUP.finish()
     for problem in problems:
         print(f"\nintegration cleanup failed: {problem}", file=sys.stderr)
 
 
+SESSION_TAG = new_tag()
+
+
+class Prefetch:
+    """The session's restored copies: restored in the background, each at most once."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: dict[str, Future[RestoredSite]] = {}
+
+    def start(self, fixture: FixtureSite) -> None:
+        if fixture.key not in self._futures:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="msoc-restore")
+            self._futures[fixture.key] = self._pool.submit(restore_fixture, fixture, SESSION_TAG)
+
+    def get(self, fixture: FixtureSite) -> RestoredSite:
+        """The copy of ``fixture`` (restoring it now if nobody asked before); skips or fails
+        the calling test as ``restore_fixture`` would when a fixture or server is missing."""
+        self.start(fixture)
+        return self._futures[fixture.key].result()
+
+    def drop_all(self) -> None:
+        for future in self._futures.values():
+            try:
+                site = future.result()
+            except BaseException:  # never restored (skipped, failed): nothing to drop
+                continue
+            site.drop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        self._pool, self._futures = None, {}
+
+
+PREFETCH = Prefetch()
+
+
 @pytest.fixture(scope="session")
 def session_tag() -> str:
     """8 hex digits naming this session's databases and users."""
-    return new_tag()
+    return SESSION_TAG
 
 
 def _restored(fixture: FixtureSite, tag: str) -> Iterator[RestoredSite]:
-    site = restore_fixture(fixture, tag)
-    try:
-        yield site
-    finally:
-        site.drop()
+    """Dropped at session end with the rest (``pytest_sessionfinish``)."""
+    assert tag == SESSION_TAG
+    yield PREFETCH.get(fixture)
 
 
 @pytest.fixture(scope="session")

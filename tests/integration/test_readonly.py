@@ -34,12 +34,12 @@ WRITES = {
     "update": "UPDATE {p}config SET value = 'written' WHERE name = 'release'",
     "create_table": "CREATE TABLE {p}msoc_probe (id INTEGER)",
 }
-SERVER_SITES = {"postgresql": WEAK, "mariadb": HARDENED}
 
 
-@pytest.fixture(params=sorted(SERVER_SITES), ids=lambda kind: kind)
+@pytest.fixture(params=[WEAK, HARDENED], ids=lambda fixture: fixture.server)
 def server_site(request: pytest.FixtureRequest) -> RestoredSite:
-    return restored(request, SERVER_SITES[request.param])
+    """A real fixture on each server: weak on PostgreSQL, hardened on MariaDB."""
+    return restored(request, request.param)
 
 
 @pytest.fixture
