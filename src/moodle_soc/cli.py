@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from moodle_soc.audit import AuditRun
+    from moodle_soc.evidence.store import EvidenceStore
     from moodle_soc.policy import Policy
     from moodle_soc.site.moodle import MoodleSite
 
@@ -34,6 +35,7 @@ app.add_typer(checks_app, name="checks")
 
 def _register_subcommands() -> None:
     from moodle_soc.access.cli import access_app
+    from moodle_soc.access.review_cli import review_app
     from moodle_soc.evidence.cli import evidence_app
     from moodle_soc.evidence.oscal_cli import oscal_command
     from moodle_soc.evidence.period_cli import period_app, populations_command, sample_command
@@ -44,6 +46,7 @@ def _register_subcommands() -> None:
     app.add_typer(evidence_app, name="evidence")
     app.add_typer(access_app, name="access")
     app.add_typer(period_app, name="period")
+    app.add_typer(review_app, name="review")
 
 
 _register_subcommands()
@@ -189,16 +192,10 @@ def _emit(
     _stderr().print(f"Wrote {fmt.value.upper()} report to [bold]{output}[/].")
 
 
-def _store_run(run: AuditRun, location: str | None, sign_key: Path | None, quiet: bool) -> None:
+def _store_run(run: AuditRun, evidence: EvidenceStore, quiet: bool) -> None:
     from moodle_soc.evidence.runs import store_run
-    from moodle_soc.evidence.signing import load_signer
-    from moodle_soc.evidence.store import open_store
 
-    evidence = open_store(location, signer=load_signer(sign_key) if sign_key else None)
-    try:
-        record = store_run(evidence, run)
-    finally:
-        evidence.close()
+    record = store_run(evidence, run)
     if not quiet:
         _stderr().print(
             f"Stored run as evidence record {record.seq} ({record.short}) in {evidence.display}."
@@ -299,12 +296,23 @@ def scan(
             from moodle_soc.access.roster import attach_roster, load_roster
 
             attach_roster(site, load_roster(roster))
+        evidence = None
+        if not no_store:
+            from moodle_soc.access.campaigns import attach_store
+            from moodle_soc.evidence.signing import load_signer
+            from moodle_soc.evidence.store import open_store
+
+            signer = load_signer(sign_key) if sign_key else None
+            evidence = open_store(store or settings_file.store, signer=signer)
+            attach_store(site, evidence)  # the reviews.* checks read campaigns from it
         try:
             run = _run_checks(site, policy, check or [], quiet or nagios)
+            if evidence is not None:
+                _store_run(run, evidence, quiet or nagios)
         finally:
             site.db.close()
-        if not no_store:
-            _store_run(run, store or settings_file.store, sign_key, quiet or nagios)
+            if evidence is not None:
+                evidence.close()
         if nagios:
             from moodle_soc.reports.nagios import nagios_line
 

@@ -48,8 +48,8 @@ class Result:
 
     ``resource`` names what was looked at: ``site``, ``setting:<name>``,
     ``setting:<plugin>/<name>``, ``user:<id>``, ``role:<shortname>``, ``role_override:<id>``,
-    ``token:<id>``, ``task:<class>``, ``course:<id>``, ``privacy_request:<id>`` or
-    ``plugin:<component>``.
+    ``token:<id>``, ``task:<class>``, ``course:<id>``, ``privacy_request:<id>``,
+    ``review_campaign:<id>`` or ``plugin:<component>``.
     ``severity`` overrides the check's declared severity for this one result (for example a
     Moodle check that is critical in one case and a warning in another).
     """

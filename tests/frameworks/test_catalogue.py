@@ -75,6 +75,8 @@ EXPECTED_CHECK_IDS = frozenset(
         "identity.privileged_accounts_active",
         "identity.privileged_accounts_use_mfa",
         "identity.leavers_deactivated",
+        "reviews.privileged_review_current",
+        "reviews.revocations_carried_out",
     }
 )
 
@@ -158,7 +160,7 @@ def test_every_referenced_evidence_id_is_defined_and_every_definition_used() -> 
 
 def test_catalogue_maps_exactly_the_permanent_check_ids() -> None:
     catalogue = load_catalogue()
-    assert len(EXPECTED_CHECK_IDS) == 60
+    assert len(EXPECTED_CHECK_IDS) == 62
     assert catalogue.mapped_check_ids() == EXPECTED_CHECK_IDS
     assert {c for item in catalogue.readiness for c in item.checks} <= EXPECTED_CHECK_IDS
 

@@ -18,6 +18,7 @@ AREAS = (
     "operations",
     "privacy",
     "identity",
+    "reviews",
 )
 
 
