@@ -38,8 +38,16 @@ def _register_subcommands() -> None:
     from moodle_soc.access.review_cli import review_app
     from moodle_soc.evidence.cli import evidence_app
     from moodle_soc.evidence.oscal_cli import oscal_command
+    from moodle_soc.evidence.package_cli import (
+        export_command,
+        retention_command,
+        verify_package_command,
+    )
     from moodle_soc.evidence.period_cli import period_app, populations_command, sample_command
 
+    evidence_app.command("export")(export_command)
+    evidence_app.command("verify-package")(verify_package_command)
+    evidence_app.command("retention")(retention_command)
     evidence_app.command("oscal")(oscal_command)
     evidence_app.command("populations")(populations_command)
     evidence_app.command("sample")(sample_command)
