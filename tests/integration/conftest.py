@@ -258,17 +258,27 @@ class Scans:
     cli_futures: dict[tuple[str, str], Future[CliScan]] = field(default_factory=dict)
 
     def run(self, site: RestoredSite) -> Any:
-        """The in-process ``run_scan`` of ``site`` as the administrator, with its config.php."""
-        if site.fixture.key not in self.runs:
+        """The in-process ``run_scan`` of ``site`` as the administrator, with its config.php.
+
+        Like ``moodle-soc scan``, it has an (empty) evidence store attached, which the checks
+        that read earlier evidence (review campaigns) consult.
+        """
+        key = site.fixture.key
+        if key not in self.runs:
+            from moodle_soc.access.campaigns import attach_store
+            from moodle_soc.evidence.store import open_store
             from moodle_soc.policy import Policy
             from moodle_soc.runner import run_scan
 
             moodle = site.open_site()
+            evidence = open_store(str(self.workdir / f"{key}-in-process-evidence.sqlite"))
+            attach_store(moodle, evidence)
             try:
-                self.runs[site.fixture.key] = run_scan(moodle, Policy())
+                self.runs[key] = run_scan(moodle, Policy())
             finally:
                 moodle.db.close()
-        return self.runs[site.fixture.key]
+                evidence.close()
+        return self.runs[key]
 
     def cli(self, site: RestoredSite, kind: str, user: ReadOnlyUser) -> CliScan:
         """One CLI scan of ``site``; the first call starts all of that site's CLI scans."""

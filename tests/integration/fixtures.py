@@ -8,6 +8,7 @@ them, so a broken CI machine can never pass by skipping everything.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import secrets
@@ -145,6 +146,9 @@ class Cleanup:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: list[tuple[str, Future[None]]] = []
         self._final: list[tuple[str, Callable[[], None]]] = []
+        # A safety net if this module is ever imported twice (pytest import modes) and the
+        # session hook only sees the other copy: leave no role or database behind.
+        atexit.register(self.finish)
 
     def background(self, what: str, action: Callable[[], None]) -> None:
         if self._pool is None:
