@@ -1,7 +1,6 @@
 """``moodle-soc evidence export | verify-package | retention`` as an operator runs them.
 
-The CLI runs as a subprocess. Until the CLI module registers these three commands, they run
-through a launcher that registers them first (the same functions, the same ``main``).
+The CLI runs as a subprocess, exactly as installed.
 """
 
 from __future__ import annotations
@@ -26,29 +25,11 @@ from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.synthetic.acme import build_acme
 
 CLI = Path(sys.executable).with_name("moodle-soc")
-LAUNCHER = """
-import sys
-from moodle_soc.cli import main
-from moodle_soc.evidence import package_cli as p
-from moodle_soc.evidence.cli import evidence_app
-known = {c.name for c in evidence_app.registered_commands}
-for name, command in (("export", p.export_command), ("verify-package",
-        p.verify_package_command), ("retention", p.retention_command)):
-    if name not in known:
-        evidence_app.command(name)(command)
-sys.argv[0] = "moodle-soc"
-main()
-"""
 PERIOD = "2026-05-02..2026-05-10"
 
 
 def command() -> list[str]:
-    import moodle_soc.cli  # noqa: F401 - registers evidence_app's commands
-    from moodle_soc.evidence.cli import evidence_app
-
-    names = {c.name for c in evidence_app.registered_commands}
-    registered = {"export", "verify-package", "retention"} <= names
-    return [str(CLI)] if registered else [sys.executable, "-c", LAUNCHER]
+    return [str(CLI)]
 
 
 @dataclass(frozen=True)
