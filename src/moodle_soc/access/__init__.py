@@ -31,7 +31,7 @@ _EXPORTS = {
     "roster_for": "roster",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS, key=lambda name: (not name.isupper(), name))
 
 
 def __getattr__(name: str) -> Any:

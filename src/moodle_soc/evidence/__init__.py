@@ -15,7 +15,7 @@ _EXPORTS = {
     "open_store": "store",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS, key=lambda name: (not name.isupper(), name))
 
 
 def __getattr__(name: str) -> Any:
