@@ -76,4 +76,10 @@ def test_csv_has_the_documented_columns_and_neutralises_formulas(hostile):
 def test_flag_codes_added_by_a_campaign_are_counted_too(hostile):
     campaign = hostile.model_copy(update={"flag_counts": {**hostile.flag_counts, "role_creep": 2}})
     html = render_access_review(campaign)
-    assert "<code>role_creep</code></td><td>Raised by the review campaign.</td>" in html
+    assert "<code>role_creep</code></td><td>Grants added since the previous review" in html
+
+
+def test_unknown_flag_codes_still_show(hostile):
+    campaign = hostile.model_copy(update={"flag_counts": {**hostile.flag_counts, "new_rule": 1}})
+    html = render_access_review(campaign)
+    assert "<code>new_rule</code></td><td>Raised by the review campaign.</td>" in html

@@ -257,6 +257,7 @@ FLAG_HELP: dict[str, str] = {
     "orphaned": "Privileged account matching no row of the HR roster.",
     "terminated": "Account still active although the HR roster says its owner left.",
     "token_unrestricted": "Live privileged token without IP restriction or without expiry.",
+    "role_creep": "Grants added since the previous review campaign (raised by 'review start').",
 }
 FLAG_CODES = tuple(FLAG_HELP)
 
