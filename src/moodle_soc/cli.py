@@ -308,10 +308,11 @@ def scan(
         if not no_store:
             from moodle_soc.access.campaigns import attach_store
             from moodle_soc.evidence.signing import load_signer
-            from moodle_soc.evidence.store import open_store
+            from moodle_soc.evidence.store import default_location, open_store
 
             signer = load_signer(sign_key) if sign_key else None
-            evidence = open_store(store or settings_file.store, signer=signer)
+            location = store or default_location(settings_file.store)
+            evidence = open_store(location, signer=signer)
             attach_store(site, evidence)  # the reviews.* checks read campaigns from it
         try:
             run = _run_checks(site, policy, check or [], quiet or nagios)

@@ -39,10 +39,10 @@ def test_alembic_creates_the_schema_and_the_guard(pg_store: EvidenceStore) -> No
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
         triggers = connection.exec_driver_sql(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = 'evidence_records'::regclass"
-            " AND NOT tgisinternal"
+            " AND NOT tgisinternal ORDER BY tgname"
         ).all()
     assert version == [("0001",)]
-    assert triggers == [("evidence_records_guard",)]
+    assert triggers == [("evidence_records_guard",), ("evidence_records_no_truncate",)]
     assert pg_store.engine.dialect.name == "postgresql"
     assert pg_store.engine.dialect.driver == "psycopg"
 

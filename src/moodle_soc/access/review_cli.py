@@ -83,7 +83,7 @@ def start(
 
     try:
         settings_file = find_settings_file(settings)
-        evidence = open_evidence_store(store or settings_file.store, sign_key)
+        evidence = open_evidence_store(store, sign_key, configured=settings_file.store)
         people = load_roster(roster) if roster is not None else None
         site = SiteOptions(db, config, prefix, ask_password, wwwroot, as_of).open()
         try:

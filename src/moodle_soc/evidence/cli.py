@@ -36,14 +36,17 @@ def fail(error: MoodleSocError) -> typer.Exit:
     return typer.Exit(int(error.exit_code))
 
 
-def open_evidence_store(location: str | None, sign_key: Path | None = None) -> EvidenceStore:
-    """The store named on the command line, else moodle-soc.yaml's, else the default."""
+def open_evidence_store(
+    location: str | None, sign_key: Path | None = None, *, configured: str | None = None
+) -> EvidenceStore:
+    """The store named by --store, else $MOODLE_SOC_STORE, else moodle-soc.yaml's ``store:``
+    (``configured``, or ./moodle-soc.yaml's), else the user data directory's."""
     from moodle_soc.evidence.signing import load_signer
-    from moodle_soc.evidence.store import open_store
+    from moodle_soc.evidence.store import default_location, open_store
     from moodle_soc.settings_file import find_settings_file
 
     if location is None:
-        location = find_settings_file(None).store
+        location = default_location(configured or find_settings_file(None).store)
     signer = load_signer(sign_key) if sign_key is not None else None
     return open_store(location, signer=signer)
 
@@ -227,17 +230,28 @@ def verify(
     ] = None,
 ) -> None:
     """Walk every chain; exit 8 and name the first broken record on any change."""
+    import sqlalchemy as sa
+
+    from moodle_soc.evidence.store import StoreError
     from moodle_soc.evidence.verify import verify_store
 
     try:
         evidence = open_evidence_store(store)
-        site_key = evidence.find_site(site).key if site else None
-        report = verify_store(evidence, site_key)
+        try:
+            site_key = evidence.find_site(site).key if site else None
+            report = verify_store(evidence, site_key)
+        except (sa.exc.SQLAlchemyError, UnicodeDecodeError) as exc:
+            raise StoreError(
+                f"The evidence store {evidence.display} cannot be read"
+                f" ({str(getattr(exc, 'orig', exc)).strip()[:160]}): it is damaged."
+            ) from None
     except MoodleSocError as error:
         raise fail(error) from None
     heads = set(report.heads.values())
     known_hashes = {r.record_hash for r in evidence.records(site_key=site_key)}
     for head in expect_head or []:
+        if len(head) < 8 or any(ch not in "0123456789abcdef" for ch in head.lower()):
+            raise fail(UsageError(f"--expect-head {head!r} must be at least 8 hex digits."))
         matches = [h for h in known_hashes if h.startswith(head.lower())]
         if not matches:
             typer.echo(f"TAMPERED: expected chain head {head[:16]} is not in the store.", err=True)

@@ -78,7 +78,7 @@ def apply_retention(
     }
     seal = store.append(site, SEAL_KIND, payload, collected_at=datetime.now(UTC))
     r, b = schema.records, schema.blobs
-    with store.engine.begin() as connection:
+    with store.writer().begin() as connection:
         connection.execute(
             r.update()
             .where(r.c.seq.in_([record.seq for record in doomed]), r.c.pruned_by.is_(None))

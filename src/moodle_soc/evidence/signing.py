@@ -91,7 +91,15 @@ def load_public_key(pem: str) -> Ed25519PublicKey:
 
 def signature_valid(public_key: Ed25519PublicKey, record_hash: str, signature: str) -> bool:
     try:
-        public_key.verify(base64.b64decode(signature), record_hash.encode())
-    except (InvalidSignature, ValueError):
+        raw = base64.b64decode(signature, validate=True)
+    except ValueError:
+        return False
+    # Base64 has unused padding bits: only the canonical encoding of the bytes is accepted,
+    # so the stored text itself cannot change without the check failing.
+    if base64.b64encode(raw).decode() != signature:
+        return False
+    try:
+        public_key.verify(raw, record_hash.encode())
+    except InvalidSignature:
         return False
     return True

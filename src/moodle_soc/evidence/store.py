@@ -25,6 +25,9 @@ from moodle_soc.evidence.canonical import canonical_bytes, content_hash, sha256_
 from moodle_soc.evidence.signing import Signer, public_pem
 
 STORE_ENV = "MOODLE_SOC_STORE"
+WRITE_OPTION = "moodle_soc_write"
+# One application-wide advisory lock id for schema migrations on PostgreSQL.
+_MIGRATION_LOCK = 0x6D736F63
 GENESIS = "0" * 64
 RECORD_VERSION = 1
 
@@ -109,10 +112,14 @@ def _parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def default_location() -> str:
-    """$MOODLE_SOC_STORE, else evidence.sqlite in the user's data directory."""
+def default_location(configured: str | None = None) -> str:
+    """Where the store is: $MOODLE_SOC_STORE, else ``configured`` (moodle-soc.yaml's
+    ``store:``), else evidence.sqlite in the user's data directory. An explicit --store
+    is passed to ``open_store`` directly and beats all of these."""
     if os.environ.get(STORE_ENV):
         return os.environ[STORE_ENV]
+    if configured:
+        return configured
     import platformdirs
 
     return str(Path(platformdirs.user_data_dir("moodle-soc")) / "evidence.sqlite")
@@ -143,9 +150,11 @@ def _engine_for(location: str) -> Engine:
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
-    def _sqlite_begin_immediate(connection: Connection) -> None:
-        # Take the write lock at BEGIN, so two writers queue instead of failing mid-way.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _sqlite_begin(connection: Connection) -> None:
+        # Writers take the write lock at BEGIN, so two writers queue instead of failing
+        # mid-way; readers begin deferred, so WAL lets them read during a write.
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -157,9 +166,17 @@ def migrate(engine: Engine) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
-    with engine.begin() as connection:
+    with _writing(engine).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two first uses at once would both create the tables: serialize them.
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _writing(engine: Engine) -> Engine:
+    """The engine for write transactions (SQLite: BEGIN IMMEDIATE)."""
+    return engine.execution_options(**{WRITE_OPTION: True})
 
 
 class EvidenceStore:
@@ -167,6 +184,10 @@ class EvidenceStore:
         self.engine = engine
         self.location = location
         self.signer = signer
+
+    def writer(self) -> Engine:
+        """The engine to open write transactions with (takes SQLite's write lock at BEGIN)."""
+        return _writing(self.engine)
 
     @property
     def display(self) -> str:
@@ -190,7 +211,13 @@ class EvidenceStore:
         digest = sha256_hex(body)
         for _attempt in range(5):
             try:
-                with self.engine.begin() as connection:
+                with _writing(self.engine).begin() as connection:
+                    if connection.dialect.name == "postgresql":
+                        # One writer per chain at a time: the next waits, then reads the head.
+                        connection.execute(
+                            sa.text("SELECT pg_advisory_xact_lock(hashtext(:site))"),
+                            {"site": site.key},
+                        )
                     return self._append(
                         connection, site, kind, body, digest, collected_at, effective_date
                     )
@@ -284,7 +311,7 @@ class EvidenceStore:
         """Store bytes once by their SHA-256 and return the hash."""
         digest = sha256_hex(data)
         b = schema.blobs
-        with self.engine.begin() as connection:
+        with _writing(self.engine).begin() as connection:
             found = connection.execute(sa.select(b.c.sha256).where(b.c.sha256 == digest)).first()
             if found is None:
                 connection.execute(b.insert().values(sha256=digest, size=len(data), data=data))
@@ -406,11 +433,13 @@ def _record(row: Any) -> StoredRecord:
 
 def open_store(location: str | None = None, *, signer: Signer | None = None) -> EvidenceStore:
     """Open (creating and migrating as needed) the store at ``location`` or the default."""
+    from alembic.util import CommandError
+
     where = location or default_location()
     try:
         engine = _engine_for(where)
         migrate(engine)
-    except sa.exc.SQLAlchemyError as exc:
+    except (sa.exc.SQLAlchemyError, CommandError, UnicodeDecodeError) as exc:
         original = getattr(exc, "orig", None) or exc
         shown = sa.make_url(where).render_as_string(hide_password=True) if "://" in where else where
         raise StoreError(

@@ -1,7 +1,14 @@
-"""Walk every chain and recompute every hash: the first broken record is named precisely."""
+"""Walk every chain and recompute every hash: the first broken record is named precisely.
+
+Hashes are recomputed from the exact stored text of every header field (never from parsed
+values), so any one-character change is caught; a record that cannot even be read is
+reported as a problem, never raised.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +17,9 @@ import sqlalchemy as sa
 from moodle_soc.evidence import schema
 from moodle_soc.evidence.canonical import content_hash, sha256_hex
 from moodle_soc.evidence.signing import load_public_key, signature_valid
-from moodle_soc.evidence.store import GENESIS, EvidenceStore, StoredRecord, _record
+from moodle_soc.evidence.store import GENESIS, RECORD_VERSION, EvidenceStore, StoreError
+
+SEAL_KIND = "retention_seal"
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,17 @@ class VerifyReport:
 
 def verify_store(store: EvidenceStore, site_key: str | None = None) -> VerifyReport:
     """Recompute payload hashes, header hashes, links, signatures and attachment blobs."""
+    try:
+        return _verify(store, site_key)
+    except (sa.exc.SQLAlchemyError, UnicodeDecodeError) as exc:
+        original = getattr(exc, "orig", None) or exc
+        raise StoreError(
+            f"The evidence store {store.display} cannot be read ({str(original).strip()[:160]}):"
+            " it is damaged or was altered outside moodle-soc."
+        ) from None
+
+
+def _verify(store: EvidenceStore, site_key: str | None) -> VerifyReport:
     report = VerifyReport()
     keys = {}
     for key_id, pem in store.public_keys().items():
@@ -55,79 +75,135 @@ def verify_store(store: EvidenceStore, site_key: str | None = None) -> VerifyRep
     query = sa.select(r)
     if site_key is not None:
         query = query.where(r.c.site_key == site_key)
-    query = query.order_by(r.c.site_key, r.c.chain_index)
-    seals: dict[str, set[str]] = {}
-    chain: list[tuple[StoredRecord, str | None]] = []
     with store.engine.connect() as connection:
-        for row in connection.execute(query):
-            chain.append((_record(row._mapping), row.payload))
-    for record, payload in chain:
-        if record.kind == "retention_seal" and payload is not None:
-            seals[record.record_hash] = set(_sealed_hashes(payload))
-    previous: dict[str, StoredRecord] = {}
-    for record, payload in chain:
+        rows = [dict(row._mapping) for row in connection.execute(query.order_by(r.c.seq))]
+    rows.sort(key=lambda row: (str(row["site_key"]), _as_int(row["chain_index"])))
+    seals: dict[str, set[str]] = {}
+    for row in rows:
+        if row["kind"] == SEAL_KIND and isinstance(row["payload"], str):
+            seals[str(row["record_hash"])] = _sealed_hashes(row["payload"])
+    previous: dict[str, Mapping[str, Any]] = {}
+    broken: set[str] = set()
+    # A record whose own fields no longer match its hash is the cause of any broken link
+    # around it (a moved record makes its neighbour look out of place): name it first.
+    for row in rows:
+        site = str(row["site_key"])
+        if site not in broken and not _header_intact(row):
+            broken.add(site)
+            report.problems.append(
+                Problem(
+                    _as_int(row["seq"]),
+                    site,
+                    _as_int(row["chain_index"]),
+                    str(row["record_hash"]),
+                    "header was altered (record hash does not match its fields)",
+                )
+            )
+    for row in rows:
+        site = str(row["site_key"])
         report.records += 1
-        before = previous.get(record.site_key)
+        before = previous.get(site)
         if before is None:
             report.chains += 1
-        problem = _check_record(store, record, payload, before, keys, seals, report)
-        if problem is not None and not any(p.site_key == record.site_key for p in report.problems):
-            report.problems.append(problem)
-        previous[record.site_key] = record
-        report.heads[record.site_key] = record.record_hash
+        try:
+            message = _check_record(store, row, before, keys, seals, report)
+        except Exception as exc:  # any unreadable field is a finding about that record
+            message = f"record cannot be read ({type(exc).__name__}: {str(exc)[:120]})"
+        if message is not None and site not in broken:
+            broken.add(site)
+            report.problems.append(
+                Problem(
+                    _as_int(row["seq"]),
+                    site,
+                    _as_int(row["chain_index"]),
+                    str(row["record_hash"]),
+                    message,
+                )
+            )
+        previous[site] = row
+        report.heads[site] = str(row["record_hash"])
     return report
 
 
-def _sealed_hashes(payload: str) -> list[str]:
-    import json
+def _as_int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
 
-    data: Any = json.loads(payload)
-    return [str(item) for item in data.get("cleared_content", [])] if isinstance(data, dict) else []
+
+def _sealed_hashes(payload: str) -> set[str]:
+    try:
+        data: Any = json.loads(payload)
+    except ValueError:
+        return set()
+    return (
+        {str(item) for item in data.get("cleared_content", [])} if isinstance(data, dict) else set()
+    )
+
+
+def _header_intact(row: Mapping[str, Any]) -> bool:
+    try:
+        return bool(content_hash(stored_header(row)) == row["record_hash"])
+    except Exception:  # a field of the wrong type cannot match its hash either
+        return False
+
+
+def stored_header(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The header exactly as stored (the text, not parsed values): what record_hash covers."""
+    return {
+        "v": RECORD_VERSION,
+        "site": row["site_key"],
+        "index": row["chain_index"],
+        "kind": row["kind"],
+        "created_at": row["created_at"],
+        "collected_at": row["collected_at"],
+        "effective_date": row["effective_date"],
+        "content": row["content_sha256"],
+        "prev": row["prev_hash"],
+    }
 
 
 def _check_record(
     store: EvidenceStore,
-    record: StoredRecord,
-    payload: str | None,
-    before: StoredRecord | None,
+    row: Mapping[str, Any],
+    before: Mapping[str, Any] | None,
     keys: dict[str, Any],
     seals: dict[str, set[str]],
     report: VerifyReport,
-) -> Problem | None:
-    def problem(message: str) -> Problem:
-        return Problem(record.seq, record.site_key, record.chain_index, record.record_hash, message)
-
-    expected_index = 0 if before is None else before.chain_index + 1
-    if record.chain_index != expected_index:
-        return problem(
-            f"chain position {record.chain_index} follows {expected_index - 1}: a record is missing"
+) -> str | None:
+    if not _header_intact(row):
+        return "header was altered (record hash does not match its fields)"
+    expected_index = 0 if before is None else int(before["chain_index"]) + 1
+    if row["chain_index"] != expected_index:
+        return (
+            f"chain position {row['chain_index']} follows {expected_index - 1}: a record is missing"
         )
-    expected_prev = GENESIS if before is None else before.record_hash
-    if record.prev_hash != expected_prev:
-        return problem("does not link to the previous record (prev_hash differs)")
-    if content_hash(record.header()) != record.record_hash:
-        return problem("header was altered (record hash does not match its fields)")
+    expected_prev = GENESIS if before is None else before["record_hash"]
+    if row["prev_hash"] != expected_prev:
+        return "does not link to the previous record (prev_hash differs)"
+    payload = row["payload"]
     if payload is None:
-        seal = seals.get(record.pruned_by or "")
-        if seal is None or record.content_sha256 not in seal:
-            return problem("payload is missing and no retention seal accounts for it")
-    elif sha256_hex(payload.encode()) != record.content_sha256:
-        return problem("payload was altered (content hash does not match)")
-    if record.signature is not None:
-        key = keys.get(record.key_id or "")
+        seal = seals.get(str(row["pruned_by"] or ""))
+        if seal is None or row["content_sha256"] not in seal:
+            return "payload is missing and no retention seal accounts for it"
+    elif not isinstance(payload, str):
+        return "payload was altered (it is no longer text)"
+    elif sha256_hex(payload.encode()) != row["content_sha256"]:
+        return "payload was altered (content hash does not match)"
+    if row["signature"] is not None:
+        key = keys.get(str(row["key_id"] or ""))
         if key is None:
-            return problem(f"signed by unknown key {record.key_id}")
-        if not signature_valid(key, record.record_hash, record.signature):
-            return problem("signature does not verify")
+            return f"signed by unknown key {row['key_id']}"
+        if not signature_valid(key, str(row["record_hash"]), str(row["signature"])):
+            return "signature does not verify"
         report.signed += 1
-    if record.kind == "attachment" and payload is not None:
-        import json
-
-        blob_hash = json.loads(payload).get("sha256", "")
+    if row["kind"] == "attachment" and isinstance(payload, str):
+        blob_hash = str(json.loads(payload).get("sha256", ""))
         data = store.get_blob(blob_hash)
         report.attachments += 1
         if data is None:
-            return problem(f"attachment blob {blob_hash[:12]} is missing")
+            return f"attachment blob {blob_hash[:12]} is missing"
         if sha256_hex(data) != blob_hash:
-            return problem(f"attachment blob {blob_hash[:12]} was altered")
+            return f"attachment blob {blob_hash[:12]} was altered"
     return None

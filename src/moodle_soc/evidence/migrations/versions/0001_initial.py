@@ -38,6 +38,11 @@ _POSTGRES_GUARDS = (
        END $$ LANGUAGE plpgsql""",
     """CREATE TRIGGER evidence_records_guard BEFORE UPDATE OR DELETE ON evidence_records
        FOR EACH ROW EXECUTE FUNCTION evidence_records_guard()""",
+    # TRUNCATE fires no row trigger: refuse it with a statement trigger.
+    """CREATE FUNCTION evidence_records_no_truncate() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION 'evidence records are append-only'; END $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER evidence_records_no_truncate BEFORE TRUNCATE ON evidence_records
+       FOR EACH STATEMENT EXECUTE FUNCTION evidence_records_no_truncate()""",
 )
 
 
