@@ -196,5 +196,6 @@ def test_period_html_is_self_contained_escaped_and_not_colour_only(scanned) -> N
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert html.index('id="exceptions"') < html.index('id="gaps"') < html.index('id="timeline"')
-    assert '<span role="listitem" class="d fail" title="2026-03-02: fail (1 run)">F</span>' in html
+    assert 'title="2026-03-02 to 2026-03-02: fail">F</span>' in html
+    assert "2026-03-02 (1 day)" in html
     assert ">?</span>" in html and ">P</span>" in html

@@ -13,11 +13,11 @@ Stable API (the export package calls these): ``period_report``, ``build_period_r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -269,10 +269,31 @@ def render_period_html(report: PeriodReport) -> str:
 def _environment() -> jinja2.Environment:
     import jinja2
 
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("moodle_soc", "evidence/templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["segments"] = timeline_segments
+    return environment
+
+
+def timeline_segments(timeline: Sequence[Any]) -> list[dict[str, Any]]:
+    """Consecutive days with the same status, as one bar segment each.
+
+    A year drawn as 365 cells per control is slow to lay out in a PDF and hard to read; a
+    control that passed all year is one segment, and every change of status starts a new one.
+    """
+    segments: list[dict[str, Any]] = []
+    for cell in timeline:
+        if segments and segments[-1]["status"] == cell.status:
+            segments[-1]["days"] += 1
+            segments[-1]["last"] = cell.day
+        else:
+            segments.append({"status": cell.status, "first": cell.day, "last": cell.day, "days": 1})
+    total = max(1, sum(s["days"] for s in segments))
+    for segment in segments:
+        segment["width"] = round(100 * segment["days"] / total, 3)
+    return segments

@@ -332,14 +332,22 @@ class EvidenceStore:
         return [SiteRef(key=row.site_key, name=row.name, wwwroot=row.wwwroot) for row in rows]
 
     def find_site(self, text: str) -> SiteRef:
-        """A site by key, key prefix, name or wwwroot (case-insensitive)."""
+        """A site by key, name or wwwroot, else by key prefix or part of its name
+        (case-insensitive; it must name exactly one site)."""
         wanted = text.strip().lower()
-        matches = [
+        sites = self.sites()
+        exact = [
             site
-            for site in self.sites()
-            if site.key.lower().startswith(wanted)
+            for site in sites
+            if site.key.lower() == wanted
             or site.name.lower() == wanted
             or (site.wwwroot or "").lower().rstrip("/") == wanted.rstrip("/")
+        ]
+        # Else a key prefix or a part of the name, when it names one site only.
+        matches = exact or [
+            site
+            for site in sites
+            if wanted and (site.key.lower().startswith(wanted) or wanted in site.name.lower())
         ]
         if len(matches) == 1:
             return matches[0]
