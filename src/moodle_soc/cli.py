@@ -12,6 +12,15 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from moodle_soc import __version__
+from moodle_soc.cli_options import (
+    AskPasswordOption,
+    AsOfOption,
+    ConfigOption,
+    DbOption,
+    PrefixOption,
+    SettingsOption,
+    WwwrootOption,
+)
 from moodle_soc.errors import ExitCode, MoodleSocError, UsageError
 
 if TYPE_CHECKING:
@@ -222,34 +231,12 @@ def _exit_code(run: AuditRun, fail_on: FailOn) -> int:
 
 @app.command()
 def scan(
-    db: Annotated[
-        str | None,
-        typer.Option(
-            help="Database URL: postgresql://user@host/db, mysql://… or mariadb://… "
-            "(sqlite:///file for the synthetic site only). The password comes from the URL, "
-            "MOODLE_SOC_DB_PASSWORD or --ask-password.",
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            help="The site's config.php, parsed statically (never executed) for the "
-            "connection, wwwroot and settings that override the database."
-        ),
-    ] = None,
-    prefix: Annotated[
-        str | None, typer.Option(help="Table prefix (default mdl_, or config.php's).")
-    ] = None,
-    ask_password: Annotated[
-        bool, typer.Option("--ask-password", help="Prompt for the database password.")
-    ] = False,
-    wwwroot: Annotated[
-        str | None, typer.Option(help="The site's wwwroot when config.php is not given.")
-    ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option(help="Audit time (ISO 8601, e.g. 2026-11-29T12:00:00Z); default now."),
-    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    prefix: PrefixOption = None,
+    ask_password: AskPasswordOption = False,
+    wwwroot: WwwrootOption = None,
+    as_of: AsOfOption = None,
     fmt: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Report format.")
     ] = OutputFormat.terminal,
@@ -267,10 +254,7 @@ def scan(
         list[str] | None,
         typer.Option("--check", "-c", help="Run only this check id or area (repeatable)."),
     ] = None,
-    settings: Annotated[
-        Path | None,
-        typer.Option(help="Policy file (default ./moodle-soc.yaml when present)."),
-    ] = None,
+    settings: SettingsOption = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Terminal: also list passes.")
     ] = False,

@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from moodle_soc.cli_options import (
+    AskPasswordOption,
+    AsOfOption,
+    ConfigOption,
+    DbOption,
+    PrefixOption,
+    WwwrootOption,
+)
 from moodle_soc.errors import MoodleSocError
 
 if TYPE_CHECKING:
@@ -44,26 +52,12 @@ class InventoryScope(StrEnum):
 
 @access_app.command("inventory")
 def inventory(
-    db: Annotated[
-        str | None,
-        typer.Option(
-            help="Database URL, as for 'moodle-soc scan' (password from the URL, "
-            "MOODLE_SOC_DB_PASSWORD or --ask-password)."
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="The site's config.php, parsed statically.")
-    ] = None,
-    prefix: Annotated[
-        str | None, typer.Option(help="Table prefix (default mdl_, or config.php's).")
-    ] = None,
-    ask_password: Annotated[
-        bool, typer.Option("--ask-password", help="Prompt for the database password.")
-    ] = False,
-    wwwroot: Annotated[
-        str | None, typer.Option(help="The site's wwwroot when config.php is not given.")
-    ] = None,
-    as_of: Annotated[str | None, typer.Option(help="Audit time (ISO 8601); default now.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    prefix: PrefixOption = None,
+    ask_password: AskPasswordOption = False,
+    wwwroot: WwwrootOption = None,
+    as_of: AsOfOption = None,
     roster: Annotated[
         Path | None,
         typer.Option(help="HR roster CSV (email/username, status, leave_date, manager)."),

@@ -12,6 +12,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from moodle_soc.cli_options import (
+    AskPasswordOption,
+    AsOfOption,
+    ConfigOption,
+    DbOption,
+    PrefixOption,
+    SettingsOption,
+    WwwrootOption,
+)
 from moodle_soc.errors import BadInputError, MoodleSocError
 from moodle_soc.evidence.cli import SignKeyOption, StoreOption, fail, open_evidence_store
 
@@ -21,15 +30,13 @@ if TYPE_CHECKING:
     from moodle_soc.evidence.store import EvidenceStore
     from moodle_soc.site.moodle import MoodleSite
 
-Db = Annotated[str | None, typer.Option(help="Database URL, as for 'moodle-soc scan'.")]
-Config = Annotated[Path | None, typer.Option(help="The site's config.php, parsed statically.")]
-Prefix = Annotated[str | None, typer.Option(help="Table prefix (default mdl_, or config.php's).")]
-AskPassword = Annotated[
-    bool, typer.Option("--ask-password", help="Prompt for the database password.")
-]
-Wwwroot = Annotated[str | None, typer.Option(help="The site's wwwroot without config.php.")]
-AsOf = Annotated[str | None, typer.Option(help="Audit time (ISO 8601); default now.")]
-Settings = Annotated[Path | None, typer.Option(help="Policy file (default ./moodle-soc.yaml).")]
+Db = DbOption
+Config = ConfigOption
+Prefix = PrefixOption
+AskPassword = AskPasswordOption
+Wwwroot = WwwrootOption
+AsOf = AsOfOption
+Settings = SettingsOption
 CampaignArg = Annotated[str, typer.Argument(help="Campaign id (or a unique prefix of it).")]
 By = Annotated[str, typer.Option(help="Your email address: recorded with what you do.")]
 

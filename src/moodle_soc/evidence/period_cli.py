@@ -17,6 +17,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from moodle_soc.cli_options import (
+    AskPasswordOption,
+    AsOfOption,
+    ConfigOption,
+    DbOption,
+    PrefixOption,
+    WwwrootOption,
+)
 from moodle_soc.errors import MoodleSocError, UsageError
 from moodle_soc.evidence.cli import SignKeyOption, StoreOption, fail, open_evidence_store, parse_day
 
@@ -150,12 +158,12 @@ def _cell(value: Any) -> str:
 def populations_command(
     from_: FromOption,
     to: ToOption,
-    db: Annotated[str | None, typer.Option(help="Database URL (as for scan).")] = None,
-    config: Annotated[Path | None, typer.Option(help="The site's config.php.")] = None,
-    prefix: Annotated[str | None, typer.Option(help="Table prefix (default mdl_).")] = None,
-    wwwroot: Annotated[str | None, typer.Option(help="The site's wwwroot.")] = None,
-    ask_password: Annotated[bool, typer.Option("--ask-password")] = False,
-    as_of: Annotated[str | None, typer.Option(help="Collection time (ISO 8601).")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    prefix: PrefixOption = None,
+    wwwroot: WwwrootOption = None,
+    ask_password: AskPasswordOption = False,
+    as_of: AsOfOption = None,
     population: Annotated[
         list[str] | None, typer.Option("--population", "-p", help="Only this one (repeatable).")
     ] = None,

@@ -1,0 +1,48 @@
+"""Command-line options shared by every command that reads a live Moodle site.
+
+One declaration each, so ``scan``, ``access inventory``, ``review start``/``status`` and
+``evidence populations`` accept the same connection options with the same help text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL: postgresql://user@host/db, mysql://… or mariadb://… "
+        "(sqlite:///file for the synthetic site only). The password comes from the URL, "
+        "MOODLE_SOC_DB_PASSWORD or --ask-password.",
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="The site's config.php, parsed statically (never executed) for the connection, "
+        "wwwroot and settings that override the database.",
+    ),
+]
+PrefixOption = Annotated[
+    str | None, typer.Option("--prefix", help="Table prefix (default mdl_, or config.php's).")
+]
+AskPasswordOption = Annotated[
+    bool, typer.Option("--ask-password", help="Prompt for the database password.")
+]
+WwwrootOption = Annotated[
+    str | None,
+    typer.Option("--wwwroot", help="The site's wwwroot when config.php is not given."),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Audit time (ISO 8601, e.g. 2026-11-29T12:00:00Z); default now."),
+]
+SettingsOption = Annotated[
+    Path | None,
+    typer.Option("--settings", help="Policy file (default ./moodle-soc.yaml when present)."),
+]
