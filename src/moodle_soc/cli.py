@@ -21,7 +21,7 @@ from moodle_soc.cli_options import (
     SettingsOption,
     WwwrootOption,
 )
-from moodle_soc.errors import ExitCode, MoodleSocError, UsageError
+from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -196,8 +196,13 @@ def _emit(
         if output is None:
             render_terminal(run, Console(), verbose=verbose)
             return
-        with output.open("w", encoding="utf-8") as handle:
-            render_terminal(run, Console(file=handle, width=120, no_color=True), verbose=verbose)
+        try:
+            with output.open("w", encoding="utf-8") as handle:
+                render_terminal(
+                    run, Console(file=handle, width=120, no_color=True), verbose=verbose
+                )
+        except OSError as exc:
+            raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
         return
     document = render(run, "json" if fmt is OutputFormat.json else "html")
     if output is None:
@@ -205,7 +210,10 @@ def _emit(
         if not document.endswith("\n"):
             sys.stdout.write("\n")
         return
-    output.write_text(document, encoding="utf-8")
+    try:
+        output.write_text(document, encoding="utf-8")
+    except OSError as exc:
+        raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
     _stderr().print(f"Wrote {fmt.value.upper()} report to [bold]{output}[/].")
 
 
@@ -283,20 +291,29 @@ def scan(
 
         settings_file = find_settings_file(settings)
         policy = settings_file.policy
-        site = _open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot)
+        loaded_roster = None
         if roster is not None:
-            from moodle_soc.access.roster import attach_roster, load_roster
+            from moodle_soc.access.roster import load_roster
 
-            attach_roster(site, load_roster(roster))
+            loaded_roster = load_roster(roster)
+        site = _open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot)
+        if loaded_roster is not None:
+            from moodle_soc.access.roster import attach_roster
+
+            attach_roster(site, loaded_roster)
         evidence = None
         if not no_store:
             from moodle_soc.access.campaigns import attach_store
             from moodle_soc.evidence.signing import load_signer
             from moodle_soc.evidence.store import default_location, open_store
 
-            signer = load_signer(sign_key) if sign_key else None
-            location = store or default_location(settings_file.store)
-            evidence = open_store(location, signer=signer)
+            try:
+                signer = load_signer(sign_key) if sign_key else None
+                location = store or default_location(settings_file.store)
+                evidence = open_store(location, signer=signer)
+            except MoodleSocError:
+                site.db.close()
+                raise
             attach_store(site, evidence)  # the reviews.* checks read campaigns from it
         try:
             run = _run_checks(site, policy, check or [], quiet or nagios)

@@ -184,12 +184,16 @@ def summarize(findings: list[Finding], catalogue: Catalogue) -> Summary:
 
 
 def _criterion_state(statuses: list[Status]) -> str:
+    """A criterion is met only when its automated part passes and nothing is left to manual
+    evidence; a check that itself says "manual" keeps the criterion manual."""
     if not statuses:
         return "manual"
     if Status.FAIL in statuses:
         return "gap"
     if Status.ERROR in statuses:
         return "error"
+    if Status.MANUAL in statuses:
+        return "manual"
     if Status.PASS in statuses:
         return "met"
     return "not_applicable"

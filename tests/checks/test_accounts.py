@@ -114,3 +114,11 @@ def test_suspended_users_check_is_not_applicable_without_the_log_table(builder):
     spec = get_check("accounts.suspended_users_not_attempting_login")
     (result,) = evaluate(spec, site, Policy())
     assert result.status == "not_applicable" and "logstore_standard_log" in result.reason
+
+
+def test_no_failed_logins_with_the_log_store_off_is_not_a_pass(builder, make_site):
+    builder.setting("enabled_stores", "", plugin="tool_log")
+    spec = get_check("accounts.suspended_users_not_attempting_login")
+    [result] = evaluate(spec, make_site(builder), Policy())
+    assert result.status.value == "manual"
+    assert "not enabled" in result.reason

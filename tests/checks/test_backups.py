@@ -84,7 +84,11 @@ SUCCEEDING: dict[str, tuple[Callable[[SiteBuilder], Any], list[tuple[Status, str
     ),
     "stale_success": (
         lambda b: (active(b), backed_up(b, "C1", "1", 8)),
-        [(FAIL, "site", "(8.0 days ago); the policy requires one within 7 days.")],
+        [(FAIL, "site", "(8.0 days ago); 1 course(s) were last backed up successfully")],
+    ),
+    "one_fresh_one_stale": (
+        lambda b: (active(b), backed_up(b, "C1", "1", 1), backed_up(b, "C2", "1", 30)),
+        [(FAIL, "site", "more than 7 days ago (C2)")],
     ),
 }
 

@@ -100,6 +100,16 @@ def suspended_users_not_attempting_login(site: MoodleSite, policy: Policy) -> It
     days = policy.suspended_login_window_days
     attempts = site.accounts.suspended_login_attempts(site.days_ago(days), limit=50)
     if not attempts.total_attempts:
+        stores = site.settings.items("enabled_stores", "tool_log")
+        if "logstore_standard" not in stores:
+            # No rows because nothing is logged is not evidence that nobody tried.
+            yield Result.manual(
+                f"The standard log store is not enabled (tool_log/enabled_stores:"
+                f" {', '.join(stores) or 'none'}), so failed logins are not recorded here;"
+                " show them from another log source.",
+                observed={"total_attempts": 0, "tool_log/enabled_stores": stores},
+            )
+            return
         yield Result.passed(
             f"No currently suspended account had a failed login in the last {days} days.",
             observed={"total_attempts": 0, "window_days": days},

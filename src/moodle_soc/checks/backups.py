@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 AUTO_MODES = {0: "disabled", 1: "enabled", 2: "manual (CLI only)"}
 BACKUP_PAGE = "Site administration > Courses > Backups > Automated backup setup"
+STALE_SAMPLE = 50
 FAILING_LIMIT = 100
 
 
@@ -103,7 +104,10 @@ def course_backups_succeeding(site: MoodleSite, policy: Policy) -> Iterator[Resu
         )
     max_age = policy.max_backup_age_days
     newest = summary.last_success_end
-    recent = newest is not None and newest >= site.days_ago(max_age)
+    # Every course must be recent, not just the newest one: one fresh backup must not hide
+    # thousands of stale ones.
+    stale = site.backups.stale_courses(site.days_ago(max_age), STALE_SAMPLE)
+    recent = newest is not None and newest >= site.days_ago(max_age) and not stale
     counts = ", ".join(f"{n} {word}" for word, n in summary.distribution().items())
     unlisted = max(0, summary.failing - FAILING_LIMIT)
     more = f" ({unlisted} more failing courses are not listed)" if unlisted else ""
@@ -112,6 +116,13 @@ def course_backups_succeeding(site: MoodleSite, policy: Policy) -> Iterator[Resu
     else:
         age = round((site.now - newest) / 86400, 1)
         finding = f"the newest successful backup finished {_when(newest)} ({age} days ago)"
+    if stale:
+        names = ", ".join(c.shortname or f"course {c.courseid}" for c in stale[:5])
+        plus = "" if len(stale) < STALE_SAMPLE else " or more"
+        finding += (
+            f"; {len(stale)}{plus} course(s) were last backed up successfully more than"
+            f" {max_age} days ago ({names})"
+        )
     yield Result.pass_if(
         recent,
         f"Automated backups of {summary.total} courses: {counts}{more}; {finding}; the policy"
@@ -120,6 +131,7 @@ def course_backups_succeeding(site: MoodleSite, policy: Policy) -> Iterator[Resu
             "laststatus": summary.distribution(),
             "failing": summary.failing,
             "last_success_lastendtime": newest,
+            "stale_courses": [c.courseid for c in stale],
             "max_backup_age_days": max_age,
         },
     )

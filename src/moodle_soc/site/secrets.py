@@ -31,16 +31,23 @@ _NOT_SECRET = frozenset(
 )
 
 
+# Moodle's own adminpresets/sensiblesettings names that the pattern does not catch.
+_SENSIBLE = frozenset({"googlemapkey3", "smtpuser", "airnotifieraccesskey", "openssl"})
+
+
 def is_secret_setting(name: str) -> bool:
     """True when a setting (core, plugin or config.php key) may hold a secret value."""
-    if name.lower() in _NOT_SECRET:
+    lowered = name.lower()
+    if lowered in _NOT_SECRET:
         return False
-    return bool(_SECRET_NAME.search(name))
+    return lowered in _SENSIBLE or bool(_SECRET_NAME.search(name))
 
 
 def mask(name: str, value: Any) -> Any:
     """The value itself, or a fixed mask when the setting is secret and non-empty."""
-    if is_secret_setting(name) and value not in (None, "", 0, False):
+    # '0'/'1' are switches that happen to have secret-like names (usepassword, requirepassword):
+    # they reveal nothing, and masking them would turn an off switch on.
+    if is_secret_setting(name) and value not in (None, "", 0, False, "0", "1"):
         return MASK
     if isinstance(value, dict):
         return {key: mask(str(key), item) for key, item in value.items()}

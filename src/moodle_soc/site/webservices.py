@@ -95,9 +95,18 @@ class WebServices:
     def __init__(self, site: MoodleSite) -> None:
         self._site = site
         self._db = site.db
+        self._tokens: list[TokenRecord] | None = None
 
     def tokens(self) -> list[TokenRecord]:
-        """Every token with its owner and service, ordered by id (secret columns never read)."""
+        """Every token with its owner and service, ordered by id (secret columns never read).
+
+        Read once per scan: five checks and the access inventory all look at the same list.
+        """
+        if self._tokens is None:
+            self._tokens = self._read_tokens()
+        return list(self._tokens)
+
+    def _read_tokens(self) -> list[TokenRecord]:
         db = self._db
         tokens = db.table("external_tokens")
         users = db.table("user")
