@@ -85,6 +85,12 @@ class Policy(BaseModel):
         ge=1,
         description="Privileged access must be reviewed at least this often (quarterly).",
     )
+    min_evidence_retention_days: int = Field(
+        400,
+        ge=0,
+        description="Evidence younger than this is never cleared: it must outlive the audit"
+        " period it serves and the report's issuance.",
+    )
     suspended_login_window_days: int = Field(
         90, ge=1, description="How far back to look for login attempts on suspended accounts."
     )

@@ -80,7 +80,7 @@ REVIEW_AGES = {
     "recent_review": ({"closed_days_ago": 10}, "pass", "10 day(s) before the audit time"),
     "stale_review": ({"closed_days_ago": 120}, "fail", "requires one every 90 days"),
     "review_after_audit_time": ({"closed_days_ago": -3}, "fail", "No privileged access review"),
-    "all_accounts_review_only": ({"scope": "all"}, "fail", "No privileged access review"),
+    "all_accounts_review_covers_privileged": ({"scope": "all"}, "pass", "signed off by"),
 }
 
 

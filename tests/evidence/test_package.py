@@ -312,7 +312,14 @@ def test_a_period_without_evidence_exports_an_empty_but_valid_package(
 def test_records_cleared_by_retention_export_as_headers(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "evidence.sqlite"))
     run = store_run(store, scan(INSIDE[0]))
-    apply_retention(store, run.site_key, date(2026, 3, 5), reason="Policy: 1 day.", operator="bob")
+    apply_retention(
+        store,
+        run.site_key,
+        date(2026, 3, 5),
+        reason="Policy: 1 day.",
+        operator="bob",
+        min_age_days=0,
+    )
     package = tmp_path / "cleared.zip"
     export_package(store, run.site_key, START, START.replace(day=3), package)
     report = verify_package(package)

@@ -83,7 +83,9 @@ def test_retention_seals_then_clears_and_the_chain_still_verifies(store: Evidenc
     old = [store.append(SITE, "run", {"n": n}, collected_at=OLD) for n in range(2)]
     old_file = attach(store, SITE, b"old policy", OLD)
     new = store.append(SITE, "run", {"n": 9}, collected_at=NEW)
-    result = apply_retention(store, SITE.key, CUTOFF, reason="Keep 1 year.", operator="dpo")
+    result = apply_retention(
+        store, SITE.key, CUTOFF, reason="Keep 1 year.", operator="dpo", min_age_days=0
+    )
     seal = result.seal
     assert seal is not None and seal.kind == SEAL_KIND
     assert [r.seq for r in result.records] == [*(r.seq for r in old), old_file.seq]
@@ -107,7 +109,9 @@ def test_retention_seals_then_clears_and_the_chain_still_verifies(store: Evidenc
 
 def test_a_dry_run_changes_nothing(store: EvidenceStore) -> None:
     record = store.append(SITE, "run", {"n": 1}, collected_at=OLD)
-    result = apply_retention(store, SITE.key, CUTOFF, reason="r", operator="o", dry_run=True)
+    result = apply_retention(
+        store, SITE.key, CUTOFF, reason="r", operator="o", dry_run=True, min_age_days=0
+    )
     assert result.seal is None and [r.seq for r in result.records] == [record.seq]
     assert store.records() == [record]
     assert store.payload(record) == {"n": 1}
@@ -115,8 +119,16 @@ def test_a_dry_run_changes_nothing(store: EvidenceStore) -> None:
 
 def test_seals_are_never_cleared_and_nothing_is_cleared_twice(store: EvidenceStore) -> None:
     store.append(SITE, "run", {"n": 1}, collected_at=OLD)
-    first = apply_retention(store, SITE.key, CUTOFF, reason="r", operator="o")
-    again = apply_retention(store, SITE.key, date(2100, 1, 1), reason="r", operator="o")
+    first = apply_retention(store, SITE.key, CUTOFF, reason="r", operator="o", min_age_days=0)
+    again = apply_retention(
+        store,
+        SITE.key,
+        date(2100, 1, 1),
+        reason="r",
+        operator="o",
+        min_age_days=0,
+        today=date(2101, 1, 1),
+    )
     assert first.seal is not None and again.seal is None and again.records == ()
     assert store.payload(first.seal)["cleared_content"]
     assert verify_store(store).ok
@@ -126,7 +138,7 @@ def test_other_sites_and_shared_files_are_kept(store: EvidenceStore) -> None:
     shared = attach(store, SITE, b"shared policy", OLD)
     kept_elsewhere = attach(store, OTHER, b"shared policy", OLD)
     other_run = store.append(OTHER, "run", {"n": 1}, collected_at=OLD)
-    result = apply_retention(store, SITE.key, CUTOFF, reason="r", operator="o")
+    result = apply_retention(store, SITE.key, CUTOFF, reason="r", operator="o", min_age_days=0)
     assert [r.seq for r in result.records] == [shared.seq] and result.blobs == ()
     assert store.get_blob(store.payload(kept_elsewhere)["sha256"]) == b"shared policy"
     assert store.payload(other_run) == {"n": 1}
@@ -136,7 +148,7 @@ def test_other_sites_and_shared_files_are_kept(store: EvidenceStore) -> None:
 def test_clearing_without_a_seal_is_rejected_by_verify(store: EvidenceStore) -> None:
     record = store.append(SITE, "run", {"n": 1}, collected_at=OLD)
     unsealed = store.append(SITE, "run", {"n": 2}, collected_at=OLD)
-    seal = apply_retention(store, SITE.key, CUTOFF, reason="r", operator="o").seal
+    seal = apply_retention(store, SITE.key, CUTOFF, reason="r", operator="o", min_age_days=0).seal
     assert seal is not None
     late = store.append(SITE, "run", {"n": 3}, collected_at=OLD)
     drop_guards(store)
@@ -169,7 +181,7 @@ def test_the_guard_refuses_anything_but_sealed_clearing(
     store: EvidenceStore, statement: str
 ) -> None:
     store.append(SITE, "run", {"n": 1}, collected_at=OLD)
-    seal = apply_retention(store, SITE.key, CUTOFF, reason="r", operator="o").seal
+    seal = apply_retention(store, SITE.key, CUTOFF, reason="r", operator="o", min_age_days=0).seal
     assert seal is not None
     cleared = next(r for r in store.records() if r.pruned_by)
     for seq in (cleared.seq, seal.seq):
@@ -191,4 +203,28 @@ def test_retention_needs_a_site_a_reason_and_an_operator(
 ) -> None:
     store.append(SITE, "run", {"n": 1}, collected_at=OLD)
     with pytest.raises(BadInputError, match=message):
-        apply_retention(store, site, CUTOFF, reason=reason, operator=operator)
+        apply_retention(store, site, CUTOFF, reason=reason, operator=operator, min_age_days=0)
+
+
+def test_recent_evidence_is_never_cleared(store: EvidenceStore) -> None:
+    """A mistyped --before cannot clear evidence an open audit period still needs."""
+    with pytest.raises(BadInputError, match="min_evidence_retention_days"):
+        apply_retention(store, SITE.key, date(2100, 1, 1), reason="oops", operator="o")
+
+
+def test_a_seal_must_name_the_record_not_just_its_content(store: EvidenceStore) -> None:
+    """Two records with the same payload: sealing one does not excuse clearing the other."""
+    early = store.append(SITE, "sample", {"seed": 1}, collected_at=datetime(2020, 1, 1, tzinfo=UTC))
+    late = store.append(SITE, "sample", {"seed": 1}, collected_at=datetime(2026, 12, 1, tzinfo=UTC))
+    seal = apply_retention(
+        store, SITE.key, date(2021, 1, 1), reason="r", operator="o", min_age_days=0
+    ).seal
+    assert seal is not None
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE evidence_records SET payload = NULL, pruned_by = :s WHERE seq = :q"),
+            {"s": seal.record_hash, "q": late.seq},
+        )
+    report = verify_store(store)
+    assert [p.seq for p in report.problems] == [late.seq]
+    assert early.content_sha256 == late.content_sha256

@@ -254,9 +254,15 @@ def test_the_guard_permits_only_retention_clearing_and_verify_wants_its_seal(
     assert [(p.seq, p.message) for p in report.problems] == [
         (cleared.seq, "payload is missing and no retention seal accounts for it")
     ]
-    # The same clearing, named by a seal record in the chain that lists the cleared content.
+    # The same clearing, named by a later seal record of the chain that lists that record.
     seal = store.append(
-        SITE_A, "retention_seal", {"cleared_content": [cleared.content_sha256]}, collected_at=T0
+        SITE_A,
+        "retention_seal",
+        {
+            "cleared_content": [cleared.content_sha256],
+            "cleared_records": [{"seq": cleared.seq, "record_hash": cleared.record_hash}],
+        },
+        collected_at=T0,
     )
     execute(
         store, "UPDATE evidence_records SET pruned_by = :seal WHERE seq = :seq",

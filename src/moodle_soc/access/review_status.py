@@ -77,6 +77,13 @@ def _verify_now(
     policy = find_settings_file(settings).policy
     site = options.open()
     try:
+        if campaign.close is not None and site.audit_time < campaign.close.closed_at:
+            # A check dated before the sign-off would turn overdue follow-ups into pending
+            # ones and be kept as evidence: refuse to backdate it.
+            raise BadInputError(
+                f"--as-of {site.audit_time:%Y-%m-%d %H:%M} is before campaign {campaign.id} was"
+                f" signed off ({campaign.close.closed_at:%Y-%m-%d %H:%M} UTC)."
+            )
         if site_ref_for_site(site).key != campaign.start.site_key:
             raise BadInputError(
                 f"{site.identity.database} is the site {site.identity.name!r}, not campaign"

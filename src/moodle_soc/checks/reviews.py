@@ -51,12 +51,13 @@ def _campaigns(site: MoodleSite) -> list[Campaign] | None:
 )
 def privileged_review_current(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     """Without a periodic, signed-off review, leavers' and creeping privileges go unnoticed."""
-    interval = int(getattr(policy, "access_review_interval_days", 90))
+    interval = policy.access_review_interval_days
     closed = _campaigns(site)
     if closed is None:
         yield Result.manual(NO_STORE)
         return
-    privileged = [c for c in closed if c.start.scope == "privileged"]
+    # A review of every account covers the privileged ones too.
+    privileged = [c for c in closed if c.start.scope in ("privileged", "all")]
     if not privileged:
         yield Result.failed(
             f"No privileged access review of {site.identity.name} was signed off by"

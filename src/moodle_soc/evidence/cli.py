@@ -51,6 +51,13 @@ def open_evidence_store(
     return open_store(location, signer=signer)
 
 
+def _write(output: Path, text: str) -> None:
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
+
+
 def parse_day(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value.strip())
@@ -144,7 +151,7 @@ def show(
 
                 document = render(run, "html")
                 if output:
-                    output.write_text(document, encoding="utf-8")
+                    _write(output, document)
                 else:
                     typer.echo(document)
                 return
@@ -169,7 +176,10 @@ def show(
     }
     text = json.dumps({"record": header, "payload": payload}, indent=2, ensure_ascii=False)
     if output:
-        output.write_text(text + "\n", encoding="utf-8")
+        try:
+            _write(output, text + "\n")
+        except MoodleSocError as error:
+            raise fail(error) from None
     else:
         typer.echo(text)
 
@@ -228,6 +238,12 @@ def verify(
             " records removed from the end of a chain. Repeatable.",
         ),
     ] = None,
+    require_signed: Annotated[
+        bool,
+        typer.Option(
+            "--require-signed", help="Treat any unsigned record as tampering (signed stores)."
+        ),
+    ] = False,
 ) -> None:
     """Walk every chain; exit 8 and name the first broken record on any change."""
     import sqlalchemy as sa
@@ -248,7 +264,7 @@ def verify(
     except MoodleSocError as error:
         raise fail(error) from None
     heads = set(report.heads.values())
-    known_hashes = {r.record_hash for r in evidence.records(site_key=site_key)}
+    known_hashes = report.known_hashes
     for head in expect_head or []:
         if len(head) < 8 or any(ch not in "0123456789abcdef" for ch in head.lower()):
             raise fail(UsageError(f"--expect-head {head!r} must be at least 8 hex digits."))
@@ -266,6 +282,19 @@ def verify(
         for problem in report.problems:
             typer.echo(f"TAMPERED: {problem.describe()}.", err=True)
         raise typer.Exit(int(ExitCode.EVIDENCE_INVALID))
+    if require_signed and report.unsigned:
+        typer.echo(
+            f"TAMPERED: {report.unsigned} record(s) carry no signature although --require-signed"
+            " was given (a stripped signature leaves an intact chain).",
+            err=True,
+        )
+        raise typer.Exit(int(ExitCode.EVIDENCE_INVALID))
+    if not expect_head:
+        typer.echo(
+            "NOTE: records removed from the END of a chain cannot be seen from the store alone;"
+            " pass --expect-head with a head recorded earlier (e.g. in an export manifest).",
+            err=True,
+        )
     typer.echo(
         f"OK: {report.records} records in {report.chains} chain(s) verified"
         f" ({report.signed} signed, {report.attachments} attachments) in {evidence.display}."

@@ -70,15 +70,20 @@ class ChainCheck:
 
     def run(self) -> None:
         self._chain()
-        cleared: set[str] = set()
+        cleared: dict[str, set[str]] = {}
         payloads = {entry.seq: self._payload(entry) for entry in self.manifest.records}
         for entry in self.manifest.records:
-            if entry.kind == SEAL_KIND and isinstance(payloads[entry.seq], dict):
-                cleared |= set(payloads[entry.seq].get("cleared_content", []))
+            payload = payloads[entry.seq]
+            if entry.kind == SEAL_KIND and isinstance(payload, dict):
+                listed = payload.get("cleared_records", [])
+                cleared[entry.record_hash] = {
+                    str(item.get("record_hash")) for item in listed if isinstance(item, dict)
+                }
         for entry in self.manifest.records:
             if entry.cleared_by is None:
                 continue
-            if entry.content_sha256 in cleared:
+            # The seal must name this very record, not merely the same content.
+            if entry.record_hash in cleared.get(entry.cleared_by, set()):
                 continue
             if any(e.record_hash == entry.cleared_by for e in self.manifest.records):
                 raise Tampered(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from moodle_soc.cli_options import SettingsOption
 from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError, UsageError
 from moodle_soc.evidence.cli import (
     SignKeyOption,
@@ -151,17 +152,28 @@ def retention_command(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     store: StoreOption = None,
     sign_key: SignKeyOption = None,
+    settings: SettingsOption = None,
 ) -> None:
-    """Clear old payloads after sealing them: the chain keeps every header and verifies."""
+    """Clear old payloads after sealing them: the chain keeps every header and verifies.
+
+    Evidence younger than the policy's min_evidence_retention_days is never cleared."""
     from moodle_soc.evidence.retention import apply_retention
+    from moodle_soc.settings_file import find_settings_file
 
     try:
+        keep_days = find_settings_file(settings).policy.min_evidence_retention_days
         cutoff = parse_day(before, "--before")
         evidence = open_evidence_store(store, sign_key)
         target = evidence.find_site(site)
         who = operator or getpass.getuser()
         plan = apply_retention(
-            evidence, target.key, cutoff, reason=reason, operator=who, dry_run=True
+            evidence,
+            target.key,
+            cutoff,
+            reason=reason,
+            operator=who,
+            dry_run=True,
+            min_age_days=keep_days,
         )
         what = (
             f"{len(plan.records)} record payload(s) and {len(plan.blobs)} attached file(s)"
@@ -176,7 +188,9 @@ def retention_command(
             if not sys.stdin.isatty():
                 raise UsageError("Retention clears evidence payloads; confirm with --yes.")
             typer.confirm(f"Clear {what}?", abort=True)
-        result = apply_retention(evidence, target.key, cutoff, reason=reason, operator=who)
+        result = apply_retention(
+            evidence, target.key, cutoff, reason=reason, operator=who, min_age_days=keep_days
+        )
     except MoodleSocError as error:
         raise fail(error) from None
     assert result.seal is not None

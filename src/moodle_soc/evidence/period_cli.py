@@ -25,7 +25,7 @@ from moodle_soc.cli_options import (
     PrefixOption,
     WwwrootOption,
 )
-from moodle_soc.errors import MoodleSocError, UsageError
+from moodle_soc.errors import BadInputError, MoodleSocError, UsageError
 from moodle_soc.evidence.cli import SignKeyOption, StoreOption, fail, open_evidence_store, parse_day
 
 if TYPE_CHECKING:
@@ -61,7 +61,10 @@ def _write(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
 
 
 @period_app.command("report")
@@ -85,17 +88,22 @@ def report(
         result = period_report(evidence, evidence.find_site(site).key, start, end)
     except MoodleSocError as error:
         raise fail(error) from None
-    if fmt != "terminal":
-        html = fmt == "html"
-        _write(render_period_html(result) if html else result.model_dump_json(indent=2), output)
-        return
-    from rich.console import Console
+    try:
+        if fmt != "terminal":
+            html = fmt == "html"
+            _write(render_period_html(result) if html else result.model_dump_json(indent=2), output)
+            return
+        from rich.console import Console
 
-    if output is None:
-        render_period_terminal(result, Console())
-        return
-    with output.open("w", encoding="utf-8") as handle:
-        render_period_terminal(result, Console(file=handle, width=120, no_color=True))
+        if output is None:
+            render_period_terminal(result, Console())
+            return
+        with output.open("w", encoding="utf-8") as handle:
+            render_period_terminal(result, Console(file=handle, width=120, no_color=True))
+    except OSError as exc:
+        raise fail(BadInputError(f"Cannot write {output}: {exc.strerror or exc}.")) from None
+    except MoodleSocError as error:
+        raise fail(error) from None
 
 
 def render_period_terminal(report: PeriodReport, console: Console) -> None:

@@ -43,8 +43,26 @@ def apply_retention(
     reason: str,
     operator: str,
     dry_run: bool = False,
+    min_age_days: int | None = None,
+    today: date | None = None,
 ) -> RetentionResult:
-    """Seal, then clear, the payloads of ``site_key``'s records collected before ``before``."""
+    """Seal, then clear, the payloads of ``site_key``'s records collected before ``before``.
+
+    Evidence younger than ``min_age_days`` (default: the policy's
+    ``min_evidence_retention_days``) is never cleared, so an audit period still open, or a
+    report not yet issued, cannot lose its evidence by a mistyped date.
+    """
+    from datetime import timedelta
+
+    from moodle_soc.policy import Policy
+
+    keep_days = Policy().min_evidence_retention_days if min_age_days is None else min_age_days
+    latest = (today or datetime.now(UTC).date()) - timedelta(days=keep_days)
+    if before > latest:
+        raise BadInputError(
+            f"--before {before} would clear evidence younger than {keep_days} days"
+            f" (min_evidence_retention_days); the latest allowed cut-off is {latest}."
+        )
     if not reason.strip():
         raise BadInputError("Retention needs a reason (it is recorded in the seal).")
     if not operator.strip():

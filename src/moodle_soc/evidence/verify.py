@@ -43,6 +43,8 @@ class VerifyReport:
     signed: int = 0
     problems: list[Problem] = field(default_factory=list)
     heads: dict[str, str] = field(default_factory=dict)
+    known_hashes: set[str] = field(default_factory=set)
+    unsigned: int = 0
 
     @property
     def ok(self) -> bool:
@@ -78,10 +80,11 @@ def _verify(store: EvidenceStore, site_key: str | None) -> VerifyReport:
     with store.engine.connect() as connection:
         rows = [dict(row._mapping) for row in connection.execute(query.order_by(r.c.seq))]
     rows.sort(key=lambda row: (str(row["site_key"]), _as_int(row["chain_index"])))
-    seals: dict[str, set[str]] = {}
+    seals: dict[str, Seal] = {}
     for row in rows:
         if row["kind"] == SEAL_KIND and isinstance(row["payload"], str):
-            seals[str(row["record_hash"])] = _sealed_hashes(row["payload"])
+            seals[str(row["record_hash"])] = Seal.of(row)
+    report.known_hashes = {str(row["record_hash"]) for row in rows}
     previous: dict[str, Mapping[str, Any]] = {}
     broken: set[str] = set()
     # A record whose own fields no longer match its hash is the cause of any broken link
@@ -132,14 +135,30 @@ def _as_int(value: Any) -> int:
         return -1
 
 
-def _sealed_hashes(payload: str) -> set[str]:
-    try:
-        data: Any = json.loads(payload)
-    except ValueError:
-        return set()
-    return (
-        {str(item) for item in data.get("cleared_content", [])} if isinstance(data, dict) else set()
-    )
+@dataclass(frozen=True)
+class Seal:
+    """What a retention seal accounts for: exactly these records of its own chain."""
+
+    site_key: str
+    chain_index: int
+    records: frozenset[str]
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Seal:
+        try:
+            data: Any = json.loads(row["payload"])
+        except ValueError:
+            data = {}
+        listed = data.get("cleared_records", []) if isinstance(data, dict) else []
+        hashes = {str(item.get("record_hash")) for item in listed if isinstance(item, dict)}
+        return cls(str(row["site_key"]), _as_int(row["chain_index"]), frozenset(hashes))
+
+    def accounts_for(self, row: Mapping[str, Any]) -> bool:
+        return (
+            self.site_key == str(row["site_key"])
+            and self.chain_index > _as_int(row["chain_index"])
+            and str(row["record_hash"]) in self.records
+        )
 
 
 def _header_intact(row: Mapping[str, Any]) -> bool:
@@ -169,7 +188,7 @@ def _check_record(
     row: Mapping[str, Any],
     before: Mapping[str, Any] | None,
     keys: dict[str, Any],
-    seals: dict[str, set[str]],
+    seals: dict[str, Seal],
     report: VerifyReport,
 ) -> str | None:
     if not _header_intact(row):
@@ -185,13 +204,15 @@ def _check_record(
     payload = row["payload"]
     if payload is None:
         seal = seals.get(str(row["pruned_by"] or ""))
-        if seal is None or row["content_sha256"] not in seal:
+        if seal is None or not seal.accounts_for(row):
             return "payload is missing and no retention seal accounts for it"
     elif not isinstance(payload, str):
         return "payload was altered (it is no longer text)"
     elif sha256_hex(payload.encode()) != row["content_sha256"]:
         return "payload was altered (content hash does not match)"
-    if row["signature"] is not None:
+    if row["signature"] is None:
+        report.unsigned += 1
+    else:
         key = keys.get(str(row["key_id"] or ""))
         if key is None:
             return f"signed by unknown key {row['key_id']}"

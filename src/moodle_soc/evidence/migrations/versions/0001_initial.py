@@ -22,7 +22,8 @@ _SQLITE_GUARDS = (
     """CREATE TRIGGER evidence_records_no_update BEFORE UPDATE ON evidence_records
        WHEN NOT (new.payload IS NULL AND new.pruned_by IS NOT NULL
                  AND new.record_hash = old.record_hash
-                 AND new.content_sha256 = old.content_sha256)
+                 AND new.content_sha256 = old.content_sha256
+                 AND new.signature IS old.signature AND new.key_id IS old.key_id)
        BEGIN SELECT RAISE(ABORT, 'evidence records are append-only'); END""",
 )
 _POSTGRES_GUARDS = (
@@ -31,7 +32,9 @@ _POSTGRES_GUARDS = (
          IF TG_OP = 'DELETE' THEN RAISE EXCEPTION 'evidence records are append-only'; END IF;
          IF NOT (NEW.payload IS NULL AND NEW.pruned_by IS NOT NULL
                  AND NEW.record_hash = OLD.record_hash
-                 AND NEW.content_sha256 = OLD.content_sha256) THEN
+                 AND NEW.content_sha256 = OLD.content_sha256
+                 AND NEW.signature IS NOT DISTINCT FROM OLD.signature
+                 AND NEW.key_id IS NOT DISTINCT FROM OLD.key_id) THEN
            RAISE EXCEPTION 'evidence records are append-only';
          END IF;
          RETURN NEW;
