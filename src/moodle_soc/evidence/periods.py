@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from moodle_soc.evidence.history import FindingHistory, finding_histories
+from moodle_soc.evidence.period_reviews import AccessReviewSummary, access_reviews_in_period
 from moodle_soc.evidence.runs import RUN_KIND, load_run
 from moodle_soc.evidence.store import EvidenceStore, SiteRef, StoredRecord, StoreError
 from moodle_soc.results import Status
@@ -97,6 +98,7 @@ class PeriodReport(_Model):
     controls: list[ControlPeriod]  # exceptions first
     exceptions: list[str]
     findings: list[FindingHistory]
+    access_reviews: list[AccessReviewSummary] = []  # review campaigns started or closed in it
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,8 @@ def period_report(
                 RunView(record.seq, record.record_hash, record.collected_at, {}).ref()
             )
     report = build_period_report(site, views, start, end, generated_at=generated_at)
-    return report.model_copy(update={"unreadable_runs": unreadable})
+    reviews = access_reviews_in_period(store, site_key, start, end)
+    return report.model_copy(update={"unreadable_runs": unreadable, "access_reviews": reviews})
 
 
 def build_period_report(
