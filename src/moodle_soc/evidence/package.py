@@ -36,6 +36,8 @@ from moodle_soc.evidence.package_manifest import (
     sums_text,
 )
 from moodle_soc.evidence.package_zip import deflate, write_archive
+from moodle_soc.evidence.populations import POPULATION_KIND
+from moodle_soc.evidence.sampling import SAMPLE_KIND
 from moodle_soc.evidence.signing import Signer, public_pem
 from moodle_soc.evidence.store import GENESIS, EvidenceStore, SiteRef, StoredRecord, StoreError
 
@@ -57,6 +59,36 @@ class PackageSummary:
     range_head: str | None
     head_at_export: str
     signed_by: tuple[str, ...]
+
+
+def _broader_periods(
+    store: EvidenceStore, records: list[StoredRecord], start: date, end: date
+) -> dict[str, dict[str, str]]:
+    """Populations (and their samples) built for a period reaching outside ``start..end``.
+
+    Their effective date (the population period's end) lies inside the export period, but
+    their rows do not all belong to it, so they are left out and the chain says why.
+    """
+    broader: dict[str, dict[str, str]] = {}
+    for record in records:
+        if record.kind != POPULATION_KIND:
+            continue
+        payload = store.payload(record) or {}
+        period = payload.get("period") if isinstance(payload, dict) else None
+        if not isinstance(period, dict):
+            continue
+        own = {"start": str(period.get("start")), "end": str(period.get("end"))}
+        if own["start"] < start.isoformat() or own["end"] > end.isoformat():
+            broader[record.record_hash] = own
+    for record in records:
+        if record.kind != SAMPLE_KIND:
+            continue
+        payload = store.payload(record) or {}
+        source = payload.get("population_record", {}) if isinstance(payload, dict) else {}
+        parent = broader.get(str(source.get("record_hash")))
+        if parent is not None:
+            broader[record.record_hash] = parent
+    return broader
 
 
 def export_package(
@@ -81,11 +113,18 @@ def export_package(
         raise StoreError(f"No site with key {site_key!r} in {store.display}.")
     moment = (generated_at or datetime.now(UTC)).astimezone(UTC)
     chain = store.records(site_key=site_key)
-    inside = [n for n, record in enumerate(chain) if in_period(record.header(), start, end)]
-    segment = chain[inside[0] : inside[-1] + 1] if inside else []
+    by_date = [n for n, record in enumerate(chain) if in_period(record.header(), start, end)]
+    broader = _broader_periods(store, [chain[n] for n in by_date], start, end)
+    inside = [n for n in by_date if chain[n].record_hash not in broader]
+    segment = chain[by_date[0] : by_date[-1] + 1] if by_date else []
     content = collect(store, site, [chain[n] for n in inside], start, end, moment, progress)
     content.files[CHAIN] = b"".join(
-        chain_line(r, included=in_period(r.header(), start, end)) for r in segment
+        chain_line(
+            r,
+            included=in_period(r.header(), start, end) and r.record_hash not in broader,
+            outside_period=broader.get(r.record_hash),
+        )
+        for r in segment
     )
     newest = max((chain[n].collected_at for n in inside), default=None)
     archive_time = (newest or datetime.combine(end, time.min, UTC)).astimezone(UTC)

@@ -38,9 +38,12 @@ class Tampered(Exception):
         self.message = message
 
 
-def chain_line(record: StoredRecord, *, included: bool) -> bytes:
-    """One line of ``chain/records.jsonl``: the record's header, hash and signature."""
-    line = {
+def chain_line(
+    record: StoredRecord, *, included: bool, outside_period: dict[str, str] | None = None
+) -> bytes:
+    """One line of ``chain/records.jsonl``: the record's header, hash and signature, and for a
+    population dated inside the period but built over a broader one, that broader period."""
+    line: dict[str, Any] = {
         "seq": record.seq,
         "included": included,
         "record_hash": record.record_hash,
@@ -48,6 +51,8 @@ def chain_line(record: StoredRecord, *, included: bool) -> bytes:
         "key_id": record.key_id,
         "header": record.header(),
     }
+    if outside_period is not None:
+        line["outside_period"] = outside_period
     return json.dumps(line, ensure_ascii=False, sort_keys=True).encode() + b"\n"
 
 
@@ -145,7 +150,15 @@ class ChainCheck:
             inside = in_period(header, period.start, period.end)
         except (TypeError, ValueError):
             raise fail("the record's dates are malformed") from None
-        if line.get("included") is not inside:
+        broader = line.get("outside_period")
+        if inside and line.get("included") is False and isinstance(broader, dict):
+            # A population over a broader period: left out, and the line must say so truly.
+            own_start, own_end = str(broader.get("start")), str(broader.get("end"))
+            if own_start >= period.start.isoformat() and own_end <= period.end.isoformat():
+                raise fail("the record is left out, but its period lies inside the package's")
+            if header["kind"] not in ("population", "sample"):
+                raise fail("only populations and samples can be left out for their period")
+        elif line.get("included") is not inside:
             where, what = ("inside", "left out") if inside else ("outside", "included")
             raise fail(f"the record lies {where} the period but is {what}")
         return line, header
