@@ -297,3 +297,19 @@ def test_the_scan_finds_the_store_attached_to_its_site(store, builder, make_site
     assert store_for(site) is None
     attach_store(site, store)
     assert store_for(site) is store
+
+
+def test_an_account_missing_from_a_truncated_inventory_is_not_done(
+    store, closed, builder, make_site
+):
+    campaign, _ids = closed
+    _, now = inventory_of(builder, make_site)
+    truncated = now.model_copy(
+        update={
+            "entries": [e for e in now.entries if e.username not in ("support", "admin2")],
+            "notes": [*now.notes, "Only the first 10 risky role assignments were read; the list is incomplete."],
+        }
+    )  # fmt: skip
+    statuses = verify_follow_ups(campaign, truncated, AUDIT)
+    assert {s.status for s in statuses} == {"pending"}
+    assert all("could not be verified" in s.reason for s in statuses)

@@ -119,9 +119,19 @@ def verify_follow_ups(
     entries = {entry.key: entry for entry in current_inventory.entries}
     today = audit_time.astimezone(UTC).date()
     statuses = []
+    incomplete = any("the list is incomplete" in note for note in current_inventory.notes)
     for follow_up in campaign.close.follow_ups:
         entry = entries.get(follow_up.key)
-        state, reason, remaining = _status(follow_up, entry, scope, today)
+        if entry is None and incomplete:
+            # Absent from a truncated inventory proves nothing: it may simply not have been read.
+            state: FollowUpState = "overdue" if today > follow_up.due else "pending"
+            reason = (
+                f"Account {follow_up.username} ({follow_up.key}) could not be verified: the"
+                " current inventory is incomplete (see its notes)."
+            )
+            remaining = list(follow_up.remove_grants)
+        else:
+            state, reason, remaining = _status(follow_up, entry, scope, today)
         statuses.append(
             FollowUpStatus(
                 key=follow_up.key,
