@@ -304,12 +304,9 @@ def test_an_account_missing_from_a_truncated_inventory_is_not_done(
 ):
     campaign, _ids = closed
     _, now = inventory_of(builder, make_site)
-    truncated = now.model_copy(
-        update={
-            "entries": [e for e in now.entries if e.username not in ("support", "admin2")],
-            "notes": [*now.notes, "Only the first 10 risky role assignments were read; the list is incomplete."],
-        }
-    )  # fmt: skip
+    note = "Only the first 10 risky role assignments were read; the list is incomplete."
+    kept = [e for e in now.entries if e.username not in ("support", "admin2")]
+    truncated = now.model_copy(update={"entries": kept, "notes": [*now.notes, note]})
     statuses = verify_follow_ups(campaign, truncated, AUDIT)
     assert {s.status for s in statuses} == {"pending"}
     assert all("could not be verified" in s.reason for s in statuses)
