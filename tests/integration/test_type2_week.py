@@ -143,8 +143,9 @@ def test_every_other_control_kept_its_day_1_verdict_all_week(week: Week) -> None
 
 def test_the_html_report_shows_the_failed_days(week: Week) -> None:
     html = render_period_html(week.report)
-    for n in (BROKEN, FIXED - 1):
-        assert f'title="{week.days[n - 1].isoformat()}: fail (1 run)">F</span>' in html
+    first, last = week.days[BROKEN - 1].isoformat(), week.days[FIXED - 2].isoformat()
+    assert f'title="{first} to {last}: fail">F</span>' in html  # one segment, days 3 to 4
+    assert f"{first} to {last} (2 days)" in html
     assert html.index(LOCKOUT) < html.index('id="timeline"')  # named among the exceptions
 
 
