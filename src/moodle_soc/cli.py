@@ -455,11 +455,7 @@ def checks_show(check_id: Annotated[str, typer.Argument(help="A check id.")]) ->
 
 
 @checks_app.command("policy")
-def checks_policy(
-    settings: Annotated[
-        Path | None, typer.Option(help="Policy file (default ./moodle-soc.yaml when present).")
-    ] = None,
-) -> None:
+def checks_policy(settings: SettingsOption = None) -> None:
     """Show every policy threshold, its value and why it exists."""
     from rich.console import Console
     from rich.table import Table

@@ -19,6 +19,7 @@ from moodle_soc.cli_options import (
     ConfigOption,
     DbOption,
     PrefixOption,
+    SettingsOption,
     WwwrootOption,
 )
 from moodle_soc.errors import MoodleSocError
@@ -71,9 +72,7 @@ def inventory(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here (default stdout).")
     ] = None,
-    settings: Annotated[
-        Path | None, typer.Option(help="Policy file (default ./moodle-soc.yaml when present).")
-    ] = None,
+    settings: SettingsOption = None,
 ) -> None:
     """List every account with privileged access, why it has it, and its risk flags."""
     from moodle_soc.access.inventory import build_inventory

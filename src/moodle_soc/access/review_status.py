@@ -127,8 +127,17 @@ def _print_status(campaign: Campaign, statuses: list[FollowUpStatus] | None) -> 
         typer.echo(f"  follow-up {follow_up.key} (due {follow_up.due}) {shown}")
 
 
-def _latest_statuses(campaign: Campaign) -> list[FollowUpStatus] | None:
-    return list(campaign.checks[-1].statuses) if campaign.checks else None
+def _campaign_statuses(
+    evidence: EvidenceStore, campaign_id: str, options: SiteOptions, settings: Path | None
+) -> tuple[Campaign, list[FollowUpStatus] | None]:
+    """The campaign and its follow-up statuses: verified on the site now when one is given,
+    else the latest stored check (None when none was recorded)."""
+    from moodle_soc.access.campaigns import get_campaign
+
+    campaign = get_campaign(evidence, campaign_id)
+    if options.given:
+        return campaign, _verify_now(evidence, campaign, options, settings)
+    return campaign, list(campaign.checks[-1].statuses) if campaign.checks else None
 
 
 def status(
@@ -144,15 +153,11 @@ def status(
     sign_key: SignKeyOption = None,
 ) -> None:
     """Show decisions and follow-ups; with --config/--db, verify the follow-ups on the site now."""
-    from moodle_soc.access.campaigns import get_campaign
 
     try:
         evidence = open_evidence_store(store, sign_key)
-        campaign = get_campaign(evidence, campaign_id)
-        statuses = _latest_statuses(campaign)
         options = SiteOptions(db, config, prefix, ask_password, wwwroot, as_of)
-        if options.given:
-            statuses = _verify_now(evidence, campaign, options, settings)
+        campaign, statuses = _campaign_statuses(evidence, campaign_id, options, settings)
     except MoodleSocError as error:
         raise fail(error) from None
     _print_status(campaign, statuses)
@@ -172,17 +177,13 @@ def report(
     sign_key: SignKeyOption = None,
 ) -> None:
     """Write the campaign's HTML report: inventory, flags, decisions and follow-ups."""
-    from moodle_soc.access.campaigns import get_campaign
     from moodle_soc.access.follow_ups import decision_rows, follow_up_rows
     from moodle_soc.access.report import render_access_review
 
     try:
         evidence = open_evidence_store(store, sign_key)
-        campaign = get_campaign(evidence, campaign_id)
-        statuses = _latest_statuses(campaign)
         options = SiteOptions(db, config, prefix, ask_password, wwwroot, as_of)
-        if options.given:
-            statuses = _verify_now(evidence, campaign, options, settings)
+        campaign, statuses = _campaign_statuses(evidence, campaign_id, options, settings)
         document = render_access_review(
             campaign.start.inventory,
             decisions=decision_rows(campaign),

@@ -30,6 +30,16 @@ class Problem:
     record_hash: str | None
     message: str
 
+    @classmethod
+    def at(cls, row: Mapping[str, Any], message: str) -> Problem:
+        return cls(
+            _as_int(row["seq"]),
+            str(row["site_key"]),
+            _as_int(row["chain_index"]),
+            str(row["record_hash"]),
+            message,
+        )
+
     def describe(self) -> str:
         where = f"record {self.seq} (chain {self.site_key[:12]} #{self.chain_index})"
         return f"{where if self.seq is not None else self.site_key}: {self.message}"
@@ -94,13 +104,7 @@ def _verify(store: EvidenceStore, site_key: str | None) -> VerifyReport:
         if site not in broken and not _header_intact(row):
             broken.add(site)
             report.problems.append(
-                Problem(
-                    _as_int(row["seq"]),
-                    site,
-                    _as_int(row["chain_index"]),
-                    str(row["record_hash"]),
-                    "header was altered (record hash does not match its fields)",
-                )
+                Problem.at(row, "header was altered (record hash does not match its fields)")
             )
     for row in rows:
         site = str(row["site_key"])
@@ -114,15 +118,7 @@ def _verify(store: EvidenceStore, site_key: str | None) -> VerifyReport:
             message = f"record cannot be read ({type(exc).__name__}: {str(exc)[:120]})"
         if message is not None and site not in broken:
             broken.add(site)
-            report.problems.append(
-                Problem(
-                    _as_int(row["seq"]),
-                    site,
-                    _as_int(row["chain_index"]),
-                    str(row["record_hash"]),
-                    message,
-                )
-            )
+            report.problems.append(Problem.at(row, message))
         previous[site] = row
         report.heads[site] = str(row["record_hash"])
     return report
@@ -191,8 +187,7 @@ def _check_record(
     seals: dict[str, Seal],
     report: VerifyReport,
 ) -> str | None:
-    if not _header_intact(row):
-        return "header was altered (record hash does not match its fields)"
+    # Header hashes were checked for every record first (see _verify).
     expected_index = 0 if before is None else int(before["chain_index"]) + 1
     if row["chain_index"] != expected_index:
         return (
