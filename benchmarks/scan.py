@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from moodle_soc.checks.runner import run_scan
 from moodle_soc.policy import Policy
-from moodle_soc.runner import run_scan
 from moodle_soc.site.connect import open_site, spec_from_url
 from moodle_soc.synthetic.acme import build_acme
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from moodle_soc.checks.registry import get_check
+from moodle_soc.checks.runner import evaluate
 from moodle_soc.policy import Policy
 from moodle_soc.results import Result
-from moodle_soc.runner import evaluate
 from moodle_soc.site.db import Database
 from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.synthetic.builder import SiteBuilder

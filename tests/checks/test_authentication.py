@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from moodle_soc.checks.registry import get_check
+from moodle_soc.checks.runner import evaluate
 from moodle_soc.policy import Policy
 from moodle_soc.results import Result, Severity, Status
-from moodle_soc.runner import evaluate
 from moodle_soc.site.db import Database
 from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.synthetic.builder import SiteBuilder

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from moodle_soc.checks.registry import get_check
+from moodle_soc.checks.runner import evaluate
 from moodle_soc.policy import Policy
 from moodle_soc.results import Result, Severity, Status
-from moodle_soc.runner import evaluate
 from moodle_soc.synthetic.builder import SiteBuilder
 
 HTTPS = "https://acme.example.test"

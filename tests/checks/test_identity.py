@@ -8,8 +8,8 @@ from types import ModuleType
 
 import pytest
 
-from moodle_soc.access.roster import attach_roster, parse_roster
 from moodle_soc.checks import AREAS, registry
+from moodle_soc.inventory.roster import attach_roster, parse_roster
 from moodle_soc.policy import Policy
 from moodle_soc.results import Result
 from moodle_soc.synthetic.builder import SiteBuilder

@@ -7,19 +7,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import moodle_soc.checks.reviews  # noqa: F401 - registers the area's checks
-from moodle_soc.access.campaigns import (
+from moodle_soc.checks.registry import get_check
+from moodle_soc.evidence.periods.populations import site_ref_for_site
+from moodle_soc.evidence.store.store import open_store
+from moodle_soc.inventory.build import build_inventory
+from moodle_soc.models.reviews import Decision, DecisionImport
+from moodle_soc.policy import Policy
+from moodle_soc.results import Result
+from moodle_soc.reviews.campaigns import (
     attach_store,
     close_campaign,
     record_decisions,
     start_campaign,
 )
-from moodle_soc.access.inventory import build_inventory
-from moodle_soc.access.review_records import Decision, DecisionImport
-from moodle_soc.checks.registry import get_check
-from moodle_soc.evidence.populations import site_ref_for_site
-from moodle_soc.evidence.store import open_store
-from moodle_soc.policy import Policy
-from moodle_soc.results import Result
 
 NOW = 1795936000
 AUDIT = datetime.fromtimestamp(NOW, UTC)

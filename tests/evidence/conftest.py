@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from moodle_soc.audit import AuditRun
-from moodle_soc.evidence.store import EvidenceStore, open_store
+from moodle_soc.checks.runner import run_scan
+from moodle_soc.evidence.store.store import EvidenceStore, open_store
+from moodle_soc.models.run import AuditRun
 from moodle_soc.policy import Policy
-from moodle_soc.runner import run_scan
 from moodle_soc.site.db import Database
 from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.synthetic.acme import build_acme

@@ -265,10 +265,10 @@ class Scans:
         """
         key = site.fixture.key
         if key not in self.runs:
-            from moodle_soc.access.campaigns import attach_store
-            from moodle_soc.evidence.store import open_store
+            from moodle_soc.checks.runner import run_scan
+            from moodle_soc.evidence.store.store import open_store
             from moodle_soc.policy import Policy
-            from moodle_soc.runner import run_scan
+            from moodle_soc.reviews.campaigns import attach_store
 
             moodle = site.open_site()
             evidence = open_store(str(self.workdir / f"{key}-in-process-evidence.sqlite"))

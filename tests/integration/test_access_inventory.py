@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from moodle_soc.access.inventory import AccessEntry, AccessInventory, build_inventory
+from moodle_soc.inventory.build import AccessEntry, AccessInventory, build_inventory
 from moodle_soc.policy import Policy
 
 from .conftest import readonly_user, restored
@@ -184,7 +184,7 @@ def test_the_inventory_is_json_and_reads_no_secret(fixture, request):
 
 
 def test_cli_inventory_as_a_select_only_user(request):
-    from moodle_soc.access.cli import access_app
+    from moodle_soc.cli.access import access_app
 
     site = restored(request, WEAK)
     user = readonly_user(request, site)

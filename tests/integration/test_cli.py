@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import typer
 
-from moodle_soc.cli import app
+from moodle_soc.cli.main import app
 
 from .conftest import DemoRun, restored
 from .fixtures import WEAK, describe, run_cli

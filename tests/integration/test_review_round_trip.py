@@ -54,14 +54,14 @@ class Review:
         self.config = site.write_config_php(workdir, user.name)
 
     def __call__(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
-        from moodle_soc.cli import app
+        from moodle_soc.cli.main import app
 
         env = {PASSWORD_ENV: self.user.password}
         args = (*args, "--store", self.store)
         if any(group.name == "review" for group in app.registered_groups):
             done = run_cli("review", *args, cwd=self.workdir, env=env)
         else:  # until the main CLI registers the group
-            code = "from moodle_soc.access.review_cli import review_app; review_app()"
+            code = "from moodle_soc.cli.review import review_app; review_app()"
             done = subprocess.run([sys.executable, "-c", code, *map(str, args)],
                                   cwd=self.workdir, env=clean_env(env), capture_output=True,
                                   text=True, timeout=300, check=False)  # fmt: skip
@@ -91,11 +91,11 @@ def _fill(path: Path) -> None:
 def _scan_reviews(site: RestoredSite, user: ReadOnlyUser, store: Path) -> dict[str, list]:
     """The scan's review checks, now, with the evidence store attached (as ``scan`` does)."""
     import moodle_soc.checks.reviews  # noqa: F401 - registers the area until it is in AREAS
-    from moodle_soc.access.campaigns import attach_store
     from moodle_soc.checks.registry import all_checks
-    from moodle_soc.evidence.store import open_store
+    from moodle_soc.checks.runner import run_scan
+    from moodle_soc.evidence.store.store import open_store
     from moodle_soc.policy import Policy
-    from moodle_soc.runner import run_scan
+    from moodle_soc.reviews.campaigns import attach_store
     from moodle_soc.site.connect import open_site, spec_from_url
 
     moodle = open_site(spec_from_url(site.url(user.name), site.prefix, user.password))
@@ -190,8 +190,8 @@ def test_quarterly_review_round_trip(weak_copy, pg_readonly, tmp_path):
 
 
 def _assert_second_campaign_tags(store_path: Path, campaign_id: str) -> None:
-    from moodle_soc.access.campaigns import get_campaign
-    from moodle_soc.evidence.store import open_store
+    from moodle_soc.evidence.store.store import open_store
+    from moodle_soc.reviews.campaigns import get_campaign
 
     store = open_store(str(store_path))
     try:

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from moodle_soc.checks.runner import run_scan
 from moodle_soc.policy import Policy
-from moodle_soc.runner import run_scan
 from moodle_soc.site.connect import open_site, spec_from_url
 from moodle_soc.site.phpconfig import parse_config_php
 from moodle_soc.synthetic.acme import build_acme

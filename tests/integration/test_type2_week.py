@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from moodle_soc.evidence.periods import PeriodReport, period_report, render_period_html
-from moodle_soc.evidence.populations import Population, build_populations, rows_sha256
-from moodle_soc.evidence.store import StoredRecord, open_store
+from moodle_soc.evidence.periods.populations import Population, build_populations, rows_sha256
+from moodle_soc.evidence.periods.timeline import PeriodReport, period_report, render_period_html
+from moodle_soc.evidence.store.store import StoredRecord, open_store
 from moodle_soc.site.secrets import MASK
 
 from .fixtures import (

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from moodle_soc.audit import (
+from moodle_soc.models.run import (
     AuditRun,
     CategoryReadiness,
     CheckSummary,

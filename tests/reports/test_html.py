@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from moodle_soc.audit import AuditRun, Finding
+from moodle_soc.models.run import AuditRun, Finding
 from moodle_soc.reports import render_html
 from moodle_soc.results import Status
 

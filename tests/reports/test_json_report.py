@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 import moodle_soc.reports
-from moodle_soc.audit import (
+from moodle_soc.models.run import (
     SCHEMA_VERSION,
     AuditRun,
     CategoryReadiness,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from moodle_soc.audit import AuditRun, Finding
+from moodle_soc.models.run import AuditRun, Finding
 from moodle_soc.reports import nagios_line
 from moodle_soc.results import Severity, Status
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from moodle_soc.audit import AuditRun, Finding
+from moodle_soc.models.run import AuditRun, Finding
 from moodle_soc.reports import render_terminal
 from moodle_soc.results import Severity, Status
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from moodle_soc.access.inventory import AccessEntry, build_inventory
-from moodle_soc.access.roster import reconcile, roster_for
 from moodle_soc.checks.registry import check
+from moodle_soc.inventory.build import AccessEntry, build_inventory
+from moodle_soc.inventory.roster import reconcile, roster_for
 from moodle_soc.results import Result, Severity
 
 if TYPE_CHECKING:

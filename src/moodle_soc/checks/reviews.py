@@ -13,15 +13,15 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from moodle_soc.access.campaigns import load_campaigns, store_for
-from moodle_soc.access.follow_ups import closed_by, verify_follow_ups
-from moodle_soc.access.inventory import build_inventory
 from moodle_soc.checks.registry import check
-from moodle_soc.evidence.populations import site_ref_for_site
+from moodle_soc.evidence.periods.populations import site_ref_for_site
+from moodle_soc.inventory.build import build_inventory
+from moodle_soc.inventory.follow_ups import closed_by, verify_follow_ups
 from moodle_soc.results import Result, Severity
+from moodle_soc.reviews.campaigns import load_campaigns, store_for
 
 if TYPE_CHECKING:
-    from moodle_soc.access.review_records import Campaign
+    from moodle_soc.models.reviews import Campaign
     from moodle_soc.policy import Policy
     from moodle_soc.site.moodle import MoodleSite
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from moodle_soc.audit import AuditRun
+from moodle_soc.models.run import AuditRun
 from moodle_soc.reports.html import render_html
 from moodle_soc.reports.json_report import render_json
 from moodle_soc.reports.nagios import nagios_line

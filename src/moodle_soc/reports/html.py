@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from moodle_soc.audit import AuditRun, CheckSummary, Finding
+from moodle_soc.models.run import AuditRun, CheckSummary, Finding
 from moodle_soc.results import Severity, Status
 
 if TYPE_CHECKING:

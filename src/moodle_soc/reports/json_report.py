@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from moodle_soc.audit import AuditRun
+from moodle_soc.models.run import AuditRun
 
 
 def render_json(run: AuditRun) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from moodle_soc.audit import AuditRun
+from moodle_soc.models.run import AuditRun
 from moodle_soc.results import Severity, Status
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3

@@ -17,7 +17,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from moodle_soc.audit import AuditRun, CategoryReadiness, Finding
+from moodle_soc.models.run import AuditRun, CategoryReadiness, Finding
 from moodle_soc.results import Severity, Status
 
 SEVERITY_STYLE = {

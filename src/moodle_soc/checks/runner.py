@@ -1,0 +1,199 @@
+"""Run checks against a site: collect once, judge many, never stop at one broken check."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from moodle_soc import __version__
+from moodle_soc.checks.registry import CheckSpec, all_checks
+from moodle_soc.errors import CannotConnectError, MoodleSocError
+from moodle_soc.frameworks import Catalogue, load_catalogue
+from moodle_soc.models.run import (
+    AuditRun,
+    CategoryReadiness,
+    CheckSummary,
+    Finding,
+    SiteInfo,
+    Summary,
+    worst_status,
+)
+from moodle_soc.policy import Policy
+from moodle_soc.results import Result, Status
+from moodle_soc.site.db import MissingTableError
+from moodle_soc.site.moodle import MoodleSite
+
+Progress = Callable[[CheckSpec], None]
+
+
+def _safe_message(exc: BaseException, site: MoodleSite) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if site.db.password:
+        text = text.replace(site.db.password, "********")
+    return text[:300].rstrip(".")
+
+
+def evaluate(spec: CheckSpec, site: MoodleSite, policy: Policy) -> list[Result]:
+    """Run one check; anything it cannot decide becomes an honest error or n/a result."""
+    missing = [table for table in spec.requires_tables if not site.has_table(table)]
+    if missing:
+        return [
+            Result.not_applicable(
+                f"Table {site.db.prefix}{missing[0]} does not exist on this site"
+                f" ({site.version.describe()}), so this control cannot be read from it.",
+                observed={"missing_tables": missing},
+            )
+        ]
+    try:
+        results = list(spec.run(site, policy))
+    except CannotConnectError:
+        raise
+    except MissingTableError as exc:
+        return [
+            Result.not_applicable(
+                f"{exc.message.rstrip('.')}, so this control cannot be read from this site.",
+                observed={"missing_tables": [exc.table]},
+            )
+        ]
+    except MoodleSocError as exc:
+        return [Result.error(f"{exc.message.rstrip('.')}.")]
+    except Exception as exc:  # the runner is the one place that turns any failure into `error`
+        return [
+            Result.error(f"The check failed: {type(exc).__name__}: {_safe_message(exc, site)}.")
+        ]
+    if not results:
+        return [Result.error("The check produced no result, so it cannot be counted as passed.")]
+    return results
+
+
+def run_scan(
+    site: MoodleSite,
+    policy: Policy,
+    *,
+    checks: Iterable[CheckSpec] | None = None,
+    catalogue: Catalogue | None = None,
+    progress: Progress | None = None,
+) -> AuditRun:
+    started = datetime.now(UTC)
+    catalogue = catalogue or load_catalogue()
+    specs = list(checks) if checks is not None else list(all_checks())
+    site.version  # noqa: B018 - fail fast on a non-Moodle or too old site before any check
+    findings: list[Finding] = []
+    summaries: list[CheckSummary] = []
+    for spec in specs:
+        if progress is not None:
+            progress(spec)
+        began = time.perf_counter()
+        results = evaluate(spec, site, policy)
+        elapsed = (time.perf_counter() - began) * 1000
+        criteria = catalogue.criteria_for_check(spec.id)
+        for result in results:
+            findings.append(
+                Finding(
+                    check_id=spec.id,
+                    title=spec.title,
+                    status=result.status,
+                    severity=result.severity or spec.severity,
+                    resource=result.resource,
+                    reason=result.reason,
+                    observed=dict(result.observed),
+                    moodle_check=spec.moodle_check,
+                    criteria=criteria,
+                    remediation=spec.remediation,
+                    fix_command=spec.fix_command if result.status is Status.FAIL else None,
+                )
+            )
+        summaries.append(
+            CheckSummary(
+                id=spec.id,
+                title=spec.title,
+                area=spec.area,
+                severity=spec.severity,
+                status=worst_status([r.status for r in results]),
+                moodle_check=spec.moodle_check,
+                criteria=criteria,
+                rationale=spec.rationale,
+                findings=len(results),
+                duration_ms=round(elapsed, 3),
+            )
+        )
+    version = site.version
+    identity = site.identity
+    return AuditRun(
+        tool={"name": "moodle-soc", "version": __version__},
+        catalogue_version=catalogue.version,
+        site=SiteInfo(
+            name=identity.name,
+            wwwroot=identity.wwwroot,
+            siteidentifier=identity.siteidentifier,
+            database=identity.database,
+            prefix=identity.prefix,
+            moodle_version=str(version.version),
+            moodle_release=version.release,
+            moodle_branch=version.branch,
+            moodle_label=version.label,
+            moodle_band=version.band,
+            moodle_lts=version.lts,
+        ),
+        audit_time=site.audit_time,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        policy=policy.model_dump(mode="json"),
+        summary=summarize(findings, catalogue),
+        checks=tuple(summaries),
+        findings=tuple(findings),
+        queries=tuple(record.as_dict() for record in site.db.records),
+    )
+
+
+def summarize(findings: list[Finding], catalogue: Catalogue) -> Summary:
+    by_status = {status.value: 0 for status in Status}
+    failed: dict[str, int] = {}
+    statuses_by_check: dict[str, list[Status]] = {}
+    for finding in findings:
+        by_status[finding.status.value] += 1
+        statuses_by_check.setdefault(finding.check_id, []).append(finding.status)
+        if finding.status is Status.FAIL:
+            failed[finding.severity.value] = failed.get(finding.severity.value, 0) + 1
+    readiness = []
+    for category, info in catalogue.soc2.categories.items():
+        counts = {"met": 0, "gap": 0, "error": 0, "manual": 0, "not_applicable": 0}
+        criteria = [c for c in catalogue.soc2.criteria if c.category == category]
+        for criterion in criteria:
+            statuses = [s for cid in criterion.checks for s in statuses_by_check.get(cid, [])]
+            counts[_criterion_state(statuses)] += 1
+        decided = counts["met"] + counts["gap"] + counts["error"]
+        readiness.append(
+            CategoryReadiness(
+                category=category,
+                name=info.name,
+                criteria=len(criteria),
+                score=round(100 * counts["met"] / decided, 1) if decided else None,
+                **counts,
+            )
+        )
+    met = sum(r.met for r in readiness)
+    decided_all = sum(r.met + r.gap + r.error for r in readiness)
+    return Summary(
+        by_status=by_status,
+        failed_by_severity=failed,
+        readiness=tuple(readiness),
+        overall_score=round(100 * met / decided_all, 1) if decided_all else None,
+    )
+
+
+def _criterion_state(statuses: list[Status]) -> str:
+    """A criterion is met only when its automated part passes and nothing is left to manual
+    evidence; a check that itself says "manual" keeps the criterion manual."""
+    if not statuses:
+        return "manual"
+    if Status.FAIL in statuses:
+        return "gap"
+    if Status.ERROR in statuses:
+        return "error"
+    if Status.MANUAL in statuses:
+        return "manual"
+    if Status.PASS in statuses:
+        return "met"
+    return "not_applicable"

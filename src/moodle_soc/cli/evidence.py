@@ -1,0 +1,354 @@
+"""``moodle-soc evidence``: list, show, diff, verify and attach evidence in the store."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError, UsageError
+
+if TYPE_CHECKING:
+    from moodle_soc.evidence.store.store import EvidenceStore
+
+evidence_app = typer.Typer(help="The evidence locker: tamper-evident history of runs and files.")
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Evidence store: a SQLite path or postgresql:// URL (default $MOODLE_SOC_STORE,"
+        " moodle-soc.yaml's store:, or evidence.sqlite in the user data directory).",
+    ),
+]
+SignKeyOption = Annotated[
+    Path | None,
+    typer.Option("--sign-key", help="Ed25519 private key (PEM) to sign new records with."),
+]
+
+
+def fail(error: MoodleSocError) -> typer.Exit:
+    typer.echo(f"moodle-soc: error: {' '.join(error.message.split())}", err=True)
+    return typer.Exit(int(error.exit_code))
+
+
+def open_evidence_store(
+    location: str | None, sign_key: Path | None = None, *, configured: str | None = None
+) -> EvidenceStore:
+    """The store named by --store, else $MOODLE_SOC_STORE, else moodle-soc.yaml's ``store:``
+    (``configured``, or ./moodle-soc.yaml's), else the user data directory's."""
+    from moodle_soc.evidence.store.signing import load_signer
+    from moodle_soc.evidence.store.store import default_location, open_store
+    from moodle_soc.settings_file import find_settings_file
+
+    if location is None:
+        location = default_location(configured or find_settings_file(None).store)
+    signer = load_signer(sign_key) if sign_key is not None else None
+    return open_store(location, signer=signer)
+
+
+def _write(output: Path, text: str) -> None:
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
+
+
+def parse_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(f"{option} {value!r} is not a date such as 2026-01-31.") from None
+
+
+@evidence_app.command("list")
+def list_records(
+    store: StoreOption = None,
+    site: Annotated[str | None, typer.Option(help="Site key, name or wwwroot.")] = None,
+    kind: Annotated[str | None, typer.Option(help="run, attachment, population, ...")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="Collected on or after.")] = None,
+    to: Annotated[str | None, typer.Option(help="Collected on or before (inclusive).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """List records per site, optionally within a period."""
+    from rich.console import Console
+    from rich.table import Table
+
+    try:
+        evidence = open_evidence_store(store)
+        site_key = evidence.find_site(site).key if site else None
+        start = (
+            datetime.combine(parse_day(from_, "--from"), datetime.min.time(), UTC)
+            if from_
+            else None
+        )
+        end = datetime.combine(parse_day(to, "--to"), datetime.max.time(), UTC) if to else None
+        records = evidence.records(
+            site_key=site_key, kind=kind, collected_from=start, collected_to=end
+        )
+        names = {s.key: s.name for s in evidence.sites()}
+    except MoodleSocError as error:
+        raise fail(error) from None
+    if fmt == "json":
+        rows = [
+            {
+                "seq": r.seq,
+                "site_key": r.site_key,
+                "site": names.get(r.site_key, ""),
+                "index": r.chain_index,
+                "kind": r.kind,
+                "collected_at": r.collected_at.isoformat(),
+                "effective_date": r.effective_date.isoformat() if r.effective_date else None,
+                "record_hash": r.record_hash,
+                "signed": r.signature is not None,
+            }
+            for r in records
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(records)} evidence records in {evidence.display}")
+    for column in ("#", "Site", "Kind", "Collected (audit time)", "Effective", "Hash", "Signed"):
+        table.add_column(column)
+    for r in records:
+        table.add_row(
+            str(r.seq),
+            names.get(r.site_key, r.site_key[:12]),
+            r.kind,
+            r.collected_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+            r.effective_date.isoformat() if r.effective_date else "",
+            r.short,
+            "yes" if r.signature else "",
+        )
+    Console().print(table)
+
+
+@evidence_app.command("show")
+def show(
+    record: Annotated[str, typer.Argument(help="Record number or hash prefix.")],
+    store: StoreOption = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="terminal, json or html.")
+    ] = "terminal",
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Show one record: a scan run as a report, anything else as its JSON payload."""
+    from rich.console import Console
+
+    try:
+        evidence = open_evidence_store(store)
+        stored = evidence.get(record)
+        payload = evidence.payload(stored)
+        if stored.kind == "run" and fmt in ("terminal", "html"):
+            from moodle_soc.evidence.store.runs import load_run
+
+            run = load_run(evidence, stored)
+            if fmt == "html":
+                from moodle_soc.reports import render
+
+                document = render(run, "html")
+                if output:
+                    _write(output, document)
+                else:
+                    typer.echo(document)
+                return
+            from moodle_soc.reports.terminal import render_terminal
+
+            render_terminal(run, Console())
+            return
+    except MoodleSocError as error:
+        raise fail(error) from None
+    header = {
+        "seq": stored.seq,
+        "kind": stored.kind,
+        "site_key": stored.site_key,
+        "chain_index": stored.chain_index,
+        "collected_at": stored.collected_at.isoformat(),
+        "created_at": stored.created_at.isoformat(),
+        "effective_date": stored.effective_date.isoformat() if stored.effective_date else None,
+        "record_hash": stored.record_hash,
+        "content_sha256": stored.content_sha256,
+        "prev_hash": stored.prev_hash,
+        "signed_by": stored.key_id,
+    }
+    text = json.dumps({"record": header, "payload": payload}, indent=2, ensure_ascii=False)
+    if output:
+        try:
+            _write(output, text + "\n")
+        except MoodleSocError as error:
+            raise fail(error) from None
+    else:
+        typer.echo(text)
+
+
+@evidence_app.command("diff")
+def diff(
+    run_a: Annotated[str, typer.Argument(help="The earlier run (number or hash prefix).")],
+    run_b: Annotated[str, typer.Argument(help="The later run.")],
+    store: StoreOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="terminal or json.")] = "terminal",
+) -> None:
+    """New, fixed and changed findings between two runs."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from moodle_soc.evidence.store.runs import diff_runs, load_run
+
+    try:
+        evidence = open_evidence_store(store)
+        before = load_run(evidence, evidence.get(run_a))
+        after = load_run(evidence, evidence.get(run_b))
+    except MoodleSocError as error:
+        raise fail(error) from None
+    result = diff_runs(before, after)
+    if fmt == "json":
+        typer.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        return
+    console = Console()
+    console.print(
+        f"From {before.audit_time:%Y-%m-%d %H:%M} to {after.audit_time:%Y-%m-%d %H:%M}: "
+        f"{len(result.new)} new, {len(result.fixed)} fixed, {len(result.changed)} changed."
+    )
+    for title, changes in (
+        ("New", result.new),
+        ("Fixed", result.fixed),
+        ("Changed", result.changed),
+    ):
+        for change in changes:
+            now = change.after or change.before
+            reason = now.reason if now else ""
+            console.print(
+                f"  [bold]{title}[/] {escape(change.check_id)} {escape(change.resource)}:"
+                f" {escape(reason)}"
+            )
+
+
+@evidence_app.command("verify")
+def verify(
+    store: StoreOption = None,
+    site: Annotated[str | None, typer.Option(help="Verify only this site's chain.")] = None,
+    expect_head: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--expect-head",
+            help="A chain head hash recorded earlier (e.g. in an export manifest): detects"
+            " records removed from the end of a chain. Repeatable.",
+        ),
+    ] = None,
+    require_signed: Annotated[
+        bool,
+        typer.Option(
+            "--require-signed", help="Treat any unsigned record as tampering (signed stores)."
+        ),
+    ] = False,
+) -> None:
+    """Walk every chain; exit 8 and name the first broken record on any change."""
+    import sqlalchemy as sa
+
+    from moodle_soc.evidence.store.store import StoreError
+    from moodle_soc.evidence.store.verify import verify_store
+
+    try:
+        evidence = open_evidence_store(store)
+        try:
+            site_key = evidence.find_site(site).key if site else None
+            report = verify_store(evidence, site_key)
+        except (sa.exc.SQLAlchemyError, UnicodeDecodeError) as exc:
+            raise StoreError(
+                f"The evidence store {evidence.display} cannot be read"
+                f" ({str(getattr(exc, 'orig', exc)).strip()[:160]}): it is damaged."
+            ) from None
+    except MoodleSocError as error:
+        raise fail(error) from None
+    heads = set(report.heads.values())
+    known_hashes = report.known_hashes
+    for head in expect_head or []:
+        if len(head) < 8 or any(ch not in "0123456789abcdef" for ch in head.lower()):
+            raise fail(UsageError(f"--expect-head {head!r} must be at least 8 hex digits."))
+        matches = [h for h in known_hashes if h.startswith(head.lower())]
+        if not matches:
+            typer.echo(f"TAMPERED: expected chain head {head[:16]} is not in the store.", err=True)
+            raise typer.Exit(int(ExitCode.EVIDENCE_INVALID))
+        if not any(h in heads for h in matches):
+            typer.echo(
+                f"NOTE: {head[:16]} is in the store but is no longer a chain head"
+                " (records were appended after it).",
+                err=True,
+            )
+    if not report.ok:
+        for problem in report.problems:
+            typer.echo(f"TAMPERED: {problem.describe()}.", err=True)
+        raise typer.Exit(int(ExitCode.EVIDENCE_INVALID))
+    if require_signed and report.unsigned:
+        typer.echo(
+            f"TAMPERED: {report.unsigned} record(s) carry no signature although --require-signed"
+            " was given (a stripped signature leaves an intact chain).",
+            err=True,
+        )
+        raise typer.Exit(int(ExitCode.EVIDENCE_INVALID))
+    if not expect_head:
+        typer.echo(
+            "NOTE: records removed from the END of a chain cannot be seen from the store alone;"
+            " pass --expect-head with a head recorded earlier (e.g. in an export manifest).",
+            err=True,
+        )
+    typer.echo(
+        f"OK: {report.records} records in {report.chains} chain(s) verified"
+        f" ({report.signed} signed, {report.attachments} attachments) in {evidence.display}."
+    )
+    for key, head in sorted(report.heads.items()):
+        typer.echo(f"  chain {key}: head {head}")
+
+
+@evidence_app.command("attach")
+def attach(
+    file: Annotated[Path, typer.Argument(help="The evidence file (PDF, image, spreadsheet...).")],
+    control: Annotated[
+        str, typer.Option(help="Criterion (CC6.3), SOC 1 objective, evidence id or check id.")
+    ],
+    effective_date: Annotated[
+        str, typer.Option(help="The date the evidence is effective for (YYYY-MM-DD).")
+    ],
+    site: Annotated[str, typer.Option(help="Site key, name or wwwroot.")],
+    by: Annotated[
+        str | None, typer.Option(help="Who collected it (default: the current OS user).")
+    ] = None,
+    note: Annotated[str, typer.Option(help="A short description.")] = "",
+    store: StoreOption = None,
+    sign_key: SignKeyOption = None,
+) -> None:
+    """Store a manual evidence file by hash, with who, when and the date it is effective for."""
+    from moodle_soc.evidence.store.attachments import attach_file
+
+    try:
+        evidence = open_evidence_store(store, sign_key)
+        record = attach_file(
+            evidence,
+            evidence.find_site(site),
+            file,
+            control=control,
+            effective_date=parse_day(effective_date, "--effective-date"),
+            collected_by=by or getpass.getuser(),
+            note=note,
+        )
+    except MoodleSocError as error:
+        raise fail(error) from None
+    typer.echo(f"Attached {file.name} as record {record.seq} ({record.short}) for {control}.")
+
+
+@evidence_app.command("keygen")
+def keygen(
+    path: Annotated[Path, typer.Argument(help="Where to write the new private key (PEM).")],
+) -> None:
+    """Create an Ed25519 signing key; keep it private, its public key travels with exports."""
+    from moodle_soc.evidence.store.signing import generate_key, public_pem
+
+    try:
+        signer = generate_key(path)
+    except BadInputError as error:
+        raise fail(error) from None
+    typer.echo(f"Wrote private key {path} (key id {signer.key_id}). Public key:")
+    typer.echo(public_pem(signer.public_key).rstrip())

@@ -1,0 +1,102 @@
+"""``moodle-soc evidence oscal``: a period's scans as NIST OSCAL assessment results (JSON).
+
+Register with ``evidence_app.command("oscal")(oscal_command)`` from ``moodle_soc.cli.main``, where
+the evidence app is added (not from ``evidence/cli.py``: this module imports its shared options,
+so importing it back from there would be circular). compliance-trestle is imported only when
+the command runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from moodle_soc.cli.evidence import StoreOption, fail, open_evidence_store, parse_day
+from moodle_soc.errors import BadInputError, MoodleSocError, UsageError
+
+PERIOD_EXAMPLE = "2026-01-01..2026-03-31"
+
+
+def parse_period(text: str) -> tuple[date, date]:
+    """``FROM..TO``, both days included; neither side may be left out."""
+    first, separator, last = text.strip().partition("..")
+    if not separator or not first.strip() or not last.strip():
+        raise UsageError(
+            f"--period {text!r} is not FROM..TO with both days given, such as {PERIOD_EXAMPLE}."
+        )
+    start = parse_day(first, "--period start")
+    end = parse_day(last, "--period end")
+    if end < start:
+        raise UsageError(f"--period {text!r} ends before it starts; write FROM..TO.")
+    return start, end
+
+
+def summarize(document: dict[str, Any]) -> tuple[Counter[str], list[str]]:
+    """Verdict counts over the findings, and one line per criterion that was not satisfied."""
+    result = document["assessment-results"]["results"][0]
+    verdicts: Counter[str] = Counter()
+    failures = []
+    for finding in result.get("findings", []):
+        verdict = next(p["value"] for p in finding.get("props", []) if p["name"] == "verdict")
+        verdicts[verdict] += 1
+        if verdict == "not-satisfied":
+            failures.append(f"  {finding['title']}: {finding['target']['description']}")
+    return verdicts, failures
+
+
+def oscal_command(
+    site: Annotated[str, typer.Option(help="Site key (or prefix), name or wwwroot.")],
+    period: Annotated[
+        str, typer.Option(help=f"FROM..TO, both days included (UTC), e.g. {PERIOD_EXAMPLE}.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the OSCAL JSON file.")
+    ],
+    store: StoreOption = None,
+) -> None:
+    """Export a period as NIST OSCAL assessment results (JSON), read back through trestle."""
+    # One observation per check per scan day, one finding per SOC 2 criterion: satisfied,
+    # not-satisfied, or no status where nothing was determined (see evidence/oscal.py).
+    try:
+        start, end = parse_period(period)
+        evidence = open_evidence_store(store)
+        site_ref = evidence.find_site(site)
+        from moodle_soc.evidence.oscal.assessment import export_oscal
+
+        export_oscal(evidence, site_ref.key, start, end, output)
+        document = _read_back(output)
+    except MoodleSocError as error:
+        raise fail(error) from None
+    verdicts, failures = summarize(document)
+    result = document["assessment-results"]["results"][0]
+    typer.echo(
+        f"Wrote {output}: OSCAL {document['assessment-results']['metadata']['oscal-version']}"
+        f" assessment results for {site_ref.name}, {start} to {end};"
+        f" {len(result.get('observations', []))} observations,"
+        f" {verdicts['satisfied']} criteria satisfied, {verdicts['not-satisfied']} not satisfied,"
+        f" {verdicts['not-determined']} not determined, {verdicts['not-assessed']} not assessed"
+        " automatically."
+    )
+    for line in failures:
+        typer.echo(line)
+
+
+def _read_back(path: Path) -> dict[str, Any]:
+    """Parse the written file again through trestle's model, so what we report is what a
+    consumer of the file reads."""
+    import trestle.oscal.assessment_results as ar
+    from pydantic import ValidationError
+
+    try:
+        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        ar.AssessmentResults.model_validate(document["assessment-results"])
+    except (OSError, ValueError, KeyError, ValidationError) as exc:
+        raise BadInputError(
+            f"{path} does not read back as OSCAL assessment results: {exc}."
+        ) from None
+    return document

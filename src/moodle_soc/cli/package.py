@@ -1,0 +1,200 @@
+"""``moodle-soc evidence export | verify-package | retention``: the command functions.
+
+They are registered on ``evidence_app`` by the CLI module; heavy modules are imported inside
+each command so that ``moodle-soc --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from moodle_soc.cli.evidence import (
+    SignKeyOption,
+    StoreOption,
+    fail,
+    open_evidence_store,
+    parse_day,
+)
+from moodle_soc.cli.options import SettingsOption
+from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError, UsageError
+
+if TYPE_CHECKING:
+    from moodle_soc.evidence.package.export import PackageSummary
+
+SiteOption = Annotated[str, typer.Option(help="Site key, name or wwwroot.")]
+
+
+def parse_period(value: str) -> tuple[date, date]:
+    """``FROM..TO`` as two UTC days, inclusive."""
+    start_text, dots, end_text = value.strip().partition("..")
+    if not dots or not start_text or not end_text:
+        raise UsageError(f"--period {value!r} is not FROM..TO, such as 2026-01-01..2026-12-31.")
+    start = parse_day(start_text, "--period start")
+    end = parse_day(end_text, "--period end")
+    if end < start:
+        raise UsageError(f"--period {value!r} ends before it starts.")
+    return start, end
+
+
+def export_command(
+    site: SiteOption,
+    period: Annotated[
+        str, typer.Option(help="FROM..TO in UTC days, inclusive: 2026-01-01..2026-12-31.")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The package to write (.zip).")],
+    store: StoreOption = None,
+    sign_key: SignKeyOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Export a site's evidence for a period as a ZIP package anyone can verify offline."""
+    from moodle_soc.evidence.package.export import export_package
+
+    try:
+        start, end = parse_period(period)
+        if output.exists() and not force:
+            raise UsageError(f"{output} already exists; use --force to replace it.")
+        if output.exists() and not output.is_file():
+            raise UsageError(f"{output} is not a file.")
+        evidence = open_evidence_store(store, sign_key)
+        site_key = evidence.find_site(site).key
+        with _ProgressBar(quiet) as advance:
+            summary = export_package(evidence, site_key, start, end, output, progress=advance)
+    except MoodleSocError as error:
+        raise fail(error) from None
+    _report_export(summary)
+
+
+def _report_export(summary: PackageSummary) -> None:
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(summary.kinds.items()))
+    signed = ", ".join(summary.signed_by) or "nobody (use --sign-key to sign the manifest)"
+    typer.echo(
+        f"Wrote {summary.path}: {summary.files} files, {summary.records} records"
+        f" ({kinds or 'no evidence in the period'}), {summary.size:,} bytes."
+    )
+    typer.echo(f"  site:            {summary.site.name} ({summary.site.key})")
+    typer.echo(f"  period:          {summary.start} .. {summary.end}")
+    typer.echo(f"  manifest SHA-256 {summary.manifest_sha256}")
+    typer.echo(f"  range head       {summary.range_head or 'none'}")
+    typer.echo(f"  chain head       {summary.head_at_export}")
+    typer.echo(f"  signed by        {signed}")
+    typer.echo(f"Verify it with: moodle-soc evidence verify-package {summary.path}")
+
+
+class _ProgressBar:
+    """A progress bar on stderr; the callback ``export_package`` advances."""
+
+    def __init__(self, quiet: bool) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.bar = Progress(
+            TextColumn("[bold]Exporting[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=Console(stderr=True),
+            transient=True,
+            disable=quiet,
+        )
+        self.task = self.bar.add_task("", total=None)
+
+    def __enter__(self) -> _ProgressBar:
+        self.bar.start()
+        return self
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        self.bar.update(self.task, description=what, completed=done, total=total)
+
+    def __exit__(self, *_exc: object) -> None:
+        self.bar.stop()
+
+
+def verify_package_command(
+    package: Annotated[Path, typer.Argument(help="The evidence package (.zip).")],
+) -> None:
+    """Verify an exported package offline; exit 8 and name the first changed file."""
+    from moodle_soc.evidence.package.verify import verify_package
+
+    if not package.is_file():
+        raise fail(BadInputError(f"{package} does not exist or is not a file."))
+    report = verify_package(package)
+    if report.problem is not None:
+        typer.echo(f"TAMPERED: {report.problem.describe()}.", err=True)
+        raise typer.Exit(int(ExitCode.EVIDENCE_INVALID))
+    signers = ", ".join(report.manifest_signers) or "not signed"
+    typer.echo(
+        f"OK: {package.name}: {report.files} files and {report.records} records verified"
+        f" ({report.signed_records} record signatures); manifest {signers}."
+    )
+    typer.echo(f"  site:       {report.site}")
+    typer.echo(f"  period:     {report.period}")
+    typer.echo(f"  range head  {report.range_head or 'none'}")
+    typer.echo(f"  chain head  {report.head_at_export} (at export)")
+    for note in report.notes:
+        typer.echo(f"NOTE: {note}")
+
+
+def retention_command(
+    site: SiteOption,
+    before: Annotated[str, typer.Option(help="Clear payloads collected before this day.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded in the seal).")],
+    operator: Annotated[
+        str | None, typer.Option(help="Who (recorded in the seal; default: the OS user).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would go.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    store: StoreOption = None,
+    sign_key: SignKeyOption = None,
+    settings: SettingsOption = None,
+) -> None:
+    """Clear old payloads after sealing them: the chain keeps every header and verifies.
+
+    Evidence younger than the policy's min_evidence_retention_days is never cleared."""
+    from moodle_soc.evidence.store.retention import apply_retention
+    from moodle_soc.settings_file import find_settings_file
+
+    try:
+        keep_days = find_settings_file(settings).policy.min_evidence_retention_days
+        cutoff = parse_day(before, "--before")
+        evidence = open_evidence_store(store, sign_key)
+        target = evidence.find_site(site)
+        who = operator or getpass.getuser()
+        plan = apply_retention(
+            evidence,
+            target.key,
+            cutoff,
+            reason=reason,
+            operator=who,
+            dry_run=True,
+            min_age_days=keep_days,
+        )
+        what = (
+            f"{len(plan.records)} record payload(s) and {len(plan.blobs)} attached file(s)"
+            f" of {target.name} collected before {cutoff}"
+        )
+        if dry_run or not plan.records:
+            typer.echo(f"{'Would clear' if plan.records else 'Nothing to clear:'} {what}.")
+            for record in plan.records:
+                typer.echo(f"  #{record.seq} {record.kind} {record.collected_at:%Y-%m-%d}")
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UsageError("Retention clears evidence payloads; confirm with --yes.")
+            typer.confirm(f"Clear {what}?", abort=True)
+        result = apply_retention(
+            evidence, target.key, cutoff, reason=reason, operator=who, min_age_days=keep_days
+        )
+    except MoodleSocError as error:
+        raise fail(error) from None
+    assert result.seal is not None
+    typer.echo(
+        f"Sealed and cleared {what}: seal record {result.seal.seq} ({result.seal.short})."
+        " Their headers stay in the chain; 'moodle-soc evidence verify' still passes."
+    )

@@ -1,0 +1,1 @@
+"""NIST OSCAL assessment results for a period."""

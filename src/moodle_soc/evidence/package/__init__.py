@@ -1,0 +1,1 @@
+"""The auditor's export package: its content, manifest, archive and offline verification."""

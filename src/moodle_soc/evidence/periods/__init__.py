@@ -1,0 +1,1 @@
+"""Type II periods: per-control day timelines, finding histories, populations and samples."""

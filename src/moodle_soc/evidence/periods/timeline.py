@@ -1,0 +1,302 @@
+"""Did each control operate throughout the period? The SOC 2 Type II view of stored runs.
+
+A day is a UTC calendar day of a run's audit time; only runs audited inside the period count.
+For each control and day, over the runs that day that ran its check (a scan limited with
+``--check`` tests only some): ``fail`` when any has a failed finding for it, ``pass`` when all
+passed (or found it not applicable), else ``unknown`` (no run ran it that day, or it errored or
+needed manual evidence). A control that failed on
+any day is an exception; one operated throughout when it has neither fail nor unknown days.
+
+Stable API (the export package calls these): ``period_report``, ``build_period_report``,
+``RunView``, ``render_period_html``, and the ``PeriodReport`` model (``schema_version``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from moodle_soc.evidence.periods.history import FindingHistory, finding_histories
+from moodle_soc.evidence.periods.reviews import AccessReviewSummary, access_reviews_in_period
+from moodle_soc.evidence.store.runs import RUN_KIND, load_run
+from moodle_soc.evidence.store.store import EvidenceStore, SiteRef, StoredRecord, StoreError
+from moodle_soc.results import Status
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from moodle_soc.models.run import AuditRun
+
+DayStatus = Literal["pass", "fail", "unknown"]
+SCHEMA_VERSION = "1.0"
+_PASSING = (Status.PASS, Status.NOT_APPLICABLE)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class DateRange(_Model):
+    start: date
+    end: date
+    days: int
+
+
+class DayCell(_Model):
+    day: date
+    status: DayStatus
+    runs: int
+
+
+class ControlPeriod(_Model):
+    """One control over the period: its day counts, failures, fix and timeline."""
+
+    check_id: str
+    title: str
+    area: str
+    severity: str
+    days_pass: int
+    days_fail: int
+    days_unknown: int
+    first_failure: date | None
+    last_failure: date | None
+    fixed_on: date | None  # the first passing day after the last failure
+    still_failing: bool  # failed, and no passing day since the last failure
+    exception: bool
+    exception_days: list[date]
+    exception_ranges: list[DateRange]
+    operated_throughout: bool
+    timeline: list[DayCell]
+
+
+class RunRef(_Model):
+    seq: int
+    record_hash: str
+    audit_time: datetime
+    day: date
+    failed_checks: int
+
+
+class PeriodReport(_Model):
+    schema_version: str = SCHEMA_VERSION
+    site_key: str
+    site_name: str
+    wwwroot: str | None
+    start: date
+    end: date
+    generated_at: datetime
+    days: int
+    days_scanned: int
+    monitoring_gaps: list[DateRange]  # days with no run at all
+    runs: list[RunRef]
+    unreadable_runs: list[RunRef]  # payload cleared by retention: their days count as gaps
+    controls: list[ControlPeriod]  # exceptions first
+    exceptions: list[str]
+    findings: list[FindingHistory]
+    access_reviews: list[AccessReviewSummary] = []  # review campaigns started or closed in it
+
+
+@dataclass(frozen=True)
+class RunView:
+    """What the period maths needs of one stored run: per-check verdicts and failed findings."""
+
+    seq: int
+    record_hash: str
+    audit_time: datetime
+    verdicts: Mapping[str, DayStatus]
+    failing: Mapping[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    meta: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)  # title, area, sev
+
+    @property
+    def day(self) -> date:
+        return self.audit_time.astimezone(UTC).date()
+
+    @classmethod
+    def from_run(cls, record: StoredRecord, run: AuditRun) -> RunView:
+        statuses: dict[str, list[Status]] = {c.id: [] for c in run.checks}
+        failing = {}
+        for f in run.findings:
+            statuses.setdefault(f.check_id, []).append(f.status)
+            if f.status is Status.FAIL:
+                failing[(f.check_id, f.resource)] = (f.severity.value, f.reason)
+        verdicts = {cid: _verdict(s) for cid, s in statuses.items()}
+        meta = {c.id: (c.title, c.area, c.severity.value) for c in run.checks}
+        return cls(record.seq, record.record_hash, run.audit_time, verdicts, failing, meta)
+
+    def ref(self) -> RunRef:
+        failed = sum(1 for v in self.verdicts.values() if v == "fail")
+        return RunRef(seq=self.seq, record_hash=self.record_hash, audit_time=self.audit_time,
+                      day=self.day, failed_checks=failed)  # fmt: skip
+
+
+def _verdict(statuses: list[Status]) -> DayStatus:
+    if Status.FAIL in statuses:
+        return "fail"
+    return "pass" if statuses and all(s in _PASSING for s in statuses) else "unknown"
+
+
+def period_report(
+    store: EvidenceStore,
+    site_key: str,
+    start: date,
+    end: date,
+    *,
+    generated_at: datetime | None = None,
+) -> PeriodReport:
+    """The period report of ``site_key`` for the UTC days ``start``..``end`` (inclusive)."""
+    site = next((s for s in store.sites() if s.key == site_key), None)
+    if site is None:
+        raise StoreError(f"No site with key {site_key!r} in {store.display}.")
+    records = store.records(
+        site_key=site_key,
+        kind=RUN_KIND,
+        collected_from=datetime.combine(start, time.min, UTC),
+        collected_to=datetime.combine(end, time.max, UTC),
+    )
+    views, unreadable = [], []
+    for record in records:
+        try:
+            views.append(RunView.from_run(record, load_run(store, record)))
+        except StoreError:  # cleared by retention; the seal accounts for it
+            unreadable.append(
+                RunView(record.seq, record.record_hash, record.collected_at, {}).ref()
+            )
+    report = build_period_report(site, views, start, end, generated_at=generated_at)
+    reviews = access_reviews_in_period(store, site_key, start, end)
+    return report.model_copy(update={"unreadable_runs": unreadable, "access_reviews": reviews})
+
+
+def build_period_report(
+    site: SiteRef,
+    runs: Iterable[RunView],
+    start: date,
+    end: date,
+    *,
+    generated_at: datetime | None = None,
+) -> PeriodReport:
+    """The period maths over ``runs``; runs audited outside the period are ignored."""
+    if end < start:
+        raise ValueError(f"the period ends ({end}) before it starts ({start})")
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    used = sorted((r for r in runs if start <= r.day <= end), key=lambda r: (r.audit_time, r.seq))
+    by_day: dict[date, list[RunView]] = {}
+    for run in used:
+        by_day.setdefault(run.day, []).append(run)
+    meta: dict[str, tuple[str, str, str]] = {}
+    for run in used:
+        meta.update({cid: run.meta.get(cid, (cid, cid.split(".")[0], "")) for cid in run.verdicts})
+    controls = [_control(cid, meta[cid], days, by_day) for cid in meta]
+    controls.sort(key=lambda c: (not c.exception, c.operated_throughout, c.check_id))
+    return PeriodReport(
+        site_key=site.key,
+        site_name=site.name,
+        wwwroot=site.wwwroot,
+        start=start,
+        end=end,
+        generated_at=generated_at or datetime.now(UTC),
+        days=len(days),
+        days_scanned=len(by_day),
+        monitoring_gaps=day_ranges(d for d in days if d not in by_day),
+        runs=[r.ref() for r in used],
+        unreadable_runs=[],
+        controls=controls,
+        exceptions=[c.check_id for c in controls if c.exception],
+        findings=finding_histories(used),
+    )
+
+
+def _day_status(check_id: str, runs: list[RunView]) -> DayStatus:
+    verdicts = [run.verdicts[check_id] for run in runs if check_id in run.verdicts]
+    if "fail" in verdicts:
+        return "fail"
+    return "pass" if verdicts and all(v == "pass" for v in verdicts) else "unknown"
+
+
+def _control(
+    check_id: str, meta: tuple[str, str, str], days: list[date], by_day: dict[date, list[RunView]]
+) -> ControlPeriod:
+    ran = {d: [r for r in runs if check_id in r.verdicts] for d, runs in by_day.items()}
+    timeline = [
+        DayCell(day=d, status=_day_status(check_id, ran.get(d, [])), runs=len(ran.get(d, [])))
+        for d in days
+    ]
+    failed = [c.day for c in timeline if c.status == "fail"]
+    last = failed[-1] if failed else None
+    fixed = next((c.day for c in timeline if last and c.day > last and c.status == "pass"), None)
+    counts = {s: sum(1 for c in timeline if c.status == s) for s in ("pass", "fail", "unknown")}
+    return ControlPeriod(
+        check_id=check_id,
+        title=meta[0],
+        area=meta[1],
+        severity=meta[2],
+        days_pass=counts["pass"],
+        days_fail=counts["fail"],
+        days_unknown=counts["unknown"],
+        first_failure=failed[0] if failed else None,
+        last_failure=last,
+        fixed_on=fixed,
+        still_failing=bool(failed) and fixed is None,
+        exception=bool(failed),
+        exception_days=failed,
+        exception_ranges=day_ranges(failed),
+        operated_throughout=counts["pass"] == len(days),
+        timeline=timeline,
+    )
+
+
+def day_ranges(days: Iterable[date]) -> list[DateRange]:
+    """Consecutive runs of ``days`` (in order) as ranges."""
+    ranges: list[DateRange] = []
+    for day in days:
+        if ranges and ranges[-1].end + timedelta(days=1) == day:
+            ranges[-1] = DateRange(start=ranges[-1].start, end=day, days=ranges[-1].days + 1)
+        else:
+            ranges.append(DateRange(start=day, end=day, days=1))
+    return ranges
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+
+def render_period_html(report: PeriodReport) -> str:
+    """One self-contained, autoescaped HTML page: exceptions first, a P/F/? grid per control."""
+    return _environment().get_template("period_report.html.j2").render(report=report)
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("moodle_soc", "reports/templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["segments"] = timeline_segments
+    return environment
+
+
+def timeline_segments(timeline: Sequence[Any]) -> list[dict[str, Any]]:
+    """Consecutive days with the same status, as one bar segment each.
+
+    A year drawn as 365 cells per control is slow to lay out in a PDF and hard to read; a
+    control that passed all year is one segment, and every change of status starts a new one.
+    """
+    segments: list[dict[str, Any]] = []
+    for cell in timeline:
+        if segments and segments[-1]["status"] == cell.status:
+            segments[-1]["days"] += 1
+            segments[-1]["last"] = cell.day
+        else:
+            segments.append({"status": cell.status, "first": cell.day, "last": cell.day, "days": 1})
+    total = max(1, sum(s["days"] for s in segments))
+    for segment in segments:
+        segment["width"] = round(100 * segment["days"] / total, 3)
+    return segments

@@ -1,0 +1,1 @@
+"""The evidence store and its chain: records, record kinds, signing, verification, retention."""

@@ -1,0 +1,1 @@
+"""Access-review campaigns as evidence: start, review files, decisions, sign-off, follow-ups."""

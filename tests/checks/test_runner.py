@@ -1,0 +1,90 @@
+"""The runner never lets a broken check pass and never stops at one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from moodle_soc.checks.registry import CheckSpec, all_checks
+from moodle_soc.checks.runner import evaluate, run_scan
+from moodle_soc.errors import ConfigPhpError
+from moodle_soc.policy import Policy
+from moodle_soc.results import Result, Severity, Status
+
+
+def _spec(function, *, requires_tables: tuple[str, ...] = ()) -> CheckSpec:  # type: ignore[no-untyped-def]
+    return CheckSpec(
+        id="test.thing_ok",
+        title="A test check",
+        severity=Severity.HIGH,
+        remediation="Fix it.",
+        function=function,
+        requires_tables=requires_tables,
+    )
+
+
+def raising(site, policy) -> Iterator[Result]:  # type: ignore[no-untyped-def]
+    """Raises."""
+    raise RuntimeError("boom")
+    yield  # pragma: no cover
+
+
+def silent(site, policy) -> Iterator[Result]:  # type: ignore[no-untyped-def]
+    """Yields nothing."""
+    yield from ()
+
+
+def user_error(site, policy) -> Iterator[Result]:  # type: ignore[no-untyped-def]
+    """Raises a user-facing error."""
+    raise ConfigPhpError("config.php computes $CFG->x at runtime.")
+    yield  # pragma: no cover
+
+
+def missing_table(site, policy) -> Iterator[Result]:  # type: ignore[no-untyped-def]
+    """Reads a table the site does not have."""
+    site.db.table("no_such_table")
+    yield Result.passed("Unreachable.")  # pragma: no cover
+
+
+@pytest.mark.parametrize(
+    ("function", "status", "fragment"),
+    [
+        (raising, Status.ERROR, "RuntimeError: boom"),
+        (silent, Status.ERROR, "produced no result"),
+        (user_error, Status.ERROR, "computes $CFG->x at runtime"),
+        (missing_table, Status.NOT_APPLICABLE, "mdl_no_such_table does not exist"),
+    ],
+)
+def test_a_check_that_cannot_decide_is_never_a_pass(builder, make_site, function, status, fragment):
+    [result] = evaluate(_spec(function), make_site(builder), Policy())
+    assert result.status is status
+    assert fragment in result.reason
+
+
+def test_required_table_missing_is_not_applicable(builder, make_site):
+    [result] = evaluate(
+        _spec(silent, requires_tables=("tool_nothing",)), make_site(builder), Policy()
+    )
+    assert result.status is Status.NOT_APPLICABLE
+    assert "mdl_tool_nothing" in result.reason
+
+
+def test_scan_runs_every_check_and_maps_criteria(builder, make_site):
+    run = run_scan(make_site(builder, wwwroot="https://acme.example.test"), Policy())
+    assert {c.id for c in run.checks} == {s.id for s in all_checks()}
+    assert all(f.criteria for f in run.findings)
+    assert all(f.reason.endswith(".") for f in run.findings)
+    assert run.queries and all(len(q["sha256"]) == 64 for q in run.queries)
+    categories = {r.category for r in run.summary.readiness}
+    assert categories == {"CC", "A", "C", "PI", "P"}
+
+
+def test_fresh_install_defaults_fail_the_controls_moodle_leaves_off(builder, make_site):
+    """A fresh Moodle is not SOC 2 ready: lockout off, no MFA, log retention forever is fine."""
+    run = run_scan(make_site(builder, wwwroot="https://acme.example.test"), Policy())
+    status = {c.id: c.status for c in run.checks}
+    assert status["authentication.account_lockout_enabled"] is Status.FAIL
+    assert status["authentication.mfa_enabled"] is Status.FAIL
+    assert status["logging.retention_covers_audit_window"] is Status.PASS
+    assert status["hardening.wwwroot_uses_https"] is Status.PASS
