@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
 from moodle_soc.policy import Policy
 from moodle_soc.site.connect import open_site, spec_from_url
@@ -91,7 +92,7 @@ def scan(name: str, repeats: int) -> tuple[float, float, int]:
             audit_time=audit_time,
             wwwroot="https://acme.example.test",
         )
-        run = run_scan(site, Policy())
+        run = run_scan(ScanContext(site, Policy()))
         site.db.close()
         times.append(time.perf_counter() - started)
         peaks.append(tracemalloc.get_traced_memory()[1] / 2**20)

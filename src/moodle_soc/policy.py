@@ -6,7 +6,6 @@ unknown keys and wrong types are refused with one clear sentence.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -103,12 +102,6 @@ class Policy(BaseModel):
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "policy"
             raise BadInputError(f"{source}: policy.{where}: {first['msg']}.") from None
-
-    @classmethod
-    def from_file(cls, path: Path) -> Policy:
-        from moodle_soc.settings_file import load_settings_file
-
-        return load_settings_file(path).policy
 
     def thresholds(self) -> list[tuple[str, Any, str]]:
         """(name, value, reason) for every threshold, for reports and ``checks policy``."""

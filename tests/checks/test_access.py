@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import get_check
 from moodle_soc.policy import Policy
 from moodle_soc.results import Result, Severity
@@ -16,7 +17,7 @@ DELETION_APPROVAL = ("automaticdatadeletionapproval", 1, "tool_dataprivacy")
 
 
 def run(check_id: str, builder, make_site, policy: Policy | None = None) -> list[Result]:
-    return list(get_check(check_id).run(make_site(builder), policy or Policy()))
+    return list(get_check(check_id).run(ScanContext(make_site(builder), policy or Policy())))
 
 
 def admins(builder: SiteBuilder, *names: str) -> None:

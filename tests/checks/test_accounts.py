@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import get_check
 from moodle_soc.checks.runner import evaluate
 from moodle_soc.policy import Policy
@@ -20,7 +21,7 @@ FAILED = "\\core\\event\\user_login_failed"
 
 
 def run(check_id: str, builder, make_site) -> list[Result]:
-    return list(get_check(check_id).run(make_site(builder), Policy()))
+    return list(get_check(check_id).run(ScanContext(make_site(builder), Policy())))
 
 
 def admin_used_yesterday(b: SiteBuilder) -> None:
@@ -112,13 +113,13 @@ def test_suspended_users_check_is_not_applicable_without_the_log_table(builder):
     db = Database(engine=engine, prefix="mdl_", display_url="sqlite://(memory)")
     site = MoodleSite(db, audit_time=datetime.fromtimestamp(NOW, UTC))
     spec = get_check("accounts.suspended_users_not_attempting_login")
-    (result,) = evaluate(spec, site, Policy())
+    (result,) = evaluate(spec, ScanContext(site, Policy()))
     assert result.status == "not_applicable" and "logstore_standard_log" in result.reason
 
 
 def test_no_failed_logins_with_the_log_store_off_is_not_a_pass(builder, make_site):
     builder.setting("enabled_stores", "", plugin="tool_log")
     spec = get_check("accounts.suspended_users_not_attempting_login")
-    [result] = evaluate(spec, make_site(builder), Policy())
+    [result] = evaluate(spec, ScanContext(make_site(builder), Policy()))
     assert result.status.value == "manual"
     assert "not enabled" in result.reason

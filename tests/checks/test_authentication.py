@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import get_check
 from moodle_soc.checks.runner import evaluate
 from moodle_soc.policy import Policy
@@ -24,7 +25,7 @@ def configured(builder: SiteBuilder, settings: dict[str, object]) -> SiteBuilder
 
 
 def run(check_id: str, site: MoodleSite) -> list[Result]:
-    return evaluate(get_check(check_id), site, Policy())
+    return evaluate(get_check(check_id), ScanContext(site, Policy()))
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from moodle_soc.checks import backups as checks
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import get_check
 from moodle_soc.policy import Policy
 from moodle_soc.results import Status
@@ -43,7 +44,7 @@ ENABLED: dict[str, tuple[Callable[[SiteBuilder], Any], Status, str]] = {
 def test_automated_backups_enabled(builder, make_site, record):
     build, status, says = ENABLED[record]
     build(builder)
-    (result,) = checks.automated_backups_enabled(make_site(builder), Policy())
+    (result,) = checks.automated_backups_enabled(ScanContext(make_site(builder), Policy()))
     assert (result.status, result.resource) == (status, "setting:backup/backup_auto_active")
     assert says in result.reason
 
@@ -97,7 +98,7 @@ SUCCEEDING: dict[str, tuple[Callable[[SiteBuilder], Any], list[tuple[Status, str
 def test_course_backups_succeeding(builder, make_site, record):
     build, expected = SUCCEEDING[record]
     build(builder)
-    results = list(checks.course_backups_succeeding(make_site(builder), Policy()))
+    results = list(checks.course_backups_succeeding(ScanContext(make_site(builder), Policy())))
     assert [(r.status, r.resource) for r in results] == [(s, res) for s, res, _ in expected]
     for result, (_, _, says) in zip(results, expected, strict=True):
         assert says in result.reason, result.reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import get_check
 from moodle_soc.checks.runner import evaluate
 from moodle_soc.policy import Policy
@@ -22,7 +23,7 @@ def judge(builder, make_site):
         for key, value in (settings or {}).items():
             plugin, _, name = key.rpartition("/")
             builder.setting(name, value, plugin or None)
-        return evaluate(get_check(check_id), make_site(builder, **site), Policy())
+        return evaluate(get_check(check_id), ScanContext(make_site(builder, **site), Policy()))
 
     return results
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from types import ModuleType
 
 import pytest
 
-from moodle_soc.checks import AREAS, registry
-from moodle_soc.inventory.roster import attach_roster, parse_roster
+from moodle_soc.checks.context import ScanContext
+from moodle_soc.inventory.roster import parse_roster
 from moodle_soc.policy import Policy
 from moodle_soc.results import Result
 from moodle_soc.synthetic.builder import SiteBuilder
@@ -20,20 +19,12 @@ MODULE = "moodle_soc.checks.identity"
 
 
 def identity_checks() -> ModuleType:
-    """The identity check module. Until the area is listed in AREAS (and mapped in the framework
-    YAML) its import must not leave unmapped checks in the registry other tests read."""
-    if "identity" in AREAS or MODULE in sys.modules:
-        return importlib.import_module(MODULE)
-    before = dict(registry._REGISTRY)
-    module = importlib.import_module(MODULE)
-    registry._REGISTRY.clear()
-    registry._REGISTRY.update(before)
-    return module
+    return importlib.import_module(MODULE)
 
 
-def run(check_id: str, site, policy: Policy | None = None) -> list[Result]:
+def run(check_id: str, site, policy: Policy | None = None, roster=None) -> list[Result]:
     check = getattr(identity_checks(), check_id.split(".", 1)[1])
-    return list(check(site, policy or Policy()))
+    return list(check(ScanContext(site, policy or Policy(), roster=roster)))
 
 
 def only_admin(builder: SiteBuilder, **fields) -> int:
@@ -121,11 +112,9 @@ def test_leavers_deactivated(builder, make_site, case):
     text, statuses, needle = ROSTERS[case]
     uid = only_admin(builder, lastaccess=NOW - 40 * DAY)
     builder.user("bob", suspended=1)
-    site = make_site(builder)
-    if text is not None:
-        attach_roster(site, parse_roster(text, "people.csv"))
+    roster = parse_roster(text, "people.csv") if text is not None else None
 
-    results = run("identity.leavers_deactivated", site)
+    results = run("identity.leavers_deactivated", make_site(builder), roster=roster)
 
     assert [r.status for r in results] == statuses
     assert needle.format(uid=uid) in results[0].reason

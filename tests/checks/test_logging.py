@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from moodle_soc.checks import logging as checks
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.policy import Policy
 from moodle_soc.results import Status
 from moodle_soc.synthetic.builder import SiteBuilder
@@ -41,7 +42,7 @@ STORES: dict[str, Case] = {
 def test_standard_log_enabled(builder, make_site, record):
     build, status, says = STORES[record]
     build(builder)
-    (result,) = checks.standard_log_enabled(make_site(builder), Policy())
+    (result,) = checks.standard_log_enabled(ScanContext(make_site(builder), Policy()))
     assert (result.status, result.resource) == (status, "setting:tool_log/enabled_stores")
     assert says in result.reason
 
@@ -76,7 +77,7 @@ RETENTION: dict[str, Case] = {
 def test_retention_covers_audit_window(builder, make_site, record):
     build, status, says = RETENTION[record]
     build(builder)
-    (result,) = checks.retention_covers_audit_window(make_site(builder), Policy())
+    (result,) = checks.retention_covers_audit_window(ScanContext(make_site(builder), Policy()))
     assert (result.status, result.resource) == (status, "setting:logstore_standard/loglifetime")
     assert says in result.reason
     assert "oldest_log" in result.observed and "logstore_standard/loglifetime" in result.observed

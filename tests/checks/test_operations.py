@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from moodle_soc.checks import operations as checks
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.policy import Policy
 from moodle_soc.results import Severity, Status
 from moodle_soc.synthetic.builder import SiteBuilder
@@ -26,7 +27,7 @@ def judge(check: Any, builder: SiteBuilder, make_site: Any, case: Case, config_p
     other = build(builder)  # a record may build a site of another release instead
     site_builder = other if isinstance(other, SiteBuilder) else builder
     site = make_site(site_builder, config_php=config_php or None)
-    results = list(check(site, Policy()))
+    results = list(check(ScanContext(site, Policy())))
     assert [(r.status, r.severity, r.resource) for r in results] == [
         (status, severity, resource) for status, severity, resource, _ in expected
     ]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from moodle_soc.checks import privacy as checks
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.policy import Policy
 from moodle_soc.results import Status
 from moodle_soc.synthetic.builder import SiteBuilder
@@ -21,7 +22,7 @@ Case = tuple[Callable[[SiteBuilder], Any], list[tuple[Status, str, str]]]
 def judge(check: Any, builder: SiteBuilder, make_site: Any, case: Case) -> list[Any]:
     build, expected = case
     build(builder)
-    results = list(check(make_site(builder), Policy()))
+    results = list(check(ScanContext(make_site(builder), Policy())))
     assert [(r.status, r.resource) for r in results] == [(s, res) for s, res, _ in expected]
     for result, (_, _, says) in zip(results, expected, strict=True):
         assert says in result.reason, result.reason

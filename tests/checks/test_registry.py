@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from moodle_soc.checks import AREAS
 from moodle_soc.checks.docs import render_checks_markdown
-from moodle_soc.checks.registry import SettingFix, all_checks, check
+from moodle_soc.checks.registry import SettingFix, all_checks, check, checks_in
 from moodle_soc.results import Severity
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "checks.md"
@@ -60,3 +61,29 @@ def test_docs_checks_md_matches_the_code():
     assert DOCS.read_text(encoding="utf-8") == render_checks_markdown(), (
         "docs/checks.md is stale: run moodle-soc checks list --format markdown > docs/checks.md"
     )
+
+
+def test_an_id_declared_twice_is_refused():
+    from types import ModuleType
+
+    def first(scan):  # type: ignore[no-untyped-def]
+        """Why."""
+        yield from ()
+
+    def second(scan):  # type: ignore[no-untyped-def]
+        """Why."""
+        yield from ()
+
+    one, two = ModuleType("one"), ModuleType("two")
+    one.first = check("test.twice_ok", title="t", severity=Severity.LOW, remediation="Fix.")(first)
+    two.second = check("test.twice_ok", title="t", severity=Severity.LOW, remediation="Fix.")(
+        second
+    )
+    with pytest.raises(ValueError, match="declared twice"):
+        checks_in([one, two])
+
+
+def test_every_area_module_declares_checks_and_setting_checks_are_found():
+    ids = {spec.id for spec in all_checks()}
+    assert "authentication.password_policy_enabled" in ids  # a setting_check declaration
+    assert {spec.area for spec in all_checks()} == set(AREAS)

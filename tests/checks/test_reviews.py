@@ -7,19 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import moodle_soc.checks.reviews  # noqa: F401 - registers the area's checks
+from moodle_soc.api.scan import evidence_on_record
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import get_check
-from moodle_soc.evidence.periods.populations import site_ref_for_site
+from moodle_soc.evidence.store.runs import site_ref_for_site
 from moodle_soc.evidence.store.store import open_store
 from moodle_soc.inventory.build import build_inventory
 from moodle_soc.models.reviews import Decision, DecisionImport
 from moodle_soc.policy import Policy
 from moodle_soc.results import Result
-from moodle_soc.reviews.campaigns import (
-    attach_store,
-    close_campaign,
-    record_decisions,
-    start_campaign,
-)
+from moodle_soc.reviews.campaigns import close_campaign, record_decisions, start_campaign
 
 NOW = 1795936000
 AUDIT = datetime.fromtimestamp(NOW, UTC)
@@ -28,13 +25,16 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 def store(tmp_path):
-    evidence = open_store(str(tmp_path / "evidence.sqlite"))
+    evidence = open_store(str(tmp_path / "evidence.sqlite"), create=True)
     yield evidence
     evidence.close()
 
 
-def run(check_id: str, site, policy: Policy | None = None) -> list[Result]:
-    return list(get_check(f"reviews.{check_id}").run(site, policy or Policy()))
+def run(check_id: str, target, policy: Policy | None = None) -> list[Result]:
+    """Run the check on a site (no evidence store) or on a scan context."""
+    scan = target if isinstance(target, ScanContext) else ScanContext(target)
+    scan.policy = policy or scan.policy
+    return list(get_check(f"reviews.{check_id}").run(scan))
 
 
 def review(store, builder, make_site, *, closed_days_ago=10, scope="privileged", revoke=()):
@@ -56,10 +56,10 @@ def review(store, builder, make_site, *, closed_days_ago=10, scope="privileged",
     return campaign
 
 
-def scanned(builder, make_site, store):
+def scanned(builder, make_site, store) -> ScanContext:
+    """A scan of the site with the campaigns ``store`` holds on record, as the API loads them."""
     site = make_site(builder)
-    attach_store(site, store)
-    return site
+    return ScanContext(site, on_record=evidence_on_record(store, site))
 
 
 @pytest.mark.parametrize("check_id", ["privileged_review_current", "revocations_carried_out"])

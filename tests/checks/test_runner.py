@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import CheckSpec, all_checks
 from moodle_soc.checks.runner import evaluate, run_scan
 from moodle_soc.errors import ConfigPhpError
@@ -24,26 +25,26 @@ def _spec(function, *, requires_tables: tuple[str, ...] = ()) -> CheckSpec:  # t
     )
 
 
-def raising(site, policy) -> Iterator[Result]:  # type: ignore[no-untyped-def]
+def raising(scan: ScanContext) -> Iterator[Result]:
     """Raises."""
     raise RuntimeError("boom")
     yield  # pragma: no cover
 
 
-def silent(site, policy) -> Iterator[Result]:  # type: ignore[no-untyped-def]
+def silent(scan: ScanContext) -> Iterator[Result]:
     """Yields nothing."""
     yield from ()
 
 
-def user_error(site, policy) -> Iterator[Result]:  # type: ignore[no-untyped-def]
+def user_error(scan: ScanContext) -> Iterator[Result]:
     """Raises a user-facing error."""
     raise ConfigPhpError("config.php computes $CFG->x at runtime.")
     yield  # pragma: no cover
 
 
-def missing_table(site, policy) -> Iterator[Result]:  # type: ignore[no-untyped-def]
+def missing_table(scan: ScanContext) -> Iterator[Result]:
     """Reads a table the site does not have."""
-    site.db.table("no_such_table")
+    scan.site.db.table("no_such_table")
     yield Result.passed("Unreachable.")  # pragma: no cover
 
 
@@ -57,21 +58,21 @@ def missing_table(site, policy) -> Iterator[Result]:  # type: ignore[no-untyped-
     ],
 )
 def test_a_check_that_cannot_decide_is_never_a_pass(builder, make_site, function, status, fragment):
-    [result] = evaluate(_spec(function), make_site(builder), Policy())
+    [result] = evaluate(_spec(function), ScanContext(make_site(builder), Policy()))
     assert result.status is status
     assert fragment in result.reason
 
 
 def test_required_table_missing_is_not_applicable(builder, make_site):
     [result] = evaluate(
-        _spec(silent, requires_tables=("tool_nothing",)), make_site(builder), Policy()
+        _spec(silent, requires_tables=("tool_nothing",)), ScanContext(make_site(builder), Policy())
     )
     assert result.status is Status.NOT_APPLICABLE
     assert "mdl_tool_nothing" in result.reason
 
 
 def test_scan_runs_every_check_and_maps_criteria(builder, make_site):
-    run = run_scan(make_site(builder, wwwroot="https://acme.example.test"), Policy())
+    run = run_scan(ScanContext(make_site(builder, wwwroot="https://acme.example.test"), Policy()))
     assert {c.id for c in run.checks} == {s.id for s in all_checks()}
     assert all(f.criteria for f in run.findings)
     assert all(f.reason.endswith(".") for f in run.findings)
@@ -82,7 +83,7 @@ def test_scan_runs_every_check_and_maps_criteria(builder, make_site):
 
 def test_fresh_install_defaults_fail_the_controls_moodle_leaves_off(builder, make_site):
     """A fresh Moodle is not SOC 2 ready: lockout off, no MFA, log retention forever is fine."""
-    run = run_scan(make_site(builder, wwwroot="https://acme.example.test"), Policy())
+    run = run_scan(ScanContext(make_site(builder, wwwroot="https://acme.example.test"), Policy()))
     status = {c.id: c.status for c in run.checks}
     assert status["authentication.account_lockout_enabled"] is Status.FAIL
     assert status["authentication.mfa_enabled"] is Status.FAIL

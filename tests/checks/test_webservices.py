@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from moodle_soc.checks import webservices as checks
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.policy import Policy
 from moodle_soc.results import Result, Status
 from moodle_soc.synthetic.builder import SiteBuilder
@@ -26,7 +27,7 @@ def svc(b: SiteBuilder) -> int:
 def judge(check: Any, builder: SiteBuilder, make_site: Any, record: str, cases: dict[str, Case]):
     build, expected = cases[record]
     build(builder)
-    results: list[Result] = list(check(make_site(builder), Policy()))
+    results: list[Result] = list(check(ScanContext(make_site(builder), Policy())))
     assert [(r.status, r.resource) for r in results] == [(s, res) for s, res, _ in expected]
     for result, (_, _, says) in zip(results, expected, strict=True):
         assert says in result.reason, result.reason

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
 from moodle_soc.evidence.store.store import EvidenceStore, open_store
 from moodle_soc.models.run import AuditRun
@@ -101,7 +102,7 @@ def _scan(builder_seed: int, times: tuple[datetime, ...]) -> list[AuditRun]:
     runs = []
     for moment in times:
         db = Database(engine=engine, prefix=builder.prefix, display_url="sqlite://(memory)")
-        runs.append(run_scan(MoodleSite(db, audit_time=moment), Policy()))
+        runs.append(run_scan(ScanContext(MoodleSite(db, audit_time=moment), Policy())))
     engine.dispose()
     return runs
 
@@ -188,7 +189,7 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def store(store_location: str) -> Iterator[EvidenceStore]:
-    opened = open_store(store_location)
+    opened = open_store(store_location, create=True)
     try:
         yield opened
     finally:

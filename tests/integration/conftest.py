@@ -258,26 +258,20 @@ class Scans:
     cli_futures: dict[tuple[str, str], Future[CliScan]] = field(default_factory=dict)
 
     def run(self, site: RestoredSite) -> Any:
-        """The in-process ``run_scan`` of ``site`` as the administrator, with its config.php.
+        """The in-process scan of ``site`` (``api.judge_site``) as the administrator, with its
+        config.php.
 
-        Like ``moodle-soc scan``, it has an (empty) evidence store attached, which the checks
-        that read earlier evidence (review campaigns) consult.
+        Like ``moodle-soc scan``, it has an (empty) evidence store, which the checks that read
+        earlier evidence (review campaigns) consult.
         """
         key = site.fixture.key
         if key not in self.runs:
-            from moodle_soc.checks.runner import run_scan
-            from moodle_soc.evidence.store.store import open_store
-            from moodle_soc.policy import Policy
-            from moodle_soc.reviews.campaigns import attach_store
+            from moodle_soc.api.scan import judge_site
+            from moodle_soc.api.stores import open_evidence_store
 
-            moodle = site.open_site()
-            evidence = open_store(str(self.workdir / f"{key}-in-process-evidence.sqlite"))
-            attach_store(moodle, evidence)
-            try:
-                self.runs[key] = run_scan(moodle, Policy())
-            finally:
-                moodle.db.close()
-                evidence.close()
+            location = str(self.workdir / f"{key}-in-process-evidence.sqlite")
+            with site.open_site() as moodle, open_evidence_store(location, create=True) as store:
+                self.runs[key] = judge_site(moodle, store=store)
         return self.runs[key]
 
     def cli(self, site: RestoredSite, kind: str, user: ReadOnlyUser) -> CliScan:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from moodle_soc.inventory.build import AccessEntry, AccessInventory, build_inventory
+from moodle_soc.inventory.build import build_inventory
+from moodle_soc.models.access import AccessEntry, AccessInventory
 from moodle_soc.policy import Policy
 
 from .conftest import readonly_user, restored

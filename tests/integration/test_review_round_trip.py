@@ -89,24 +89,18 @@ def _fill(path: Path) -> None:
 
 
 def _scan_reviews(site: RestoredSite, user: ReadOnlyUser, store: Path) -> dict[str, list]:
-    """The scan's review checks, now, with the evidence store attached (as ``scan`` does)."""
-    import moodle_soc.checks.reviews  # noqa: F401 - registers the area until it is in AREAS
-    from moodle_soc.checks.registry import all_checks
-    from moodle_soc.checks.runner import run_scan
-    from moodle_soc.evidence.store.store import open_store
-    from moodle_soc.policy import Policy
-    from moodle_soc.reviews.campaigns import attach_store
-    from moodle_soc.site.connect import open_site, spec_from_url
+    """The scan's review checks, now, with the evidence store (as ``scan`` has it)."""
+    from moodle_soc.api.scan import scan_site
+    from moodle_soc.api.stores import open_evidence_store
 
-    moodle = open_site(spec_from_url(site.url(user.name), site.prefix, user.password))
-    evidence = open_store(str(store))
-    try:
-        attach_store(moodle, evidence)
-        specs = [spec for spec in all_checks() if spec.area == "reviews"]
-        run = run_scan(moodle, Policy(), checks=specs)
-    finally:
-        moodle.db.close()
-        evidence.close()
+    with open_evidence_store(str(store)) as evidence:
+        run = scan_site(
+            db=site.url(user.name),
+            prefix=site.prefix,
+            password=user.password,
+            checks=["reviews"],
+            store=evidence,
+        )
     found: dict[str, list] = {}
     for finding in run.findings:
         found.setdefault(finding.check_id, []).append(finding)
@@ -193,7 +187,7 @@ def _assert_second_campaign_tags(store_path: Path, campaign_id: str) -> None:
     from moodle_soc.evidence.store.store import open_store
     from moodle_soc.reviews.campaigns import get_campaign
 
-    store = open_store(str(store_path))
+    store = open_store(str(store_path), create=True)
     try:
         campaign = get_campaign(store, campaign_id)
     finally:

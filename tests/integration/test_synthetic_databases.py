@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
 from moodle_soc.policy import Policy
 from moodle_soc.site.connect import open_site, spec_from_url
@@ -58,7 +59,7 @@ def _scan(builder: SiteBuilder, url: str) -> dict[str, Any]:
         audit_time=datetime.fromtimestamp(builder.now, UTC),
     )
     try:
-        data: dict[str, Any] = run_scan(site, Policy()).model_dump(mode="json")
+        data: dict[str, Any] = run_scan(ScanContext(site, Policy())).model_dump(mode="json")
     finally:
         site.db.close()
     return data

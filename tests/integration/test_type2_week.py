@@ -21,8 +21,10 @@ import pytest
 import sqlalchemy as sa
 
 from moodle_soc.evidence.periods.populations import Population, build_populations, rows_sha256
-from moodle_soc.evidence.periods.timeline import PeriodReport, period_report, render_period_html
-from moodle_soc.evidence.store.store import StoredRecord, open_store
+from moodle_soc.evidence.periods.timeline import period_report, render_period_html
+from moodle_soc.evidence.store.store import open_store
+from moodle_soc.models.period import PeriodReport
+from moodle_soc.models.records import StoredRecord
 from moodle_soc.site.secrets import MASK
 
 from .fixtures import (
@@ -95,7 +97,7 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
                            env={PASSWORD_ENV: ""})  # fmt: skip
             assert done.returncode == 0, describe(done)
             days.append(moment.date())
-        evidence = open_store(str(store))
+        evidence = open_store(str(store), create=True)
         runs = evidence.records(kind="run")
         assert [r.collected_at.date() for r in runs] == days
         report = period_report(evidence, runs[0].site_key, days[0], days[-1])

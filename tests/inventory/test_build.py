@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from moodle_soc.inventory.build import AccessInventory, build_inventory
+from moodle_soc.inventory.build import build_inventory
 from moodle_soc.inventory.roster import parse_roster
+from moodle_soc.models.access import AccessInventory
 from moodle_soc.policy import Policy
 from moodle_soc.site.people import LOGGED_IN
 from moodle_soc.site.privileges import LOGIN_AS

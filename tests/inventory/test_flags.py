@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from moodle_soc.inventory.build import AccessEntry, Grant, TokenInfo
 from moodle_soc.inventory.flags import (
     FLAG_CODES,
     RULES,
@@ -22,7 +21,8 @@ from moodle_soc.inventory.flags import (
     terminated,
     token_unrestricted,
 )
-from moodle_soc.inventory.roster import RosterLink
+from moodle_soc.models.access import AccessEntry, Grant, TokenInfo
+from moodle_soc.models.roster import RosterLink
 
 NOW = 1795936000  # 2026-11-29
 DAY = 86400

@@ -8,11 +8,9 @@ import pytest
 
 from moodle_soc.errors import BadInputError, ExitCode
 from moodle_soc.inventory.roster import (
-    attach_roster,
     load_roster,
     parse_roster,
     reconcile,
-    roster_for,
 )
 
 NOW = 1795936000  # 2026-11-29
@@ -135,10 +133,3 @@ def test_reconcile_matches_case_insensitively_and_measures_how_long_access_outli
     # future leaves after the audit time, so is not a leaver yet.
     assert leavers == {"bob": (60, 50), "cat": (60, None)}
     assert result.leavers_deactivated == 1  # dan is suspended
-
-
-def test_attach_roster_is_per_site(builder, make_site):
-    site, other = make_site(builder), make_site(builder)
-    roster = parse_roster("username,status\nana,active\n")
-    attach_roster(site, roster)
-    assert roster_for(site) is roster and roster_for(other) is None

@@ -7,8 +7,9 @@ import io
 
 import pytest
 
-from moodle_soc.inventory.build import AccessInventory, build_inventory
+from moodle_soc.inventory.build import build_inventory
 from moodle_soc.inventory.roster import parse_roster
+from moodle_soc.models.access import AccessInventory
 from moodle_soc.policy import Policy
 from moodle_soc.reports.access import CSV_COLUMNS, render_access_review, render_csv
 from moodle_soc.synthetic.builder import SiteBuilder

@@ -7,23 +7,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from moodle_soc.errors import BadInputError, UsageError
-from moodle_soc.evidence.periods.populations import site_ref_for_site
+from moodle_soc.evidence.store.runs import site_ref_for_site
 from moodle_soc.evidence.store.store import StoreError, open_store
 from moodle_soc.inventory.build import build_inventory
-from moodle_soc.inventory.follow_ups import (
-    record_follow_up_check,
-    verify_follow_ups,
-)
+from moodle_soc.inventory.follow_ups import verify_follow_ups
 from moodle_soc.models.reviews import Decision, DecisionImport
 from moodle_soc.policy import Policy
 from moodle_soc.reviews.campaigns import (
-    attach_store,
     close_campaign,
     get_campaign,
     load_campaigns,
     record_decisions,
+    record_follow_up_check,
     start_campaign,
-    store_for,
 )
 from moodle_soc.synthetic.builder import SiteBuilder
 
@@ -34,7 +30,7 @@ LATER = AUDIT + timedelta(hours=2)
 
 @pytest.fixture
 def store(tmp_path):
-    evidence = open_store(str(tmp_path / "evidence.sqlite"))
+    evidence = open_store(str(tmp_path / "evidence.sqlite"), create=True)
     yield evidence
     evidence.close()
 
@@ -290,13 +286,6 @@ def test_verification_needs_an_inventory_of_the_campaigns_scope(store, builder, 
     _, privileged = inventory_of(builder, make_site)
     with pytest.raises(UsageError, match="verify it against an inventory of that scope"):
         verify_follow_ups(campaign, privileged, AUDIT)
-
-
-def test_the_scan_finds_the_store_attached_to_its_site(store, builder, make_site):
-    site = make_site(builder)
-    assert store_for(site) is None
-    attach_store(site, store)
-    assert store_for(site) is store
 
 
 def test_an_account_missing_from_a_truncated_inventory_is_not_done(

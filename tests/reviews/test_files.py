@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from moodle_soc.errors import BadInputError, ExitCode, UsageError
-from moodle_soc.evidence.periods.populations import site_ref_for_site
+from moodle_soc.evidence.store.runs import site_ref_for_site
 from moodle_soc.evidence.store.store import open_store
 from moodle_soc.inventory.build import build_inventory
 from moodle_soc.policy import Policy
@@ -47,7 +47,7 @@ def campaign(tmp_path, builder, make_site):
     builder.assign_role(support, "manager")
     builder.make_site_admin(builder.user("admin2", lastaccess=NOW, firstname=INJECTION))
     site = make_site(builder)
-    store = open_store(str(tmp_path / "evidence.sqlite"))
+    store = open_store(str(tmp_path / "evidence.sqlite"), create=True)
     made = start_campaign(store, site_ref_for_site(site), build_inventory(site, Policy()),
                           reviewer="rev@acme.test", started_by="ops", now=AUDIT)  # fmt: skip
     store.close()

@@ -50,7 +50,7 @@ class Review:
     def records(self, kind: str) -> int:
         from moodle_soc.evidence.store.store import open_store
 
-        store = open_store(str(self.store))
+        store = open_store(str(self.store), create=True)
         try:
             return len(store.records(kind=kind))
         finally:

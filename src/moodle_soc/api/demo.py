@@ -1,19 +1,19 @@
-"""``moodle-soc demo``: build the synthetic Acme Academy site in SQLite and scan it."""
+"""The demo: build the synthetic Acme Academy site in SQLite and scan it like a real one."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from moodle_soc.site.connect import ConnectionSpec, spec_from_url
+from moodle_soc.site.connect import ConnectionSpec, open_site, spec_from_url
 from moodle_soc.site.phpconfig import PhpConfig, parse_config_php
 from moodle_soc.synthetic.acme import build_acme
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from moodle_soc.api.scan import ScanProgress
+    from moodle_soc.models.run import AuditRun
 
 # What the demo site's config.php would say; only literals, as in a real install.
 _CONFIG_PHP = """<?php
@@ -41,17 +41,12 @@ class DemoSite:
     now: datetime
 
 
-def build_demo_site(path: Path, *, users: int, console: Console) -> DemoSite:
+def build_demo_site(path: Path, *, users: int) -> DemoSite:
     """Generate the site at ``path`` (replacing an earlier demo file)."""
-    started = time.perf_counter()
-    with console.status("Building the synthetic Acme Academy site…"):
-        builder = build_acme(users=users)
-        if path.exists():
-            path.unlink()
-        builder.sqlite_file(path).dispose()
-    console.print(
-        f"Built Acme Academy ({users} users) at {path} in {time.perf_counter() - started:.1f} s."
-    )
+    builder = build_acme(users=users)
+    if path.exists():
+        path.unlink()
+    builder.sqlite_file(path).dispose()
     config_php = parse_config_php(
         _CONFIG_PHP.format(prefix=builder.prefix, wwwroot=builder.wwwroot), "acme/config.php"
     )
@@ -60,3 +55,14 @@ def build_demo_site(path: Path, *, users: int, console: Console) -> DemoSite:
         config_php=config_php,
         now=datetime.fromtimestamp(builder.now, UTC),
     )
+
+
+def scan_demo_site(
+    demo: DemoSite, *, as_of: datetime | None = None, progress: ScanProgress | None = None
+) -> AuditRun:
+    """Scan the demo site (at its own "now" unless ``as_of`` is given) with the default policy;
+    nothing is stored."""
+    from moodle_soc.api.scan import judge_site
+
+    with open_site(demo.spec, config_php=demo.config_php, audit_time=as_of or demo.now) as site:
+        return judge_site(site, progress=progress)

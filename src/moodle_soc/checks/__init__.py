@@ -1,11 +1,10 @@
-"""Automated control tests: one module per control area, each check a pure function.
+"""Automated control tests: one module per control area, each check a pure function of the
+scan context (``checks.context.ScanContext``).
 
-Importing an area module registers its checks; ``load_all`` imports every area.
+``registry.all_checks`` reads the checks the modules of ``AREAS`` declare.
 """
 
 from __future__ import annotations
-
-import importlib
 
 AREAS = (
     "authentication",
@@ -20,8 +19,3 @@ AREAS = (
     "identity",
     "reviews",
 )
-
-
-def load_all() -> None:
-    for area in AREAS:
-        importlib.import_module(f"moodle_soc.checks.{area}")

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import check
-from moodle_soc.policy import Policy
 from moodle_soc.results import Result, Severity, Status
 from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.site.roles import MOODLE_RISKY_MASK, PRIVILEGED_MASK, RISK_PERSONAL, risk_names
@@ -36,21 +36,21 @@ ADMIN_FIELDS = ("id", "username", "auth", "suspended", "deleted", "lastaccess", 
     moodle_check="core_riskadmin",
     remediation="Site administration > Users > Permissions > Site administrators.",
 )
-def site_admin_count_within_policy(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def site_admin_count_within_policy(scan: ScanContext) -> Iterator[Result]:
     """Site administrators bypass every capability check, so each extra one widens the damage a
     stolen password can do.
 
     Stricter than Moodle: core_riskadmin only reports the number as info; we fail above the
     policy's max_site_admins.
     """
-    admins = site.accounts.site_admins()
+    admins = scan.site.accounts.site_admins()
     # Moodle's count (get_admins) skips ids without a live user row.
     live = [a.user for a in admins if a.user is not None and not a.user.deleted]
     names = ", ".join(u.username for u in live) or "none"
     yield Result.pass_if(
-        len(live) <= policy.max_site_admins,
+        len(live) <= scan.policy.max_site_admins,
         f"Setting siteadmins lists {len(live)} site administrator(s) ({names});"
-        f" the policy allows at most {policy.max_site_admins}.",
+        f" the policy allows at most {scan.policy.max_site_admins}.",
         resource="setting:siteadmins",
         observed={
             "siteadmins": [a.id for a in admins],
@@ -66,17 +66,17 @@ def site_admin_count_within_policy(site: MoodleSite, policy: Policy) -> Iterator
     title="Site administrators are live, used accounts",
     remediation="Site administration > Users > Permissions > Site administrators.",
 )
-def site_admins_active(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def site_admins_active(scan: ScanContext) -> Iterator[Result]:
     """An unused, suspended or missing administrator account is standing full access that
     nobody watches."""
-    dormant_before = site.days_ago(policy.dormant_days)
-    for admin in site.accounts.site_admins():
+    dormant_before = scan.site.days_ago(scan.policy.dormant_days)
+    for admin in scan.site.accounts.site_admins():
         user = admin.user
         if user is None:
             missing = f"Site administrator id {admin.id} in siteadmins has no user row."
             yield Result.failed(missing, resource=f"user:{admin.id}", observed={"id": admin.id})
             continue
-        dormant = f"has not been used for more than {policy.dormant_days} days"
+        dormant = f"has not been used for more than {scan.policy.dormant_days} days"
         checks = {
             "is deleted": user.deleted,
             "is suspended": user.suspended,
@@ -103,9 +103,9 @@ def site_admins_active(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     moodle_check="core_riskxss",
     remediation=f"{ROLES_PAGE}: remove RISK_XSS capabilities from roles that do not need them.",
 )
-def xss_trusted_users_minimal(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def xss_trusted_users_minimal(scan: ScanContext) -> Iterator[Result]:
     """Users allowed RISK_XSS capabilities can plant scripts that run in other users' sessions."""
-    count = site.roles.xss_trusted_user_count()
+    count = scan.site.roles.xss_trusted_user_count()
     yield Result.pass_if(
         count == 0,
         f"Roles let {count} users use RISK_XSS capabilities"
@@ -121,9 +121,9 @@ def xss_trusted_users_minimal(site: MoodleSite, policy: Policy) -> Iterator[Resu
     moodle_check="core_riskbackup",
     remediation=f"{ROLES_PAGE}: allow moodle/backup:userinfo only where needed.",
 )
-def user_data_backup_restricted(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def user_data_backup_restricted(scan: ScanContext) -> Iterator[Result]:
     """A course backup with user data exports personal data and grades in one file."""
-    counts = site.roles.backup_userinfo_counts()
+    counts = scan.site.roles.backup_userinfo_counts()
     yield Result.pass_if(
         counts.roles == counts.overrides == counts.users == 0,
         f"Capability moodle/backup:userinfo is allowed by {counts.roles} role(s) and"
@@ -186,11 +186,11 @@ def _deletion_exempt(site: MoodleSite) -> tuple[str, ...]:
     moodle_check="core_defaultuserrole",
     remediation=f"{ROLES_PAGE} > Authenticated user: reset it to the 'user' archetype.",
 )
-def default_user_role_safe(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def default_user_role_safe(scan: ScanContext) -> Iterator[Result]:
     """Every logged-in user gets the default user role, so a risky capability there is
     everyone's."""
-    label, exempt = "Default role for all users", _deletion_exempt(site)
-    yield from _role_check(site, "defaultuserroleid", label, ("", "user"), exempt)
+    label, exempt = "Default role for all users", _deletion_exempt(scan.site)
+    yield from _role_check(scan.site, "defaultuserroleid", label, ("", "user"), exempt)
 
 
 @check(
@@ -200,9 +200,9 @@ def default_user_role_safe(site: MoodleSite, policy: Policy) -> Iterator[Result]
     moodle_check="core_guestrole",
     remediation=f"{ROLES_PAGE} > Guest: reset it to the 'guest' archetype.",
 )
-def guest_role_safe(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def guest_role_safe(scan: ScanContext) -> Iterator[Result]:
     """Anyone who can reach the site can act as guest, so a risky guest capability is public."""
-    yield from _role_check(site, "guestroleid", "Guest role", ("", "guest"))
+    yield from _role_check(scan.site, "guestroleid", "Guest role", ("", "guest"))
 
 
 @check(
@@ -212,10 +212,12 @@ def guest_role_safe(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     moodle_check="core_frontpagerole",
     remediation="Site administration > Front page > Site home settings > Default site home role.",
 )
-def frontpage_role_safe(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def frontpage_role_safe(scan: ScanContext) -> Iterator[Result]:
     """Every user gets the site home role on the front page, so it must not be a teaching or
     managing role."""
-    yield from _role_check(site, "defaultfrontpageroleid", "Site home role", missing=Severity.LOW)
+    yield from _role_check(
+        scan.site, "defaultfrontpageroleid", "Site home role", missing=Severity.LOW
+    )
 
 
 @check(
@@ -224,13 +226,13 @@ def frontpage_role_safe(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     title="Only approved users hold privileged roles at system level",
     remediation="Site administration > Users > Permissions > Assign system roles.",
 )
-def system_role_holders_approved(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def system_role_holders_approved(scan: ScanContext) -> Iterator[Result]:
     """A privileged role at system (or category) level reaches every course below it, so each
     holder needs a recorded approval."""
-    holders = site.roles.system_role_holders(PRIVILEGED_MASK)
+    holders = scan.site.roles.system_role_holders(PRIVILEGED_MASK)
     if not holders:
         yield Result.passed("No user holds a privileged role at system or category level.")
-    approved = set(policy.approved_system_role_holders)
+    approved = set(scan.policy.approved_system_role_holders)
     for holder in holders:
         user, role = holder.user, holder.role
         category = f"category level (category id {holder.instanceid})"
@@ -258,14 +260,14 @@ def system_role_holders_approved(site: MoodleSite, policy: Policy) -> Iterator[R
     title="Role overrides do not grant risky capabilities",
     remediation="Course or category > Permissions: set the overridden capability back to Inherit.",
 )
-def role_overrides_not_risky(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def role_overrides_not_risky(scan: ScanContext) -> Iterator[Result]:
     """An override that grants a risky capability in one course hides privilege outside the
     role definitions that reviewers read."""
     definitions: dict[int, set[str]] = {}
     found = False
-    for row in site.roles.risky_overrides(MOODLE_RISKY_MASK):
+    for row in scan.site.roles.risky_overrides(MOODLE_RISKY_MASK):
         if row.roleid not in definitions:
-            caps = site.roles.role_allowed_risky_capabilities(row.roleid, MOODLE_RISKY_MASK)
+            caps = scan.site.roles.role_allowed_risky_capabilities(row.roleid, MOODLE_RISKY_MASK)
             definitions[row.roleid] = {c.capability for c in caps}
         if row.capability in definitions[row.roleid]:
             continue
@@ -288,7 +290,7 @@ def role_overrides_not_risky(site: MoodleSite, policy: Policy) -> Iterator[Resul
     title="Authenticated users get no risky capabilities",
     remediation=f"{ROLES_PAGE} > Authenticated user: set the capability to Not set.",
 )
-def authenticated_role_not_risky(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def authenticated_role_not_risky(scan: ScanContext) -> Iterator[Result]:
     """Whatever the authenticated user role allows, every account on the site can do.
 
     The mask is RISK_MANAGETRUST, RISK_CONFIG, RISK_XSS and RISK_DATALOSS: RISK_PERSONAL is left
@@ -296,13 +298,13 @@ def authenticated_role_not_risky(site: MoodleSite, policy: Policy) -> Iterator[R
     (moodle/rating:viewall, moodle/comment:post, moodle/webservice:createmobiletoken), and
     tool/dataprivacy:requestdelete is exempt while deletion needs approval, as in Moodle.
     """
-    roleid = site.settings.int("defaultuserroleid")
-    role = site.roles.role(roleid)
+    roleid = scan.site.settings.int("defaultuserroleid")
+    role = scan.site.roles.role(roleid)
     if role is None:
         yield _missing_role("defaultuserroleid", roleid, Severity.MEDIUM)
         return
-    exempt = _deletion_exempt(site)
-    caps = site.roles.role_allowed_risky_capabilities(role.id, AUTHENTICATED_MASK)
+    exempt = _deletion_exempt(scan.site)
+    caps = scan.site.roles.role_allowed_risky_capabilities(role.id, AUTHENTICATED_MASK)
     risky = [c for c in caps if c.capability not in exempt]
     for cap in risky:
         yield Result.failed(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import check
 from moodle_soc.policy import Policy
 from moodle_soc.results import Result, Severity
@@ -37,23 +38,23 @@ def _names(sample: tuple[UserRef, ...], total: int) -> str:
     title="Dormant accounts are suspended",
     remediation=f"{USERS_PAGE}: filter on last access and suspend dormant accounts.",
 )
-def dormant_accounts_disabled(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def dormant_accounts_disabled(scan: ScanContext) -> Iterator[Result]:
     """An account nobody has used for months belongs to a leaver or is forgotten, and a stolen
     password for it goes unnoticed."""
-    summary = _summary(site, policy)
+    summary = _summary(scan.site, scan.policy)
     share = summary.dormant / summary.active if summary.active else 0.0
     names = _names(summary.dormant_sample, summary.dormant)
     yield Result.pass_if(
-        share <= policy.max_dormant_account_share,
+        share <= scan.policy.max_dormant_account_share,
         f"{summary.dormant} of {summary.active} active accounts ({share:.1%}) were last used"
-        f" more than {policy.dormant_days} days ago{names};"
-        f" the policy allows {policy.max_dormant_account_share:.1%}.",
+        f" more than {scan.policy.dormant_days} days ago{names};"
+        f" the policy allows {scan.policy.max_dormant_account_share:.1%}.",
         observed={
             "active": summary.active,
             "dormant": summary.dormant,
             "dormant_share": round(share, 4),
-            "dormant_days": policy.dormant_days,
-            "lastaccess_before": site.days_ago(policy.dormant_days),
+            "dormant_days": scan.policy.dormant_days,
+            "lastaccess_before": scan.site.days_ago(scan.policy.dormant_days),
             "sample_usernames": [ref.username for ref in summary.dormant_sample],
             "sample_ids": [ref.id for ref in summary.dormant_sample],
         },
@@ -66,12 +67,12 @@ def dormant_accounts_disabled(site: MoodleSite, policy: Policy) -> Iterator[Resu
     title="Accounts that were never used are reviewed",
     remediation=f"{USERS_PAGE}: filter on 'never' last access and suspend or delete them.",
 )
-def never_logged_in_accounts_reviewed(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def never_logged_in_accounts_reviewed(scan: ScanContext) -> Iterator[Result]:
     """An account created but never used is access nobody needed, waiting for someone to
     claim it."""
-    summary = _summary(site, policy)
+    summary = _summary(scan.site, scan.policy)
     count = summary.never_logged_in
-    grace = policy.never_logged_in_grace_days
+    grace = scan.policy.never_logged_in_grace_days
     yield Result.pass_if(
         count == 0,
         f"{count} active account(s) created more than {grace} days ago never logged in"
@@ -80,7 +81,7 @@ def never_logged_in_accounts_reviewed(site: MoodleSite, policy: Policy) -> Itera
             "active": summary.active,
             "never_logged_in": count,
             "grace_days": grace,
-            "timecreated_before": site.days_ago(grace),
+            "timecreated_before": scan.site.days_ago(grace),
             "sample_usernames": [ref.username for ref in summary.never_logged_in_sample],
             "sample_ids": [ref.id for ref in summary.never_logged_in_sample],
         },
@@ -94,13 +95,13 @@ def never_logged_in_accounts_reviewed(site: MoodleSite, policy: Policy) -> Itera
     remediation="Site administration > Reports > Logs: review failed logins of suspended users.",
     requires_tables=("logstore_standard_log",),
 )
-def suspended_users_not_attempting_login(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def suspended_users_not_attempting_login(scan: ScanContext) -> Iterator[Result]:
     """Login attempts on a suspended account mean a leaver, or someone holding a leaver's
     password, still tries to get in."""
-    days = policy.suspended_login_window_days
-    attempts = site.accounts.suspended_login_attempts(site.days_ago(days), limit=50)
+    days = scan.policy.suspended_login_window_days
+    attempts = scan.site.accounts.suspended_login_attempts(scan.site.days_ago(days), limit=50)
     if not attempts.total_attempts:
-        stores = site.settings.items("enabled_stores", "tool_log")
+        stores = scan.site.settings.items("enabled_stores", "tool_log")
         if "logstore_standard" not in stores:
             # No rows because nothing is logged is not evidence that nobody tried.
             yield Result.manual(

@@ -9,7 +9,7 @@ from moodle_soc.checks.registry import SettingFix, check, setting_check
 from moodle_soc.results import Result, Severity
 
 if TYPE_CHECKING:
-    from moodle_soc.policy import Policy
+    from moodle_soc.checks.context import ScanContext
     from moodle_soc.site.moodle import MoodleSite
 
 SITE_POLICIES = "Site administration > Security > Site security settings"
@@ -49,7 +49,7 @@ def enabled_auth_plugins(site: MoodleSite) -> list[str]:
     return list(dict.fromkeys([*ALWAYS_ENABLED_AUTH, *site.settings.items("auth")]))
 
 
-setting_check(
+password_policy_enabled = setting_check(
     "authentication.password_policy_enabled",
     name="passwordpolicy",
     passes=lambda value: value not in (None, "", "0"),
@@ -69,12 +69,12 @@ setting_check(
     severity=Severity.HIGH,
     remediation=f"{SITE_POLICIES} > Password length (with Password policy on).",
 )
-def password_length_meets_policy(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def password_length_meets_policy(scan: ScanContext) -> Iterator[Result]:
     """Short passwords are guessable."""
-    length = site.settings.int("minpasswordlength")
+    length = scan.site.settings.int("minpasswordlength")
     seen = {"minpasswordlength": length}
-    off = _policy_off(site, f"minpasswordlength ({length})", "setting:minpasswordlength", seen)
-    yield off or _at_least(site, "minpasswordlength", policy.min_password_length)
+    off = _policy_off(scan.site, f"minpasswordlength ({length})", "setting:minpasswordlength", seen)
+    yield off or _at_least(scan.site, "minpasswordlength", scan.policy.min_password_length)
 
 
 @check(
@@ -84,16 +84,16 @@ def password_length_meets_policy(site: MoodleSite, policy: Policy) -> Iterator[R
     remediation=f"{SITE_POLICIES} > Digits, Lowercase letters, Uppercase letters and"
     " Non-alphanumeric characters (with Password policy on).",
 )
-def password_character_classes_required(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def password_character_classes_required(scan: ScanContext) -> Iterator[Result]:
     """Passwords drawn from one character class are far easier to brute-force."""
-    values = {name: site.settings.int(name) for name in CLASSES}
+    values = {name: scan.site.settings.int(name) for name in CLASSES}
     required = [name for name, value in values.items() if value >= 1]
     listed = ", ".join(required) or "none"
-    off = _policy_off(site, f"the character classes ({listed})", "site", values)
+    off = _policy_off(scan.site, f"the character classes ({listed})", "site", values)
     yield off or Result.pass_if(
-        len(required) >= policy.required_password_classes,
+        len(required) >= scan.policy.required_password_classes,
         f"The password policy requires {len(required)} character class(es) ({listed});"
-        f" the policy requires at least {policy.required_password_classes}.",
+        f" the policy requires at least {scan.policy.required_password_classes}.",
         observed=values,
     )
 
@@ -104,10 +104,10 @@ def password_character_classes_required(site: MoodleSite, policy: Policy) -> Ite
     severity=Severity.LOW,
     remediation=f"{SITE_POLICIES} > Password rotation limit.",
 )
-def password_reuse_limited(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def password_reuse_limited(scan: ScanContext) -> Iterator[Result]:
     """Without a reuse limit a forced password change can return to a compromised password."""
-    limit = policy.min_password_reuse_limit
-    yield _at_least(site, "passwordreuselimit", limit, " earlier passwords to be refused")
+    limit = scan.policy.min_password_reuse_limit
+    yield _at_least(scan.site, "passwordreuselimit", limit, " earlier passwords to be refused")
 
 
 @check(
@@ -116,10 +116,10 @@ def password_reuse_limited(site: MoodleSite, policy: Policy) -> Iterator[Result]
     severity=Severity.HIGH,
     remediation=f"{SITE_POLICIES} > Account lockout threshold.",
 )
-def account_lockout_enabled(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def account_lockout_enabled(scan: ScanContext) -> Iterator[Result]:
     """Without lockout an attacker can guess passwords online without limit."""
-    seen = {name: site.settings.int(name) for name in LOCKOUT}
-    threshold, limit = seen["lockoutthreshold"], policy.max_lockout_threshold
+    seen = {name: scan.site.settings.int(name) for name in LOCKOUT}
+    threshold, limit = seen["lockoutthreshold"], scan.policy.max_lockout_threshold
     verdict = "accounts never lock out" if threshold <= 0 else f"the policy allows at most {limit}"
     yield Result.pass_if(
         0 < threshold <= limit,
@@ -137,18 +137,19 @@ def account_lockout_enabled(site: MoodleSite, policy: Policy) -> Iterator[Result
     remediation=f"{MFA_SETTINGS}: enable the plugin and at least one strong factor (TOTP,"
     " WebAuthn); on sites without tool_mfa, enforce MFA at the identity provider.",
 )
-def mfa_enabled(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def mfa_enabled(scan: ScanContext) -> Iterator[Result]:
     """A stolen or guessed password alone must not be enough to log in."""
-    missing = site.mfa.absent_reason
+    missing = scan.site.mfa.absent_reason
     if missing is not None:
         yield Result.manual(
             f"{missing}; MFA evidence must come from the identity provider (SSO) or an MFA"
-            f" plugin. Enabled authentication plugins: {', '.join(enabled_auth_plugins(site))}.",
+            " plugin. Enabled authentication plugins:"
+            f" {', '.join(enabled_auth_plugins(scan.site))}.",
             resource="plugin:tool_mfa",
-            observed={"auth": site.settings.get("auth"), "release": site.version.release},
+            observed={"auth": scan.site.settings.get("auth"), "release": scan.site.version.release},
         )
         return
-    mfa, factors = site.mfa, list(site.mfa.enabled_factors)
+    mfa, factors = scan.site.mfa, list(scan.site.mfa.enabled_factors)
     if not mfa.enabled:
         reason = f"Setting tool_mfa/enabled is {_shown(mfa.enabled_setting)}, so MFA is off."
     elif not factors:
@@ -167,18 +168,18 @@ def mfa_enabled(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     severity=Severity.HIGH,
     remediation=f"{MFA_SETTINGS} > Manage factors: enable TOTP or WebAuthn.",
 )
-def mfa_factors_strong(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def mfa_factors_strong(scan: ScanContext) -> Iterator[Result]:
     """Factors such as email or IP range do not prove possession of a second secret."""
-    missing = site.mfa.absent_reason
+    missing = scan.site.mfa.absent_reason
     if missing is not None:
         yield Result.not_applicable(f"{missing}; see authentication.mfa_enabled.")
         return
-    mfa = site.mfa
+    mfa = scan.site.mfa
     if not (mfa.enabled and mfa.enabled_factors):
         yield Result.not_applicable("MFA is not enabled; see authentication.mfa_enabled.")
         return
     counts, enabled = mfa.enrolled_counts, list(mfa.enabled_factors)
-    strong = [name for name in enabled if name not in policy.weak_mfa_factors]
+    strong = [name for name in enabled if name not in scan.policy.weak_mfa_factors]
     described = ", ".join(f"{name} ({counts.get(name, 0)} users)" for name in enabled)
     verdict = f"strong: {', '.join(strong)}" if strong else "none is strong under the policy"
     alone = [name for name in enabled if name not in strong and mfa.weights[name] >= 100]
@@ -199,10 +200,10 @@ def mfa_factors_strong(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     severity=Severity.MEDIUM,
     remediation="Site administration > Server > Session handling > Timeout.",
 )
-def session_timeout_within_policy(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def session_timeout_within_policy(scan: ScanContext) -> Iterator[Result]:
     """A session left open on a shared machine can be taken over."""
-    timeout = site.settings.int("sessiontimeout")
-    limit = policy.max_session_timeout_seconds
+    timeout = scan.site.settings.int("sessiontimeout")
+    limit = scan.policy.max_session_timeout_seconds
     yield Result.pass_if(
         timeout <= limit,
         f"Setting sessiontimeout is {timeout} s ({timeout / 3600:g} h); the policy allows at"
@@ -219,18 +220,18 @@ def session_timeout_within_policy(site: MoodleSite, policy: Policy) -> Iterator[
     remediation=f"{MANAGE_AUTHS} > Guest login button: Hide; Site administration > Users >"
     " Permissions > User policies > Auto-login guests: off.",
 )
-def guest_access_disabled(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def guest_access_disabled(scan: ScanContext) -> Iterator[Result]:
     """Guest access lets anyone read content without an identifiable account."""
     for name, effect in (
         ("guestloginbutton", "the login page offers anonymous guest access"),
         ("autologinguests", "visitors are logged in as guest automatically"),
     ):
-        value, on = site.settings.get(name), site.settings.flag(name)
+        value, on = scan.site.settings.get(name), scan.site.settings.flag(name)
         reason = f"Setting {name} is {_shown(value)}, so {effect if on else 'this path is closed'}."
         yield Result.pass_if(not on, reason, resource=f"setting:{name}", observed={name: value})
 
 
-setting_check(
+self_registration_disabled = setting_check(
     "authentication.self_registration_disabled",
     name="registerauth",
     passes=lambda value: not value,
@@ -248,10 +249,10 @@ setting_check(
     severity=Severity.MEDIUM,
     remediation=f"{MANAGE_AUTHS}: disable plugins the organisation has not approved.",
 )
-def auth_plugins_allowed(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def auth_plugins_allowed(scan: ScanContext) -> Iterator[Result]:
     """Every enabled authentication plugin is a way in that must be approved and managed."""
-    for name in enabled_auth_plugins(site):
-        allowed = name in policy.allowed_auth_plugins
+    for name in enabled_auth_plugins(scan.site):
+        allowed = name in scan.policy.allowed_auth_plugins
         source = "always enabled" if name in ALWAYS_ENABLED_AUTH else "enabled in setting auth"
         verdict = "approved" if allowed else "not approved"
         reason = f"Authentication plugin auth_{name} is {source} and is {verdict} by the policy."
@@ -260,7 +261,7 @@ def auth_plugins_allowed(site: MoodleSite, policy: Policy) -> Iterator[Result]:
         )
 
 
-setting_check(
+auth_none_disabled = setting_check(
     "authentication.auth_none_disabled",
     name="auth",
     passes=lambda value: "none" not in [item.strip() for item in (value or "").split(",")],
@@ -281,11 +282,11 @@ setting_check(
     moodle_check="core_emailchangeconfirmation",
     fix=SettingFix("emailchangeconfirmation", "1"),
 )
-def email_change_confirmed(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def email_change_confirmed(scan: ScanContext) -> Iterator[Result]:
     """An unconfirmed email change lets a session thief redirect password resets."""
-    confirm = site.settings.get("emailchangeconfirmation")
-    allowed = site.settings.get("allowemailaddresses")
-    confirmed = site.settings.flag("emailchangeconfirmation")
+    confirm = scan.site.settings.get("emailchangeconfirmation")
+    allowed = scan.site.settings.get("allowemailaddresses")
+    confirmed = scan.site.settings.flag("emailchangeconfirmation")
     if confirmed:
         effect = "so email address changes are confirmed by mail"
     elif allowed:

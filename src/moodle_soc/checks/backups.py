@@ -10,7 +10,7 @@ from moodle_soc.checks.registry import SettingFix, check
 from moodle_soc.results import Result, Severity
 
 if TYPE_CHECKING:
-    from moodle_soc.policy import Policy
+    from moodle_soc.checks.context import ScanContext
     from moodle_soc.site.moodle import MoodleSite
 
 AUTO_MODES = {0: "disabled", 1: "enabled", 2: "manual (CLI only)"}
@@ -38,13 +38,13 @@ def _mode(site: MoodleSite) -> int:
     moodle_check="core_backups",
     fix=SettingFix("backup_auto_active", "1", "backup"),
 )
-def automated_backups_enabled(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def automated_backups_enabled(scan: ScanContext) -> Iterator[Result]:
     """Without automated backups a lost or corrupted course cannot be restored.
 
     Moodle's performance check core_backups warns when automated backups are ON (they load
     cron); for compliance the verdict is inverted: we pass when they are enabled or manual.
     """
-    mode = _mode(site)
+    mode = _mode(scan.site)
     word = AUTO_MODES.get(mode, f"an unknown mode {mode}")
     yield Result.pass_if(
         mode in (1, 2),
@@ -52,8 +52,8 @@ def automated_backups_enabled(site: MoodleSite, policy: Policy) -> Iterator[Resu
         resource="setting:backup/backup_auto_active",
         observed={
             "backup/backup_auto_active": mode,
-            "backup/backup_auto_storage": site.settings.get("backup_auto_storage", "backup"),
-            "backup/backup_auto_destination": site.settings.get(
+            "backup/backup_auto_storage": scan.site.settings.get("backup_auto_storage", "backup"),
+            "backup/backup_auto_destination": scan.site.settings.get(
                 "backup_auto_destination", "backup"
             ),
         },
@@ -70,9 +70,9 @@ def automated_backups_enabled(site: MoodleSite, policy: Policy) -> Iterator[Resu
     ),
     requires_tables=("backup_courses",),
 )
-def course_backups_succeeding(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def course_backups_succeeding(scan: ScanContext) -> Iterator[Result]:
     """A backup that is enabled but failing gives false comfort: nothing could be restored."""
-    mode = _mode(site)
+    mode = _mode(scan.site)
     if mode not in (1, 2):
         yield Result.not_applicable(
             f"Automated backups are {AUTO_MODES.get(mode, str(mode))} (backup_auto_active"
@@ -80,7 +80,7 @@ def course_backups_succeeding(site: MoodleSite, policy: Policy) -> Iterator[Resu
             observed={"backup/backup_auto_active": mode},
         )
         return
-    summary = site.backups.course_status_summary()
+    summary = scan.site.backups.course_status_summary()
     if summary.total == 0:
         yield Result.failed(
             f"Automated backups are enabled (backup_auto_active {mode}) but have never run:"
@@ -88,7 +88,7 @@ def course_backups_succeeding(site: MoodleSite, policy: Policy) -> Iterator[Resu
             observed={"backup/backup_auto_active": mode, "courses": 0},
         )
         return
-    for course in site.backups.failing_courses(FAILING_LIMIT):
+    for course in scan.site.backups.failing_courses(FAILING_LIMIT):
         name = course.shortname or f"(deleted course {course.courseid})"
         yield Result.failed(
             f"The last automated backup of course {name} ended with status"
@@ -102,19 +102,19 @@ def course_backups_succeeding(site: MoodleSite, policy: Policy) -> Iterator[Resu
                 "lastendtime": course.lastendtime,
             },
         )
-    max_age = policy.max_backup_age_days
+    max_age = scan.policy.max_backup_age_days
     newest = summary.last_success_end
     # Every course must be recent, not just the newest one: one fresh backup must not hide
     # thousands of stale ones.
-    stale = site.backups.stale_courses(site.days_ago(max_age), STALE_SAMPLE)
-    recent = newest is not None and newest >= site.days_ago(max_age) and not stale
+    stale = scan.site.backups.stale_courses(scan.site.days_ago(max_age), STALE_SAMPLE)
+    recent = newest is not None and newest >= scan.site.days_ago(max_age) and not stale
     counts = ", ".join(f"{n} {word}" for word, n in summary.distribution().items())
     unlisted = max(0, summary.failing - FAILING_LIMIT)
     more = f" ({unlisted} more failing courses are not listed)" if unlisted else ""
     if newest is None:
         finding = "no course has ever been backed up successfully"
     else:
-        age = round((site.now - newest) / 86400, 1)
+        age = round((scan.site.now - newest) / 86400, 1)
         finding = f"the newest successful backup finished {_when(newest)} ({age} days ago)"
     if stale:
         names = ", ".join(c.shortname or f"course {c.courseid}" for c in stale[:5])

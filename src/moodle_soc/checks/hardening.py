@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import SettingFix, check, setting_check
-from moodle_soc.policy import Policy
 from moodle_soc.results import Result, Severity, Status
 from moodle_soc.site.antivirus import recent_antivirus_errors, threshold_seconds
-from moodle_soc.site.moodle import MoodleSite
 
 SITE_POLICIES = "Site administration > Security > Site security settings"
 HTTP_SECURITY = "Site administration > Security > HTTP security"
@@ -47,7 +46,7 @@ def _unknown_wwwroot() -> Result:
     )
 
 
-setting_check(
+object_embedding_disabled = setting_check(
     "hardening.object_embedding_disabled",
     name="allowobjectembed",
     passes=_off,
@@ -60,7 +59,7 @@ setting_check(
     doc="Embedded objects let authors run active content in other users' browsers.",
 )
 
-setting_check(
+frame_embedding_disabled = setting_check(
     "hardening.frame_embedding_disabled",
     name="allowframembedding",
     passes=_off,
@@ -72,7 +71,7 @@ setting_check(
     doc="Framing Moodle in another site enables clickjacking of logged-in users.",
 )
 
-setting_check(
+debug_display_off = setting_check(
     "hardening.debug_display_off",
     name="debugdisplay",
     passes=_off,
@@ -84,7 +83,7 @@ setting_check(
     doc="Displayed errors leak file paths, SQL and configuration to anyone who triggers one.",
 )
 
-setting_check(
+debugging_not_developer = setting_check(
     "hardening.debugging_not_developer",
     name="debug",
     passes=lambda value: not _is_developer(value),
@@ -97,7 +96,7 @@ setting_check(
     doc="Developer debugging exposes internals and is a sign of an unmanaged production site.",
 )
 
-setting_check(
+designer_mode_off = setting_check(
     "hardening.designer_mode_off",
     name="themedesignermode",
     passes=_off,
@@ -110,7 +109,7 @@ setting_check(
     doc="Designer mode disables caching, so any visitor can exhaust the server (availability).",
 )
 
-setting_check(
+javascript_cached = setting_check(
     "hardening.javascript_cached",
     name="cachejs",
     passes=lambda value: not _off(value),
@@ -123,7 +122,7 @@ setting_check(
     doc="Uncached JavaScript is rebuilt per request, which lets light traffic exhaust the server.",
 )
 
-setting_check(
+statistics_disabled = setting_check(
     "hardening.statistics_disabled",
     name="enablestats",
     passes=_off,
@@ -145,10 +144,10 @@ setting_check(
     moodle_check="core_openprofiles",
     fix=SettingFix("forceloginforprofiles", "1"),
 )
-def profiles_require_login(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def profiles_require_login(scan: ScanContext) -> Iterator[Result]:
     """Open profiles let anonymous visitors harvest names, photos and contact details."""
-    forcelogin = site.settings.get("forcelogin")
-    profiles = site.settings.get("forceloginforprofiles")
+    forcelogin = scan.site.settings.get("forcelogin")
+    profiles = scan.site.settings.get("forceloginforprofiles")
     closed = not (_off(forcelogin) and _off(profiles))
     yield Result.pass_if(
         closed,
@@ -167,10 +166,13 @@ def profiles_require_login(site: MoodleSite, policy: Policy) -> Iterator[Result]
     moodle_check="core_crawlers",
     fix=SettingFix("opentowebcrawlers", "0"),
 )
-def crawlers_not_admitted(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def crawlers_not_admitted(scan: ScanContext) -> Iterator[Result]:
     """Crawlers admitted as guests publish course content; stricter than Moodle, which rates
     it only info while the guest login button is shown."""
-    crawlers, button = site.settings.get("opentowebcrawlers"), site.settings.get("guestloginbutton")
+    crawlers, button = (
+        scan.site.settings.get("opentowebcrawlers"),
+        scan.site.settings.get("guestloginbutton"),
+    )
     if _off(crawlers):
         effect, severity = "search engines are not admitted as guests", None
     elif _off(button):
@@ -195,11 +197,11 @@ def crawlers_not_admitted(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     moodle_check="core_webcron",
     fix=SettingFix("cronclionly", "1"),
 )
-def web_cron_protected(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def web_cron_protected(scan: ScanContext) -> Iterator[Result]:
     """Anonymous web cron lets anyone trigger heavy processing at will (denial of service)."""
-    clionly = site.settings.get("cronclionly")
+    clionly = scan.site.settings.get("cronclionly")
     # The site layer masks the password: only whether it is set is ever known here.
-    password = site.settings.get("cronremotepassword")
+    password = scan.site.settings.get("cronremotepassword")
     protected = not _off(clionly) or bool(password)
     effect = "anonymous visitors cannot run cron" if protected else "anyone can run cron"
     yield Result.pass_if(
@@ -219,15 +221,15 @@ def web_cron_protected(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     moodle_check="core_cookiesecure",
     fix=SettingFix("cookiesecure", "1"),
 )
-def cookies_secure(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def cookies_secure(scan: ScanContext) -> Iterator[Result]:
     """Session cookies sent over plain HTTP can be stolen and replayed."""
-    wwwroot = site.wwwroot
+    wwwroot = scan.site.wwwroot
     if wwwroot is None:
         yield _unknown_wwwroot()
         return
-    https, source = wwwroot.startswith("https://"), site.settings.source("cookiesecure")
+    https, source = wwwroot.startswith("https://"), scan.site.settings.source("cookiesecure")
     # Moodle reads isset($CFG->cookiesecure): a setting never saved counts as off.
-    value = site.settings.get("cookiesecure") if source in ("config.php", "database") else None
+    value = scan.site.settings.get("cookiesecure") if source in ("config.php", "database") else None
     if https:
         effect, severity = f"setting cookiesecure is {_shown(value)} ({source})", None
     else:
@@ -247,9 +249,9 @@ def cookies_secure(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     severity=Severity.HIGH,
     remediation="Set $CFG->wwwroot in config.php to an https:// address and serve it with TLS.",
 )
-def wwwroot_uses_https(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def wwwroot_uses_https(scan: ScanContext) -> Iterator[Result]:
     """Without HTTPS, passwords and session cookies cross the network in clear text."""
-    wwwroot = site.wwwroot
+    wwwroot = scan.site.wwwroot
     if wwwroot is None:
         yield _unknown_wwwroot()
         return
@@ -265,17 +267,17 @@ def wwwroot_uses_https(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     remediation="Add $CFG->preventexecpath = true; to config.php.",
     moodle_check="core_preventexecpath",
 )
-def executable_paths_locked(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def executable_paths_locked(scan: ScanContext) -> Iterator[Result]:
     """An admin session hijacker could point executable paths at arbitrary commands."""
-    value = site.settings.get("preventexecpath")
+    value = scan.site.settings.get("preventexecpath")
     shown, source = (
         f"Setting preventexecpath is {_shown(value)}",
-        site.settings.source("preventexecpath"),
+        scan.site.settings.source("preventexecpath"),
     )
     if not _off(value):
         status = Status.PASS
         reason = f"{shown} ({source}), so executable paths are locked."
-    elif site.config_php is not None:
+    elif scan.site.config_php is not None:
         status = Status.FAIL
         reason = f"{shown} in config.php or the database, so admins can change executable paths."
     else:
@@ -295,10 +297,10 @@ def executable_paths_locked(site: MoodleSite, policy: Policy) -> Iterator[Result
     " enable a scanner (e.g. ClamAV) and fix any scan errors.",
     moodle_check="core_antivirus",
 )
-def antivirus_scanning_enabled(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def antivirus_scanning_enabled(scan: ScanContext) -> Iterator[Result]:
     """Unscanned uploads can spread malware (CC6.8); stricter than Moodle, which rates a site
     without scanners n/a."""
-    value, scanners = site.settings.get("antiviruses"), site.settings.items("antiviruses")
+    value, scanners = scan.site.settings.get("antiviruses"), scan.site.settings.items("antiviruses")
     effect = f"uploads are scanned by {', '.join(scanners)}" if scanners else "no scanner runs"
     yield Result.pass_if(
         bool(scanners),
@@ -308,9 +310,9 @@ def antivirus_scanning_enabled(site: MoodleSite, policy: Policy) -> Iterator[Res
     )
     if not scanners:
         return
-    threshold = threshold_seconds(site)
+    threshold = threshold_seconds(scan.site)
     window = {"antivirus/threshold": threshold}
-    errors = recent_antivirus_errors(site, site.now - threshold)
+    errors = recent_antivirus_errors(scan.site, scan.site.now - threshold)
     if errors is None:
         yield Result.not_applicable(
             "Scan errors cannot be counted: the standard log (logstore_standard) is not enabled"

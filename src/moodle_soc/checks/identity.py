@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from moodle_soc.checks.registry import check
-from moodle_soc.inventory.build import AccessEntry, build_inventory
-from moodle_soc.inventory.roster import reconcile, roster_for
+from moodle_soc.inventory.roster import reconcile
+from moodle_soc.models.access import AccessEntry
 from moodle_soc.results import Result, Severity
 
 if TYPE_CHECKING:
-    from moodle_soc.policy import Policy
-    from moodle_soc.site.moodle import MoodleSite
+    from moodle_soc.checks.context import ScanContext
 
 USERS_PAGE = "Site administration > Users > Browse list of users"
 SHOWN_GRANTS = 5
@@ -37,12 +36,10 @@ def _observed(entry: AccessEntry) -> dict[str, object]:
     }
 
 
-def _flagged(
-    site: MoodleSite, policy: Policy, codes: tuple[str, ...], passing: str
-) -> Iterator[Result]:
+def _flagged(scan: ScanContext, codes: tuple[str, ...], passing: str) -> Iterator[Result]:
     """A failure per active privileged account raising one of ``codes``, then one pass that
     names the others (``passing`` completes "N other active privileged account(s) ...")."""
-    entries = [e for e in build_inventory(site, policy).entries if e.state == "active"]
+    entries = [e for e in scan.inventory().entries if e.state == "active"]
     clean = []
     for entry in entries:
         reasons = [flag.reason for flag in entry.flags if flag.code in codes]
@@ -68,15 +65,15 @@ def _flagged(
     title="Privileged accounts are in use",
     remediation=f"{USERS_PAGE}: suspend privileged accounts nobody uses, or remove their roles.",
 )
-def privileged_accounts_active(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def privileged_accounts_active(scan: ScanContext) -> Iterator[Result]:
     """A privileged account nobody uses is standing access whose misuse nobody would notice.
 
     Privileged: a site administrator, a risky role at system or category level (or a role with
     RISK_CONFIG, RISK_MANAGETRUST or RISK_DATALOSS anywhere), a risky override, "log in as" or a
     privileged web-service token. Use counts logins and token use.
     """
-    passing = f"were used within {policy.dormant_days} days or are within their grace period"
-    yield from _flagged(site, policy, ("dormant", "never_logged_in"), passing)
+    passing = f"were used within {scan.policy.dormant_days} days or are within their grace period"
+    yield from _flagged(scan, ("dormant", "never_logged_in"), passing)
 
 
 @check(
@@ -88,22 +85,22 @@ def privileged_accounts_active(site: MoodleSite, policy: Policy) -> Iterator[Res
         " and a possession factor (TOTP, WebAuthn) and have every privileged user set it up."
     ),
 )
-def privileged_accounts_use_mfa(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def privileged_accounts_use_mfa(scan: ScanContext) -> Iterator[Result]:
     """A stolen password alone opens a privileged account that has no second factor.
 
     Factors in the policy's weak_mfa_factors (email, grace, iprange ...) do not count, nor do
     factors the site has switched off.
     """
-    reason = site.mfa.absent_reason if not site.mfa.available else None
+    reason = scan.site.mfa.absent_reason if not scan.site.mfa.available else None
     if reason is not None:
         yield Result.manual(
             f"{reason}; collect evidence of how privileged accounts use a second factor (for"
             " example at the identity provider).",
-            observed={"moodle": site.version.describe()},
+            observed={"moodle": scan.site.version.describe()},
         )
         return
     yield from _flagged(
-        site, policy, ("privileged_without_mfa",), "hold an enabled factor that proves possession"
+        scan, ("privileged_without_mfa",), "hold an enabled factor that proves possession"
     )
 
 
@@ -113,13 +110,13 @@ def privileged_accounts_use_mfa(site: MoodleSite, policy: Policy) -> Iterator[Re
     title="Leavers' accounts are deactivated",
     remediation=f"{USERS_PAGE}: suspend the account of everyone the HR roster lists as left.",
 )
-def leavers_deactivated(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def leavers_deactivated(scan: ScanContext) -> Iterator[Result]:
     """An account that outlives its owner's employment is access nobody is accountable for."""
-    roster = roster_for(site)
+    roster = scan.roster
     if roster is None:
         yield Result.manual("No HR roster was given; pass --roster to reconcile leavers.")
         return
-    result = reconcile(site, roster)
+    result = reconcile(scan.site, roster)
     for leaver in result.leavers_still_active:
         used = (
             f", and it was used {leaver.days_used_after_leave} days after the leave date"

@@ -9,8 +9,7 @@ from moodle_soc.checks.registry import SettingFix, check
 from moodle_soc.results import Result, Severity
 
 if TYPE_CHECKING:
-    from moodle_soc.policy import Policy
-    from moodle_soc.site.moodle import MoodleSite
+    from moodle_soc.checks.context import ScanContext
 
 STANDARD_STORE = "logstore_standard"
 STORES_PAGE = "Site administration > Plugins > Logging > Manage log stores"
@@ -22,9 +21,9 @@ STORES_PAGE = "Site administration > Plugins > Logging > Manage log stores"
     title="The standard log store records events",
     remediation=f"{STORES_PAGE}: enable the Standard log store.",
 )
-def standard_log_enabled(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def standard_log_enabled(scan: ScanContext) -> Iterator[Result]:
     """Without the standard log store Moodle keeps no audit trail it can report on."""
-    stores = site.settings.items("enabled_stores", "tool_log")
+    stores = scan.site.settings.items("enabled_stores", "tool_log")
     shown = ", ".join(stores) if stores else "none"
     enabled = STANDARD_STORE in stores
     verdict = "includes" if enabled else "does not include"
@@ -46,26 +45,26 @@ def standard_log_enabled(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     ),
     fix=SettingFix("loglifetime", "0", "logstore_standard"),
 )
-def retention_covers_audit_window(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def retention_covers_audit_window(scan: ScanContext) -> Iterator[Result]:
     """Logs deleted before the audit window ends leave the auditor no evidence to test."""
-    lifetime = site.settings.int("loglifetime", "logstore_standard")
-    required = policy.min_log_retention_days
+    lifetime = scan.site.settings.int("loglifetime", "logstore_standard")
+    required = scan.policy.min_log_retention_days
     observed: dict[str, Any] = {
         "logstore_standard/loglifetime": lifetime,
         "min_log_retention_days": required,
     }
     coverage = ""
-    if site.logs.has_standard_log:
-        bounds = site.logs.standard_log_bounds()
+    if scan.site.logs.has_standard_log:
+        bounds = scan.site.logs.standard_log_bounds()
         observed["oldest_log"] = bounds.oldest_iso
-        observed["days_covered"] = bounds.days_covered(site.now)
+        observed["days_covered"] = bounds.days_covered(scan.site.now)
         coverage = (
             f"; the oldest row is from {bounds.oldest_iso[:10]}"
-            f" ({bounds.days_covered(site.now)} days ago)"
+            f" ({bounds.days_covered(scan.site.now)} days ago)"
             if bounds.oldest_iso
             else "; the standard log is empty"
         )
-    stores = site.settings.items("enabled_stores", "tool_log")
+    stores = scan.site.settings.items("enabled_stores", "tool_log")
     if STANDARD_STORE not in stores:
         observed["tool_log/enabled_stores"] = stores
         yield Result.failed(

@@ -14,8 +14,7 @@ from moodle_soc.checks.registry import check
 from moodle_soc.results import Result, Severity
 
 if TYPE_CHECKING:
-    from moodle_soc.policy import Policy
-    from moodle_soc.site.moodle import MoodleSite
+    from moodle_soc.checks.context import ScanContext
 
 MINUTE = 60
 HOUR = 3600
@@ -50,10 +49,10 @@ def _when(timestamp: int) -> str:
     ),
     moodle_check="tool_task_cronrunning",
 )
-def cron_running(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def cron_running(scan: ScanContext) -> Iterator[Result]:
     """Without cron, log cleanup, backups, notifications and security tasks silently stop."""
-    beat = site.tasks.cron_heartbeat()
-    expected = site.settings.int("expectedcronfrequency", default=MINUTE)
+    beat = scan.site.tasks.cron_heartbeat()
+    expected = scan.site.settings.int("expectedcronfrequency", default=MINUTE)
     observed = {
         "tool_task/lastcronstart": beat.lastcronstart,
         "tool_task/lastcroninterval": beat.lastcroninterval,
@@ -75,7 +74,7 @@ def cron_running(site: MoodleSite, policy: Policy) -> Iterator[Result]:
             severity=Severity.CRITICAL,
         )
         return
-    delta = site.now - beat.lastcronstart
+    delta = scan.site.now - beat.lastcronstart
     observed["seconds_since_last_start"] = delta
     started = f"tool_task/lastcronstart {_when(beat.lastcronstart)}"
     if delta > expected + MINUTE:
@@ -112,10 +111,10 @@ def cron_running(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     f" clear its fail delay in {TASKS_PAGE} > Scheduled tasks.",
     moodle_check="tool_task_maxfaildelay",
 )
-def scheduled_tasks_not_failing(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def scheduled_tasks_not_failing(scan: ScanContext) -> Iterator[Result]:
     """A task that keeps failing means its control (cleanup, backup, sync) is not operating."""
     # Both lists come worst first, and the (bounded) ad hoc list always holds its worst task.
-    failing = site.tasks.failing_scheduled() + site.tasks.failing_adhoc()
+    failing = scan.site.tasks.failing_scheduled() + scan.site.tasks.failing_adhoc()
     worst = max((task.faildelay for task in failing), default=0)
     # Moodle: any failure is info; a fail delay over 5 minutes a warning, over 4 hours an error.
     for task in failing:
@@ -153,12 +152,12 @@ def scheduled_tasks_not_failing(site: MoodleSite, policy: Policy) -> Iterator[Re
     remediation=f"Make sure cron runs and keeps up ({TASKS_PAGE} > Ad hoc tasks shows the queue).",
     moodle_check="tool_task_adhocqueue",
 )
-def adhoc_queue_healthy(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def adhoc_queue_healthy(scan: ScanContext) -> Iterator[Result]:
     """A stale ad hoc queue delays backups, deletions and privacy requests that wait in it."""
-    queue = site.tasks.adhoc_queue()
-    warn = site.settings.int("adhoctaskagewarn", default=10 * MINUTE)
-    error = site.settings.int("adhoctaskageerror", default=4 * HOUR)
-    age = queue.age(site.now)
+    queue = scan.site.tasks.adhoc_queue()
+    warn = scan.site.settings.int("adhoctaskagewarn", default=10 * MINUTE)
+    error = scan.site.settings.int("adhoctaskageerror", default=4 * HOUR)
+    age = queue.age(scan.site.now)
     observed = {
         "count": queue.count,
         "max_age_seconds": age,
@@ -190,24 +189,24 @@ def adhoc_queue_healthy(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     " host and process shown there), then stop it and fix the cause.",
     moodle_check="tool_task_longrunningtasks",
 )
-def no_long_running_tasks(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def no_long_running_tasks(scan: ScanContext) -> Iterator[Result]:
     """A hung task blocks its own next runs and often holds locks other tasks need."""
-    if not site.tasks.tracks_running_tasks:
+    if not scan.site.tasks.tracks_running_tasks:
         yield Result.not_applicable(
-            f"The task tables of this site ({site.version.describe()}) do not record running"
+            f"The task tables of this site ({scan.site.version.describe()}) do not record running"
             " tasks (no timestarted column)."
         )
         return
-    warn = site.settings.int("taskruntimewarn", default=12 * HOUR)
-    error = site.settings.int("taskruntimeerror", default=24 * HOUR)
+    warn = scan.site.settings.int("taskruntimewarn", default=12 * HOUR)
+    error = scan.site.settings.int("taskruntimeerror", default=24 * HOUR)
     note = (
         ""
-        if site.version.has("long_running_task_check")
+        if scan.site.version.has("long_running_task_check")
         else " (Moodle releases before 4.3 have no such status check; the task tables still tell)"
     )
-    slow = [t for t in site.tasks.running_tasks() if t.runtime(site.now) > warn]
+    slow = [t for t in scan.site.tasks.running_tasks() if t.runtime(scan.site.now) > warn]
     for task in slow:
-        runtime = task.runtime(site.now)
+        runtime = task.runtime(scan.site.now)
         host = f" on {task.hostname}" if task.hostname else ""
         pid = f" (pid {task.pid})" if task.pid else ""
         yield Result.failed(

@@ -10,8 +10,7 @@ from moodle_soc.checks.registry import SettingFix, check
 from moodle_soc.results import Result, Severity
 
 if TYPE_CHECKING:
-    from moodle_soc.policy import Policy
-    from moodle_soc.site.moodle import MoodleSite
+    from moodle_soc.checks.context import ScanContext
 
 REQUEST_LIMIT = 50
 POLICY_TYPES_REQUIRED = (0, 1)  # site and privacy policies
@@ -27,10 +26,10 @@ POLICY_TYPES_REQUIRED = (0, 1)  # site and privacy policies
     ),
     fix=SettingFix("contactdataprotectionofficer", "1", "tool_dataprivacy"),
 )
-def dpo_contact_enabled(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def dpo_contact_enabled(scan: ScanContext) -> Iterator[Result]:
     """Users who cannot reach the privacy officer cannot exercise their data rights."""
-    enabled = site.settings.flag("contactdataprotectionofficer", "tool_dataprivacy")
-    roles = site.settings.items("dporoles", "tool_dataprivacy")
+    enabled = scan.site.settings.flag("contactdataprotectionofficer", "tool_dataprivacy")
+    roles = scan.site.settings.items("dporoles", "tool_dataprivacy")
     shown = ", ".join(roles) if roles else "none"
     state = "enabled" if enabled else "disabled"
     yield Result.pass_if(
@@ -39,7 +38,7 @@ def dpo_contact_enabled(site: MoodleSite, policy: Policy) -> Iterator[Result]:
         f" role ids: {shown}).",
         resource="setting:tool_dataprivacy/contactdataprotectionofficer",
         observed={
-            "tool_dataprivacy/contactdataprotectionofficer": site.settings.get(
+            "tool_dataprivacy/contactdataprotectionofficer": scan.site.settings.get(
                 "contactdataprotectionofficer", "tool_dataprivacy"
             ),
             "tool_dataprivacy/dporoles": roles,
@@ -57,15 +56,15 @@ def dpo_contact_enabled(site: MoodleSite, policy: Policy) -> Iterator[Result]:
         " Users > Privacy and policies > Manage policies."
     ),
 )
-def site_policy_enforced(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def site_policy_enforced(scan: ScanContext) -> Iterator[Result]:
     """Without an accepted policy there is no record that users were told how data is used."""
-    handler = site.settings.get("sitepolicyhandler") or ""
-    url = (site.settings.get("sitepolicy") or "").strip()
+    handler = scan.site.settings.get("sitepolicyhandler") or ""
+    url = (scan.site.settings.get("sitepolicy") or "").strip()
     observed: dict[str, Any] = {"sitepolicyhandler": handler, "sitepolicy": url}
     if handler == "tool_policy":
         active = [
             version
-            for version in site.privacy.active_site_policies()
+            for version in scan.site.privacy.active_site_policies()
             if version.type in POLICY_TYPES_REQUIRED
         ]
         names = ", ".join(
@@ -75,8 +74,8 @@ def site_policy_enforced(site: MoodleSite, policy: Policy) -> Iterator[Result]:
             {"id": v.id, "name": v.name, "type": v.type, "audience": v.audience} for v in active
         ]
         if active:
-            observed["users_without_acceptance"] = site.privacy.users_without_policy_acceptance(
-                [v.id for v in active]
+            observed["users_without_acceptance"] = (
+                scan.site.privacy.users_without_policy_acceptance([v.id for v in active])
             )
         yield Result.pass_if(
             bool(active),
@@ -108,14 +107,14 @@ def site_policy_enforced(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     ),
     requires_tables=("tool_dataprivacy_request",),
 )
-def data_requests_handled_timely(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def data_requests_handled_timely(scan: ScanContext) -> Iterator[Result]:
     """Privacy law gives a month to answer data subject requests; late answers breach it."""
-    days = policy.max_privacy_request_days
-    cutoff = site.days_ago(days)
-    late = site.privacy.pending_requests(cutoff, REQUEST_LIMIT)
+    days = scan.policy.max_privacy_request_days
+    cutoff = scan.site.days_ago(days)
+    late = scan.site.privacy.pending_requests(cutoff, REQUEST_LIMIT)
     for request in late:
         created = datetime.fromtimestamp(request.timecreated, UTC).strftime("%Y-%m-%d")
-        age = (site.now - request.timecreated) // 86400
+        age = (scan.site.now - request.timecreated) // 86400
         yield Result.failed(
             f"Data request {request.id} ({request.type_word}) of user {request.userid} has been"
             f" {request.status_word} since {created} ({age} days); the policy allows {days}.",
@@ -129,7 +128,7 @@ def data_requests_handled_timely(site: MoodleSite, policy: Policy) -> Iterator[R
             },
         )
     if len(late) >= REQUEST_LIMIT:
-        total = site.privacy.count_pending_requests(cutoff)
+        total = scan.site.privacy.count_pending_requests(cutoff)
         if total > len(late):
             yield Result.failed(
                 f"{total} data requests are open for longer than {days} days; only the oldest"

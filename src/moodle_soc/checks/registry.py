@@ -1,25 +1,29 @@
-"""The check registry: a check is a function declared with its metadata in one decorator.
+"""The check catalogue: a check is a function declared with its metadata in one decorator.
 
-Criteria mappings do not live here: they have one home, the framework YAML files.
+The decorator attaches a ``CheckSpec`` to the function; ``all_checks`` finds the specs in the
+area modules, so there is no registry to fill or forget. Criteria mappings do not live here:
+they have one home, the framework YAML files.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from moodle_soc.results import Result, Severity
 
 if TYPE_CHECKING:
-    from moodle_soc.policy import Policy
-    from moodle_soc.site.moodle import MoodleSite
+    from moodle_soc.checks.context import ScanContext
 
-CheckFunction = Callable[["MoodleSite", "Policy"], Iterable[Result]]
+CheckFunction = Callable[["ScanContext"], Iterable[Result]]
 
 _ID_PATTERN = re.compile(r"^[a-z]+\.[a-z0-9_]+$")
-_REGISTRY: dict[str, CheckSpec] = {}
+_SPEC_ATTRIBUTE = "check_spec"
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,8 @@ class CheckSpec:
     def fix_command(self) -> str | None:
         return self.fix.command if self.fix else None
 
-    def run(self, site: MoodleSite, policy: Policy) -> Iterator[Result]:
-        yield from self.function(site, policy)
+    def run(self, scan: ScanContext) -> Iterator[Result]:
+        yield from self.function(scan)
 
 
 def check(
@@ -77,18 +81,16 @@ def check(
     fix: SettingFix | None = None,
     requires_tables: tuple[str, ...] = (),
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Register ``function`` as the check ``check_id`` (``<area>.<thing>_<expected_state>``)."""
+    """Declare ``function`` as the check ``check_id`` (``<area>.<thing>_<expected_state>``)."""
     if not _ID_PATTERN.match(check_id):
         raise ValueError(f"Check id {check_id!r} must read <area>.<thing>_<expected_state>.")
     if not remediation.endswith("."):
         raise ValueError(f"Remediation of {check_id} must be a full sentence.")
 
-    def register(function: CheckFunction) -> CheckFunction:
-        if check_id in _REGISTRY:
-            raise ValueError(f"Check id {check_id!r} is registered twice.")
+    def declare(function: CheckFunction) -> CheckFunction:
         if not (function.__doc__ or "").strip():
             raise ValueError(f"Check {check_id} needs a docstring that says why it matters.")
-        _REGISTRY[check_id] = CheckSpec(
+        spec = CheckSpec(
             id=check_id,
             title=title,
             severity=severity,
@@ -98,9 +100,10 @@ def check(
             fix=fix,
             requires_tables=requires_tables,
         )
+        setattr(function, _SPEC_ATTRIBUTE, spec)
         return function
 
-    return register
+    return declare
 
 
 def setting_check(
@@ -123,7 +126,8 @@ def setting_check(
     stores it, a string or None; ``expectation`` completes the sentence "... ; <expectation>.".
     """
 
-    def decide(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+    def decide(scan: ScanContext) -> Iterator[Result]:
+        site = scan.site
         value = site.settings.get(name, plugin)
         label = f"{plugin}/{name}" if plugin else name
         shown = "not set" if value is None else "empty" if value == "" else repr(value)
@@ -137,23 +141,48 @@ def setting_check(
 
     decide.__doc__ = doc
     decide.__name__ = check_id.split(".", 1)[1]
-    check(
-        check_id,
-        title=title,
-        severity=severity,
-        remediation=remediation,
-        moodle_check=moodle_check,
-        fix=fix,
-    )(decide)
-    return _REGISTRY[check_id]
+    declared = spec_of(
+        check(
+            check_id,
+            title=title,
+            severity=severity,
+            remediation=remediation,
+            moodle_check=moodle_check,
+            fix=fix,
+        )(decide)
+    )
+    assert declared is not None
+    return declared
 
 
+def spec_of(value: object) -> CheckSpec | None:
+    """The spec a module-level name declares: a ``@check`` function or a ``setting_check``."""
+    if isinstance(value, CheckSpec):
+        return value
+    spec = getattr(value, _SPEC_ATTRIBUTE, None)
+    return spec if isinstance(spec, CheckSpec) else None
+
+
+def checks_in(modules: Iterable[ModuleType]) -> tuple[CheckSpec, ...]:
+    """Every check the modules declare, in id order; an id declared twice is an error."""
+    found: dict[str, CheckSpec] = {}
+    for module in modules:
+        for value in vars(module).values():
+            spec = spec_of(value)
+            if spec is None or found.get(spec.id) is spec:
+                continue
+            if spec.id in found:
+                raise ValueError(f"Check id {spec.id!r} is declared twice.")
+            found[spec.id] = spec
+    return tuple(found[key] for key in sorted(found))
+
+
+@cache
 def all_checks() -> tuple[CheckSpec, ...]:
-    """Every registered check, in id order, after importing every check module."""
-    from moodle_soc.checks import load_all
+    """Every check of every area module (``checks.AREAS``), in id order."""
+    from moodle_soc.checks import AREAS
 
-    load_all()
-    return tuple(_REGISTRY[key] for key in sorted(_REGISTRY))
+    return checks_in(importlib.import_module(f"moodle_soc.checks.{area}") for area in AREAS)
 
 
 def get_check(check_id: str) -> CheckSpec:

@@ -1,8 +1,8 @@
 """User access reviews: a privileged-access review signed off within the policy interval, and
 the revocations it decided carried out on the site.
 
-Campaigns live in the evidence store, which the scan attaches to the site
-(``access.campaigns.attach_store``); without one the checks cannot decide and say so (manual).
+Campaigns live in the evidence store; the scan hands the ones on record to the checks
+(``ScanContext.on_record``). Without a store the checks cannot decide and say so (manual).
 Only records that existed at the audit time count, so a scan replayed with ``--as-of`` sees the
 reviews as they stood then.
 """
@@ -14,16 +14,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from moodle_soc.checks.registry import check
-from moodle_soc.evidence.periods.populations import site_ref_for_site
-from moodle_soc.inventory.build import build_inventory
 from moodle_soc.inventory.follow_ups import closed_by, verify_follow_ups
 from moodle_soc.results import Result, Severity
-from moodle_soc.reviews.campaigns import load_campaigns, store_for
 
 if TYPE_CHECKING:
+    from moodle_soc.checks.context import ScanContext
     from moodle_soc.models.reviews import Campaign
-    from moodle_soc.policy import Policy
-    from moodle_soc.site.moodle import MoodleSite
 
 HOW_TO = (
     "run one with 'moodle-soc review start --scope privileged --reviewer EMAIL', then export,"
@@ -35,11 +31,11 @@ NO_STORE = (
 )
 
 
-def _campaigns(site: MoodleSite) -> list[Campaign] | None:
-    store = store_for(site)
-    if store is None:
+def _campaigns(scan: ScanContext) -> list[Campaign] | None:
+    """Campaigns signed off by the audit time, latest first; None without an evidence store."""
+    if scan.on_record is None:
         return None
-    return closed_by(load_campaigns(store, site_ref_for_site(site).key), site.audit_time)
+    return closed_by(list(scan.on_record.campaigns), scan.audit_time)
 
 
 @check(
@@ -49,10 +45,10 @@ def _campaigns(site: MoodleSite) -> list[Campaign] | None:
     remediation="Run a privileged access review campaign: moodle-soc review start --scope"
     " privileged, export, import the decisions and close it (docs/review-campaigns.md).",
 )
-def privileged_review_current(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def privileged_review_current(scan: ScanContext) -> Iterator[Result]:
     """Without a periodic, signed-off review, leavers' and creeping privileges go unnoticed."""
-    interval = policy.access_review_interval_days
-    closed = _campaigns(site)
+    interval = scan.policy.access_review_interval_days
+    closed = _campaigns(scan)
     if closed is None:
         yield Result.manual(NO_STORE)
         return
@@ -60,14 +56,14 @@ def privileged_review_current(site: MoodleSite, policy: Policy) -> Iterator[Resu
     privileged = [c for c in closed if c.start.scope in ("privileged", "all")]
     if not privileged:
         yield Result.failed(
-            f"No privileged access review of {site.identity.name} was signed off by"
-            f" {site.audit_time:%Y-%m-%d}; {HOW_TO}.",
+            f"No privileged access review of {scan.site.identity.name} was signed off by"
+            f" {scan.site.audit_time:%Y-%m-%d}; {HOW_TO}.",
             observed={"interval_days": interval, "campaigns": 0},
         )
         return
     latest = privileged[0]
     assert latest.close is not None
-    age = (site.audit_time - latest.close.closed_at) / timedelta(days=1)
+    age = (scan.site.audit_time - latest.close.closed_at) / timedelta(days=1)
     counts = latest.close.counts
     yield Result.pass_if(
         age <= interval,
@@ -95,21 +91,21 @@ def privileged_review_current(site: MoodleSite, policy: Policy) -> Iterator[Resu
     remediation="Remove the grants each overdue follow-up names, or suspend the account, then"
     " check with 'moodle-soc review status CAMPAIGN --config ...'.",
 )
-def revocations_carried_out(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def revocations_carried_out(scan: ScanContext) -> Iterator[Result]:
     """A review whose revocations are never carried out leaves the access it found excessive.
 
     The latest signed-off campaign of each scope counts; a follow-up is done when the account is
     gone or suspended or no longer holds the grants to remove, and fails once past its due date.
     """
-    closed = _campaigns(site)
+    closed = _campaigns(scan)
     if closed is None:
         yield Result.manual(NO_STORE)
         return
     latest = {c.start.scope: c for c in reversed(closed)}
     if not latest:
         yield Result.not_applicable(
-            f"No access review of {site.identity.name} was signed off by"
-            f" {site.audit_time:%Y-%m-%d}, so no revocation is due; {HOW_TO}."
+            f"No access review of {scan.site.identity.name} was signed off by"
+            f" {scan.site.audit_time:%Y-%m-%d}, so no revocation is due; {HOW_TO}."
         )
         return
     for scope, campaign in sorted(latest.items()):
@@ -123,8 +119,8 @@ def revocations_carried_out(site: MoodleSite, policy: Policy) -> Iterator[Result
                 observed={"campaign": campaign.id, "follow_ups": 0},
             )
             continue
-        current = build_inventory(site, policy, scope=campaign.start.scope)
-        for status in verify_follow_ups(campaign, current, site.audit_time):
+        current = scan.inventory(campaign.start.scope)
+        for status in verify_follow_ups(campaign, current, scan.site.audit_time):
             yield Result.pass_if(
                 status.status != "overdue",
                 f"Campaign {campaign.id} follow-up ({status.status}): {status.reason}",

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from moodle_soc import __version__
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import CheckSpec, all_checks
 from moodle_soc.errors import CannotConnectError, MoodleSocError
 from moodle_soc.frameworks import Catalogue, load_catalogue
@@ -19,7 +20,6 @@ from moodle_soc.models.run import (
     Summary,
     worst_status,
 )
-from moodle_soc.policy import Policy
 from moodle_soc.results import Result, Status
 from moodle_soc.site.db import MissingTableError
 from moodle_soc.site.moodle import MoodleSite
@@ -29,24 +29,23 @@ Progress = Callable[[CheckSpec], None]
 
 def _safe_message(exc: BaseException, site: MoodleSite) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
-    if site.db.password:
-        text = text.replace(site.db.password, "********")
-    return text[:300].rstrip(".")
+    return site.scrub(text)[:300].rstrip(".")
 
 
-def evaluate(spec: CheckSpec, site: MoodleSite, policy: Policy) -> list[Result]:
+def evaluate(spec: CheckSpec, scan: ScanContext) -> list[Result]:
     """Run one check; anything it cannot decide becomes an honest error or n/a result."""
+    site = scan.site
     missing = [table for table in spec.requires_tables if not site.has_table(table)]
     if missing:
         return [
             Result.not_applicable(
-                f"Table {site.db.prefix}{missing[0]} does not exist on this site"
+                f"Table {site.identity.prefix}{missing[0]} does not exist on this site"
                 f" ({site.version.describe()}), so this control cannot be read from it.",
                 observed={"missing_tables": missing},
             )
         ]
     try:
-        results = list(spec.run(site, policy))
+        results = list(spec.run(scan))
     except CannotConnectError:
         raise
     except MissingTableError as exc:
@@ -68,14 +67,14 @@ def evaluate(spec: CheckSpec, site: MoodleSite, policy: Policy) -> list[Result]:
 
 
 def run_scan(
-    site: MoodleSite,
-    policy: Policy,
+    scan: ScanContext,
     *,
     checks: Iterable[CheckSpec] | None = None,
     catalogue: Catalogue | None = None,
     progress: Progress | None = None,
 ) -> AuditRun:
     started = datetime.now(UTC)
+    site, policy = scan.site, scan.policy
     catalogue = catalogue or load_catalogue()
     specs = list(checks) if checks is not None else list(all_checks())
     site.version  # noqa: B018 - fail fast on a non-Moodle or too old site before any check
@@ -85,7 +84,7 @@ def run_scan(
         if progress is not None:
             progress(spec)
         began = time.perf_counter()
-        results = evaluate(spec, site, policy)
+        results = evaluate(spec, scan)
         elapsed = (time.perf_counter() - began) * 1000
         criteria = catalogue.criteria_for_check(spec.id)
         for result in results:
@@ -143,7 +142,7 @@ def run_scan(
         summary=summarize(findings, catalogue),
         checks=tuple(summaries),
         findings=tuple(findings),
-        queries=tuple(record.as_dict() for record in site.db.records),
+        queries=site.queries,
     )
 
 

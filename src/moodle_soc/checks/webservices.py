@@ -10,7 +10,7 @@ from moodle_soc.checks.registry import check
 from moodle_soc.results import Result, Severity
 
 if TYPE_CHECKING:
-    from moodle_soc.policy import Policy
+    from moodle_soc.checks.context import ScanContext
     from moodle_soc.site.moodle import MoodleSite
     from moodle_soc.site.webservices import TokenRecord
 
@@ -53,13 +53,13 @@ def _no_tokens(embedded: int) -> Result:
         " protocol the organisation has not approved."
     ),
 )
-def protocols_allowed(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def protocols_allowed(scan: ScanContext) -> Iterator[Result]:
     """Every enabled web service protocol is a remote entry point into the site's data."""
-    enabled = site.settings.flag("enablewebservices")
-    mobile = site.settings.get("enablemobilewebservice")
-    protocols = site.settings.items("webserviceprotocols")
+    enabled = scan.site.settings.flag("enablewebservices")
+    mobile = scan.site.settings.get("enablemobilewebservice")
+    protocols = scan.site.settings.items("webserviceprotocols")
     common: dict[str, Any] = {
-        "enablewebservices": site.settings.get("enablewebservices"),
+        "enablewebservices": scan.site.settings.get("enablewebservices"),
         "enablemobilewebservice": mobile,
         "webserviceprotocols": protocols,
     }
@@ -71,15 +71,16 @@ def protocols_allowed(site: MoodleSite, policy: Policy) -> Iterator[Result]:
             "Web services are enabled but no web service protocol is enabled.", observed=common
         )
         return
-    allowed = ", ".join(policy.allowed_ws_protocols) or "none"
+    allowed = ", ".join(scan.policy.allowed_ws_protocols) or "none"
     for protocol in protocols:
-        approved = protocol in policy.allowed_ws_protocols
+        approved = protocol in scan.policy.allowed_ws_protocols
         verdict = "is approved" if approved else "is not among the approved protocols"
         yield Result.pass_if(
             approved,
             f"Web service protocol {protocol} is enabled and {verdict} ({allowed}).",
             resource=f"plugin:webservice_{protocol}",
-            observed=common | {"protocol": protocol, "allowed": list(policy.allowed_ws_protocols)},
+            observed=common
+            | {"protocol": protocol, "allowed": list(scan.policy.allowed_ws_protocols)},
         )
 
 
@@ -89,9 +90,9 @@ def protocols_allowed(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     title="Web service tokens are restricted to known IP addresses",
     remediation=f"{TOKENS_PAGE}: give each token an IP restriction, or recreate it with one.",
 )
-def tokens_ip_restricted(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def tokens_ip_restricted(scan: ScanContext) -> Iterator[Result]:
     """A stolen token without an IP restriction works from anywhere on the internet."""
-    tokens, embedded = _tokens(site)
+    tokens, embedded = _tokens(scan.site)
     if not tokens:
         yield _no_tokens(embedded)
     for token in tokens:
@@ -113,9 +114,9 @@ def tokens_ip_restricted(site: MoodleSite, policy: Policy) -> Iterator[Result]:
     title="Web service tokens have an expiry date",
     remediation=f"{TOKENS_PAGE}: recreate never-expiring tokens with a 'Valid until' date.",
 )
-def tokens_expire(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def tokens_expire(scan: ScanContext) -> Iterator[Result]:
     """A token that never expires is standing access that outlives its purpose."""
-    tokens, embedded = _tokens(site)
+    tokens, embedded = _tokens(scan.site)
     if not tokens:
         yield _no_tokens(embedded)
     for token in tokens:
@@ -139,10 +140,10 @@ def tokens_expire(site: MoodleSite, policy: Policy) -> Iterator[Result]:
         " service account holding only the capabilities the integration needs."
     ),
 )
-def tokens_not_owned_by_admins(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def tokens_not_owned_by_admins(scan: ScanContext) -> Iterator[Result]:
     """A token of a site administrator bypasses every capability check for whoever holds it."""
-    tokens, embedded = _tokens(site)
-    admins = set(site.site_admin_ids)
+    tokens, embedded = _tokens(scan.site)
+    admins = set(scan.site.site_admin_ids)
     if not tokens:
         yield _no_tokens(embedded)
         return
@@ -167,13 +168,13 @@ def tokens_not_owned_by_admins(site: MoodleSite, policy: Policy) -> Iterator[Res
     title="Expired web service tokens are deleted",
     remediation=f"{TOKENS_PAGE}: delete tokens whose 'Valid until' date has passed.",
 )
-def expired_tokens_removed(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def expired_tokens_removed(scan: ScanContext) -> Iterator[Result]:
     """Expired tokens left in place show that token lifecycle is not managed."""
-    tokens, embedded = _tokens(site)
+    tokens, embedded = _tokens(scan.site)
     if not tokens:
         yield _no_tokens(embedded)
         return
-    expired = [t for t in tokens if t.validuntil and 0 < t.validuntil < site.now]
+    expired = [t for t in tokens if t.validuntil and 0 < t.validuntil < scan.site.now]
     for token in expired:
         yield Result.failed(
             f"{token.label} expired on {_date(token.validuntil or 0)} but is still present.",
@@ -193,13 +194,13 @@ def expired_tokens_removed(site: MoodleSite, policy: Policy) -> Iterator[Result]
     title="Every web service token is in use",
     remediation=f"{TOKENS_PAGE}: delete tokens that are not used.",
 )
-def tokens_in_use(site: MoodleSite, policy: Policy) -> Iterator[Result]:
+def tokens_in_use(scan: ScanContext) -> Iterator[Result]:
     """An unused token is forgotten access nobody watches."""
-    tokens, embedded = _tokens(site)
+    tokens, embedded = _tokens(scan.site)
     if not tokens:
         yield _no_tokens(embedded)
-    idle_days = policy.max_token_idle_days
-    cutoff = site.days_ago(idle_days)
+    idle_days = scan.policy.max_token_idle_days
+    cutoff = scan.site.days_ago(idle_days)
     for token in tokens:
         if token.lastaccess:
             used = token.lastaccess >= cutoff

@@ -27,7 +27,7 @@ from moodle_soc.errors import MoodleSocError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from moodle_soc.inventory.build import AccessInventory
+    from moodle_soc.models.access import AccessInventory
 
 access_app = typer.Typer(
     help="Access review: privileged-access inventory and HR roster.", no_args_is_help=True
@@ -75,7 +75,7 @@ def inventory(
     settings: SettingsOption = None,
 ) -> None:
     """List every account with privileged access, why it has it, and its risk flags."""
-    from moodle_soc.cli.main import _fail, _open_site, parse_as_of
+    from moodle_soc.cli.common import fail, open_site, parse_as_of
     from moodle_soc.inventory.build import build_inventory
     from moodle_soc.inventory.roster import load_roster
     from moodle_soc.settings_file import find_settings_file
@@ -83,14 +83,14 @@ def inventory(
     try:
         policy = find_settings_file(settings).policy
         people = load_roster(roster) if roster is not None else None
-        site = _open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot)
+        site = open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot)
         try:
             built = build_inventory(site, policy, scope=scope.value, roster=people)
         finally:
             site.db.close()
         _emit(built, fmt, output)
     except MoodleSocError as error:
-        _fail(error)
+        fail(error)
 
 
 def _emit(inventory: AccessInventory, fmt: InventoryFormat, output: Path | None) -> None:

@@ -4,65 +4,20 @@ from __future__ import annotations
 
 import getpass
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from moodle_soc.cli.common import fail, open_store, parse_day, write_text
+from moodle_soc.cli.options import SignKeyOption, StoreOption
 from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError, UsageError
 
 if TYPE_CHECKING:
-    from moodle_soc.evidence.store.store import EvidenceStore
+    pass
 
 evidence_app = typer.Typer(help="The evidence locker: tamper-evident history of runs and files.")
-
-StoreOption = Annotated[
-    str | None,
-    typer.Option(
-        "--store",
-        help="Evidence store: a SQLite path or postgresql:// URL (default $MOODLE_SOC_STORE,"
-        " moodle-soc.yaml's store:, or evidence.sqlite in the user data directory).",
-    ),
-]
-SignKeyOption = Annotated[
-    Path | None,
-    typer.Option("--sign-key", help="Ed25519 private key (PEM) to sign new records with."),
-]
-
-
-def fail(error: MoodleSocError) -> typer.Exit:
-    typer.echo(f"moodle-soc: error: {' '.join(error.message.split())}", err=True)
-    return typer.Exit(int(error.exit_code))
-
-
-def open_evidence_store(
-    location: str | None, sign_key: Path | None = None, *, configured: str | None = None
-) -> EvidenceStore:
-    """The store named by --store, else $MOODLE_SOC_STORE, else moodle-soc.yaml's ``store:``
-    (``configured``, or ./moodle-soc.yaml's), else the user data directory's."""
-    from moodle_soc.evidence.store.signing import load_signer
-    from moodle_soc.evidence.store.store import default_location, open_store
-    from moodle_soc.settings_file import find_settings_file
-
-    if location is None:
-        location = default_location(configured or find_settings_file(None).store)
-    signer = load_signer(sign_key) if sign_key is not None else None
-    return open_store(location, signer=signer)
-
-
-def _write(output: Path, text: str) -> None:
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
-
-
-def parse_day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(f"{option} {value!r} is not a date such as 2026-01-31.") from None
 
 
 @evidence_app.command("list")
@@ -79,7 +34,7 @@ def list_records(
     from rich.table import Table
 
     try:
-        evidence = open_evidence_store(store)
+        evidence = open_store(store)
         site_key = evidence.find_site(site).key if site else None
         start = (
             datetime.combine(parse_day(from_, "--from"), datetime.min.time(), UTC)
@@ -92,7 +47,7 @@ def list_records(
         )
         names = {s.key: s.name for s in evidence.sites()}
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     if fmt == "json":
         rows = [
             {
@@ -139,7 +94,7 @@ def show(
     from rich.console import Console
 
     try:
-        evidence = open_evidence_store(store)
+        evidence = open_store(store)
         stored = evidence.get(record)
         payload = evidence.payload(stored)
         if stored.kind == "run" and fmt in ("terminal", "html"):
@@ -151,7 +106,7 @@ def show(
 
                 document = render(run, "html")
                 if output:
-                    _write(output, document)
+                    write_text(output, document)
                 else:
                     typer.echo(document)
                 return
@@ -160,7 +115,7 @@ def show(
             render_terminal(run, Console())
             return
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     header = {
         "seq": stored.seq,
         "kind": stored.kind,
@@ -177,9 +132,9 @@ def show(
     text = json.dumps({"record": header, "payload": payload}, indent=2, ensure_ascii=False)
     if output:
         try:
-            _write(output, text + "\n")
+            write_text(output, text + "\n")
         except MoodleSocError as error:
-            raise fail(error) from None
+            fail(error)
     else:
         typer.echo(text)
 
@@ -198,11 +153,11 @@ def diff(
     from moodle_soc.evidence.store.runs import diff_runs, load_run
 
     try:
-        evidence = open_evidence_store(store)
+        evidence = open_store(store)
         before = load_run(evidence, evidence.get(run_a))
         after = load_run(evidence, evidence.get(run_b))
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     result = diff_runs(before, after)
     if fmt == "json":
         typer.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
@@ -252,7 +207,7 @@ def verify(
     from moodle_soc.evidence.store.verify import verify_store
 
     try:
-        evidence = open_evidence_store(store)
+        evidence = open_store(store)
         try:
             site_key = evidence.find_site(site).key if site else None
             report = verify_store(evidence, site_key)
@@ -262,12 +217,12 @@ def verify(
                 f" ({str(getattr(exc, 'orig', exc)).strip()[:160]}): it is damaged."
             ) from None
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     heads = set(report.heads.values())
     known_hashes = report.known_hashes
     for head in expect_head or []:
         if len(head) < 8 or any(ch not in "0123456789abcdef" for ch in head.lower()):
-            raise fail(UsageError(f"--expect-head {head!r} must be at least 8 hex digits."))
+            fail(UsageError(f"--expect-head {head!r} must be at least 8 hex digits."))
         matches = [h for h in known_hashes if h.startswith(head.lower())]
         if not matches:
             typer.echo(f"TAMPERED: expected chain head {head[:16]} is not in the store.", err=True)
@@ -324,7 +279,7 @@ def attach(
     from moodle_soc.evidence.store.attachments import attach_file
 
     try:
-        evidence = open_evidence_store(store, sign_key)
+        evidence = open_store(store, sign_key, create=True)
         record = attach_file(
             evidence,
             evidence.find_site(site),
@@ -335,7 +290,7 @@ def attach(
             note=note,
         )
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     typer.echo(f"Attached {file.name} as record {record.seq} ({record.short}) for {control}.")
 
 
@@ -349,6 +304,6 @@ def keygen(
     try:
         signer = generate_key(path)
     except BadInputError as error:
-        raise fail(error) from None
+        fail(error)
     typer.echo(f"Wrote private key {path} (key id {signer.key_id}). Public key:")
     typer.echo(public_pem(signer.public_key).rstrip())

@@ -46,3 +46,15 @@ SettingsOption = Annotated[
     Path | None,
     typer.Option("--settings", help="Policy file (default ./moodle-soc.yaml when present)."),
 ]
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Evidence store: a SQLite path or postgresql:// URL (default $MOODLE_SOC_STORE,"
+        " moodle-soc.yaml's store:, or evidence.sqlite in the user data directory).",
+    ),
+]
+SignKeyOption = Annotated[
+    Path | None,
+    typer.Option("--sign-key", help="Ed25519 private key (PEM) to sign new records with."),
+]

@@ -16,7 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
-from moodle_soc.cli.evidence import StoreOption, fail, open_evidence_store, parse_day
+from moodle_soc.cli.common import fail, open_store, parse_day
+from moodle_soc.cli.options import StoreOption
 from moodle_soc.errors import BadInputError, MoodleSocError, UsageError
 
 PERIOD_EXAMPLE = "2026-01-01..2026-03-31"
@@ -64,14 +65,14 @@ def oscal_command(
     # not-satisfied, or no status where nothing was determined (see evidence/oscal.py).
     try:
         start, end = parse_period(period)
-        evidence = open_evidence_store(store)
+        evidence = open_store(store)
         site_ref = evidence.find_site(site)
         from moodle_soc.evidence.oscal.assessment import export_oscal
 
         export_oscal(evidence, site_ref.key, start, end, output)
         document = _read_back(output)
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     verdicts, failures = summarize(document)
     result = document["assessment-results"]["results"][0]
     typer.echo(

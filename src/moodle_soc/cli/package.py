@@ -14,14 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from moodle_soc.cli.evidence import (
-    SignKeyOption,
-    StoreOption,
-    fail,
-    open_evidence_store,
-    parse_day,
-)
-from moodle_soc.cli.options import SettingsOption
+from moodle_soc.cli.common import fail, open_store, parse_day
+from moodle_soc.cli.options import SettingsOption, SignKeyOption, StoreOption
 from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError, UsageError
 
 if TYPE_CHECKING:
@@ -62,12 +56,12 @@ def export_command(
             raise UsageError(f"{output} already exists; use --force to replace it.")
         if output.exists() and not output.is_file():
             raise UsageError(f"{output} is not a file.")
-        evidence = open_evidence_store(store, sign_key)
+        evidence = open_store(store, sign_key)
         site_key = evidence.find_site(site).key
         with _ProgressBar(quiet) as advance:
             summary = export_package(evidence, site_key, start, end, output, progress=advance)
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     _report_export(summary)
 
 
@@ -123,7 +117,7 @@ def verify_package_command(
     from moodle_soc.evidence.package.verify import verify_package
 
     if not package.is_file():
-        raise fail(BadInputError(f"{package} does not exist or is not a file."))
+        fail(BadInputError(f"{package} does not exist or is not a file."))
     report = verify_package(package)
     if report.problem is not None:
         typer.echo(f"TAMPERED: {report.problem.describe()}.", err=True)
@@ -163,7 +157,7 @@ def retention_command(
     try:
         keep_days = find_settings_file(settings).policy.min_evidence_retention_days
         cutoff = parse_day(before, "--before")
-        evidence = open_evidence_store(store, sign_key)
+        evidence = open_store(store, sign_key)
         target = evidence.find_site(site)
         who = operator or getpass.getuser()
         plan = apply_retention(
@@ -192,7 +186,7 @@ def retention_command(
             evidence, target.key, cutoff, reason=reason, operator=who, min_age_days=keep_days
         )
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     assert result.seal is not None
     typer.echo(
         f"Sealed and cleared {what}: seal record {result.seal.seq} ({result.seal.short})."

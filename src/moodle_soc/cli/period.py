@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from moodle_soc.cli.evidence import SignKeyOption, StoreOption, fail, open_evidence_store, parse_day
+from moodle_soc.cli.common import fail, open_store, parse_day
 from moodle_soc.cli.options import (
     AskPasswordOption,
     AsOfOption,
     ConfigOption,
     DbOption,
     PrefixOption,
+    SignKeyOption,
+    StoreOption,
     WwwrootOption,
 )
 from moodle_soc.errors import BadInputError, MoodleSocError, UsageError
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from moodle_soc.evidence.periods.populations import Population
-    from moodle_soc.evidence.periods.timeline import DayCell, PeriodReport
+    from moodle_soc.models.period import DayCell, PeriodReport
     from moodle_soc.site.moodle import MoodleSite
 
 period_app = typer.Typer(help="SOC 2 Type II periods: did each control operate throughout?")
@@ -84,10 +86,10 @@ def report(
     try:
         _choice(fmt, "--format", ("terminal", "json", "html"))
         start, end = _period(from_, to)
-        evidence = open_evidence_store(store)
+        evidence = open_store(store)
         result = period_report(evidence, evidence.find_site(site).key, start, end)
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     try:
         if fmt != "terminal":
             html = fmt == "html"
@@ -101,9 +103,9 @@ def report(
         with output.open("w", encoding="utf-8") as handle:
             render_period_terminal(result, Console(file=handle, width=120, no_color=True))
     except OSError as exc:
-        raise fail(BadInputError(f"Cannot write {output}: {exc.strerror or exc}.")) from None
+        fail(BadInputError(f"Cannot write {output}: {exc.strerror or exc}."))
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
 
 
 def render_period_terminal(report: PeriodReport, console: Console) -> None:
@@ -188,12 +190,9 @@ def populations_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Build the period's complete populations from the live site (read-only) and store them."""
-    from moodle_soc.cli.main import _open_site, parse_as_of
-    from moodle_soc.evidence.periods.populations import (
-        POPULATIONS,
-        site_ref_for_site,
-        store_population,
-    )
+    from moodle_soc.cli.common import open_site, parse_as_of
+    from moodle_soc.evidence.periods.populations import POPULATIONS, store_population
+    from moodle_soc.evidence.store.runs import site_ref_for_site
 
     try:
         _choice(fmt, "--format", ("table", "json", "csv"))
@@ -201,8 +200,8 @@ def populations_command(
         names = population or list(POPULATIONS)
         for name in names:
             _choice(name, "--population", tuple(POPULATIONS))
-        evidence = None if no_store else open_evidence_store(store, sign_key)
-        site = _open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot)
+        evidence = None if no_store else open_store(store, sign_key, create=True)
+        site = open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot)
         try:
             built = _build(site, names, (start, end), burst_threshold, quiet)
         finally:
@@ -210,7 +209,7 @@ def populations_command(
         ref = site_ref_for_site(site)
         records = [store_population(evidence, ref, p) if evidence else None for p in built]
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     summary = []
     for pop, record in zip(built, records, strict=True):
         row = {"name": pop.name, "rows": pop.row_count, "sha256": pop.sha256}
@@ -305,7 +304,7 @@ def sample_command(
 
     try:
         _choice(fmt, "--format", ("table", "json", "csv"))
-        evidence = open_evidence_store(store, sign_key)
+        evidence = open_store(store, sign_key)
         record = evidence.get(population_record)
         payload = evidence.payload(record)
         if record.kind != POPULATION_KIND or payload is None:
@@ -314,7 +313,7 @@ def sample_command(
         sample = draw_sample(pop.rows, frequency=frequency, seed=seed, size=size)
         stored = None if no_store else store_sample(evidence, record, sample)
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     rows = [{"index": i, **row} for i, row in zip(sample.indices, sample.rows, strict=True)]
     where = f"record {stored.seq} ({stored.short})" if stored else "not stored"
     if fmt == "json":

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from moodle_soc.cli.evidence import SignKeyOption, StoreOption, fail, open_evidence_store
+from moodle_soc.cli.common import fail, open_store
+from moodle_soc.cli.options import SignKeyOption, StoreOption
 from moodle_soc.cli.review_status import (
     AskPassword,
     AsOf,
@@ -75,7 +76,7 @@ def start(
     sign_key: SignKeyOption = None,
 ) -> None:
     """Read the site's access inventory and store it as a new review campaign."""
-    from moodle_soc.evidence.periods.populations import site_ref_for_site
+    from moodle_soc.evidence.store.runs import site_ref_for_site
     from moodle_soc.inventory.build import build_inventory
     from moodle_soc.inventory.roster import load_roster
     from moodle_soc.reviews.campaigns import start_campaign
@@ -83,7 +84,7 @@ def start(
 
     try:
         settings_file = find_settings_file(settings)
-        evidence = open_evidence_store(store, sign_key, configured=settings_file.store)
+        evidence = open_store(store, sign_key, create=True, configured=settings_file.store)
         people = load_roster(roster) if roster is not None else None
         site = SiteOptions(db, config, prefix, ask_password, wwwroot, as_of).open()
         try:
@@ -97,7 +98,7 @@ def start(
             evidence, ref, inventory, reviewer=reviewer, started_by=getpass.getuser()
         )
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     c, previous = campaign.counts(), campaign.start.previous_campaign
     against = f"compared with campaign {previous}" if previous else "the first campaign"
     _echo(
@@ -121,10 +122,10 @@ def export(
     from moodle_soc.reviews.files import write_review_file
 
     try:
-        campaign = get_campaign(open_evidence_store(store), campaign_id)
+        campaign = get_campaign(open_store(store), campaign_id)
         rows = write_review_file(campaign, output)
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     note = " (the campaign is closed: imports are refused)" if campaign.close else ""
     _echo(f"Wrote {rows} rows of campaign {campaign.id} to {output}{note}.")
 
@@ -142,7 +143,7 @@ def import_(
     from moodle_soc.reviews.files import ReviewFileError, read_review_file
 
     try:
-        evidence = open_evidence_store(store, sign_key)
+        evidence = open_store(store, sign_key)
         campaign = get_campaign(evidence, campaign_id)
         ensure_open(campaign, "importing decisions")
         imported = read_review_file(file, campaign, by=by)
@@ -154,7 +155,7 @@ def import_(
             typer.echo(f"  {problem.describe()}", err=True)
         raise typer.Exit(int(error.exit_code)) from None
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     c = campaign.counts()
     _echo(
         f"Recorded {len(imported.decisions)} decisions from {file.name} (sha256"
@@ -180,11 +181,11 @@ def close(
     from moodle_soc.reviews.campaigns import close_campaign, get_campaign
 
     try:
-        evidence = open_evidence_store(store, sign_key)
+        evidence = open_store(store, sign_key)
         campaign = get_campaign(evidence, campaign_id)
         closed = close_campaign(evidence, campaign, by=by, follow_up_days=follow_up_days)
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     _echo(
         f"Closed campaign {campaign.id}, signed off by {by} on {closed.closed_at:%Y-%m-%d %H:%M}"
         f" UTC: {closed.counts['entries']} entries, {len(closed.follow_ups)} follow-up(s)."
@@ -219,11 +220,11 @@ def list_(
     from moodle_soc.reviews.campaigns import load_campaigns
 
     try:
-        evidence = open_evidence_store(store)
+        evidence = open_store(store)
         site_key = evidence.find_site(site).key if site else None
         campaigns = load_campaigns(evidence, site_key)
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     rows = [_summary(c) for c in campaigns]
     if fmt == "json":
         _echo(json.dumps(rows, indent=2, ensure_ascii=False))

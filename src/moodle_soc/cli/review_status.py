@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from moodle_soc.cli.evidence import SignKeyOption, StoreOption, fail, open_evidence_store
+from moodle_soc.cli.common import fail, open_store
 from moodle_soc.cli.options import (
     AskPasswordOption,
     AsOfOption,
@@ -20,14 +20,15 @@ from moodle_soc.cli.options import (
     DbOption,
     PrefixOption,
     SettingsOption,
+    SignKeyOption,
+    StoreOption,
     WwwrootOption,
 )
 from moodle_soc.errors import BadInputError, MoodleSocError
 
 if TYPE_CHECKING:
     from moodle_soc.evidence.store.store import EvidenceStore
-    from moodle_soc.inventory.follow_ups import FollowUpStatus
-    from moodle_soc.models.reviews import Campaign
+    from moodle_soc.models.reviews import Campaign, FollowUpStatus
     from moodle_soc.site.moodle import MoodleSite
 
 Db = DbOption
@@ -57,21 +58,20 @@ class SiteOptions:
         return self.db is not None or self.config is not None
 
     def open(self) -> MoodleSite:
-        from moodle_soc.cli.main import _open_site, parse_as_of
+        from moodle_soc.cli.common import open_site, parse_as_of
 
         moment = parse_as_of(self.as_of)
-        return _open_site(
-            self.db, self.config, self.prefix, self.ask_password, moment, self.wwwroot
-        )
+        return open_site(self.db, self.config, self.prefix, self.ask_password, moment, self.wwwroot)
 
 
 def _verify_now(
     evidence: EvidenceStore, campaign: Campaign, options: SiteOptions, settings: Path | None
 ) -> list[FollowUpStatus]:
     """Read the campaign's site now, verify its follow-ups and store what was found."""
-    from moodle_soc.evidence.periods.populations import site_ref_for_site
+    from moodle_soc.evidence.store.runs import site_ref_for_site
     from moodle_soc.inventory.build import build_inventory
-    from moodle_soc.inventory.follow_ups import record_follow_up_check, verify_follow_ups
+    from moodle_soc.inventory.follow_ups import verify_follow_ups
+    from moodle_soc.reviews.campaigns import record_follow_up_check
     from moodle_soc.settings_file import find_settings_file
 
     policy = find_settings_file(settings).policy
@@ -155,11 +155,11 @@ def status(
     """Show decisions and follow-ups; with --config/--db, verify the follow-ups on the site now."""
 
     try:
-        evidence = open_evidence_store(store, sign_key)
+        evidence = open_store(store, sign_key)
         options = SiteOptions(db, config, prefix, ask_password, wwwroot, as_of)
         campaign, statuses = _campaign_statuses(evidence, campaign_id, options, settings)
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     _print_status(campaign, statuses)
 
 
@@ -181,7 +181,7 @@ def report(
     from moodle_soc.reports.access import render_access_review
 
     try:
-        evidence = open_evidence_store(store, sign_key)
+        evidence = open_store(store, sign_key)
         options = SiteOptions(db, config, prefix, ask_password, wwwroot, as_of)
         campaign, statuses = _campaign_statuses(evidence, campaign_id, options, settings)
         document = render_access_review(
@@ -194,5 +194,5 @@ def report(
         except OSError as exc:
             raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
     except MoodleSocError as error:
-        raise fail(error) from None
+        fail(error)
     typer.echo(f"Wrote the access review report of campaign {campaign.id} to {output}.")

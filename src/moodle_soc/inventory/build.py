@@ -10,13 +10,19 @@ campaign can snapshot ``model_dump(mode="json")`` and diff the grants later (rol
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
-
-from moodle_soc.inventory.flags import Flag, FlagContext, account_state, flags_for, moment
-from moodle_soc.inventory.roster import Reconciliation, Roster, RosterLink, reconcile
+from moodle_soc.inventory.flags import FlagContext, account_state, flags_for, moment
+from moodle_soc.inventory.roster import reconcile
+from moodle_soc.models.access import (
+    AccessEntry,
+    AccessInventory,
+    Grant,
+    GrantKind,
+    Scope,
+    TokenInfo,
+)
+from moodle_soc.models.roster import Roster
 from moodle_soc.site.people import People, Person
 from moodle_soc.site.privileges import Privileges
 from moodle_soc.site.roles import PRIVILEGED_MASK, risk_names
@@ -27,81 +33,7 @@ if TYPE_CHECKING:
     from moodle_soc.site.privileges import Place
     from moodle_soc.site.webservices import TokenRecord
 
-SCHEMA_VERSION = "1.0"
 LOGIN_AS_RISK = 30  # moodle/user:loginas: RISK_CONFIG | RISK_XSS | RISK_PERSONAL | RISK_SPAM
-Scope = Literal["privileged", "all"]
-GrantKind = Literal["siteadmin", "role", "override", "loginas", "token"]
-
-
-class Grant(BaseModel):
-    """One reason an account is privileged, keyed by a stable string."""
-
-    model_config = ConfigDict(frozen=True)
-
-    key: str
-    kind: GrantKind
-    context: str
-    risks: list[str]
-    summary: str
-
-
-class TokenInfo(BaseModel):
-    """A permanent web-service token the account owns (never its value)."""
-
-    id: int
-    name: str | None
-    service: str
-    service_enabled: bool
-    custom_service: bool
-    functions: int
-    function_sample: list[str]
-    iprestriction: str | None
-    validuntil: datetime | None  # None: never expires
-    expired: bool
-    lastaccess: datetime | None
-    creatorid: int | None
-
-
-class AccessEntry(BaseModel):
-    key: str
-    userid: int
-    username: str
-    fullname: str
-    email: str
-    auth: str
-    state: str  # active, suspended, deleted, nologin, unconfirmed, guest
-    siteadmin: bool
-    privileged: bool
-    grants: list[Grant]
-    tokens: list[TokenInfo]
-    mfa_factors: list[str] | None  # None when the site has no MFA tables
-    firstaccess: datetime | None
-    lastaccess: datetime | None
-    last_login: datetime | None  # user.currentlogin (user.lastlogin is the one before)
-    timecreated: datetime | None
-    lastip: str
-    interactive_logins: int | None  # web logins in the window; token owners only
-    login_as_sessions: int  # "log in as" sessions started in the window
-    roster: RosterLink | None = None
-    flags: list[Flag] = []
-
-
-class AccessInventory(BaseModel):
-    schema_version: str = SCHEMA_VERSION
-    site: str
-    wwwroot: str | None
-    moodle: str
-    audit_time: datetime
-    scope: Scope
-    thresholds: dict[str, int]
-    mfa: str
-    entries: list[AccessEntry]
-    flag_counts: dict[str, int]
-    roster: Reconciliation | None = None
-    notes: list[str] = []
-
-    def entry(self, username: str) -> AccessEntry | None:
-        return next((e for e in self.entries if e.username == username), None)
 
 
 def _where(place: Place) -> str:

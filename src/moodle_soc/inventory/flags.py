@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
+from moodle_soc.models.access import Flag
 
 if TYPE_CHECKING:
-    from moodle_soc.inventory.build import AccessEntry
+    from moodle_soc.models.access import AccessEntry
     from moodle_soc.site.accounts import UserRecord
 
 DAY = 86400
@@ -33,15 +33,6 @@ GENERIC_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 _GENERIC = [re.compile(pattern) for pattern in GENERIC_NAMES]
 _EXTERNAL_MFA_NOTE = {"manual", "email", "nologin", "webservice"}
-
-
-class Flag(BaseModel):
-    """A risk flag: a stable code and the sentence that says why, naming the account."""
-
-    model_config = ConfigDict(frozen=True)
-
-    code: str
-    reason: str
 
 
 @dataclass(frozen=True)

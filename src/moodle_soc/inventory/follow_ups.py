@@ -9,52 +9,18 @@ not done after its due date; pending otherwise. Each verification the CLI runs i
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from moodle_soc.errors import UsageError
-from moodle_soc.evidence.store.store import EvidenceStore, StoredRecord
-from moodle_soc.inventory.build import AccessEntry, AccessInventory
-from moodle_soc.models.reviews import FOLLOWUP_CHECK_KIND, Campaign, Decision, FollowUp
+from moodle_soc.models.access import AccessEntry, AccessInventory
+from moodle_soc.models.reviews import (
+    Campaign,
+    Decision,
+    FollowUp,
+    FollowUpState,
+    FollowUpStatus,
+)
 
-FollowUpState = Literal["done", "pending", "overdue"]
 GONE_STATES = ("deleted", "suspended")
-
-
-class FollowUpStatus(BaseModel):
-    """What the site shows for one follow-up at ``checked``: the sentence an auditor reads."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    key: str
-    userid: int
-    username: str
-    status: FollowUpState
-    reason: str
-    due: date
-    action: str
-    remaining_grants: list[str]
-    account_state: str | None  # None: the account is absent from the inventory
-
-
-class FollowUpCheck(BaseModel):
-    """The ``review_followup_check`` payload."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    campaign_id: str
-    audit_time: datetime
-    checked_at: datetime
-    checked_by: str
-    database: str
-    statuses: list[FollowUpStatus]
-
-    def counts(self) -> dict[str, int]:
-        return {state: sum(s.status == state for s in self.statuses) for state in _STATES}
-
-
-_STATES: tuple[FollowUpState, ...] = ("done", "pending", "overdue")
 
 
 def _status(follow_up: FollowUp, entry: AccessEntry | None, scope: str, today: date) -> tuple[
@@ -146,35 +112,6 @@ def verify_follow_ups(
             )
         )
     return statuses
-
-
-def record_follow_up_check(
-    store: EvidenceStore,
-    campaign: Campaign,
-    statuses: list[FollowUpStatus],
-    *,
-    audit_time: datetime,
-    checked_by: str,
-    database: str,
-    now: datetime | None = None,
-) -> StoredRecord:
-    check = FollowUpCheck(
-        campaign_id=campaign.id,
-        audit_time=audit_time,
-        checked_at=now or datetime.now(UTC),
-        checked_by=checked_by,
-        database=database,
-        statuses=statuses,
-    )
-    record = store.append(
-        campaign.site,
-        FOLLOWUP_CHECK_KIND,
-        check.model_dump(mode="json"),
-        collected_at=audit_time,
-        effective_date=audit_time.astimezone(UTC).date(),
-    )
-    campaign.checks.append(check)
-    return record
 
 
 def closed_by(campaigns: list[Campaign], audit_time: datetime) -> list[Campaign]:

@@ -21,15 +21,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from weakref import WeakKeyDictionary
 
-from pydantic import BaseModel, ConfigDict
-
 from moodle_soc.errors import BadInputError
 from moodle_soc.inventory.flags import account_state, leave_timestamp, moment
+from moodle_soc.models.roster import Leaver, Reconciliation, Roster, RosterLink, RosterRow
 from moodle_soc.site.people import People, Person
 
 if TYPE_CHECKING:
@@ -39,64 +38,6 @@ COLUMNS = ("email", "username", "status", "leave_date", "manager")
 MAX_PROBLEMS = 10
 DAY = 86400
 _SEPARATORS = re.compile(r"[\s\-]+")
-
-
-class RosterRow(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    line: int
-    email: str | None = None
-    username: str | None = None
-    status: Literal["active", "left"]
-    leave_date: date | None = None
-    manager: str | None = None
-
-    @property
-    def who(self) -> str:
-        return self.username or self.email or f"line {self.line}"
-
-
-class Roster(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    source: str
-    rows: tuple[RosterRow, ...]
-
-
-class RosterLink(BaseModel):
-    """The roster row an account matched, and on which column."""
-
-    userid: int
-    line: int
-    matched_on: Literal["username", "email"]
-    status: Literal["active", "left"]
-    leave_date: date | None
-    manager: str | None
-
-
-class Leaver(BaseModel):
-    """A person the roster says has left whose Moodle account is still active."""
-
-    userid: int
-    username: str
-    line: int
-    leave_date: date
-    manager: str | None
-    lastaccess: datetime | None
-    days_active_after_leave: int
-    days_used_after_leave: int | None
-
-
-class Reconciliation(BaseModel):
-    source: str
-    rows: int
-    links: list[RosterLink]
-    unmatched: list[RosterRow]
-    leavers_still_active: list[Leaver]
-    leavers_deactivated: int
-
-    def link_for(self, userid: int) -> RosterLink | None:
-        return next((link for link in self.links if link.userid == userid), None)
 
 
 def load_roster(path: Path) -> Roster:

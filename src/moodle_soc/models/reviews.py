@@ -3,7 +3,7 @@
 ``review_campaign`` (``CampaignStart``) holds the inventory snapshot with each entry's tag against
 the previous campaign; ``review_decisions`` (``DecisionImport``) one validated review file;
 ``review_close`` (``CampaignClose``) the sign-off with its follow-ups; ``review_followup_check``
-(``follow_ups.FollowUpCheck``) a later look at the site. Records are never edited: ``Campaign``
+(``FollowUpCheck``) a later look at the site. Records are never edited: ``Campaign``
 derives everything (decisions in force, counts, state) from them.
 """
 
@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from moodle_soc.evidence.store.store import SiteRef, StoredRecord
-from moodle_soc.inventory.build import AccessEntry, AccessInventory, Scope
-
-if TYPE_CHECKING:
-    from moodle_soc.inventory.follow_ups import FollowUpCheck
+from moodle_soc.models.access import AccessEntry, AccessInventory, Scope
+from moodle_soc.models.records import SiteRef, StoredRecord
 
 CAMPAIGN_KIND = "review_campaign"
 DECISIONS_KIND = "review_decisions"
@@ -164,3 +161,41 @@ class Campaign:
             counts[value] = sum(d.decision == value for d in decided.values())
         counts["undecided"] = len(self.undecided())
         return counts
+
+
+FollowUpState = Literal["done", "pending", "overdue"]
+
+
+class FollowUpStatus(BaseModel):
+    """What the site shows for one follow-up at ``checked``: the sentence an auditor reads."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    userid: int
+    username: str
+    status: FollowUpState
+    reason: str
+    due: date
+    action: str
+    remaining_grants: list[str]
+    account_state: str | None  # None: the account is absent from the inventory
+
+
+class FollowUpCheck(BaseModel):
+    """The ``review_followup_check`` payload."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    campaign_id: str
+    audit_time: datetime
+    checked_at: datetime
+    checked_by: str
+    database: str
+    statuses: list[FollowUpStatus]
+
+    def counts(self) -> dict[str, int]:
+        return {state: sum(s.status == state for s in self.statuses) for state in _STATES}
+
+
+_STATES: tuple[FollowUpState, ...] = ("done", "pending", "overdue")

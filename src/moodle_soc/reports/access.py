@@ -21,7 +21,7 @@ from moodle_soc.inventory.flags import FLAG_HELP
 if TYPE_CHECKING:
     import jinja2
 
-    from moodle_soc.inventory.build import AccessEntry, AccessInventory
+    from moodle_soc.models.access import AccessEntry, AccessInventory
 
 #: CSV columns, one row per account (docs/access-review.md explains each).
 CSV_COLUMNS = (

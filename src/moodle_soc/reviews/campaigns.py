@@ -19,10 +19,10 @@ from pydantic import ValidationError
 
 from moodle_soc.errors import BadInputError, UsageError
 from moodle_soc.evidence.store.canonical import content_hash
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef, StoredRecord, StoreError
-from moodle_soc.inventory.build import AccessEntry, AccessInventory
-from moodle_soc.inventory.flags import Flag
-from moodle_soc.inventory.follow_ups import FollowUpCheck, plan_follow_up
+from moodle_soc.evidence.store.store import EvidenceStore, StoreError
+from moodle_soc.inventory.follow_ups import plan_follow_up
+from moodle_soc.models.access import AccessEntry, AccessInventory, Flag
+from moodle_soc.models.records import SiteRef, StoredRecord
 from moodle_soc.models.reviews import (
     CAMPAIGN_KIND,
     CLOSE_KIND,
@@ -34,6 +34,8 @@ from moodle_soc.models.reviews import (
     CampaignStart,
     DecisionImport,
     EntryTag,
+    FollowUpCheck,
+    FollowUpStatus,
     Tag,
 )
 
@@ -268,3 +270,32 @@ def attach_store(site: MoodleSite, store: EvidenceStore) -> None:
 
 def store_for(site: MoodleSite) -> EvidenceStore | None:
     return _STORES.get(site)
+
+
+def record_follow_up_check(
+    store: EvidenceStore,
+    campaign: Campaign,
+    statuses: list[FollowUpStatus],
+    *,
+    audit_time: datetime,
+    checked_by: str,
+    database: str,
+    now: datetime | None = None,
+) -> StoredRecord:
+    check = FollowUpCheck(
+        campaign_id=campaign.id,
+        audit_time=audit_time,
+        checked_at=now or datetime.now(UTC),
+        checked_by=checked_by,
+        database=database,
+        statuses=statuses,
+    )
+    record = store.append(
+        campaign.site,
+        FOLLOWUP_CHECK_KIND,
+        check.model_dump(mode="json"),
+        collected_at=audit_time,
+        effective_date=audit_time.astimezone(UTC).date(),
+    )
+    campaign.checks.append(check)
+    return record

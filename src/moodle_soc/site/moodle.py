@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -59,6 +60,31 @@ class MoodleSite:
         self.audit_time = moment.astimezone(UTC)
         self._wwwroot = wwwroot
         self._require_moodle()
+
+    def close(self) -> None:
+        """Release the connection; the site cannot be read afterwards."""
+        self.db.close()
+
+    def __enter__(self) -> MoodleSite:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def queries(self) -> tuple[dict[str, Any], ...]:
+        """Provenance of every query run so far: SQL, parameters, rows, time and SHA-256."""
+        return tuple(record.as_dict() for record in self.db.records)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the database password masked (for error sentences)."""
+        password = self.db.password
+        return text.replace(password, "********") if password else text
 
     # --- identity and version -------------------------------------------------------------
 

@@ -22,12 +22,14 @@ import typer
 from trestle.core.validator_factory import validator_factory
 from typer.testing import CliRunner
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
 from moodle_soc.cli.oscal import oscal_command, parse_period
 from moodle_soc.evidence.oscal.assessment import build_assessment_results, control_id, export_oscal
 from moodle_soc.evidence.store.runs import site_ref_for, store_run
-from moodle_soc.evidence.store.store import EvidenceStore, StoredRecord, open_store
+from moodle_soc.evidence.store.store import EvidenceStore, open_store
 from moodle_soc.frameworks import load_catalogue
+from moodle_soc.models.records import StoredRecord
 from moodle_soc.models.run import AuditRun
 from moodle_soc.policy import Policy
 from moodle_soc.results import Status
@@ -58,13 +60,13 @@ def _changed(run: AuditRun, check_id: str, status: Status) -> AuditRun:
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[EvidenceStore, str, list[Any]]:
     """The store, the site key, and (record, run) for each stored scan, in audit order."""
-    store = open_store(str(tmp_path_factory.mktemp("oscal") / "evidence.sqlite"))
+    store = open_store(str(tmp_path_factory.mktemp("oscal") / "evidence.sqlite"), create=True)
     builder = build_acme(users=60)
     kept = []
     for offset in range(4):
         db = Database(engine=builder.sqlite_memory(), prefix=builder.prefix, display_url="memory")
         site = MoodleSite(db, audit_time=FIRST_SCAN + timedelta(days=offset), wwwroot=None)
-        run = run_scan(site, Policy())
+        run = run_scan(ScanContext(site, Policy()))
         if offset in CHANGES:
             run = _changed(run, *CHANGES[offset])
         kept.append((store_run(store, run), run))

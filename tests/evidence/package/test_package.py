@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
 from moodle_soc.evidence.package.content import safe_name
 from moodle_soc.evidence.package.export import PackageSummary, export_package
@@ -31,7 +32,8 @@ from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
 from moodle_soc.evidence.store.retention import apply_retention
 from moodle_soc.evidence.store.runs import store_run
 from moodle_soc.evidence.store.signing import generate_key
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef, StoredRecord, open_store
+from moodle_soc.evidence.store.store import EvidenceStore, open_store
+from moodle_soc.models.records import SiteRef, StoredRecord
 from moodle_soc.models.run import AuditRun
 from moodle_soc.policy import Policy
 from moodle_soc.results import Status
@@ -66,7 +68,7 @@ class World:
 def scan(moment: datetime) -> AuditRun:
     builder = build_acme(users=20)
     db = Database(engine=builder.sqlite_memory(), prefix=builder.prefix, display_url="sqlite://")
-    return run_scan(MoodleSite(db, audit_time=moment), Policy())
+    return run_scan(ScanContext(MoodleSite(db, audit_time=moment), Policy()))
 
 
 def hostile(run: AuditRun) -> AuditRun:
@@ -113,7 +115,7 @@ def store_population(store: EvidenceStore, site: SiteRef) -> StoredRecord:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     where = tmp_path_factory.mktemp("package")
     signer = generate_key(where / "signing.pem")
-    store = open_store(str(where / "evidence.sqlite"), signer=signer)
+    store = open_store(str(where / "evidence.sqlite"), signer=signer, create=True)
     before = store_run(store, scan(OUTSIDE[0]))
     runs_in = (store_run(store, scan(INSIDE[0])), store_run(store, hostile(scan(INSIDE[1]))))
     after = store_run(store, scan(OUTSIDE[1]))
@@ -310,7 +312,7 @@ def test_a_period_without_evidence_exports_an_empty_but_valid_package(
 
 
 def test_records_cleared_by_retention_export_as_headers(tmp_path: Path) -> None:
-    store = open_store(str(tmp_path / "evidence.sqlite"))
+    store = open_store(str(tmp_path / "evidence.sqlite"), create=True)
     run = store_run(store, scan(INSIDE[0]))
     apply_retention(
         store,

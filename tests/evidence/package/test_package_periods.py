@@ -7,15 +7,12 @@ import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
 from moodle_soc.evidence.package.export import export_package
 from moodle_soc.evidence.package.verify import verify_package
-from moodle_soc.evidence.periods.populations import (
-    build_population,
-    site_ref_for_site,
-    store_population,
-)
-from moodle_soc.evidence.store.runs import store_run
+from moodle_soc.evidence.periods.populations import build_population, store_population
+from moodle_soc.evidence.store.runs import site_ref_for_site, store_run
 from moodle_soc.evidence.store.store import open_store
 from moodle_soc.policy import Policy
 
@@ -23,9 +20,9 @@ AUDIT = datetime(2026, 11, 29, 7, tzinfo=UTC)
 
 
 def test_broader_population_is_left_out_and_the_package_says_why(builder, make_site, tmp_path):
-    store = open_store(str(tmp_path / "evidence.sqlite"))
+    store = open_store(str(tmp_path / "evidence.sqlite"), create=True)
     site = make_site(builder, audit_time=AUDIT)
-    store_run(store, run_scan(site, Policy()))
+    store_run(store, run_scan(ScanContext(site, Policy())))
     year = build_population(site, "config_changes", date(2026, 1, 1), date(2026, 11, 29))
     month = build_population(site, "config_changes", date(2026, 11, 1), date(2026, 11, 29))
     ref = site_ref_for_site(site)

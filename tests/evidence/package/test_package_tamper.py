@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
 from moodle_soc.evidence.package.archive import deflate, write_archive
 from moodle_soc.evidence.package.export import export_package
@@ -67,14 +68,16 @@ def read_members(path: Path) -> tuple[list[Member], bytes]:
 def scan(moment: datetime) -> AuditRun:
     builder = build_acme(users=20)
     db = Database(engine=builder.sqlite_memory(), prefix=builder.prefix, display_url="sqlite://")
-    return run_scan(MoodleSite(db, audit_time=moment), Policy())
+    return run_scan(ScanContext(MoodleSite(db, audit_time=moment), Policy()))
 
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Package]:
     """A signed package of two runs and an attachment; a third run lies before the period."""
     where = tmp_path_factory.mktemp("tamper")
-    store = open_store(str(where / "evidence.sqlite"), signer=generate_key(where / "key.pem"))
+    store = open_store(
+        str(where / "evidence.sqlite"), signer=generate_key(where / "key.pem"), create=True
+    )
     stored = [store_run(store, scan(datetime(2026, 5, day, 9, tzinfo=UTC))) for day in (1, 4, 9)]
     site = store.find_site(stored[0].site_key)
     evidence = where / "access-review.pdf"
@@ -267,7 +270,7 @@ def test_a_forger_who_recomputes_every_hash_is_caught_by_the_signatures(
 
 
 def test_export_refuses_evidence_the_store_would_reject(tmp_path: Path) -> None:
-    store = open_store(str(tmp_path / "evidence.sqlite"))
+    store = open_store(str(tmp_path / "evidence.sqlite"), create=True)
     moment = datetime(2026, 5, 1, 9, tzinfo=UTC)
     record = store_run(store, scan(moment))
     with store.engine.begin() as connection:  # an attacker with database access

@@ -12,6 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
 from moodle_soc.cli.period import period_app, populations_command, sample_command
 from moodle_soc.evidence.store.runs import store_run
@@ -62,7 +63,7 @@ def test_populations_are_stored_written_and_hashed(site_db: Any, tmp_path: Path)
         assert hashlib.sha256(jsonl).hexdigest() == row["sha256"]
         assert row["record_seq"] is not None
     assert "'=HYPERLINK" in (out / "users_created.csv").read_text()
-    records = open_store(store).records(kind="population")
+    records = open_store(store, create=True).records(kind="population")
     assert [r.seq for r in records] == [row["record_seq"] for row in summary.values()]
     assert {r.collected_at for r in records} == {datetime(2026, 11, 29, 8, tzinfo=UTC)}
 
@@ -74,7 +75,7 @@ def test_populations_table_only_one_and_not_stored(site_db: Any, tmp_path: Path)
                   "--population", "config_changes", "--no-store", "-q")  # fmt: skip
     assert done.exit_code == 0 and "config_changes" in done.stdout and "24" in done.stdout
     assert "users_created" not in done.stdout
-    assert open_store(store).records() == []
+    assert open_store(store, create=True).records() == []
     bad = invoke("evidence", "populations", "--db", url, *PERIOD, "-p", "everything")
     assert bad.exit_code == 2 and "--population 'everything' is not one of" in bad.output
 
@@ -83,7 +84,7 @@ def test_samples_are_reproducible_and_stored(site_db: Any, tmp_path: Path) -> No
     url, _ = site_db
     store = str(tmp_path / "e.sqlite")
     invoke("evidence", "populations", "--db", url, *PERIOD, "--store", store, "-q")
-    locker = open_store(store)
+    locker = open_store(store, create=True)
     (record,) = [r for r in locker.records() if locker.payload(r)["name"] == "config_changes"]
     draws = [
         json.loads(invoke("evidence", "sample", str(record.seq), "--frequency", "weekly",
@@ -108,13 +109,15 @@ def test_samples_are_reproducible_and_stored(site_db: Any, tmp_path: Path) -> No
 def _scan(builder: SiteBuilder, day: int) -> Any:
     db = Database(engine=builder.sqlite_memory(), prefix=builder.prefix, display_url="sqlite://")
     try:
-        return run_scan(MoodleSite(db, audit_time=datetime.fromtimestamp(at(day), UTC)), Policy())
+        return run_scan(
+            ScanContext(MoodleSite(db, audit_time=datetime.fromtimestamp(at(day), UTC)), Policy())
+        )
     finally:
         db.close()
 
 
 def test_period_report_in_every_format(tmp_path: Path) -> None:
-    store = open_store(str(tmp_path / "e.sqlite"))
+    store = open_store(str(tmp_path / "e.sqlite"), create=True)
     builder = SiteBuilder()
     for day, threshold in ((1, 5), (2, 0), (3, 5)):
         builder.setting("lockoutthreshold", threshold)

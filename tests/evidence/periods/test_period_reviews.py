@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
-from moodle_soc.evidence.periods.populations import site_ref_for_site
 from moodle_soc.evidence.periods.reviews import access_reviews_in_period
 from moodle_soc.evidence.periods.timeline import period_report, render_period_html
-from moodle_soc.evidence.store.runs import store_run
+from moodle_soc.evidence.store.runs import site_ref_for_site, store_run
 from moodle_soc.evidence.store.store import open_store
 from moodle_soc.inventory.build import build_inventory
 from moodle_soc.models.reviews import Decision, DecisionImport
@@ -21,9 +21,9 @@ AUDIT = datetime(2026, 11, 20, 12, tzinfo=UTC)
 def test_a_signed_off_review_appears_with_its_decisions(builder, make_site, tmp_path):
     support = builder.user("support")
     builder.assign_role(support, "manager")
-    store = open_store(str(tmp_path / "evidence.sqlite"))
+    store = open_store(str(tmp_path / "evidence.sqlite"), create=True)
     site = make_site(builder, audit_time=AUDIT)
-    store_run(store, run_scan(site, Policy()))
+    store_run(store, run_scan(ScanContext(site, Policy())))
     inventory = build_inventory(site, Policy(), scope="privileged")
     ref = site_ref_for_site(site)
     campaign = start_campaign(

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
 from moodle_soc.evidence.periods.timeline import (
-    DayStatus,
     RunView,
     build_period_report,
     day_ranges,
@@ -20,7 +20,9 @@ from moodle_soc.evidence.periods.timeline import (
     render_period_html,
 )
 from moodle_soc.evidence.store.runs import site_ref_for, store_run
-from moodle_soc.evidence.store.store import SiteRef, open_store
+from moodle_soc.evidence.store.store import open_store
+from moodle_soc.models.period import DayStatus
+from moodle_soc.models.records import SiteRef
 from moodle_soc.policy import Policy
 from moodle_soc.site.db import Database
 from moodle_soc.site.moodle import MoodleSite
@@ -156,7 +158,7 @@ def test_findings_carry_first_seen_resolved_at_and_recurrences() -> None:
 def _scan(builder: SiteBuilder, when: datetime):  # type: ignore[no-untyped-def]
     db = Database(engine=builder.sqlite_memory(), prefix=builder.prefix, display_url="sqlite://")
     try:
-        return run_scan(MoodleSite(db, audit_time=when), Policy())
+        return run_scan(ScanContext(MoodleSite(db, audit_time=when), Policy()))
     finally:
         db.close()
 
@@ -164,7 +166,7 @@ def _scan(builder: SiteBuilder, when: datetime):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """Scans on 28 Feb (outside), 1, 2 (lockout off) and 3 March; 4 March has no scan."""
-    store = open_store(str(tmp_path_factory.mktemp("periods") / "e.sqlite"))
+    store = open_store(str(tmp_path_factory.mktemp("periods") / "e.sqlite"), create=True)
     builder = SiteBuilder(site_name="<script>alert('acme')</script>")
     builder.setting("lockoutthreshold", 5)
     for day, threshold in ((date(2026, 2, 28), 0), (START, 5), (_day(2), 0), (_day(3), 5)):

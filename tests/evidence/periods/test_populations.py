@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
 from moodle_soc.errors import UsageError
 from moodle_soc.evidence.periods import populations as pops
@@ -18,11 +19,10 @@ from moodle_soc.evidence.periods.populations import (
     build_population,
     build_populations,
     rows_sha256,
-    site_ref_for_site,
     store_population,
 )
 from moodle_soc.evidence.store.canonical import canonical_bytes
-from moodle_soc.evidence.store.runs import site_ref_for
+from moodle_soc.evidence.store.runs import site_ref_for, site_ref_for_site
 from moodle_soc.evidence.store.store import open_store
 from moodle_soc.policy import Policy
 from moodle_soc.synthetic.builder import SiteBuilder
@@ -178,13 +178,13 @@ def test_each_population_has_its_queries_count_and_a_reproducible_hash(
 
 
 def test_store_population_round_trips(site: Any, tmp_path: Any) -> None:
-    store = open_store(str(tmp_path / "e.sqlite"))
+    store = open_store(str(tmp_path / "e.sqlite"), create=True)
     population = build_population(site, "config_changes", START, END)
     record = store_population(store, site_ref_for_site(site), population)
     assert record.kind == POPULATION_KIND and record.effective_date == END
     assert record.collected_at == population.audit_time
     assert Population.model_validate(store.payload(record)) == population
-    run = run_scan(site, Policy(), checks=[])
+    run = run_scan(ScanContext(site, Policy()), checks=[])
     assert site_ref_for_site(site) == site_ref_for(run)  # the same chain as scan's runs
     store.close()
 

@@ -23,7 +23,8 @@ from moodle_soc.evidence.periods.sampling import (
     sample_size,
     store_sample,
 )
-from moodle_soc.evidence.store.store import SiteRef, StoreError, open_store
+from moodle_soc.evidence.store.store import StoreError, open_store
+from moodle_soc.models.records import SiteRef
 
 frequencies = st.sampled_from(sorted(FREQUENCIES))
 populations = st.integers(0, 2000).map(lambda n: [{"id": i, "name": f"u{i}"} for i in range(n)])
@@ -87,7 +88,7 @@ def test_size_table_and_size_are_overridable() -> None:
 
 
 def test_store_sample_names_its_population_record(tmp_path: Any) -> None:
-    store = open_store(str(tmp_path / "e.sqlite"))
+    store = open_store(str(tmp_path / "e.sqlite"), create=True)
     site = SiteRef(key="s" * 32, name="Acme")
     rows = [{"id": i} for i in range(50)]
     quarter = Period(start=date(2026, 1, 1), end=date(2026, 3, 31))

@@ -11,8 +11,9 @@ import pytest
 from moodle_soc.errors import BadInputError
 from moodle_soc.evidence.store import attachments
 from moodle_soc.evidence.store.attachments import attach_file, known_control_ids
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef
+from moodle_soc.evidence.store.store import EvidenceStore
 from moodle_soc.evidence.store.verify import verify_store
+from moodle_soc.models.records import SiteRef
 
 SITE = SiteRef(key="attach-site", name="Attach", wwwroot="https://lms.example.edu")
 EFFECTIVE = date(2026, 6, 30)

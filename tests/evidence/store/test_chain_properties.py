@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from moodle_soc.evidence.store.canonical import canonical_bytes, content_hash
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef
+from moodle_soc.evidence.store.store import EvidenceStore
 from moodle_soc.evidence.store.verify import verify_store
+from moodle_soc.models.records import SiteRef
 
 GENESIS = "0" * 64
 # RFC 8785 numbers are IEEE doubles: integers beyond 2**53 are not exact, and a whole-number

@@ -272,7 +272,8 @@ def test_no_store_records_nothing(acme_site_db: Path, cli: Cli, tmp_path: Path) 
 def test_the_store_comes_from_the_option_environment_or_moodle_soc_yaml(
     copy_of: Path, invoke: Cli, tmp_path: Path
 ) -> None:
-    assert len(json.loads(invoke("evidence", "list", "-f", "json").stdout)) == 0  # conftest's
+    missing = invoke("evidence", "list", "-f", "json")  # conftest's store was never created
+    assert missing.returncode == EXIT_BAD_INPUT and "No evidence store at" in missing.stderr
     env = {"MOODLE_SOC_STORE": str(copy_of)}
     assert len(json.loads(invoke("evidence", "list", "-f", "json", env=env).stdout)) == 3
     (tmp_path / "moodle-soc.yaml").write_text(f"store: {copy_of}\n")
@@ -280,7 +281,9 @@ def test_the_store_comes_from_the_option_environment_or_moodle_soc_yaml(
     assert len(json.loads(invoke("evidence", "list", "-f", "json", env=no_env).stdout)) == 3
     other = tmp_path / "other.sqlite"
     listed = invoke("evidence", "list", "-f", "json", "--store", str(other), env=no_env)
-    assert json.loads(listed.stdout) == []  # --store wins over moodle-soc.yaml
+    assert listed.returncode == EXIT_BAD_INPUT  # --store wins over moodle-soc.yaml ...
+    assert f"No evidence store at {other}" in listed.stderr
+    assert not other.exists()  # ... and reading never creates a store
 
 
 def test_signed_scans(
@@ -337,7 +340,7 @@ def test_no_secret_of_the_site_enters_the_store(scanned: Scanned) -> None:
         for suffix in ("", "-wal")
         if Path(f"{scanned.store}{suffix}").exists()
     )
-    store = open_store(str(scanned.store))
+    store = open_store(str(scanned.store), create=True)
     try:
         assert verify_store(store).records == 3
         payloads = "".join(store.payload_text(r) or "" for r in store.records())

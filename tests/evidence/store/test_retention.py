@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from moodle_soc.errors import BadInputError
 from moodle_soc.evidence.store.canonical import sha256_hex
 from moodle_soc.evidence.store.retention import SEAL_KIND, apply_retention
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef, StoredRecord, open_store
+from moodle_soc.evidence.store.store import EvidenceStore, open_store
 from moodle_soc.evidence.store.verify import verify_store
+from moodle_soc.models.records import SiteRef, StoredRecord
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SITE = SiteRef(key="c" * 32 + "lms.example.edu", name="Example LMS", wwwroot=None)
@@ -33,7 +34,7 @@ CUTOFF = date(2025, 1, 1)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EvidenceStore]:
     """A fresh store: a SQLite file, or a new schema on the local PostgreSQL server."""
     if request.param == "sqlite":
-        opened = open_store(str(tmp_path / "evidence.sqlite"))
+        opened = open_store(str(tmp_path / "evidence.sqlite"), create=True)
         yield opened
         opened.close()
         return
@@ -48,7 +49,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EvidenceSt
         if os.environ.get("CI", "").lower() == "true":  # CI must not pass by skipping
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    opened = open_store(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    opened = open_store(f"{PG_URL}?options=-csearch_path%3D{schema}", create=True)
     try:
         yield opened
     finally:

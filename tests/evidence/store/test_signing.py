@@ -28,8 +28,9 @@ from moodle_soc.evidence.store.signing import (
     public_pem,
     signature_valid,
 )
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef, open_store
+from moodle_soc.evidence.store.store import EvidenceStore, open_store
 from moodle_soc.evidence.store.verify import verify_store
+from moodle_soc.models.records import SiteRef
 
 SITE = SiteRef(key="signed-site", name="Signed")
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
@@ -46,7 +47,7 @@ def execute(store: EvidenceStore, sql: str, **params: object) -> None:
 
 @pytest.fixture
 def signed_store(store_location: str) -> Iterator[EvidenceStore]:
-    opened = open_store(store_location, signer=KEY_A)
+    opened = open_store(store_location, signer=KEY_A, create=True)
     try:
         yield opened
     finally:
@@ -200,7 +201,7 @@ def test_signed_records_verify_with_the_stored_public_key(
         assert signature_valid(KEY_A.public_key, record.record_hash, record.signature)
     # The public key travels with the evidence; the private key is not needed to verify.
     assert signed_store.public_keys() == {KEY_A.key_id: public_pem(KEY_A.public_key)}
-    reader = open_store(store_location)
+    reader = open_store(store_location, create=True)
     try:
         report = verify_store(reader)
     finally:
@@ -212,8 +213,8 @@ def test_unsigned_records_in_a_signed_chain_are_allowed_and_counted(
     signed_store: EvidenceStore, store_location: str
 ) -> None:
     signed_store.append(SITE, "run", {"i": 0}, collected_at=T0)
-    unsigned = open_store(store_location)
-    second_key = open_store(store_location, signer=KEY_B)
+    unsigned = open_store(store_location, create=True)
+    second_key = open_store(store_location, signer=KEY_B, create=True)
     try:
         unsigned.append(SITE, "run", {"i": 1}, collected_at=T0)
         second_key.append(SITE, "run", {"i": 2}, collected_at=T0)

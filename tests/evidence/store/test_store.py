@@ -14,15 +14,14 @@ import sqlalchemy as sa
 
 from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
 from moodle_soc.evidence.store.store import (
-    GENESIS,
     STORE_ENV,
     EvidenceStore,
-    SiteRef,
     StoreError,
     default_location,
     open_store,
 )
 from moodle_soc.evidence.store.verify import verify_store
+from moodle_soc.models.records import GENESIS, SiteRef
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SITE_A = SiteRef(
@@ -48,14 +47,14 @@ def execute(store: EvidenceStore, sql: str, **params: object) -> None:
 
 
 def test_open_creates_the_schema_at_the_newest_revision(store_location: str) -> None:
-    store = open_store(store_location)
+    store = open_store(store_location, create=True)
     try:
         assert set(sa.inspect(store.engine).get_table_names()) >= TABLES
         assert alembic_revision(store) == ["0001"]
         store.append(SITE_A, "run", {"n": 1}, collected_at=T0)
     finally:
         store.close()
-    again = open_store(store_location)  # reopening migrates nothing and loses nothing
+    again = open_store(store_location, create=True)  # reopening migrates nothing and loses nothing
     try:
         assert alembic_revision(again) == ["0001"]
         assert [r.chain_index for r in again.records()] == [0]
@@ -66,7 +65,7 @@ def test_open_creates_the_schema_at_the_newest_revision(store_location: str) -> 
 
 def test_sqlite_store_is_created_with_its_directories(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "evidence.sqlite"
-    store = open_store(str(path))
+    store = open_store(str(path), create=True)
     store.close()
     assert path.is_file()
 
@@ -85,7 +84,7 @@ def test_default_location_is_the_environment_then_the_user_data_directory(
 
 def test_open_without_a_location_uses_the_environment(tmp_path: Path) -> None:
     # tests/conftest.py points MOODLE_SOC_STORE at a temporary file for every test.
-    store = open_store()
+    store = open_store(create=True)
     try:
         assert store.location == default_location()
         store.append(SITE_A, "run", {}, collected_at=T0)
@@ -100,19 +99,19 @@ def test_open_without_a_location_uses_the_environment(tmp_path: Path) -> None:
 )
 def test_only_sqlite_and_postgresql_are_stores(location: str) -> None:
     with pytest.raises(StoreError, match="SQLite or PostgreSQL"):
-        open_store(location)
+        open_store(location, create=True)
 
 
 def test_a_file_that_is_not_a_database_is_a_clean_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.sqlite"
     path.write_bytes(b"these are my notes, not a database\n" * 200)
     with pytest.raises(StoreError, match="Cannot open the evidence store"):
-        open_store(str(path))
+        open_store(str(path), create=True)
 
 
 def test_an_unreachable_postgresql_store_is_a_clean_error_without_the_password() -> None:
     with pytest.raises(StoreError) as caught:
-        open_store("postgresql://auditor:S3cret-Pw-9981@127.0.0.1:1/evidence")
+        open_store("postgresql://auditor:S3cret-Pw-9981@127.0.0.1:1/evidence", create=True)
     assert "S3cret-Pw-9981" not in caught.value.message
     assert "127.0.0.1" in caught.value.message
 

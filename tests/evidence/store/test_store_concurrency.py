@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef, open_store
+from moodle_soc.evidence.store.store import EvidenceStore, open_store
 from moodle_soc.evidence.store.verify import verify_store
+from moodle_soc.models.records import SiteRef
 
 WORKER = """
 import json, sys, time
@@ -31,15 +32,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from moodle_soc.evidence.store.store import SiteRef, open_store
+from moodle_soc.evidence.store.store import open_store
+from moodle_soc.models.records import SiteRef
 
 location, site_key, count, worker, go, open_late = sys.argv[1:7]
-store = None if open_late == "1" else open_store(location)
+store = None if open_late == "1" else open_store(location, create=True)
 print("ready", flush=True)
 while not Path(go).exists():
     time.sleep(0.002)
 try:
-    store = store or open_store(location)
+    store = store or open_store(location, create=True)
     for i in range(int(count)):
         store.append(SiteRef(site_key, site_key), "run", {"worker": worker, "i": i},
                      collected_at=datetime.now(UTC))
@@ -119,10 +121,10 @@ SAME_SITE = [("shared", 10)] * 4 + [("site-e", 8), ("site-f", 8)]
 def test_concurrent_writers_into_one_store(
     store_location: str, tmp_path: Path, plan: list[tuple[str, int]]
 ) -> None:
-    open_store(store_location).close()  # created and migrated before the writers start
+    open_store(store_location, create=True).close()  # created and migrated before the writers start
     failures = run_writers(tmp_path, store_location, plan)
     assert failures == []  # e.g. not "too much contention" after 5 lost races in a row
-    store = open_store(store_location)
+    store = open_store(store_location, create=True)
     try:
         check_chains(store, plan)
     finally:
@@ -188,7 +190,7 @@ def test_concurrent_first_use_of_a_new_store(store_location: str, tmp_path: Path
             tmp_path, store_location, plan, open_late=True, after_go=lambda: release(len(plan))
         )
     assert failures == []
-    store = open_store(store_location)
+    store = open_store(store_location, create=True)
     try:
         check_chains(store, plan)
     finally:
@@ -202,7 +204,7 @@ def test_readers_are_not_blocked_by_a_writer(tmp_path: Path) -> None:
     included, starts with BEGIN IMMEDIATE, which waits for the writer to finish.)
     """
     location = str(tmp_path / "evidence.sqlite")
-    store = open_store(location)
+    store = open_store(location, create=True)
     store.append(SiteRef("s", "S"), "run", {}, collected_at=datetime.now(UTC))
     holding = threading.Event()
 

@@ -19,17 +19,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from moodle_soc.evidence.store.runs import load_run
-from moodle_soc.evidence.store.store import SiteRef, open_store
+from moodle_soc.evidence.store.store import open_store
 from moodle_soc.evidence.store.verify import verify_store
+from moodle_soc.models.records import SiteRef
 
 PAYLOAD_BYTES = 20 * 1024 * 1024
 SITE = SiteRef(key="crash-site", name="Crash")
 WRITER = """
 import sys
 from datetime import UTC, datetime
-from moodle_soc.evidence.store.store import SiteRef, open_store
+from moodle_soc.evidence.store.store import open_store
+from moodle_soc.models.records import SiteRef
 
-store = open_store(sys.argv[1])
+store = open_store(sys.argv[1], create=True)
 size = int(sys.argv[2])
 site = SiteRef("crash-site", "Crash")
 index = len(store.records(site_key=site.key))
@@ -51,7 +53,7 @@ def filler(index: int) -> str:
 
 def check_whole_store(location: str, at_least: int) -> int:
     """The store verifies and every record is a complete, in-order payload; returns the count."""
-    store = open_store(location)
+    store = open_store(location, create=True)
     try:
         report = verify_store(store)
         assert report.ok, [p.describe() for p in report.problems]
@@ -146,7 +148,7 @@ def test_kill_9_during_large_appends_leaves_a_verifiable_store(tmp_path: Path) -
     writer.kill()
     present = check_whole_store(location, at_least=present + 1)
     # The store stays writable after all that.
-    store = open_store(location)
+    store = open_store(location, create=True)
     try:
         store.append(
             SITE,
@@ -184,7 +186,7 @@ def test_kill_9_during_cli_scans_leaves_a_verifiable_store(
         process.wait(timeout=60)
         if not Path(location).exists():
             continue
-        store = open_store(location)
+        store = open_store(location, create=True)
         try:
             report = verify_store(store)
             assert report.ok, [p.describe() for p in report.problems]
@@ -197,7 +199,7 @@ def test_kill_9_during_cli_scans_leaves_a_verifiable_store(
             store.close()
     done = cli(*args[1:])
     assert done.returncode == 0, done.stderr
-    store = open_store(location)
+    store = open_store(location, create=True)
     try:
         assert verify_store(store).ok
         assert len(store.records()) == stored + 1

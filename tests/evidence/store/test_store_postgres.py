@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef, open_store
+from moodle_soc.evidence.store.store import EvidenceStore, open_store
 from moodle_soc.evidence.store.verify import verify_store
+from moodle_soc.models.records import SiteRef
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 SITE = SiteRef(key="pg-site", name="PG")
@@ -26,7 +27,7 @@ T0 = datetime(2026, 11, 29, 9, tzinfo=UTC)
 
 @pytest.fixture
 def pg_store(pg_store_url: str) -> Iterator[EvidenceStore]:
-    store = open_store(pg_store_url)
+    store = open_store(pg_store_url, create=True)
     try:
         yield store
     finally:
@@ -94,7 +95,7 @@ def test_scan_and_verify_through_the_cli_with_a_url(
     assert verified.returncode == 0, verified.stderr
     assert "OK: 1 records in 1 chain(s) verified" in verified.stdout
     assert "S3cret-Pw-4417" not in verified.stdout + verified.stderr
-    store = open_store(pg_store_url)
+    store = open_store(pg_store_url, create=True)
     try:
         with store.engine.connect() as connection:
             text = connection.exec_driver_sql(

@@ -24,8 +24,9 @@ from typer.testing import CliRunner
 
 from moodle_soc.evidence.store.attachments import attach_file
 from moodle_soc.evidence.store.runs import site_ref_for, store_run
-from moodle_soc.evidence.store.store import EvidenceStore, StoredRecord, StoreError, open_store
+from moodle_soc.evidence.store.store import EvidenceStore, StoreError, open_store
 from moodle_soc.evidence.store.verify import verify_store
+from moodle_soc.models.records import StoredRecord
 
 PAYLOAD_ALTERED = "payload was altered (content hash does not match)"
 HEADER_ALTERED = "header was altered (record hash does not match its fields)"
@@ -278,7 +279,7 @@ def test_a_record_written_by_hand_after_the_guard_is_gone_is_detected(world: Wor
 def sqlite_world(
     scans: Any, tmp_path: Path, unguarded: Callable[[EvidenceStore], None]
 ) -> Iterator[World]:
-    store = open_store(str(tmp_path / "typed.sqlite"))
+    store = open_store(str(tmp_path / "typed.sqlite"), create=True)
     try:
         built = build_world(store, scans, tmp_path)
         unguarded(store)
@@ -376,7 +377,7 @@ def test_a_flipped_byte_anywhere_in_the_sqlite_file_is_reported_or_refused(
     from moodle_soc.cli.main import app
 
     template = tmp_path / "template.sqlite"
-    store = open_store(str(template))
+    store = open_store(str(template), create=True)
     world = build_world(store, scans, tmp_path)
     store.append(
         site_ref_for(scans.acme[0]),

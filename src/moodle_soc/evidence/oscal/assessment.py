@@ -23,10 +23,12 @@ from trestle.oscal import OSCAL_VERSION
 
 from moodle_soc import __version__
 from moodle_soc.errors import UsageError
-from moodle_soc.evidence.periods.timeline import ControlPeriod, RunView, build_period_report
+from moodle_soc.evidence.periods.timeline import RunView, build_period_report
 from moodle_soc.evidence.store.runs import RUN_KIND, load_run
-from moodle_soc.evidence.store.store import EvidenceStore, StoredRecord, StoreError
+from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.frameworks import Catalogue, Criterion, load_catalogue
+from moodle_soc.models.period import ControlPeriod
+from moodle_soc.models.records import StoredRecord
 from moodle_soc.models.run import AuditRun, Finding, worst_status
 from moodle_soc.results import Status
 

@@ -20,7 +20,7 @@ from moodle_soc.evidence.package.manifest import (
 )
 from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
 from moodle_soc.evidence.store.signing import load_public_key, signature_valid
-from moodle_soc.evidence.store.store import StoredRecord
+from moodle_soc.models.records import StoredRecord
 
 RUN_KIND = "run"
 ATTACHMENT_KIND = "attachment"

@@ -28,7 +28,8 @@ from moodle_soc.evidence.package.tables import (
     xlsx_bytes,
 )
 from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef, StoredRecord, StoreError
+from moodle_soc.evidence.store.store import EvidenceStore, StoreError
+from moodle_soc.models.records import SiteRef, StoredRecord
 from moodle_soc.models.run import AuditRun
 
 Progress = Callable[[str, int, int], None]

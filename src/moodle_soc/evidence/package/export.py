@@ -39,13 +39,8 @@ from moodle_soc.evidence.periods.populations import POPULATION_KIND
 from moodle_soc.evidence.periods.sampling import SAMPLE_KIND
 from moodle_soc.evidence.store.canonical import sha256_hex
 from moodle_soc.evidence.store.signing import Signer, public_pem
-from moodle_soc.evidence.store.store import (
-    GENESIS,
-    EvidenceStore,
-    SiteRef,
-    StoredRecord,
-    StoreError,
-)
+from moodle_soc.evidence.store.store import EvidenceStore, StoreError
+from moodle_soc.models.records import GENESIS, SiteRef, StoredRecord
 
 README = "README.txt"
 _COMPRESSED = (".json", ".jsonl", ".csv", ".html", ".txt")  # PDF, XLSX, attachments: as is

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from moodle_soc.evidence.periods.history import FindingHistory
-from moodle_soc.evidence.periods.timeline import PeriodReport
+from moodle_soc.models.period import FindingHistory, PeriodReport
 from moodle_soc.models.run import AuditRun
 from moodle_soc.results import Status
 

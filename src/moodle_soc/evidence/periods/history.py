@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
+from moodle_soc.models.period import FindingHistory
 
 
 class RunLike(Protocol):
@@ -26,25 +26,6 @@ class RunLike(Protocol):
     def verdicts(self) -> Mapping[str, str]: ...
     @property
     def failing(self) -> Mapping[tuple[str, str], tuple[str, str]]: ...
-
-
-class FindingHistory(BaseModel):
-    """One (check, resource) that failed: when first seen, last failed and resolved."""
-
-    model_config = ConfigDict(frozen=True)
-
-    check_id: str
-    resource: str
-    severity: str
-    reason: str  # the last failing run's sentence
-    first_seen: datetime
-    first_seen_run: int
-    last_failed: datetime
-    last_failed_run: int
-    resolved_at: datetime | None  # the first later run where the check ran and this passed
-    resolved_run: int | None
-    failing_runs: int
-    recurrences: int  # times it failed again after passing
 
 
 @dataclass

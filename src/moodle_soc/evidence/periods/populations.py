@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict
 from moodle_soc.errors import BadInputError, UsageError
 from moodle_soc.evidence.periods.population_rows import BUILDERS, COLUMNS, NEEDS_LOG
 from moodle_soc.evidence.store.canonical import canonical_bytes
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef, StoredRecord
+from moodle_soc.evidence.store.store import EvidenceStore
+from moodle_soc.models.records import SiteRef, StoredRecord
 from moodle_soc.site.populations import STANDARD_LOG, PopulationQueries, Window
 
 if TYPE_CHECKING:
@@ -103,20 +104,6 @@ def rows_sha256(rows: Iterable[Row]) -> str:
         digest.update(canonical_bytes(row))
         digest.update(b"\n")
     return digest.hexdigest()
-
-
-def site_ref_for_site(site: MoodleSite) -> SiteRef:
-    """The same chain ``scan`` stores runs in (``runs.site_ref_for``, from the live site)."""
-    from moodle_soc.evidence.store.runs import site_ref_for_identity
-
-    who = site.identity
-    return site_ref_for_identity(
-        name=who.name,
-        wwwroot=who.wwwroot,
-        siteidentifier=who.siteidentifier,
-        database=who.database,
-        prefix=who.prefix,
-    )
 
 
 def store_population(store: EvidenceStore, site: SiteRef, population: Population) -> StoredRecord:

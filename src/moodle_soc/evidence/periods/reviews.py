@@ -9,33 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from pydantic import BaseModel, ConfigDict
-
 from moodle_soc.evidence.store.store import EvidenceStore
-
-
-class FollowUpSummary(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    username: str
-    action: str
-    due: date
-    status: str  # done, pending, overdue, or "not verified" when no check was recorded
-
-
-class AccessReviewSummary(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    campaign_id: str
-    scope: str
-    reviewer: str
-    started_at: datetime
-    state: str
-    closed_at: datetime | None
-    closed_by: str | None
-    counts: dict[str, int]
-    follow_ups: list[FollowUpSummary]
-    last_checked_at: datetime | None
+from moodle_soc.models.period import AccessReviewSummary, FollowUpSummary
 
 
 def _day(moment: datetime) -> date:

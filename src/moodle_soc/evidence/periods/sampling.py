@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict
 
 from moodle_soc.errors import UsageError
 from moodle_soc.evidence.periods.populations import POPULATION_KIND, rows_sha256
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef, StoredRecord, StoreError
+from moodle_soc.evidence.store.store import EvidenceStore, StoreError
+from moodle_soc.models.records import SiteRef, StoredRecord
 
 SAMPLE_KIND = "sample"
 #: Share of the population a ranged frequency aims at before clamping into its range.

@@ -17,14 +17,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
-
-from moodle_soc.evidence.periods.history import FindingHistory, finding_histories
-from moodle_soc.evidence.periods.reviews import AccessReviewSummary, access_reviews_in_period
+from moodle_soc.evidence.periods.history import finding_histories
+from moodle_soc.evidence.periods.reviews import access_reviews_in_period
 from moodle_soc.evidence.store.runs import RUN_KIND, load_run
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef, StoredRecord, StoreError
+from moodle_soc.evidence.store.store import EvidenceStore, StoreError
+from moodle_soc.models.period import (
+    ControlPeriod,
+    DateRange,
+    DayCell,
+    DayStatus,
+    PeriodReport,
+    RunRef,
+)
+from moodle_soc.models.records import SiteRef, StoredRecord
 from moodle_soc.results import Status
 
 if TYPE_CHECKING:
@@ -32,73 +39,7 @@ if TYPE_CHECKING:
 
     from moodle_soc.models.run import AuditRun
 
-DayStatus = Literal["pass", "fail", "unknown"]
-SCHEMA_VERSION = "1.0"
 _PASSING = (Status.PASS, Status.NOT_APPLICABLE)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class DateRange(_Model):
-    start: date
-    end: date
-    days: int
-
-
-class DayCell(_Model):
-    day: date
-    status: DayStatus
-    runs: int
-
-
-class ControlPeriod(_Model):
-    """One control over the period: its day counts, failures, fix and timeline."""
-
-    check_id: str
-    title: str
-    area: str
-    severity: str
-    days_pass: int
-    days_fail: int
-    days_unknown: int
-    first_failure: date | None
-    last_failure: date | None
-    fixed_on: date | None  # the first passing day after the last failure
-    still_failing: bool  # failed, and no passing day since the last failure
-    exception: bool
-    exception_days: list[date]
-    exception_ranges: list[DateRange]
-    operated_throughout: bool
-    timeline: list[DayCell]
-
-
-class RunRef(_Model):
-    seq: int
-    record_hash: str
-    audit_time: datetime
-    day: date
-    failed_checks: int
-
-
-class PeriodReport(_Model):
-    schema_version: str = SCHEMA_VERSION
-    site_key: str
-    site_name: str
-    wwwroot: str | None
-    start: date
-    end: date
-    generated_at: datetime
-    days: int
-    days_scanned: int
-    monitoring_gaps: list[DateRange]  # days with no run at all
-    runs: list[RunRef]
-    unreadable_runs: list[RunRef]  # payload cleared by retention: their days count as gaps
-    controls: list[ControlPeriod]  # exceptions first
-    exceptions: list[str]
-    findings: list[FindingHistory]
-    access_reviews: list[AccessReviewSummary] = []  # review campaigns started or closed in it
 
 
 @dataclass(frozen=True)

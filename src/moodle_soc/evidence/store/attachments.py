@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from moodle_soc.errors import BadInputError
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef, StoredRecord
+from moodle_soc.evidence.store.store import EvidenceStore
+from moodle_soc.models.records import SiteRef, StoredRecord
 
 ATTACHMENT_KIND = "attachment"
 MAX_ATTACHMENT_BYTES = 200 * 1024 * 1024

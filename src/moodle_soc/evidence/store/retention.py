@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from moodle_soc.errors import BadInputError
 from moodle_soc.evidence.store import schema
 from moodle_soc.evidence.store.attachments import ATTACHMENT_KIND
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef, StoredRecord
+from moodle_soc.evidence.store.store import EvidenceStore
+from moodle_soc.models.records import SiteRef, StoredRecord
 
 SEAL_KIND = "retention_seal"
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from moodle_soc.evidence.store.store import EvidenceStore, SiteRef, StoredRecord, StoreError
+from moodle_soc.evidence.store.store import EvidenceStore, StoreError
+from moodle_soc.models.records import SiteRef, StoredRecord
 from moodle_soc.models.run import AuditRun, Finding
 from moodle_soc.results import Status
+
+if TYPE_CHECKING:
+    from moodle_soc.site.moodle import MoodleSite
 
 RUN_KIND = "run"
 
@@ -112,3 +116,15 @@ def diff_runs(before: AuditRun, after: AuditRun) -> RunDiff:
         elif a is not None and b is not None and (a.status, a.severity) != (b.status, b.severity):
             changed.append(change)
     return RunDiff(new=new, fixed=fixed, changed=changed)
+
+
+def site_ref_for_site(site: MoodleSite) -> SiteRef:
+    """The same chain ``scan`` stores runs in (``site_ref_for``, from the live site)."""
+    who = site.identity
+    return site_ref_for_identity(
+        name=who.name,
+        wwwroot=who.wwwroot,
+        siteidentifier=who.siteidentifier,
+        database=who.database,
+        prefix=who.prefix,
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,93 +22,25 @@ from moodle_soc.errors import BadInputError, MoodleSocError
 from moodle_soc.evidence.store import schema
 from moodle_soc.evidence.store.canonical import canonical_bytes, content_hash, sha256_hex
 from moodle_soc.evidence.store.signing import Signer, public_pem
+from moodle_soc.models.records import (
+    GENESIS,
+    SiteRef,
+    StoredRecord,
+    parse_utc_iso,
+    record_header,
+    utc_iso,
+)
 
 STORE_ENV = "MOODLE_SOC_STORE"
 WRITE_OPTION = "moodle_soc_write"
 # One application-wide advisory lock id for schema migrations on PostgreSQL.
 _MIGRATION_LOCK = 0x6D736F63
-GENESIS = "0" * 64
-RECORD_VERSION = 1
 
 
 class StoreError(MoodleSocError):
     """The store cannot be opened or written (exit code 7: bad input)."""
 
     exit_code = BadInputError.exit_code
-
-
-@dataclass(frozen=True)
-class SiteRef:
-    """Which site a chain belongs to. ``key`` is stable: Moodle's own siteidentifier."""
-
-    key: str
-    name: str
-    wwwroot: str | None = None
-
-
-@dataclass(frozen=True)
-class StoredRecord:
-    seq: int
-    site_key: str
-    chain_index: int
-    kind: str
-    created_at: datetime
-    collected_at: datetime
-    effective_date: date | None
-    content_sha256: str
-    prev_hash: str
-    record_hash: str
-    signature: str | None
-    key_id: str | None
-    pruned_by: str | None
-
-    @property
-    def short(self) -> str:
-        return self.record_hash[:12]
-
-    def header(self) -> dict[str, Any]:
-        """What ``record_hash`` covers (RFC 8785 canonical JSON of this mapping)."""
-        return record_header(
-            self.site_key,
-            self.chain_index,
-            self.kind,
-            self.created_at,
-            self.collected_at,
-            self.effective_date,
-            self.content_sha256,
-            self.prev_hash,
-        )
-
-
-def record_header(
-    site_key: str,
-    chain_index: int,
-    kind: str,
-    created_at: datetime,
-    collected_at: datetime,
-    effective_date: date | None,
-    content_sha256: str,
-    prev_hash: str,
-) -> dict[str, Any]:
-    return {
-        "v": RECORD_VERSION,
-        "site": site_key,
-        "index": chain_index,
-        "kind": kind,
-        "created_at": _iso(created_at),
-        "collected_at": _iso(collected_at),
-        "effective_date": effective_date.isoformat() if effective_date else None,
-        "content": content_sha256,
-        "prev": prev_hash,
-    }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def _parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def default_location(configured: str | None = None) -> str:
@@ -275,8 +206,8 @@ class EvidenceStore:
             site_key=site.key,
             chain_index=index,
             kind=kind,
-            created_at=_parse_iso(header["created_at"]),
-            collected_at=_parse_iso(header["collected_at"]),
+            created_at=parse_utc_iso(header["created_at"]),
+            collected_at=parse_utc_iso(header["collected_at"]),
             effective_date=effective_date,
             content_sha256=digest,
             prev_hash=prev,
@@ -303,7 +234,7 @@ class EvidenceStore:
                 k.insert().values(
                     key_id=self.signer.key_id,
                     public_key=public_pem(self.signer.public_key),
-                    added_at=_iso(datetime.now(UTC)),
+                    added_at=utc_iso(datetime.now(UTC)),
                 )
             )
 
@@ -371,9 +302,9 @@ class EvidenceStore:
         if kind is not None:
             query = query.where(r.c.kind == kind)
         if collected_from is not None:
-            query = query.where(r.c.collected_at >= _iso(collected_from))
+            query = query.where(r.c.collected_at >= utc_iso(collected_from))
         if collected_to is not None:
-            query = query.where(r.c.collected_at <= _iso(collected_to))
+            query = query.where(r.c.collected_at <= utc_iso(collected_to))
         query = query.order_by(r.c.site_key, r.c.chain_index)
         with self.engine.connect() as connection:
             return [_record(row._mapping) for row in connection.execute(query)]
@@ -420,6 +351,12 @@ class EvidenceStore:
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> EvidenceStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def _record(row: Any) -> StoredRecord:
     return StoredRecord(
@@ -427,8 +364,8 @@ def _record(row: Any) -> StoredRecord:
         site_key=row["site_key"],
         chain_index=int(row["chain_index"]),
         kind=row["kind"],
-        created_at=_parse_iso(row["created_at"]),
-        collected_at=_parse_iso(row["collected_at"]),
+        created_at=parse_utc_iso(row["created_at"]),
+        collected_at=parse_utc_iso(row["collected_at"]),
         effective_date=date.fromisoformat(row["effective_date"]) if row["effective_date"] else None,
         content_sha256=row["content_sha256"],
         prev_hash=row["prev_hash"],
@@ -439,17 +376,28 @@ def _record(row: Any) -> StoredRecord:
     )
 
 
-def open_store(location: str | None = None, *, signer: Signer | None = None) -> EvidenceStore:
-    """Open (creating and migrating as needed) the store at ``location`` or the default."""
+def open_store(
+    location: str | None = None, *, create: bool = False, signer: Signer | None = None
+) -> EvidenceStore:
+    """Open the store at ``location`` (default: ``default_location()``).
+
+    Only a caller that writes evidence passes ``create=True``; otherwise a missing store is an
+    error, so a mistyped ``--store`` never reads as an empty, valid store.
+    """
     from alembic.util import CommandError
 
     where = location or default_location()
+    shown = sa.make_url(where).render_as_string(hide_password=True) if "://" in where else where
+    if not create and "://" not in where and not Path(where).expanduser().is_file():
+        raise StoreError(f"No evidence store at {shown}; check --store (or $MOODLE_SOC_STORE).")
     try:
         engine = _engine_for(where)
+        if not create and not sa.inspect(engine).has_table(schema.records.name):
+            engine.dispose()
+            raise StoreError(f"No evidence store at {shown}; check --store.")
         migrate(engine)
     except (sa.exc.SQLAlchemyError, CommandError, UnicodeDecodeError) as exc:
         original = getattr(exc, "orig", None) or exc
-        shown = sa.make_url(where).render_as_string(hide_password=True) if "://" in where else where
         raise StoreError(
             f"Cannot open the evidence store {shown}: {str(original).strip()}."
         ) from None

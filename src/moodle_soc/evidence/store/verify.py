@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from moodle_soc.evidence.store import schema
 from moodle_soc.evidence.store.canonical import content_hash, sha256_hex
 from moodle_soc.evidence.store.signing import load_public_key, signature_valid
-from moodle_soc.evidence.store.store import GENESIS, RECORD_VERSION, EvidenceStore, StoreError
+from moodle_soc.evidence.store.store import EvidenceStore, StoreError
+from moodle_soc.models.records import GENESIS, RECORD_VERSION
 
 SEAL_KIND = "retention_seal"
 

@@ -1,0 +1,135 @@
+"""``scan_site``: open a site read-only, judge it with every check, keep the run as evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from moodle_soc.errors import UsageError
+
+if TYPE_CHECKING:
+    from moodle_soc.checks.context import OnRecord
+    from moodle_soc.checks.registry import CheckSpec
+    from moodle_soc.evidence.store.store import EvidenceStore
+    from moodle_soc.models.records import StoredRecord
+    from moodle_soc.models.roster import Roster
+    from moodle_soc.models.run import AuditRun
+    from moodle_soc.policy import Policy
+    from moodle_soc.site.moodle import MoodleSite
+
+#: Called before each check runs: (checks done so far, checks in all, the next check's id).
+ScanProgress = Callable[[int, int, str], None]
+
+
+def select_checks(only: Sequence[str] = ()) -> list[CheckSpec]:
+    """Every check, or only those whose id or area is in ``only`` (unknown names refused)."""
+    from moodle_soc.checks.registry import all_checks
+
+    specs = list(all_checks())
+    if not only:
+        return specs
+    names = {spec.id for spec in specs} | {spec.area for spec in specs}
+    unknown = [item for item in only if item not in names]
+    if unknown:
+        raise UsageError(f"Unknown check or area {unknown[0]!r}; see 'moodle-soc checks list'.")
+    return [spec for spec in specs if spec.id in only or spec.area in only]
+
+
+def evidence_on_record(store: EvidenceStore, site: MoodleSite) -> OnRecord:
+    """What the store holds for ``site`` that checks may judge (review campaigns)."""
+    from moodle_soc.checks.context import OnRecord
+    from moodle_soc.evidence.store.runs import site_ref_for_site
+    from moodle_soc.reviews.campaigns import load_campaigns
+
+    key = site_ref_for_site(site).key
+    return OnRecord(store=store.display, campaigns=tuple(load_campaigns(store, key)))
+
+
+def judge_site(
+    site: MoodleSite,
+    *,
+    policy: Policy | None = None,
+    checks: Sequence[str] = (),
+    roster: Path | Roster | None = None,
+    store: EvidenceStore | None = None,
+    progress: ScanProgress | None = None,
+    on_stored: Callable[[StoredRecord], None] | None = None,
+) -> AuditRun:
+    """Run the checks against an open site (which the caller closes); store the run when a
+    store is given. ``scan_site`` is this plus opening and closing the site."""
+    from moodle_soc.checks.context import ScanContext
+    from moodle_soc.checks.runner import run_scan
+    from moodle_soc.policy import Policy
+
+    specs = select_checks(checks)
+    if isinstance(roster, Path):
+        from moodle_soc.inventory.roster import load_roster
+
+        roster = load_roster(roster)
+    scan = ScanContext(
+        site=site,
+        policy=policy or Policy(),
+        roster=roster,
+        on_record=evidence_on_record(store, site) if store is not None else None,
+    )
+    done = 0
+
+    def advance(spec: CheckSpec) -> None:
+        nonlocal done
+        if progress is not None:
+            progress(done, len(specs), spec.id)
+        done += 1
+
+    run = run_scan(scan, checks=specs, progress=advance)
+    if store is not None:
+        from moodle_soc.evidence.store.runs import store_run
+
+        record = store_run(store, run)
+        if on_stored is not None:
+            on_stored(record)
+    return run
+
+
+def scan_site(
+    *,
+    config: Path | None = None,
+    db: str | None = None,
+    prefix: str | None = None,
+    wwwroot: str | None = None,
+    password: str | None = None,
+    as_of: datetime | None = None,
+    checks: Sequence[str] = (),
+    roster: Path | Roster | None = None,
+    policy: Policy | None = None,
+    store: EvidenceStore | None = None,
+    progress: ScanProgress | None = None,
+    on_stored: Callable[[StoredRecord], None] | None = None,
+) -> AuditRun:
+    """Scan one Moodle site read-only and return the run.
+
+    Give exactly one of ``config`` (the site's config.php) or ``db`` (a database URL). With a
+    ``store`` the run is appended to the evidence store (``on_stored`` receives the record) and
+    the review campaigns on record there are judged. Whatever this opens it closes; errors are
+    the project's typed errors (``moodle_soc.errors``), never prompts or exits.
+    """
+    from moodle_soc.api.sites import open_moodle_site
+
+    if isinstance(roster, Path):  # a bad roster is refused before connecting
+        from moodle_soc.inventory.roster import load_roster
+
+        roster = load_roster(roster)
+    select_checks(checks)
+    with open_moodle_site(
+        config=config, db=db, prefix=prefix, wwwroot=wwwroot, password=password, as_of=as_of
+    ) as site:
+        return judge_site(
+            site,
+            policy=policy,
+            checks=checks,
+            roster=roster,
+            store=store,
+            progress=progress,
+            on_stored=on_stored,
+        )

@@ -1,0 +1,109 @@
+"""``moodle-soc checks``: the control catalogue, its criteria, remediation and policy."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from moodle_soc.cli.common import fail
+from moodle_soc.cli.options import SettingsOption
+from moodle_soc.errors import MoodleSocError, UsageError
+
+checks_app = typer.Typer(help="The control catalogue: checks, criteria, remediation.")
+
+
+@checks_app.command("list")
+def checks_list(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or markdown.")] = "table",
+) -> None:
+    """List every automated check with its severity, criteria and mirrored Moodle check."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from moodle_soc.checks.registry import all_checks
+    from moodle_soc.frameworks import load_catalogue
+
+    if fmt not in ("table", "json", "markdown"):
+        fail(UsageError(f"--format {fmt!r} is not one of table, json, markdown."))
+    if fmt == "markdown":
+        from moodle_soc.checks.docs import render_checks_markdown
+
+        sys.stdout.write(render_checks_markdown())
+        return
+    catalogue = load_catalogue()
+    specs = all_checks()
+    if fmt == "json":
+        rows = [
+            {
+                "id": s.id,
+                "title": s.title,
+                "severity": s.severity.value,
+                "moodle_check": s.moodle_check,
+                "criteria": list(catalogue.criteria_for_check(s.id)),
+                "remediation": s.remediation,
+                "fix_command": s.fix_command,
+            }
+            for s in specs
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(specs)} automated checks")
+    for column in ("Check", "Severity", "Criteria", "Moodle check"):
+        table.add_column(column)
+    for s in specs:
+        table.add_row(
+            s.id,
+            s.severity.value,
+            ", ".join(catalogue.criteria_for_check(s.id)),
+            s.moodle_check or "",
+        )
+    Console().print(table)
+
+
+@checks_app.command("show")
+def checks_show(check_id: Annotated[str, typer.Argument(help="A check id.")]) -> None:
+    """Show one check: why it matters, criteria, remediation and the fix command."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from moodle_soc.checks.registry import get_check
+    from moodle_soc.frameworks import load_catalogue
+
+    try:
+        spec = get_check(check_id)
+    except KeyError:
+        fail(UsageError(f"Unknown check {check_id!r}; see 'moodle-soc checks list'."))
+    console = Console()
+    console.print(f"[bold]{escape(spec.id)}[/]: {escape(spec.title)}")
+    console.print(f"Severity: {spec.severity.value}")
+    console.print(f"Why: {escape(spec.rationale)}")
+    console.print(f"Criteria: {', '.join(load_catalogue().criteria_for_check(spec.id))}")
+    console.print(f"Mirrors Moodle check: {spec.moodle_check or '(none)'}")
+    console.print(f"Remediation: {escape(spec.remediation)}")
+    if spec.fix_command:
+        console.print(f"Fix: {escape(spec.fix_command)}")
+
+
+@checks_app.command("policy")
+def checks_policy(settings: SettingsOption = None) -> None:
+    """Show every policy threshold, its value and why it exists."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from moodle_soc.settings_file import find_settings_file
+
+    try:
+        policy = find_settings_file(settings).policy
+    except MoodleSocError as error:
+        fail(error)
+    table = Table(title="Policy thresholds (override in moodle-soc.yaml under policy:)")
+    for column in ("Name", "Value", "Why"):
+        table.add_column(column)
+    for name, value, reason in policy.thresholds():
+        shown = ", ".join(value) if isinstance(value, tuple) else str(value)
+        table.add_row(name, shown, reason)
+    Console().print(table)

@@ -1,0 +1,251 @@
+"""``moodle-soc scan`` and ``moodle-soc demo``: parse the options, call the API, render."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack, contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from moodle_soc.cli.common import fail, open_site, open_store, parse_as_of, stderr
+from moodle_soc.cli.options import (
+    AskPasswordOption,
+    AsOfOption,
+    ConfigOption,
+    DbOption,
+    PrefixOption,
+    SettingsOption,
+    WwwrootOption,
+)
+from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from moodle_soc.api.scan import ScanProgress
+    from moodle_soc.models.records import StoredRecord
+    from moodle_soc.models.run import AuditRun
+
+
+class OutputFormat(StrEnum):
+    terminal = "terminal"
+    json = "json"
+    html = "html"
+
+
+class FailOn(StrEnum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    info = "info"
+    none = "none"
+
+
+@contextmanager
+def _progress_bar(quiet: bool) -> Iterator[ScanProgress]:
+    """A progress bar on stderr while the checks run (none with --quiet)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("[bold]Checking[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=stderr(),
+        transient=True,
+        disable=quiet,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def advance(done: int, total: int, check_id: str) -> None:
+            bar.update(task, completed=done + 1, total=total, description=check_id)
+
+        yield advance
+
+
+def _emit(
+    run: AuditRun,
+    fmt: OutputFormat,
+    output: Path | None,
+    verbose: bool,
+) -> None:
+    from rich.console import Console
+
+    from moodle_soc.reports import render
+    from moodle_soc.reports.terminal import render_terminal
+
+    if fmt is OutputFormat.terminal:
+        if output is None:
+            render_terminal(run, Console(), verbose=verbose)
+            return
+        try:
+            with output.open("w", encoding="utf-8") as handle:
+                render_terminal(
+                    run, Console(file=handle, width=120, no_color=True), verbose=verbose
+                )
+        except OSError as exc:
+            raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
+        return
+    document = render(run, "json" if fmt is OutputFormat.json else "html")
+    if output is None:
+        sys.stdout.write(document)
+        if not document.endswith("\n"):
+            sys.stdout.write("\n")
+        return
+    try:
+        output.write_text(document, encoding="utf-8")
+    except OSError as exc:
+        raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
+    stderr().print(f"Wrote {fmt.value.upper()} report to [bold]{output}[/].")
+
+
+def _exit_code(run: AuditRun, fail_on: FailOn) -> int:
+    from moodle_soc.results import Severity
+
+    if fail_on is FailOn.none:
+        return int(ExitCode.OK)
+    worst = run.worst_failed_severity()
+    threshold = Severity(fail_on.value)
+    return int(ExitCode.FINDINGS) if worst and worst.rank >= threshold.rank else int(ExitCode.OK)
+
+
+def scan(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    prefix: PrefixOption = None,
+    ask_password: AskPasswordOption = False,
+    wwwroot: WwwrootOption = None,
+    as_of: AsOfOption = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Report format.")
+    ] = OutputFormat.terminal,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report here (default stdout).")
+    ] = None,
+    fail_on: Annotated[
+        FailOn, typer.Option(help="Exit 1 when a failed finding is at least this severe.")
+    ] = FailOn.none,
+    nagios: Annotated[
+        bool,
+        typer.Option(help="Print one Nagios status line and exit 0/1/2/3 (OK/WARN/CRIT/UNKNOWN)."),
+    ] = False,
+    check: Annotated[
+        list[str] | None,
+        typer.Option("--check", "-c", help="Run only this check id or area (repeatable)."),
+    ] = None,
+    settings: SettingsOption = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Terminal: also list passes.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="Evidence store for this run: SQLite path or postgresql:// URL (default"
+            " $MOODLE_SOC_STORE, moodle-soc.yaml's store:, or the user data directory)."
+        ),
+    ] = None,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not record this run in the evidence store.")
+    ] = False,
+    sign_key: Annotated[
+        Path | None, typer.Option(help="Ed25519 private key (PEM) to sign the stored run.")
+    ] = None,
+    roster: Annotated[
+        Path | None,
+        typer.Option(help="HR roster CSV (see docs/access-review.md) to reconcile leavers."),
+    ] = None,
+) -> None:
+    """Scan a Moodle site read-only, report every control's verdict, and store the run."""
+    from moodle_soc.api.scan import judge_site
+    from moodle_soc.settings_file import find_settings_file
+
+    silent = quiet or nagios
+    evidence = None
+
+    def stored(record: StoredRecord) -> None:
+        if not silent:
+            where = f" in {evidence.display}" if evidence is not None else ""
+            stderr().print(f"Stored run as evidence record {record.seq} ({record.short}){where}.")
+
+    try:
+        settings_file = find_settings_file(settings)
+        loaded_roster = None
+        if roster is not None:
+            from moodle_soc.inventory.roster import load_roster
+
+            loaded_roster = load_roster(roster)
+        with ExitStack() as opened:
+            site = opened.enter_context(
+                open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot)
+            )
+            if not no_store:
+                evidence = opened.enter_context(
+                    open_store(store, sign_key, create=True, configured=settings_file.store)
+                )
+            progress = opened.enter_context(_progress_bar(silent))
+            run = judge_site(
+                site,
+                policy=settings_file.policy,
+                checks=check or (),
+                roster=loaded_roster,
+                store=evidence,
+                progress=progress,
+                on_stored=stored,
+            )
+        if nagios:
+            from moodle_soc.reports.nagios import nagios_line
+
+            line, code = nagios_line(run)
+            typer.echo(line)
+            raise typer.Exit(code)
+        _emit(run, fmt, output, verbose)
+    except MoodleSocError as error:
+        if nagios:
+            typer.echo(f"UNKNOWN: {' '.join(error.message.split())}")
+            raise typer.Exit(3) from None
+        fail(error)
+    raise typer.Exit(_exit_code(run, fail_on))
+
+
+def demo(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the HTML report.")
+    ] = Path("acme-academy-report.html"),
+    users: Annotated[int, typer.Option(min=20, help="Size of the synthetic site.")] = 300,
+    site_db: Annotated[
+        Path | None,
+        typer.Option(help="Keep the synthetic SQLite site at this path (default: temporary)."),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Audit time (ISO 8601); default the demo site's 'now'.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also list passes.")] = False,
+) -> None:
+    """Build the synthetic "Acme Academy" Moodle site, scan it, and write an HTML report."""
+    import tempfile
+    import time
+
+    try:
+        from moodle_soc.api.demo import build_demo_site, scan_demo_site
+
+        audit_time = parse_as_of(as_of)
+        with tempfile.TemporaryDirectory(prefix="moodle-soc-demo-") as tmp:
+            path = site_db or Path(tmp) / "acme-academy.sqlite"
+            began = time.perf_counter()
+            with stderr().status("Building the synthetic Acme Academy site…"):
+                demo_site = build_demo_site(path, users=users)
+            stderr().print(
+                f"Built Acme Academy ({users} users) at {path} in"
+                f" {time.perf_counter() - began:.1f} s."
+            )
+            with _progress_bar(False) as progress:
+                run = scan_demo_site(demo_site, as_of=audit_time, progress=progress)
+            _emit(run, OutputFormat.terminal, None, verbose)
+            _emit(run, OutputFormat.html, output, verbose)
+    except MoodleSocError as error:
+        fail(error)

@@ -1,0 +1,121 @@
+"""A Type II period as data: per-control day timelines, finding histories and the access
+reviews of the period (``evidence.periods`` builds it; ``reports`` renders it)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SCHEMA_VERSION = "1.0"
+
+
+class FindingHistory(BaseModel):
+    """One (check, resource) that failed: when first seen, last failed and resolved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    check_id: str
+    resource: str
+    severity: str
+    reason: str  # the last failing run's sentence
+    first_seen: datetime
+    first_seen_run: int
+    last_failed: datetime
+    last_failed_run: int
+    resolved_at: datetime | None  # the first later run where the check ran and this passed
+    resolved_run: int | None
+    failing_runs: int
+    recurrences: int  # times it failed again after passing
+
+
+class FollowUpSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    username: str
+    action: str
+    due: date
+    status: str  # done, pending, overdue, or "not verified" when no check was recorded
+
+
+class AccessReviewSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    campaign_id: str
+    scope: str
+    reviewer: str
+    started_at: datetime
+    state: str
+    closed_at: datetime | None
+    closed_by: str | None
+    counts: dict[str, int]
+    follow_ups: list[FollowUpSummary]
+    last_checked_at: datetime | None
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class DateRange(_Model):
+    start: date
+    end: date
+    days: int
+
+
+class DayCell(_Model):
+    day: date
+    status: DayStatus
+    runs: int
+
+
+class ControlPeriod(_Model):
+    """One control over the period: its day counts, failures, fix and timeline."""
+
+    check_id: str
+    title: str
+    area: str
+    severity: str
+    days_pass: int
+    days_fail: int
+    days_unknown: int
+    first_failure: date | None
+    last_failure: date | None
+    fixed_on: date | None  # the first passing day after the last failure
+    still_failing: bool  # failed, and no passing day since the last failure
+    exception: bool
+    exception_days: list[date]
+    exception_ranges: list[DateRange]
+    operated_throughout: bool
+    timeline: list[DayCell]
+
+
+class RunRef(_Model):
+    seq: int
+    record_hash: str
+    audit_time: datetime
+    day: date
+    failed_checks: int
+
+
+class PeriodReport(_Model):
+    schema_version: str = SCHEMA_VERSION
+    site_key: str
+    site_name: str
+    wwwroot: str | None
+    start: date
+    end: date
+    generated_at: datetime
+    days: int
+    days_scanned: int
+    monitoring_gaps: list[DateRange]  # days with no run at all
+    runs: list[RunRef]
+    unreadable_runs: list[RunRef]  # payload cleared by retention: their days count as gaps
+    controls: list[ControlPeriod]  # exceptions first
+    exceptions: list[str]
+    findings: list[FindingHistory]
+    access_reviews: list[AccessReviewSummary] = []  # review campaigns started or closed in it
+
+
+DayStatus = Literal["pass", "fail", "unknown"]

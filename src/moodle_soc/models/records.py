@@ -1,0 +1,90 @@
+"""Evidence records as stored: which site a chain belongs to, and a record's header.
+
+The header is what ``record_hash`` covers (RFC 8785 canonical JSON); times are UTC ISO 8601
+with microseconds and a ``Z``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+RECORD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SiteRef:
+    """Which site a chain belongs to. ``key`` is stable: Moodle's own siteidentifier."""
+
+    key: str
+    name: str
+    wwwroot: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    seq: int
+    site_key: str
+    chain_index: int
+    kind: str
+    created_at: datetime
+    collected_at: datetime
+    effective_date: date | None
+    content_sha256: str
+    prev_hash: str
+    record_hash: str
+    signature: str | None
+    key_id: str | None
+    pruned_by: str | None
+
+    @property
+    def short(self) -> str:
+        return self.record_hash[:12]
+
+    def header(self) -> dict[str, Any]:
+        """What ``record_hash`` covers (RFC 8785 canonical JSON of this mapping)."""
+        return record_header(
+            self.site_key,
+            self.chain_index,
+            self.kind,
+            self.created_at,
+            self.collected_at,
+            self.effective_date,
+            self.content_sha256,
+            self.prev_hash,
+        )
+
+
+def record_header(
+    site_key: str,
+    chain_index: int,
+    kind: str,
+    created_at: datetime,
+    collected_at: datetime,
+    effective_date: date | None,
+    content_sha256: str,
+    prev_hash: str,
+) -> dict[str, Any]:
+    return {
+        "v": RECORD_VERSION,
+        "site": site_key,
+        "index": chain_index,
+        "kind": kind,
+        "created_at": utc_iso(created_at),
+        "collected_at": utc_iso(collected_at),
+        "effective_date": effective_date.isoformat() if effective_date else None,
+        "content": content_sha256,
+        "prev": prev_hash,
+    }
+
+
+def utc_iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_utc_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
