@@ -1,1 +1,72 @@
-"""The Python API: the one entry point the CLI, the web dashboard and workers call."""
+"""The Python API: the one entry point the CLI, the web dashboard and workers call.
+
+Everything here opens what it needs read-only, closes what it opened, never prompts and never
+exits: failures are the typed errors of ``moodle_soc.errors`` (each with a one-line ``message``
+and the CLI's ``exit_code``). See docs/api.md for a scan, a verification and an export in a few
+lines. Names are imported on first use (PEP 562), so ``import moodle_soc.api`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    # sites and scans
+    "open_moodle_site": "sites",
+    "scan_site": "scan",
+    "judge_site": "scan",
+    "select_checks": "scan",
+    "evidence_on_record": "scan",
+    "build_demo_site": "demo",
+    "scan_demo_site": "demo",
+    # the evidence store
+    "open_evidence_store": "stores",
+    "store_location": "stores",
+    "find_site": "evidence",
+    "verify_store": "evidence",
+    "period_report": "evidence",
+    "export_package": "evidence",
+    "verify_package": "evidence",
+    "export_oscal": "evidence",
+    "attach_evidence": "evidence",
+    "plan_retention": "evidence",
+    "apply_retention": "evidence",
+    "parse_period": "evidence",
+    # access reviews
+    "access_inventory": "reviews",
+    "start_review": "reviews",
+    "get_review": "reviews",
+    "list_reviews": "reviews",
+    "export_review_file": "reviews",
+    "import_review_decisions": "reviews",
+    "close_review": "reviews",
+    "verify_review_follow_ups": "reviews",
+    "latest_follow_up_statuses": "reviews",
+    "review_report_html": "reviews",
+}
+_ELSEWHERE = {
+    "AuditRun": "moodle_soc.models.run",
+    "Policy": "moodle_soc.policy",
+    "MoodleSocError": "moodle_soc.errors",
+    "UsageError": "moodle_soc.errors",
+    "CannotConnectError": "moodle_soc.errors",
+    "NotMoodleError": "moodle_soc.errors",
+    "UnsupportedVersionError": "moodle_soc.errors",
+    "ConfigPhpError": "moodle_soc.errors",
+    "BadInputError": "moodle_soc.errors",
+}
+
+__all__ = sorted([*_EXPORTS, *_ELSEWHERE])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"moodle_soc.api.{_EXPORTS[name]}"), name)
+    if name in _ELSEWHERE:
+        return getattr(importlib.import_module(_ELSEWHERE[name]), name)
+    raise AttributeError(f"module 'moodle_soc.api' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -75,19 +75,16 @@ def inventory(
     settings: SettingsOption = None,
 ) -> None:
     """List every account with privileged access, why it has it, and its risk flags."""
+    from moodle_soc.api.reviews import access_inventory
     from moodle_soc.cli.common import fail, open_site, parse_as_of
-    from moodle_soc.inventory.build import build_inventory
     from moodle_soc.inventory.roster import load_roster
     from moodle_soc.settings_file import find_settings_file
 
     try:
         policy = find_settings_file(settings).policy
         people = load_roster(roster) if roster is not None else None
-        site = open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot)
-        try:
-            built = build_inventory(site, policy, scope=scope.value, roster=people)
-        finally:
-            site.db.close()
+        with open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot) as site:
+            built = access_inventory(site, policy=policy, scope=scope.value, roster=people)
         _emit(built, fmt, output)
     except MoodleSocError as error:
         fail(error)

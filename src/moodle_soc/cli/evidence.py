@@ -12,7 +12,7 @@ import typer
 
 from moodle_soc.cli.common import fail, open_store, parse_day, write_text
 from moodle_soc.cli.options import SignKeyOption, StoreOption
-from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError, UsageError
+from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError
 
 if TYPE_CHECKING:
     pass
@@ -34,18 +34,19 @@ def list_records(
     from rich.table import Table
 
     try:
-        evidence = open_store(store)
-        site_key = evidence.find_site(site).key if site else None
         start = (
             datetime.combine(parse_day(from_, "--from"), datetime.min.time(), UTC)
             if from_
             else None
         )
         end = datetime.combine(parse_day(to, "--to"), datetime.max.time(), UTC) if to else None
-        records = evidence.records(
-            site_key=site_key, kind=kind, collected_from=start, collected_to=end
-        )
-        names = {s.key: s.name for s in evidence.sites()}
+        with open_store(store) as evidence:
+            site_key = evidence.find_site(site).key if site else None
+            records = evidence.records(
+                site_key=site_key, kind=kind, collected_from=start, collected_to=end
+            )
+            names = {s.key: s.name for s in evidence.sites()}
+            where = evidence.display
     except MoodleSocError as error:
         fail(error)
     if fmt == "json":
@@ -65,7 +66,7 @@ def list_records(
         ]
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(records)} evidence records in {evidence.display}")
+    table = Table(title=f"{len(records)} evidence records in {where}")
     for column in ("#", "Site", "Kind", "Collected (audit time)", "Effective", "Hash", "Signed"):
         table.add_column(column)
     for r in records:
@@ -94,13 +95,15 @@ def show(
     from rich.console import Console
 
     try:
-        evidence = open_store(store)
-        stored = evidence.get(record)
-        payload = evidence.payload(stored)
-        if stored.kind == "run" and fmt in ("terminal", "html"):
-            from moodle_soc.evidence.store.runs import load_run
+        with open_store(store) as evidence:
+            stored = evidence.get(record)
+            payload = evidence.payload(stored)
+            run = None
+            if stored.kind == "run" and fmt in ("terminal", "html"):
+                from moodle_soc.evidence.store.runs import load_run
 
-            run = load_run(evidence, stored)
+                run = load_run(evidence, stored)
+        if run is not None:
             if fmt == "html":
                 from moodle_soc.reports import render
 
@@ -153,9 +156,9 @@ def diff(
     from moodle_soc.evidence.store.runs import diff_runs, load_run
 
     try:
-        evidence = open_store(store)
-        before = load_run(evidence, evidence.get(run_a))
-        after = load_run(evidence, evidence.get(run_b))
+        with open_store(store) as evidence:
+            before = load_run(evidence, evidence.get(run_a))
+            after = load_run(evidence, evidence.get(run_b))
     except MoodleSocError as error:
         fail(error)
     result = diff_runs(before, after)
@@ -201,58 +204,26 @@ def verify(
     ] = False,
 ) -> None:
     """Walk every chain; exit 8 and name the first broken record on any change."""
-    import sqlalchemy as sa
-
-    from moodle_soc.evidence.store.store import StoreError
-    from moodle_soc.evidence.store.verify import verify_store
+    from moodle_soc.api.evidence import verify_store
 
     try:
-        evidence = open_store(store)
-        try:
-            site_key = evidence.find_site(site).key if site else None
-            report = verify_store(evidence, site_key)
-        except (sa.exc.SQLAlchemyError, UnicodeDecodeError) as exc:
-            raise StoreError(
-                f"The evidence store {evidence.display} cannot be read"
-                f" ({str(getattr(exc, 'orig', exc)).strip()[:160]}): it is damaged."
-            ) from None
+        with open_store(store) as evidence:
+            outcome = verify_store(
+                evidence, site=site, expect_heads=expect_head or (), require_signed=require_signed
+            )
+            where = evidence.display
     except MoodleSocError as error:
         fail(error)
-    heads = set(report.heads.values())
-    known_hashes = report.known_hashes
-    for head in expect_head or []:
-        if len(head) < 8 or any(ch not in "0123456789abcdef" for ch in head.lower()):
-            fail(UsageError(f"--expect-head {head!r} must be at least 8 hex digits."))
-        matches = [h for h in known_hashes if h.startswith(head.lower())]
-        if not matches:
-            typer.echo(f"TAMPERED: expected chain head {head[:16]} is not in the store.", err=True)
-            raise typer.Exit(int(ExitCode.EVIDENCE_INVALID))
-        if not any(h in heads for h in matches):
-            typer.echo(
-                f"NOTE: {head[:16]} is in the store but is no longer a chain head"
-                " (records were appended after it).",
-                err=True,
-            )
-    if not report.ok:
-        for problem in report.problems:
-            typer.echo(f"TAMPERED: {problem.describe()}.", err=True)
+    for sentence in outcome.tampered:
+        typer.echo(f"TAMPERED: {sentence}.", err=True)
+    if not outcome.ok:
         raise typer.Exit(int(ExitCode.EVIDENCE_INVALID))
-    if require_signed and report.unsigned:
-        typer.echo(
-            f"TAMPERED: {report.unsigned} record(s) carry no signature although --require-signed"
-            " was given (a stripped signature leaves an intact chain).",
-            err=True,
-        )
-        raise typer.Exit(int(ExitCode.EVIDENCE_INVALID))
-    if not expect_head:
-        typer.echo(
-            "NOTE: records removed from the END of a chain cannot be seen from the store alone;"
-            " pass --expect-head with a head recorded earlier (e.g. in an export manifest).",
-            err=True,
-        )
+    for note in outcome.notes:
+        typer.echo(f"NOTE: {note}.", err=True)
+    report = outcome.report
     typer.echo(
         f"OK: {report.records} records in {report.chains} chain(s) verified"
-        f" ({report.signed} signed, {report.attachments} attachments) in {evidence.display}."
+        f" ({report.signed} signed, {report.attachments} attachments) in {where}."
     )
     for key, head in sorted(report.heads.items()):
         typer.echo(f"  chain {key}: head {head}")
@@ -276,19 +247,19 @@ def attach(
     sign_key: SignKeyOption = None,
 ) -> None:
     """Store a manual evidence file by hash, with who, when and the date it is effective for."""
-    from moodle_soc.evidence.store.attachments import attach_file
+    from moodle_soc.api.evidence import attach_evidence
 
     try:
-        evidence = open_store(store, sign_key, create=True)
-        record = attach_file(
-            evidence,
-            evidence.find_site(site),
-            file,
-            control=control,
-            effective_date=parse_day(effective_date, "--effective-date"),
-            collected_by=by or getpass.getuser(),
-            note=note,
-        )
+        with open_store(store, sign_key, create=True) as evidence:
+            record = attach_evidence(
+                evidence,
+                file,
+                site=site,
+                control=control,
+                effective_date=parse_day(effective_date, "--effective-date"),
+                collected_by=by or getpass.getuser(),
+                note=note,
+            )
     except MoodleSocError as error:
         fail(error)
     typer.echo(f"Attached {file.name} as record {record.seq} ({record.short}) for {control}.")

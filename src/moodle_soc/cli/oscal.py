@@ -1,40 +1,22 @@
 """``moodle-soc evidence oscal``: a period's scans as NIST OSCAL assessment results (JSON).
 
-Register with ``evidence_app.command("oscal")(oscal_command)`` from ``moodle_soc.cli.main``, where
-the evidence app is added (not from ``evidence/cli.py``: this module imports its shared options,
-so importing it back from there would be circular). compliance-trestle is imported only when
-the command runs.
+compliance-trestle is imported only when the command runs.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from moodle_soc.cli.common import fail, open_store, parse_day
+from moodle_soc.cli.common import fail, open_store
 from moodle_soc.cli.options import StoreOption
-from moodle_soc.errors import BadInputError, MoodleSocError, UsageError
+from moodle_soc.errors import BadInputError, MoodleSocError
 
 PERIOD_EXAMPLE = "2026-01-01..2026-03-31"
-
-
-def parse_period(text: str) -> tuple[date, date]:
-    """``FROM..TO``, both days included; neither side may be left out."""
-    first, separator, last = text.strip().partition("..")
-    if not separator or not first.strip() or not last.strip():
-        raise UsageError(
-            f"--period {text!r} is not FROM..TO with both days given, such as {PERIOD_EXAMPLE}."
-        )
-    start = parse_day(first, "--period start")
-    end = parse_day(last, "--period end")
-    if end < start:
-        raise UsageError(f"--period {text!r} ends before it starts; write FROM..TO.")
-    return start, end
 
 
 def summarize(document: dict[str, Any]) -> tuple[Counter[str], list[str]]:
@@ -63,13 +45,12 @@ def oscal_command(
     """Export a period as NIST OSCAL assessment results (JSON), read back through trestle."""
     # One observation per check per scan day, one finding per SOC 2 criterion: satisfied,
     # not-satisfied, or no status where nothing was determined (see evidence/oscal.py).
+    from moodle_soc.api.evidence import export_oscal, parse_period
+
     try:
         start, end = parse_period(period)
-        evidence = open_store(store)
-        site_ref = evidence.find_site(site)
-        from moodle_soc.evidence.oscal.assessment import export_oscal
-
-        export_oscal(evidence, site_ref.key, start, end, output)
+        with open_store(store) as evidence:
+            site_ref = export_oscal(evidence, site=site, start=start, end=end, output=output)
         document = _read_back(output)
     except MoodleSocError as error:
         fail(error)

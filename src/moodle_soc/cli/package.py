@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import sys
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,24 +15,12 @@ import typer
 
 from moodle_soc.cli.common import fail, open_store, parse_day
 from moodle_soc.cli.options import SettingsOption, SignKeyOption, StoreOption
-from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError, UsageError
+from moodle_soc.errors import ExitCode, MoodleSocError, UsageError
 
 if TYPE_CHECKING:
     from moodle_soc.evidence.package.export import PackageSummary
 
 SiteOption = Annotated[str, typer.Option(help="Site key, name or wwwroot.")]
-
-
-def parse_period(value: str) -> tuple[date, date]:
-    """``FROM..TO`` as two UTC days, inclusive."""
-    start_text, dots, end_text = value.strip().partition("..")
-    if not dots or not start_text or not end_text:
-        raise UsageError(f"--period {value!r} is not FROM..TO, such as 2026-01-01..2026-12-31.")
-    start = parse_day(start_text, "--period start")
-    end = parse_day(end_text, "--period end")
-    if end < start:
-        raise UsageError(f"--period {value!r} ends before it starts.")
-    return start, end
 
 
 def export_command(
@@ -48,18 +35,20 @@ def export_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Export a site's evidence for a period as a ZIP package anyone can verify offline."""
-    from moodle_soc.evidence.package.export import export_package
+    from moodle_soc.api.evidence import export_package, parse_period
 
     try:
         start, end = parse_period(period)
-        if output.exists() and not force:
-            raise UsageError(f"{output} already exists; use --force to replace it.")
-        if output.exists() and not output.is_file():
-            raise UsageError(f"{output} is not a file.")
-        evidence = open_store(store, sign_key)
-        site_key = evidence.find_site(site).key
-        with _ProgressBar(quiet) as advance:
-            summary = export_package(evidence, site_key, start, end, output, progress=advance)
+        with open_store(store, sign_key) as evidence, _ProgressBar(quiet) as advance:
+            summary = export_package(
+                evidence,
+                site=site,
+                start=start,
+                end=end,
+                output=output,
+                replace=force,
+                progress=advance,
+            )
     except MoodleSocError as error:
         fail(error)
     _report_export(summary)
@@ -114,11 +103,12 @@ def verify_package_command(
     package: Annotated[Path, typer.Argument(help="The evidence package (.zip).")],
 ) -> None:
     """Verify an exported package offline; exit 8 and name the first changed file."""
-    from moodle_soc.evidence.package.verify import verify_package
+    from moodle_soc.api.evidence import verify_package
 
-    if not package.is_file():
-        fail(BadInputError(f"{package} does not exist or is not a file."))
-    report = verify_package(package)
+    try:
+        report = verify_package(package)
+    except MoodleSocError as error:
+        fail(error)
     if report.problem is not None:
         typer.echo(f"TAMPERED: {report.problem.describe()}.", err=True)
         raise typer.Exit(int(ExitCode.EVIDENCE_INVALID))
@@ -151,40 +141,34 @@ def retention_command(
     """Clear old payloads after sealing them: the chain keeps every header and verifies.
 
     Evidence younger than the policy's min_evidence_retention_days is never cleared."""
-    from moodle_soc.evidence.store.retention import apply_retention
+    from moodle_soc.api.evidence import apply_retention, plan_retention
     from moodle_soc.settings_file import find_settings_file
 
     try:
-        keep_days = find_settings_file(settings).policy.min_evidence_retention_days
+        policy = find_settings_file(settings).policy
         cutoff = parse_day(before, "--before")
-        evidence = open_store(store, sign_key)
-        target = evidence.find_site(site)
         who = operator or getpass.getuser()
-        plan = apply_retention(
-            evidence,
-            target.key,
-            cutoff,
-            reason=reason,
-            operator=who,
-            dry_run=True,
-            min_age_days=keep_days,
-        )
-        what = (
-            f"{len(plan.records)} record payload(s) and {len(plan.blobs)} attached file(s)"
-            f" of {target.name} collected before {cutoff}"
-        )
-        if dry_run or not plan.records:
-            typer.echo(f"{'Would clear' if plan.records else 'Nothing to clear:'} {what}.")
-            for record in plan.records:
-                typer.echo(f"  #{record.seq} {record.kind} {record.collected_at:%Y-%m-%d}")
-            return
-        if not yes:
-            if not sys.stdin.isatty():
-                raise UsageError("Retention clears evidence payloads; confirm with --yes.")
-            typer.confirm(f"Clear {what}?", abort=True)
-        result = apply_retention(
-            evidence, target.key, cutoff, reason=reason, operator=who, min_age_days=keep_days
-        )
+        with open_store(store, sign_key) as evidence:
+            name = evidence.find_site(site).name
+            plan = plan_retention(
+                evidence, site=site, before=cutoff, reason=reason, operator=who, policy=policy
+            )
+            what = (
+                f"{len(plan.records)} record payload(s) and {len(plan.blobs)} attached file(s)"
+                f" of {name} collected before {cutoff}"
+            )
+            if dry_run or not plan.records:
+                typer.echo(f"{'Would clear' if plan.records else 'Nothing to clear:'} {what}.")
+                for record in plan.records:
+                    typer.echo(f"  #{record.seq} {record.kind} {record.collected_at:%Y-%m-%d}")
+                return
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise UsageError("Retention clears evidence payloads; confirm with --yes.")
+                typer.confirm(f"Clear {what}?", abort=True)
+            result = apply_retention(
+                evidence, site=site, before=cutoff, reason=reason, operator=who, policy=policy
+            )
     except MoodleSocError as error:
         fail(error)
     assert result.seal is not None

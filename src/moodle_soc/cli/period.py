@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from moodle_soc.evidence.periods.populations import Population
     from moodle_soc.models.period import DayCell, PeriodReport
+    from moodle_soc.models.records import StoredRecord
     from moodle_soc.site.moodle import MoodleSite
 
 period_app = typer.Typer(help="SOC 2 Type II periods: did each control operate throughout?")
@@ -81,13 +82,14 @@ def report(
     store: StoreOption = None,
 ) -> None:
     """For every control: passing, failing and unknown days, first failure, fix date, gaps."""
-    from moodle_soc.evidence.periods.timeline import period_report, render_period_html
+    from moodle_soc.api.evidence import period_report
+    from moodle_soc.evidence.periods.timeline import render_period_html
 
     try:
         _choice(fmt, "--format", ("terminal", "json", "html"))
         start, end = _period(from_, to)
-        evidence = open_store(store)
-        result = period_report(evidence, evidence.find_site(site).key, start, end)
+        with open_store(store) as evidence:
+            result = period_report(evidence, site=site, start=start, end=end)
     except MoodleSocError as error:
         fail(error)
     try:
@@ -200,14 +202,13 @@ def populations_command(
         names = population or list(POPULATIONS)
         for name in names:
             _choice(name, "--population", tuple(POPULATIONS))
-        evidence = None if no_store else open_store(store, sign_key, create=True)
-        site = open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot)
-        try:
+        with open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot) as site:
             built = _build(site, names, (start, end), burst_threshold, quiet)
-        finally:
-            site.db.close()
-        ref = site_ref_for_site(site)
-        records = [store_population(evidence, ref, p) if evidence else None for p in built]
+            ref = site_ref_for_site(site)
+        records: list[StoredRecord | None] = [None] * len(built)
+        if not no_store:
+            with open_store(store, sign_key, create=True) as evidence:
+                records = [store_population(evidence, ref, pop) for pop in built]
     except MoodleSocError as error:
         fail(error)
     summary = []
@@ -304,14 +305,14 @@ def sample_command(
 
     try:
         _choice(fmt, "--format", ("table", "json", "csv"))
-        evidence = open_store(store, sign_key)
-        record = evidence.get(population_record)
-        payload = evidence.payload(record)
-        if record.kind != POPULATION_KIND or payload is None:
-            raise StoreError(f"Record {record.seq} is not a population with its rows.")
-        pop = Population.model_validate(payload)
-        sample = draw_sample(pop.rows, frequency=frequency, seed=seed, size=size)
-        stored = None if no_store else store_sample(evidence, record, sample)
+        with open_store(store, sign_key) as evidence:
+            record = evidence.get(population_record)
+            payload = evidence.payload(record)
+            if record.kind != POPULATION_KIND or payload is None:
+                raise StoreError(f"Record {record.seq} is not a population with its rows.")
+            pop = Population.model_validate(payload)
+            sample = draw_sample(pop.rows, frequency=frequency, seed=seed, size=size)
+            stored = None if no_store else store_sample(evidence, record, sample)
     except MoodleSocError as error:
         fail(error)
     rows = [{"index": i, **row} for i, row in zip(sample.indices, sample.rows, strict=True)]

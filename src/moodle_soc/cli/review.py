@@ -76,38 +76,39 @@ def start(
     sign_key: SignKeyOption = None,
 ) -> None:
     """Read the site's access inventory and store it as a new review campaign."""
-    from moodle_soc.evidence.store.runs import site_ref_for_site
-    from moodle_soc.inventory.build import build_inventory
+    from moodle_soc.api.reviews import start_review
     from moodle_soc.inventory.roster import load_roster
-    from moodle_soc.reviews.campaigns import start_campaign
     from moodle_soc.settings_file import find_settings_file
 
     try:
         settings_file = find_settings_file(settings)
-        evidence = open_store(store, sign_key, create=True, configured=settings_file.store)
         people = load_roster(roster) if roster is not None else None
-        site = SiteOptions(db, config, prefix, ask_password, wwwroot, as_of).open()
-        try:
-            inventory = build_inventory(
-                site, settings_file.policy, scope=scope.value, roster=people
+        with (
+            open_store(store, sign_key, create=True, configured=settings_file.store) as evidence,
+            SiteOptions(db, config, prefix, ask_password, wwwroot, as_of).open() as site,
+        ):
+            campaign = start_review(
+                evidence,
+                site,
+                reviewer=reviewer,
+                started_by=getpass.getuser(),
+                scope=scope.value,
+                policy=settings_file.policy,
+                roster=people,
             )
-            ref = site_ref_for_site(site)
-        finally:
-            site.db.close()
-        campaign = start_campaign(
-            evidence, ref, inventory, reviewer=reviewer, started_by=getpass.getuser()
-        )
+            where = evidence.display
     except MoodleSocError as error:
         fail(error)
     c, previous = campaign.counts(), campaign.start.previous_campaign
     against = f"compared with campaign {previous}" if previous else "the first campaign"
     _echo(
-        f"Started campaign {campaign.id} for {ref.name} ({scope.value} accounts, reviewer"
+        f"Started campaign {campaign.id} for {campaign.start.site_name} ({scope.value} accounts,"
+        f" reviewer"
         f" {reviewer}, {against}): {c['entries']} entries ({c['new']} new, {c['unchanged']}"
         f" unchanged, {c['changed']} changed, {c['role_creep']} with role creep),"
         f" {c['removed']} removed."
     )
-    _echo(f"Evidence record {campaign.record.seq} ({campaign.record.short}) in {evidence.display}.")
+    _echo(f"Evidence record {campaign.record.seq} ({campaign.record.short}) in {where}.")
     _echo(f"Next: moodle-soc review export {campaign.id} -o review-{campaign.id}.xlsx")
 
 
@@ -118,12 +119,11 @@ def export(
     store: StoreOption = None,
 ) -> None:
     """Write the review file (XLSX or CSV) the reviewer fills in."""
-    from moodle_soc.reviews.campaigns import get_campaign
-    from moodle_soc.reviews.files import write_review_file
+    from moodle_soc.api.reviews import export_review_file
 
     try:
-        campaign = get_campaign(open_store(store), campaign_id)
-        rows = write_review_file(campaign, output)
+        with open_store(store) as evidence:
+            campaign, rows = export_review_file(evidence, campaign_id, output)
     except MoodleSocError as error:
         fail(error)
     note = " (the campaign is closed: imports are refused)" if campaign.close else ""
@@ -139,15 +139,14 @@ def import_(
     sign_key: SignKeyOption = None,
 ) -> None:
     """Validate every row of a review file and record its decisions (all or nothing)."""
-    from moodle_soc.reviews.campaigns import ensure_open, get_campaign, record_decisions
-    from moodle_soc.reviews.files import ReviewFileError, read_review_file
+    from moodle_soc.api.reviews import import_review_decisions
+    from moodle_soc.reviews.files import ReviewFileError
 
     try:
-        evidence = open_store(store, sign_key)
-        campaign = get_campaign(evidence, campaign_id)
-        ensure_open(campaign, "importing decisions")
-        imported = read_review_file(file, campaign, by=by)
-        record = record_decisions(evidence, campaign, imported)
+        with open_store(store, sign_key) as evidence:
+            campaign, imported, record = import_review_decisions(
+                evidence, file, campaign=campaign_id, by=by
+            )
     except ReviewFileError as error:
         typer.echo(f"moodle-soc: error: {file.name}: {len(error.problems)} problem(s), nothing"
                    " was recorded:", err=True)  # fmt: skip
@@ -178,12 +177,13 @@ def close(
     sign_key: SignKeyOption = None,
 ) -> None:
     """Sign the campaign off: revoke and modify decisions become dated follow-ups."""
-    from moodle_soc.reviews.campaigns import close_campaign, get_campaign
+    from moodle_soc.api.reviews import close_review
 
     try:
-        evidence = open_store(store, sign_key)
-        campaign = get_campaign(evidence, campaign_id)
-        closed = close_campaign(evidence, campaign, by=by, follow_up_days=follow_up_days)
+        with open_store(store, sign_key) as evidence:
+            campaign, closed = close_review(
+                evidence, campaign_id, by=by, follow_up_days=follow_up_days
+            )
     except MoodleSocError as error:
         fail(error)
     _echo(
@@ -217,19 +217,19 @@ def list_(
     store: StoreOption = None,
 ) -> None:
     """List campaigns, newest last, with their state and decision counts."""
-    from moodle_soc.reviews.campaigns import load_campaigns
+    from moodle_soc.api.reviews import list_reviews
 
     try:
-        evidence = open_store(store)
-        site_key = evidence.find_site(site).key if site else None
-        campaigns = load_campaigns(evidence, site_key)
+        with open_store(store) as evidence:
+            campaigns = list_reviews(evidence, site=site)
+            where = evidence.display
     except MoodleSocError as error:
         fail(error)
     rows = [_summary(c) for c in campaigns]
     if fmt == "json":
         _echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    _echo(f"{len(rows)} campaign(s) in {evidence.display}")
+    _echo(f"{len(rows)} campaign(s) in {where}")
     for r in rows:
         _echo(
             f"  {r['campaign']}  {str(r['audit_time'])[:10]}  {r['state']:<6}  {r['scope']:<10}"

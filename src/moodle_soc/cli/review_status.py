@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from moodle_soc.cli.common import fail, open_store
+from moodle_soc.cli.common import fail, open_store, write_text
 from moodle_soc.cli.options import (
     AskPasswordOption,
     AsOfOption,
@@ -24,7 +24,7 @@ from moodle_soc.cli.options import (
     StoreOption,
     WwwrootOption,
 )
-from moodle_soc.errors import BadInputError, MoodleSocError
+from moodle_soc.errors import MoodleSocError
 
 if TYPE_CHECKING:
     from moodle_soc.evidence.store.store import EvidenceStore
@@ -64,48 +64,6 @@ class SiteOptions:
         return open_site(self.db, self.config, self.prefix, self.ask_password, moment, self.wwwroot)
 
 
-def _verify_now(
-    evidence: EvidenceStore, campaign: Campaign, options: SiteOptions, settings: Path | None
-) -> list[FollowUpStatus]:
-    """Read the campaign's site now, verify its follow-ups and store what was found."""
-    from moodle_soc.evidence.store.runs import site_ref_for_site
-    from moodle_soc.inventory.build import build_inventory
-    from moodle_soc.inventory.follow_ups import verify_follow_ups
-    from moodle_soc.reviews.campaigns import record_follow_up_check
-    from moodle_soc.settings_file import find_settings_file
-
-    policy = find_settings_file(settings).policy
-    site = options.open()
-    try:
-        if campaign.close is not None and site.audit_time < campaign.close.closed_at:
-            # A check dated before the sign-off would turn overdue follow-ups into pending
-            # ones and be kept as evidence: refuse to backdate it.
-            raise BadInputError(
-                f"--as-of {site.audit_time:%Y-%m-%d %H:%M} is before campaign {campaign.id} was"
-                f" signed off ({campaign.close.closed_at:%Y-%m-%d %H:%M} UTC)."
-            )
-        if site_ref_for_site(site).key != campaign.start.site_key:
-            raise BadInputError(
-                f"{site.identity.database} is the site {site.identity.name!r}, not campaign"
-                f" {campaign.id}'s site {campaign.start.site_name!r}."
-            )
-        inventory = build_inventory(site, policy, scope=campaign.start.scope)
-        statuses = verify_follow_ups(campaign, inventory, site.audit_time)
-        database, audit_time = site.identity.database, site.audit_time
-    finally:
-        site.db.close()
-    if campaign.close is not None:
-        record_follow_up_check(
-            evidence,
-            campaign,
-            statuses,
-            audit_time=audit_time,
-            checked_by=getpass.getuser(),
-            database=database,
-        )
-    return statuses
-
-
 def _print_status(campaign: Campaign, statuses: list[FollowUpStatus] | None) -> None:
     start, c = campaign.start, campaign.counts()
     typer.echo(
@@ -132,12 +90,22 @@ def _campaign_statuses(
 ) -> tuple[Campaign, list[FollowUpStatus] | None]:
     """The campaign and its follow-up statuses: verified on the site now when one is given,
     else the latest stored check (None when none was recorded)."""
-    from moodle_soc.reviews.campaigns import get_campaign
+    from moodle_soc.api.reviews import (
+        get_review,
+        latest_follow_up_statuses,
+        verify_review_follow_ups,
+    )
+    from moodle_soc.settings_file import find_settings_file
 
-    campaign = get_campaign(evidence, campaign_id)
-    if options.given:
-        return campaign, _verify_now(evidence, campaign, options, settings)
-    return campaign, list(campaign.checks[-1].statuses) if campaign.checks else None
+    campaign = get_review(evidence, campaign_id)
+    if not options.given:
+        return campaign, latest_follow_up_statuses(campaign)
+    policy = find_settings_file(settings).policy
+    with options.open() as site:
+        statuses = verify_review_follow_ups(
+            evidence, campaign, site, checked_by=getpass.getuser(), policy=policy
+        )
+    return campaign, statuses
 
 
 def status(
@@ -155,9 +123,9 @@ def status(
     """Show decisions and follow-ups; with --config/--db, verify the follow-ups on the site now."""
 
     try:
-        evidence = open_store(store, sign_key)
         options = SiteOptions(db, config, prefix, ask_password, wwwroot, as_of)
-        campaign, statuses = _campaign_statuses(evidence, campaign_id, options, settings)
+        with open_store(store, sign_key) as evidence:
+            campaign, statuses = _campaign_statuses(evidence, campaign_id, options, settings)
     except MoodleSocError as error:
         fail(error)
     _print_status(campaign, statuses)
@@ -177,22 +145,13 @@ def report(
     sign_key: SignKeyOption = None,
 ) -> None:
     """Write the campaign's HTML report: inventory, flags, decisions and follow-ups."""
-    from moodle_soc.inventory.follow_ups import decision_rows, follow_up_rows
-    from moodle_soc.reports.access import render_access_review
+    from moodle_soc.api.reviews import review_report_html
 
     try:
-        evidence = open_store(store, sign_key)
         options = SiteOptions(db, config, prefix, ask_password, wwwroot, as_of)
-        campaign, statuses = _campaign_statuses(evidence, campaign_id, options, settings)
-        document = render_access_review(
-            campaign.start.inventory,
-            decisions=decision_rows(campaign),
-            follow_ups=follow_up_rows(campaign, statuses) if campaign.close else None,
-        )
-        try:
-            output.write_text(document, encoding="utf-8")
-        except OSError as exc:
-            raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
+        with open_store(store, sign_key) as evidence:
+            campaign, statuses = _campaign_statuses(evidence, campaign_id, options, settings)
+        write_text(output, review_report_html(campaign, statuses))
     except MoodleSocError as error:
         fail(error)
     typer.echo(f"Wrote the access review report of campaign {campaign.id} to {output}.")

@@ -22,9 +22,10 @@ import typer
 from trestle.core.validator_factory import validator_factory
 from typer.testing import CliRunner
 
+from moodle_soc.api.evidence import parse_period
 from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
-from moodle_soc.cli.oscal import oscal_command, parse_period
+from moodle_soc.cli.oscal import oscal_command
 from moodle_soc.evidence.oscal.assessment import build_assessment_results, control_id, export_oscal
 from moodle_soc.evidence.store.runs import site_ref_for, store_run
 from moodle_soc.evidence.store.store import EvidenceStore, open_store
