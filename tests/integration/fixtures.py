@@ -258,8 +258,10 @@ class Server:
         """Load a gzipped SQL dump with the server's own CLI client (the fastest path)."""
         if self.kind == "postgresql":
             client = [require_tool("psql"), "-h", HOST, "-p", str(self.port), "-U", self.admin]
-            # One transaction, no fsync wait per statement: several times faster on busy disks.
-            client += ["-q", "-1", "-v", "ON_ERROR_STOP=1", "-o", os.devnull, name]
+            # Not one transaction: a dump of ~500 tables holds thousands of locks until commit,
+            # and parallel restores (pytest -n) then exhaust max_locks_per_transaction.
+            # synchronous_commit=off (see _run) keeps statement-by-statement loading fast.
+            client += ["-q", "-v", "ON_ERROR_STOP=1", "-o", os.devnull, name]
         else:
             client = [require_tool("mysql"), "-h", HOST, "-P", str(self.port), "-u", self.admin]
             client += [name]
