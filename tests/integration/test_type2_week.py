@@ -21,10 +21,11 @@ import pytest
 import sqlalchemy as sa
 
 from moodle_soc.evidence.periods.populations import Population, build_populations, rows_sha256
-from moodle_soc.evidence.periods.timeline import period_report, render_period_html
+from moodle_soc.evidence.periods.timeline import period_report
 from moodle_soc.evidence.store.store import open_store
 from moodle_soc.models.period import PeriodReport
 from moodle_soc.models.records import StoredRecord
+from moodle_soc.reports.period import render_period_html
 from moodle_soc.site.secrets import MASK
 
 from .fixtures import (

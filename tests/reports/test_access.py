@@ -16,13 +16,14 @@ from moodle_soc.synthetic.builder import SiteBuilder
 
 NOW = 1795936000
 SCRIPT = "<script>alert(1)</script>"
+HYPERLINK = '=HYPERLINK("https://evil.test","x")'
 
 
 @pytest.fixture
 def hostile(builder: SiteBuilder, make_site) -> AccessInventory:
     """A site administrator named like a script, another like a spreadsheet formula."""
     builder.make_site_admin(builder.user(SCRIPT, lastaccess=NOW, firstname="<b>Eve</b>"))
-    builder.make_site_admin(builder.user("=cmd|' /C calc'!A0", lastaccess=NOW))
+    builder.make_site_admin(builder.user("=cmd|' /C calc'!A0", lastaccess=NOW, firstname=HYPERLINK))
     roster = parse_roster(
         f"username,status,leave_date,manager\n{SCRIPT},left,2026-01-01,<i>x</i>\n"
     )
@@ -67,7 +68,7 @@ def test_csv_has_the_documented_columns_and_neutralises_formulas(hostile):
     assert tuple(rows[0]) == CSV_COLUMNS
     assert len(rows) == len(hostile.entries) + 1
     by_name = {row[2]: dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows[1:]}
-    assert "'=cmd|' /C calc'!A0" in by_name
+    assert by_name["'=cmd|' /C calc'!A0"]["fullname"] == f"'{HYPERLINK} User"
     scripted = by_name[SCRIPT]
     assert scripted["grants"] == "siteadmin" and scripted["roster_status"] == "left"
     assert "terminated" in scripted["flags"].split(";")

@@ -134,3 +134,26 @@ def test_a_clean_run_says_so(make_run: RunFactory, make_finding: FindingFactory)
 
     assert "No failed findings." in out
     assert "1 passed" in out
+
+
+HOSTILE_NAME = "\x1b[2J\x1b]0;pwned\x07<b>x</b>"
+
+
+def test_a_hostile_username_and_site_name_render_inert(
+    make_run: RunFactory, make_finding: FindingFactory
+) -> None:
+    item = make_finding(
+        "access.site_admins_active",
+        Status.FAIL,
+        resource=f"user:{HOSTILE_NAME}",
+        reason=f"Site administrator {HOSTILE_NAME} (user:7) never logged in.",
+    )
+    run = make_run([item])
+    run = run.model_copy(update={"site": run.site.model_copy(update={"name": HOSTILE_NAME})})
+
+    plain = rendered(run)
+    coloured = rendered(run, force_terminal=True, no_color=False, color_system="truecolor")
+
+    assert "\x1b" not in plain and "\x07" not in plain
+    assert "\\x1b[2J\\x1b]0;pwned\\x07<b>x</b>" in plain
+    assert "\x07" not in coloured and "\x1b[2J" not in coloured and "\x1b]" not in coloured

@@ -25,8 +25,6 @@ from moodle_soc.cli.options import (
 from moodle_soc.errors import MoodleSocError
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from moodle_soc.models.access import AccessInventory
 
 access_app = typer.Typer(
@@ -94,13 +92,14 @@ def _emit(inventory: AccessInventory, fmt: InventoryFormat, output: Path | None)
     from rich.console import Console
 
     from moodle_soc.reports.access import render_access_review, render_csv
+    from moodle_soc.reports.access_terminal import render_inventory_terminal
 
     if fmt is InventoryFormat.terminal:
         if output is None:
-            render_terminal(inventory, Console())
+            render_inventory_terminal(inventory, Console())
         else:
             with output.open("w", encoding="utf-8") as handle:
-                render_terminal(inventory, Console(file=handle, width=140, no_color=True))
+                render_inventory_terminal(inventory, Console(file=handle, width=140, no_color=True))
         return
     renderers = {
         InventoryFormat.json: lambda: inventory.model_dump_json(indent=2) + "\n",
@@ -113,51 +112,3 @@ def _emit(inventory: AccessInventory, fmt: InventoryFormat, output: Path | None)
         return
     output.write_text(document, encoding="utf-8", newline="")
     Console(stderr=True).print(f"Wrote {fmt.value.upper()} access inventory to {output}.")
-
-
-def render_terminal(inventory: AccessInventory, console: Console) -> None:
-    """The inventory as tables: accounts with grants and flags, flag counts, leavers."""
-    from rich.table import Table
-    from rich.text import Text
-
-    console.print(
-        Text(
-            f"Access inventory of {inventory.site} ({inventory.moodle}) at"
-            f" {inventory.audit_time:%Y-%m-%d %H:%M} UTC, scope {inventory.scope}."
-        ),
-        Text(inventory.mfa),
-    )
-    table = Table(title=f"{len(inventory.entries)} account(s)", show_lines=True)
-    for column, ratio in (("Account", 2), ("State / last access", 2), ("Grants", 3), ("Flags", 7)):
-        table.add_column(column, overflow="fold", ratio=ratio)
-    for entry in inventory.entries:
-        last = f"{entry.lastaccess:%Y-%m-%d}" if entry.lastaccess else "never"
-        table.add_row(
-            Text(f"{entry.username}\n{entry.key}"),
-            Text(f"{entry.state}\n{last}"),
-            Text("\n".join(g.key for g in entry.grants) or "-"),
-            Text("\n".join(f"{f.code}: {f.reason}" for f in entry.flags) or "-"),
-        )
-    console.print(table)
-    counts = ", ".join(f"{code} {n}" for code, n in inventory.flag_counts.items()) or "none"
-    console.print(Text(f"Accounts per flag: {counts}."))
-    reconciliation = inventory.roster
-    if reconciliation is not None:
-        console.print(
-            Text(
-                f"Roster {reconciliation.source}: {reconciliation.rows} row(s),"
-                f" {len(reconciliation.unmatched)} unmatched,"
-                f" {len(reconciliation.leavers_still_active)} leaver(s) still active."
-            ),
-        )
-        for leaver in reconciliation.leavers_still_active:
-            console.print(
-                Text(
-                    f"  {leaver.username} (line {leaver.line}) left {leaver.leave_date},"
-                    f" still active {leaver.days_active_after_leave} days later."
-                ),
-            )
-        for row in reconciliation.unmatched:
-            console.print(Text(f"  line {row.line}: {row.who} matches no account."))
-    for note in inventory.notes:
-        console.print(Text(f"Note: {note}"))

@@ -1,7 +1,11 @@
-"""Reports: every format renders the one AuditRun model.
+"""Reports: every output renders a model (``moodle_soc.models``) and knows nothing of the store.
 
-Heavy dependencies are imported when a report is rendered (Jinja2 only for HTML), so importing
-this package keeps CLI start-up fast.
+A scan run renders here (``render``: JSON or HTML; ``render_terminal``; ``nagios_line``); the
+access inventory in ``reports.access`` (HTML, CSV) and ``reports.access_terminal``; a Type II
+period in ``reports.period``. Every HTML page comes from the one Jinja environment of
+``reports.templating``, and ``reports.pdf`` is the one place HTML becomes PDF. Heavy
+dependencies are imported when a report is rendered (Jinja2 for HTML, WeasyPrint for PDF), so
+importing this package keeps CLI start-up fast.
 """
 
 from __future__ import annotations

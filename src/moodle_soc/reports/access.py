@@ -3,24 +3,22 @@
 The HTML report holds the inventory with grants, flags and reasons, the HR roster
 reconciliation and summary counts; when a review campaign passes its ``decisions`` and
 ``follow_ups`` (lists of flat dicts), those sections are rendered too. Moodle data is untrusted:
-the template autoescapes every value (never ``|safe``), so a user named ``<script>`` is text.
+the shared environment autoescapes every value (never ``|safe``), so a user named ``<script>``
+is text, and no CSV cell can start a formula (``safety.neutralize_formula``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
-from datetime import datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from moodle_soc.inventory.flags import FLAG_HELP
+from moodle_soc.reports.templating import environment
+from moodle_soc.safety import neutralize_formula
 
 if TYPE_CHECKING:
-    import jinja2
-
     from moodle_soc.models.access import AccessEntry, AccessInventory
 
 #: CSV columns, one row per account (docs/access-review.md explains each).
@@ -33,17 +31,11 @@ CSV_COLUMNS = (
 # Columns shown first when a campaign's decisions or follow-ups are rendered; others follow.
 PREFERRED_COLUMNS = ("key", "username", "grant", "decision", "reviewer", "reason", "owner",
                      "action", "status", "due", "decided_at", "closed_at")  # fmt: skip
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "never"
 
 
 def _cell(value: Any) -> str:
     """A CSV cell a spreadsheet will not run as a formula (a leading ' neutralises it)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return neutralize_formula("" if value is None else str(value))
 
 
 def _csv_row(entry: AccessEntry) -> list[str]:
@@ -81,32 +73,6 @@ def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     return first + [key for key in seen if key not in first]
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, datetime):
-        return _when(value)
-    return json.dumps(value, default=str, ensure_ascii=False)
-
-
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("moodle_soc", "reports/templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["when"] = _when
-    env.filters["text"] = _text
-    return env
-
-
 def render_access_review(
     inventory: AccessInventory,
     *,
@@ -126,7 +92,7 @@ def render_access_review(
     # Codes added on top of the inventory (a campaign's role_creep) are listed after ours.
     extra = {code: "Raised by the review campaign." for code in inventory.flag_counts}
     flag_help = {**FLAG_HELP, **{k: v for k, v in extra.items() if k not in FLAG_HELP}}
-    template = _environment().get_template("access_review.html.j2")
+    template = environment().get_template("access_review.html.j2")
     return template.render(
         inv=inventory,
         entries=flagged,

@@ -2,26 +2,21 @@
 
 No network: inline CSS, system fonts, one small inline script (filtering only; the report reads
 fully without it) pinned by hash in a Content-Security-Policy. Moodle data is untrusted input:
-the template autoescapes every value, so a user named ``<script>`` renders as text.
+the shared environment (``reports.templating``) autoescapes every value, so a user named
+``<script>`` renders as text.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
 
 from moodle_soc.models.run import AuditRun, CheckSummary, Finding
+from moodle_soc.reports.templating import environment
 from moodle_soc.results import Severity, Status
-
-if TYPE_CHECKING:
-    import jinja2
-    from markupsafe import Markup
 
 STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)
 STATUS_LABEL = {
@@ -34,8 +29,6 @@ STATUS_LABEL = {
 SEVERITY_ORDER = tuple(sorted(Severity, key=lambda s: -s.rank))
 # "What to fix first" lists this many failed resources per check; section 4 lists them all.
 FIX_FIRST_LIMIT = 10
-# Break long ids and paths after these; applied after escaping (no entity contains them).
-_BREAK_AFTER = re.compile(r"([._:/\\])")
 
 # Filtering of the findings section. Kept tiny and inline; the CSP allows only this exact text.
 _SCRIPT = """
@@ -64,15 +57,6 @@ _SCRIPT = """
   apply();
 })();
 """
-
-
-@dataclass(frozen=True)
-class ObservedValue:
-    """One observed value, as text: strings verbatim, everything else as compact JSON."""
-
-    key: str
-    text: str
-    kind: str  # "str", "empty", "json"
 
 
 @dataclass(frozen=True)
@@ -105,7 +89,7 @@ class FailedCheck:
 
 def render_html(run: AuditRun) -> str:
     """The run as one self-contained, escaped HTML document."""
-    template = _environment().get_template("report.html.j2")
+    template = environment().get_template("report.html.j2")
     ordered = run.findings_sorted()
     return template.render(
         run=run,
@@ -129,47 +113,6 @@ def render_html(run: AuditRun) -> str:
         script=_SCRIPT,
         script_hash=_script_hash(),
     )
-
-
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("moodle_soc", "reports/templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["observed"] = _observed_values
-    env.filters["score"] = _score
-    env.filters["score_class"] = _score_class
-    env.filters["compact_json"] = _compact_json
-    env.filters["breakable"] = _breakable
-    return env
-
-
-def _breakable(value: str) -> Markup:
-    """Escaped text with line-break opportunities after separators, for long ids and paths."""
-    from markupsafe import Markup, escape
-
-    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escape(value))))
-
-
-def _observed_values(observed: dict[str, Any]) -> list[ObservedValue]:
-    """A finding's observed values as rows of a key/value table."""
-    rows = []
-    for key, value in observed.items():
-        if isinstance(value, str):
-            rows.append(ObservedValue(str(key), value, "str" if value else "empty"))
-        else:
-            rows.append(ObservedValue(str(key), _compact_json(value), "json"))
-    return rows
-
-
-def _compact_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
 
 
 def _groups(run: AuditRun, ordered: list[Finding]) -> list[CheckGroup]:
@@ -206,16 +149,6 @@ def _failed_checks(ordered: list[Finding]) -> list[FailedCheck]:
 
 def _when(moment: datetime) -> str:
     return moment.strftime("%d %B %Y, %H:%M:%S %Z").strip()
-
-
-def _score(score: float | None) -> str:
-    return "n/a" if score is None else f"{score:.1f}%"
-
-
-def _score_class(score: float | None) -> str:
-    if score is None:
-        return "none"
-    return "good" if score >= 90 else "fair" if score >= 70 else "poor"
 
 
 @lru_cache(maxsize=1)

@@ -1,13 +1,12 @@
 """The terminal report: what an administrator reads right after a scan, failures first.
 
-Everything from Moodle is printed through ``Text`` objects (never parsed as Rich markup) with
-control characters made visible, so a username like ``[bold]x[/]`` or one carrying an escape
+Everything from Moodle is printed through ``Text`` objects (never parsed as Rich markup) after
+``safety.terminal_safe``, so a username like ``[bold]x[/]`` or one carrying an escape
 sequence prints literally and cannot restyle or take over the terminal.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from rich import box
@@ -19,6 +18,7 @@ from rich.text import Text
 
 from moodle_soc.models.run import AuditRun, CategoryReadiness, Finding
 from moodle_soc.results import Severity, Status
+from moodle_soc.safety import terminal_safe
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -41,7 +41,6 @@ STATUS_LABEL = {
     Status.PASS: "passed",
     Status.NOT_APPLICABLE: "not applicable",
 }
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def render_terminal(run: AuditRun, console: Console, *, verbose: bool = False) -> None:
@@ -88,11 +87,6 @@ def render_terminal(run: AuditRun, console: Console, *, verbose: bool = False) -
             )
 
 
-def _plain(value: object) -> str:
-    """Moodle data as printable text: control characters shown as escapes, never emitted."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(value))
-
-
 def _header(run: AuditRun) -> RenderableType:
     site = run.site
     grid = Table.grid(padding=(0, 2))
@@ -111,7 +105,7 @@ def _header(run: AuditRun) -> RenderableType:
         ("Tool", f"{run.tool.get('name', 'moodle-soc')} {run.tool.get('version', '')}".strip()),
     ]
     for label, value in rows:
-        grid.add_row(Text(label), Text(_plain(value)))
+        grid.add_row(Text(label), Text(terminal_safe(value)))
     return Padding(
         Group(Text("moodle-soc audit", style="bold underline"), grid),
         (1, 0, 1, 0),
@@ -174,7 +168,7 @@ def _readiness_row(category: CategoryReadiness) -> list[Text]:
         category.not_applicable,
     )
     styles = ("", "green", "red", "magenta", "blue", "dim")
-    cells = [Text(_plain(f"{category.category} {category.name}"))]
+    cells = [Text(terminal_safe(f"{category.category} {category.name}"))]
     for count, style in zip(counts, styles, strict=True):
         cells.append(Text(str(count), style=style if count else "dim"))
     cells.append(_score_text(category.score))
@@ -222,15 +216,19 @@ def _finding_block(item: Finding, *, show_fix: bool) -> RenderableType:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=10, no_wrap=True)
     grid.add_column(ratio=1, overflow="fold")
-    heading = Text(item.check_id, style="bold")
+    heading = Text(terminal_safe(item.check_id), style="bold")
     heading.append(" · ")
-    heading.append(_plain(item.resource), style="italic")
+    heading.append(terminal_safe(item.resource), style="italic")
     grid.add_row(_label(item), heading)
-    grid.add_row(Text(""), Text(_plain(item.reason)))
+    grid.add_row(Text(""), Text(terminal_safe(item.reason)))
     if show_fix:
-        grid.add_row(Text("Fix", style="dim", justify="right"), Text(_plain(item.remediation)))
+        grid.add_row(
+            Text("Fix", style="dim", justify="right"), Text(terminal_safe(item.remediation))
+        )
         if item.fix_command:
-            grid.add_row(Text("$", style="dim", justify="right"), Text(_plain(item.fix_command)))
+            grid.add_row(
+                Text("$", style="dim", justify="right"), Text(terminal_safe(item.fix_command))
+            )
     return Padding(grid, (1, 0, 0, 0))
 
 
@@ -239,9 +237,9 @@ def _compact_list(items: Iterable[Finding]) -> RenderableType:
     grid.add_column(width=10, no_wrap=True)
     grid.add_column(ratio=1, overflow="fold")
     for item in items:
-        heading = Text(item.check_id, style="bold")
+        heading = Text(terminal_safe(item.check_id), style="bold")
         heading.append(" · ")
-        heading.append(_plain(item.resource), style="italic")
+        heading.append(terminal_safe(item.resource), style="italic")
         grid.add_row(_label(item), heading)
-        grid.add_row(Text(""), Text(_plain(item.reason), style="dim"))
+        grid.add_row(Text(""), Text(terminal_safe(item.reason), style="dim"))
     return Padding(grid, (1, 0, 0, 0))

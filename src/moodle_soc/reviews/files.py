@@ -20,6 +20,7 @@ from typing import Any
 
 from moodle_soc.errors import BadInputError, UsageError
 from moodle_soc.models.reviews import DECISIONS, Campaign, Decision, DecisionImport
+from moodle_soc.safety import neutralize_formula, strip_formula_guard
 
 LOCKED = ("Campaign", "Key", "Username", "Name", "Email", "Auth", "State", "Grants", "Flags", "Tag")
 UNLOCKED = ("Decision", "Remove grants", "Comment")
@@ -29,7 +30,6 @@ OPTIONAL = ("Remove grants", "Comment")
 MAX_PROBLEMS = 20
 MAX_FILE_BYTES = 50 * 2**20
 MAX_COMMENT = 2000
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _LIST_SEPARATORS = re.compile(r"[;,\s]+")
 
 
@@ -58,10 +58,8 @@ class ReviewFileError(BadInputError):
 
 
 def _raw(value: Any) -> str:
-    text = "" if value is None else str(value)
-    if text.startswith("'") and text[1:2] in FORMULA_START:
-        text = text[1:]
-    return text
+    """A cell's value, without the quote our export put before a formula-like value."""
+    return strip_formula_guard("" if value is None else str(value))
 
 
 def _plain(value: Any) -> str:
@@ -123,17 +121,13 @@ def write_review_file(campaign: Campaign, path: Path) -> int:
             out = io.StringIO()
             writer = csv.writer(out, lineterminator="\r\n")
             writer.writerow(COLUMNS)
-            writer.writerows([[_neutral(value) for value in row] for row in rows])
+            writer.writerows([[neutralize_formula(value) for value in row] for row in rows])
             path.write_text(out.getvalue(), encoding="utf-8-sig", newline="")
         else:
             raise UsageError(f"{path.name}: the review file must end in .xlsx or .csv.")
     except OSError as exc:
         raise BadInputError(f"Cannot write {path}: {exc.strerror or exc}.") from None
     return len(rows)
-
-
-def _neutral(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 # --- import -------------------------------------------------------------------------------------

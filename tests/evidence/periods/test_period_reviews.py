@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
 from moodle_soc.evidence.periods.reviews import access_reviews_in_period
-from moodle_soc.evidence.periods.timeline import period_report, render_period_html
+from moodle_soc.evidence.periods.timeline import period_report
 from moodle_soc.evidence.store.runs import site_ref_for_site, store_run
 from moodle_soc.evidence.store.store import open_store
 from moodle_soc.inventory.build import build_inventory
 from moodle_soc.models.reviews import Decision, DecisionImport
 from moodle_soc.policy import Policy
+from moodle_soc.reports.period import render_period_html
 from moodle_soc.reviews.campaigns import close_campaign, record_decisions, start_campaign
 
 AUDIT = datetime(2026, 11, 20, 12, tzinfo=UTC)

@@ -17,13 +17,13 @@ from moodle_soc.evidence.periods.timeline import (
     build_period_report,
     day_ranges,
     period_report,
-    render_period_html,
 )
 from moodle_soc.evidence.store.runs import site_ref_for, store_run
 from moodle_soc.evidence.store.store import open_store
 from moodle_soc.models.period import DayStatus
 from moodle_soc.models.records import SiteRef
 from moodle_soc.policy import Policy
+from moodle_soc.reports.period import render_period_html
 from moodle_soc.site.db import Database
 from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.synthetic.builder import SiteBuilder

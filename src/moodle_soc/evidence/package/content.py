@@ -59,8 +59,10 @@ def collect(
     moment: datetime,
     progress: Progress | None,
 ) -> Content:
-    from moodle_soc.evidence.periods.timeline import period_report, render_period_html
+    from moodle_soc.evidence.periods.timeline import period_report
     from moodle_soc.evidence.store.verify import verify_store
+    from moodle_soc.reports.pdf import html_to_pdf
+    from moodle_soc.reports.period import render_period_html
 
     checked = verify_store(store, site.key)
     if not checked.ok:
@@ -72,7 +74,7 @@ def collect(
     report = period_report(store, site.key, start, end, generated_at=moment)
     html = render_period_html(report)
     content.step(progress, "Period report")
-    pdf = _pdf(html)
+    pdf = html_to_pdf(html)
     content.step(progress, "Period report (PDF)")
     per_record: dict[str, dict[str, bytes]] = {"runs": {}, "records": {}, "attachments": {}}
     derived: dict[str, bytes] = {}
@@ -197,16 +199,6 @@ def safe_name(text: str, fallback: str = "file") -> str:
     if not stem:
         return fallback
     return f"{stem}.{suffix}" if suffix else stem
-
-
-def _pdf(html: str) -> bytes:
-    """The same page as a PDF; nothing but inline data may be loaded while rendering it."""
-    from weasyprint import HTML, URLFetcher
-
-    fetcher = URLFetcher(allowed_protocols=("data",))
-    pdf = HTML(string=html, url_fetcher=fetcher).write_pdf()
-    assert isinstance(pdf, bytes)
-    return pdf
 
 
 def _pretty(value: Any) -> bytes:

@@ -2,7 +2,8 @@
 
 Moodle data is untrusted: a username such as ``=HYPERLINK(...)`` must never become a formula
 when an auditor opens the file. CSV cells that a spreadsheet would read as a formula get a
-leading apostrophe; workbook cells are written as text with Excel's quote prefix. Workbooks
+leading apostrophe (``safety.neutralize_formula``); workbook cells are written as text, with
+Excel's quote prefix on those that look like a formula. Workbooks
 carry fixed timestamps so the same evidence exports to the same bytes.
 """
 
@@ -20,9 +21,9 @@ from typing import Any
 from moodle_soc.models.period import FindingHistory, PeriodReport
 from moodle_soc.models.run import AuditRun
 from moodle_soc.results import Status
+from moodle_soc.safety import is_formula_like, neutralize_formula
 
 Cell = str | int | float | bool | None
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_CELL = 32767  # Excel's limits; the CSV keeps every value whole
 XLSX_MAX_ROWS = 1_048_575  # more rows continue on a second sheet
 FINDING_COLUMNS = (
@@ -45,10 +46,6 @@ def cell(value: Any) -> Cell:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def neutralize(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def csv_bytes(table: Table) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -63,7 +60,7 @@ def _csv_cell(value: Cell) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return neutralize(value) if isinstance(value, str) else str(value)
+    return neutralize_formula(value) if isinstance(value, str) else str(value)
 
 
 def xlsx_bytes(tables: Sequence[Table], moment: datetime) -> bytes:
@@ -107,7 +104,7 @@ def _append_rows(sheet: Any, rows: list[list[Cell]]) -> None:
                 text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)[:XLSX_MAX_CELL]
                 item.value = text
                 item.data_type = "s"  # never a formula or an error code
-                item.quotePrefix = text.startswith(FORMULA_STARTS)
+                item.quotePrefix = is_formula_like(text)
             else:
                 item.value = value
             cells.append(item)

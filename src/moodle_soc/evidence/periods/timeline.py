@@ -8,16 +8,16 @@ needed manual evidence). A control that failed on
 any day is an exception; one operated throughout when it has neither fail nor unknown days.
 
 Stable API (the export package calls these): ``period_report``, ``build_period_report``,
-``RunView``, ``render_period_html``, and the ``PeriodReport`` model (``schema_version``).
+``RunView``, and the ``PeriodReport`` model (``schema_version``). The page is rendered by
+``reports.period.render_period_html``, which knows nothing of the store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from moodle_soc.evidence.periods.history import finding_histories
 from moodle_soc.evidence.periods.reviews import access_reviews_in_period
@@ -32,11 +32,12 @@ from moodle_soc.models.period import (
     RunRef,
 )
 from moodle_soc.models.records import SiteRef, StoredRecord
+
+# Moved to reports/; re-exported only until cli/period.py imports it from there.
+from moodle_soc.reports.period import render_period_html as render_period_html
 from moodle_soc.results import Status
 
 if TYPE_CHECKING:
-    import jinja2
-
     from moodle_soc.models.run import AuditRun
 
 _PASSING = (Status.PASS, Status.NOT_APPLICABLE)
@@ -199,45 +200,3 @@ def day_ranges(days: Iterable[date]) -> list[DateRange]:
         else:
             ranges.append(DateRange(start=day, end=day, days=1))
     return ranges
-
-
-# --- HTML ---------------------------------------------------------------------------------
-
-
-def render_period_html(report: PeriodReport) -> str:
-    """One self-contained, autoescaped HTML page: exceptions first, a P/F/? grid per control."""
-    return _environment().get_template("period_report.html.j2").render(report=report)
-
-
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    import jinja2
-
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("moodle_soc", "reports/templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters["segments"] = timeline_segments
-    return environment
-
-
-def timeline_segments(timeline: Sequence[Any]) -> list[dict[str, Any]]:
-    """Consecutive days with the same status, as one bar segment each.
-
-    A year drawn as 365 cells per control is slow to lay out in a PDF and hard to read; a
-    control that passed all year is one segment, and every change of status starts a new one.
-    """
-    segments: list[dict[str, Any]] = []
-    for cell in timeline:
-        if segments and segments[-1]["status"] == cell.status:
-            segments[-1]["days"] += 1
-            segments[-1]["last"] = cell.day
-        else:
-            segments.append({"status": cell.status, "first": cell.day, "last": cell.day, "days": 1})
-    total = max(1, sum(s["days"] for s in segments))
-    for segment in segments:
-        segment["width"] = round(100 * segment["days"] / total, 3)
-    return segments

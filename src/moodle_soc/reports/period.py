@@ -1,0 +1,17 @@
+"""The SOC 2 Type II period report as one self-contained HTML page.
+
+It renders a ``models.period.PeriodReport`` (built by ``evidence.periods.timeline``) and knows
+nothing of the store: exceptions first, then a pass/fail/unknown bar per control, the finding
+histories and the access reviews of the period. The export package turns the same page into
+its PDF with ``reports.pdf.html_to_pdf``.
+"""
+
+from __future__ import annotations
+
+from moodle_soc.models.period import PeriodReport
+from moodle_soc.reports.templating import environment
+
+
+def render_period_html(report: PeriodReport) -> str:
+    """One self-contained, autoescaped HTML page: exceptions first, a P/F/? bar per control."""
+    return environment().get_template("period_report.html.j2").render(report=report)
