@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 
 from moodle_soc.errors import BadInputError, MoodleSocError, UsageError
+from moodle_soc.safety import terminal_safe
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 def fail(error: MoodleSocError) -> NoReturn:
     """Print the error as one line on stderr and exit with its documented code."""
-    typer.echo(f"moodle-soc: error: {' '.join(error.message.split())}", err=True)
+    typer.echo(f"moodle-soc: error: {terminal_safe(' '.join(error.message.split()))}", err=True)
     raise typer.Exit(int(error.exit_code))
 
 

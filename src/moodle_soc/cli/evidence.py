@@ -13,6 +13,7 @@ import typer
 from moodle_soc.cli.common import fail, open_store, parse_day, write_text
 from moodle_soc.cli.options import SignKeyOption, StoreOption
 from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError
+from moodle_soc.safety import terminal_markup, terminal_safe
 
 if TYPE_CHECKING:
     pass
@@ -66,13 +67,13 @@ def list_records(
         ]
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(records)} evidence records in {where}")
+    table = Table(title=f"{len(records)} evidence records in {terminal_markup(where)}")
     for column in ("#", "Site", "Kind", "Collected (audit time)", "Effective", "Hash", "Signed"):
         table.add_column(column)
     for r in records:
         table.add_row(
             str(r.seq),
-            names.get(r.site_key, r.site_key[:12]),
+            terminal_markup(names.get(r.site_key, r.site_key[:12])),
             r.kind,
             r.collected_at.strftime("%Y-%m-%d %H:%M:%SZ"),
             r.effective_date.isoformat() if r.effective_date else "",
@@ -151,7 +152,6 @@ def diff(
 ) -> None:
     """New, fixed and changed findings between two runs."""
     from rich.console import Console
-    from rich.markup import escape
 
     from moodle_soc.evidence.store.runs import diff_runs, load_run
 
@@ -179,8 +179,8 @@ def diff(
             now = change.after or change.before
             reason = now.reason if now else ""
             console.print(
-                f"  [bold]{title}[/] {escape(change.check_id)} {escape(change.resource)}:"
-                f" {escape(reason)}"
+                f"  [bold]{title}[/] {terminal_markup(change.check_id)}"
+                f" {terminal_markup(change.resource)}: {terminal_markup(reason)}"
             )
 
 
@@ -215,7 +215,7 @@ def verify(
     except MoodleSocError as error:
         fail(error)
     for sentence in outcome.tampered:
-        typer.echo(f"TAMPERED: {sentence}.", err=True)
+        typer.echo(f"TAMPERED: {terminal_safe(sentence)}.", err=True)
     if not outcome.ok:
         raise typer.Exit(int(ExitCode.EVIDENCE_INVALID))
     for note in outcome.notes:

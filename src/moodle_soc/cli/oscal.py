@@ -15,6 +15,7 @@ import typer
 from moodle_soc.cli.common import fail, open_store
 from moodle_soc.cli.options import StoreOption
 from moodle_soc.errors import BadInputError, MoodleSocError
+from moodle_soc.safety import terminal_safe
 
 PERIOD_EXAMPLE = "2026-01-01..2026-03-31"
 
@@ -58,14 +59,14 @@ def oscal_command(
     result = document["assessment-results"]["results"][0]
     typer.echo(
         f"Wrote {output}: OSCAL {document['assessment-results']['metadata']['oscal-version']}"
-        f" assessment results for {site_ref.name}, {start} to {end};"
+        f" assessment results for {terminal_safe(site_ref.name)}, {start} to {end};"
         f" {len(result.get('observations', []))} observations,"
         f" {verdicts['satisfied']} criteria satisfied, {verdicts['not-satisfied']} not satisfied,"
         f" {verdicts['not-determined']} not determined, {verdicts['not-assessed']} not assessed"
         " automatically."
     )
     for line in failures:
-        typer.echo(line)
+        typer.echo(terminal_safe(line))
 
 
 def _read_back(path: Path) -> dict[str, Any]:

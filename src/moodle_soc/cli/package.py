@@ -16,6 +16,7 @@ import typer
 from moodle_soc.cli.common import fail, open_store, parse_day
 from moodle_soc.cli.options import SettingsOption, SignKeyOption, StoreOption
 from moodle_soc.errors import ExitCode, MoodleSocError, UsageError
+from moodle_soc.safety import terminal_safe
 
 if TYPE_CHECKING:
     from moodle_soc.evidence.package.export import PackageSummary
@@ -61,7 +62,7 @@ def _report_export(summary: PackageSummary) -> None:
         f"Wrote {summary.path}: {summary.files} files, {summary.records} records"
         f" ({kinds or 'no evidence in the period'}), {summary.size:,} bytes."
     )
-    typer.echo(f"  site:            {summary.site.name} ({summary.site.key})")
+    typer.echo(f"  site:            {terminal_safe(summary.site.name)} ({summary.site.key})")
     typer.echo(f"  period:          {summary.start} .. {summary.end}")
     typer.echo(f"  manifest SHA-256 {summary.manifest_sha256}")
     typer.echo(f"  range head       {summary.range_head or 'none'}")
@@ -110,14 +111,14 @@ def verify_package_command(
     except MoodleSocError as error:
         fail(error)
     if report.problem is not None:
-        typer.echo(f"TAMPERED: {report.problem.describe()}.", err=True)
+        typer.echo(f"TAMPERED: {terminal_safe(report.problem.describe())}.", err=True)
         raise typer.Exit(int(ExitCode.EVIDENCE_INVALID))
     signers = ", ".join(report.manifest_signers) or "not signed"
     typer.echo(
         f"OK: {package.name}: {report.files} files and {report.records} records verified"
         f" ({report.signed_records} record signatures); manifest {signers}."
     )
-    typer.echo(f"  site:       {report.site}")
+    typer.echo(f"  site:       {terminal_safe(report.site)}")
     typer.echo(f"  period:     {report.period}")
     typer.echo(f"  range head  {report.range_head or 'none'}")
     typer.echo(f"  chain head  {report.head_at_export} (at export)")

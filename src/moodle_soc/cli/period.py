@@ -29,6 +29,7 @@ from moodle_soc.cli.options import (
     WwwrootOption,
 )
 from moodle_soc.errors import BadInputError, MoodleSocError, UsageError
+from moodle_soc.safety import neutralize_formula, terminal_markup
 
 if TYPE_CHECKING:
     from datetime import date
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 period_app = typer.Typer(help="SOC 2 Type II periods: did each control operate throughout?")
 FromOption = Annotated[str, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")]
 ToOption = Annotated[str, typer.Option("--to", help="Last day of the period, inclusive.")]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _LETTER = {"pass": "[green]P[/]", "fail": "[bold red]F[/]", "unknown": "[dim]?[/]"}
 
 
@@ -83,7 +83,7 @@ def report(
 ) -> None:
     """For every control: passing, failing and unknown days, first failure, fix date, gaps."""
     from moodle_soc.api.evidence import period_report
-    from moodle_soc.evidence.periods.timeline import render_period_html
+    from moodle_soc.reports.period import render_period_html
 
     try:
         _choice(fmt, "--format", ("terminal", "json", "html"))
@@ -112,13 +112,13 @@ def report(
 
 def render_period_terminal(report: PeriodReport, console: Console) -> None:
     """The period report for a terminal: summary, gaps, exceptions, one line per control."""
-    from rich.markup import escape
     from rich.table import Table
 
     exceptions = [c for c in report.controls if c.exception]
     throughout = sum(1 for c in report.controls if c.operated_throughout)
     console.print(
-        f"[bold]{escape(report.site_name)}[/]: {report.start} to {report.end} ({report.days} days)"
+        f"[bold]{terminal_markup(report.site_name)}[/]: {report.start} to {report.end}"
+        f" ({report.days} days)"
         f" · {report.days_scanned} days scanned · {len(report.runs)} runs · {throughout} of"
         f" {len(report.controls)} controls operated throughout · {len(exceptions)} exception(s)."
     )
@@ -132,7 +132,9 @@ def render_period_terminal(report: PeriodReport, console: Console) -> None:
             ranges = c.exception_ranges
             days = "; ".join(f"{r.start}..{r.end}" if r.days > 1 else f"{r.start}" for r in ranges)
             fixed = str(c.fixed_on) if c.fixed_on else "[bold red]still failing[/]"
-            table.add_row(c.check_id, c.severity, str(c.first_failure), fixed, days)
+            table.add_row(
+                terminal_markup(c.check_id), c.severity, str(c.first_failure), fixed, days
+            )
         console.print(table)
     table = Table(title="Controls (P pass, F fail, ? unknown)")
     for column in ("Control", "Pass", "Fail", "Unknown", "Timeline"):
@@ -140,7 +142,13 @@ def render_period_terminal(report: PeriodReport, console: Console) -> None:
     for c in report.controls:
         cells = [_LETTER[cell.status] for cell in c.timeline]
         timeline = "".join(cells) if len(cells) <= 62 else _compressed(c.timeline)
-        table.add_row(c.check_id, str(c.days_pass), str(c.days_fail), str(c.days_unknown), timeline)
+        table.add_row(
+            terminal_markup(c.check_id),
+            str(c.days_pass),
+            str(c.days_fail),
+            str(c.days_unknown),
+            timeline,
+        )
     console.print(table)
 
 
@@ -161,7 +169,7 @@ def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
 def _cell(value: Any) -> str:
     """A CSV cell a spreadsheet will not run as a formula (Moodle data is untrusted)."""
     text = "" if value is None else json.dumps(value) if isinstance(value, bool) else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return neutralize_formula(text)
 
 
 # --- moodle-soc evidence populations -----------------------------------------------------------
@@ -272,14 +280,15 @@ def _print_summary(
         _write(_csv(list(shown), rows), None)
     else:
         from rich.console import Console
-        from rich.markup import escape
         from rich.table import Table
 
         table = Table(title=title)
         for column in shown:
             table.add_column(column)
         for row in rows:
-            table.add_row(*(escape("" if row.get(c) is None else str(row.get(c))) for c in shown))
+            table.add_row(
+                *(terminal_markup("" if row.get(c) is None else row.get(c)) for c in shown)
+            )
         Console().print(table)
 
 

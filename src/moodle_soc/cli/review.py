@@ -34,6 +34,7 @@ from moodle_soc.cli.review_status import (
     status,
 )
 from moodle_soc.errors import MoodleSocError
+from moodle_soc.safety import terminal_safe
 
 if TYPE_CHECKING:
     from moodle_soc.models.reviews import Campaign
@@ -55,7 +56,8 @@ def review_callback() -> None:
 
 
 def _echo(text: str) -> None:
-    typer.echo(text)
+    """Every review line carries Moodle or reviewer text: print it inert."""
+    typer.echo(terminal_safe(text))
 
 
 @review_app.command("start")
@@ -151,7 +153,7 @@ def import_(
         typer.echo(f"moodle-soc: error: {file.name}: {len(error.problems)} problem(s), nothing"
                    " was recorded:", err=True)  # fmt: skip
         for problem in error.problems:
-            typer.echo(f"  {problem.describe()}", err=True)
+            typer.echo(f"  {terminal_safe(problem.describe())}", err=True)
         raise typer.Exit(int(error.exit_code)) from None
     except MoodleSocError as error:
         fail(error)
@@ -227,7 +229,7 @@ def list_(
         fail(error)
     rows = [_summary(c) for c in campaigns]
     if fmt == "json":
-        _echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))  # JSON escapes controls
         return
     _echo(f"{len(rows)} campaign(s) in {where}")
     for r in rows:

@@ -25,6 +25,7 @@ from moodle_soc.cli.options import (
     WwwrootOption,
 )
 from moodle_soc.errors import MoodleSocError
+from moodle_soc.safety import terminal_safe
 
 if TYPE_CHECKING:
     from moodle_soc.evidence.store.store import EvidenceStore
@@ -64,25 +65,29 @@ class SiteOptions:
         return open_site(self.db, self.config, self.prefix, self.ask_password, moment, self.wwwroot)
 
 
+def _echo(text: str) -> None:
+    typer.echo(terminal_safe(text))  # campaign text carries Moodle and reviewer values
+
+
 def _print_status(campaign: Campaign, statuses: list[FollowUpStatus] | None) -> None:
     start, c = campaign.start, campaign.counts()
-    typer.echo(
+    _echo(
         f"Campaign {campaign.id}: {start.site_name}, {start.scope} accounts at"
         f" {start.audit_time:%Y-%m-%d %H:%M} UTC, reviewer {start.reviewer}, {campaign.state}."
     )
-    typer.echo(
+    _echo(
         f"  {c['entries']} entries: {c['keep']} keep, {c['revoke']} revoke, {c['modify']} modify,"
         f" {c['escalate']} escalate, {c['undecided']} undecided; {len(campaign.imports)} import(s)."
     )
     close = campaign.close
     if close is None:
         return
-    typer.echo(f"  Signed off by {close.closed_by} on {close.closed_at:%Y-%m-%d %H:%M} UTC.")
+    _echo(f"  Signed off by {close.closed_by} on {close.closed_at:%Y-%m-%d %H:%M} UTC.")
     known = {s.key: s for s in statuses or []}
     for follow_up in close.follow_ups:
         status = known.get(follow_up.key)
         shown = f"{status.status}: {status.reason}" if status else "not verified yet."
-        typer.echo(f"  follow-up {follow_up.key} (due {follow_up.due}) {shown}")
+        _echo(f"  follow-up {follow_up.key} (due {follow_up.due}) {shown}")
 
 
 def _campaign_statuses(

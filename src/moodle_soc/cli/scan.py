@@ -21,6 +21,7 @@ from moodle_soc.cli.options import (
     WwwrootOption,
 )
 from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError
+from moodle_soc.safety import terminal_markup, terminal_safe
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -100,7 +101,7 @@ def _emit(
         output.write_text(document, encoding="utf-8")
     except OSError as exc:
         raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
-    stderr().print(f"Wrote {fmt.value.upper()} report to [bold]{output}[/].")
+    stderr().print(f"Wrote {fmt.value.upper()} report to [bold]{terminal_markup(output)}[/].")
 
 
 def _exit_code(run: AuditRun, fail_on: FailOn) -> int:
@@ -169,7 +170,7 @@ def scan(
 
     def stored(record: StoredRecord) -> None:
         if not silent:
-            where = f" in {evidence.display}" if evidence is not None else ""
+            where = f" in {terminal_markup(evidence.display)}" if evidence is not None else ""
             stderr().print(f"Stored run as evidence record {record.seq} ({record.short}){where}.")
 
     try:
@@ -206,7 +207,7 @@ def scan(
         _emit(run, fmt, output, verbose)
     except MoodleSocError as error:
         if nagios:
-            typer.echo(f"UNKNOWN: {' '.join(error.message.split())}")
+            typer.echo(f"UNKNOWN: {terminal_safe(' '.join(error.message.split()))}")
             raise typer.Exit(3) from None
         fail(error)
     raise typer.Exit(_exit_code(run, fail_on))

@@ -34,7 +34,6 @@ from moodle_soc.models.period import (
 from moodle_soc.models.records import SiteRef, StoredRecord
 
 # Moved to reports/; re-exported only until cli/period.py imports it from there.
-from moodle_soc.reports.period import render_period_html as render_period_html
 from moodle_soc.results import Status
 
 if TYPE_CHECKING:
