@@ -17,19 +17,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from moodle_soc.errors import ConfigPhpError
+from moodle_soc.site.secrets import MASK, is_secret_setting, reveals
 
 __all__ = [
     "DynamicStatement",
     "PhpConfig",
     "Unknown",
-    "is_secret_key",
     "load_config_php",
     "parse_config_php",
     "redacted",
     "redacted_values",
 ]
 
-MASK = "********"
 _PHP_INT_MAX = 2**63 - 1
 _MAX_DEPTH = 100  # parser recursion and value nesting; real configs nest about four levels
 
@@ -79,35 +78,15 @@ class PhpConfig:
         return {p: s or {} for p, s in forced.items() if isinstance(s, dict) or s == []}
 
 
-_SECRET_WORDS = ("password", "passwd", "secret", "salt", "token", "key")
-_SECRET_EXACT = {"session_redis_auth"}
-# Core settings that merely mention a password or key hold policy values, not secrets.
-_POLICY_NAMES = {
-    "passwordpolicy", "passwordpolicycheckonlogin", "passwordreuselimit", "passwordchangelogout",
-    "passwordchangetokendeletion", "minpasswordlength", "minpassworddigits", "minpasswordlower",
-    "minpasswordupper", "minpasswordnonalphanum", "groupenrolmentkeypolicy", "tokenduration",
-}  # fmt: skip
-
-
-def is_secret_key(name: str) -> bool:
-    """Whether a setting's value must never appear in a report (passwords, salts, keys)."""
-    low = name.lower()
-    return low not in _POLICY_NAMES and (
-        any(word in low for word in _SECRET_WORDS)
-        or low.endswith(("pass", "_pw"))
-        or low.startswith("session_memcached_")
-        or low in _SECRET_EXACT
-    )
-
-
 def redacted(value: Any, key: str) -> Any:
-    """A display-safe copy: secrets masked at any depth, Unknown shown as its expression.
+    """A display-safe copy: secrets masked at any depth (``secrets.py`` decides what is secret),
+    Unknown shown as its expression.
 
     An empty or null secret stays visible, since "no upgrade key is set" is evidence.
     """
     if isinstance(value, Unknown):
         return str(value)  # its literals were already masked when the statement was secret
-    if is_secret_key(key) and value not in (None, ""):
+    if is_secret_setting(key) and reveals(value):
         return MASK
     if isinstance(value, dict):
         return {k: redacted(v, k) for k, v in value.items()}
@@ -525,7 +504,7 @@ def _render(src: str, toks: list[_Tok], start: int, end: int, secret: bool) -> s
 
 def _mentions_secret(toks: list[_Tok], start: int, end: int) -> bool:
     return any(
-        t.kind in ("id", "var", "str") and t.value is not None and is_secret_key(t.value)
+        t.kind in ("id", "var", "str") and t.value is not None and is_secret_setting(t.value)
         for t in toks[start:end]
     )
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import RowMapping
 
 from moodle_soc.site.logother import decode_other, login_failure_reason
 from moodle_soc.site.roles import CAP_ALLOW, RISK_CONFIG, RISK_MANAGETRUST
-from moodle_soc.site.secrets import is_secret_setting, mask
+from moodle_soc.site.secrets import is_secret_setting, mask, reveals
 
 if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
@@ -302,7 +302,8 @@ class PopulationQueries:
                 "name": setting,
                 "oldvalue": masked(setting, row["oldvalue"]),
                 "value": masked(setting, row["value"]),
-                "masked": is_secret_setting(setting),
+                "masked": is_secret_setting(setting)
+                and (reveals(row["value"]) or reveals(row["oldvalue"])),
                 "actor_id": int(row["userid"] or 0),
                 "actor": row["actor"],
             }
