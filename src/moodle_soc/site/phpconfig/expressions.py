@@ -98,10 +98,14 @@ class Parser:
         text = render(self.src, self.toks, start, self.i, self.secret)
         return Unknown(text, self.toks[start].line)
 
-    def expr(self, min_prec: int = 0) -> Any:
+    def nest(self) -> None:
+        """One level deeper; refused past MAX_DEPTH so hostile input cannot exhaust the stack."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.fail("an expression is nested too deeply")
+            raise self.fail(f"an expression is nested more than {MAX_DEPTH} levels deep")
+
+    def expr(self, min_prec: int = 0) -> Any:
+        self.nest()
         start, value = self.i, self.unary()
         pieces = [_php_string(value)]  # joined once at the end: long chains stay linear
         while True:
@@ -202,11 +206,13 @@ class Parser:
             self.expect(")")
             return self.unknown(start) if isinstance(value, Unknown) else value
         if is_op(t, "$"):  # variable variable: $$name or ${expr}
+            self.nest()
             if self.eat("{"):
                 self.expr()
                 self.expect("}")
             else:
                 self.primary()
+            self.depth -= 1
             return self.unknown(start)
         word = t.value.lower().lstrip("\\") if t.kind == "id" else ""
         if word in ("true", "false", "null") and not self.at("(") and not self.at("::"):

@@ -4,27 +4,60 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 
 from moodle_soc.errors import ConfigPhpError
 from moodle_soc.site.phpconfig.statements import no_settings, parse
 from moodle_soc.site.phpconfig.values import PhpConfig
 
+#: A real config.php is a few KB; a file this large is not one (and is not read into memory).
+MAX_BYTES = 1024 * 1024
+
 
 def _read(path: Path) -> str:
+    """The text of a regular file of at most MAX_BYTES. Opened without blocking and checked on
+    the open descriptor, so a FIFO, a device (/dev/zero) or a file swapped in meanwhile is
+    refused instead of hanging or filling memory."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise ConfigPhpError(f"{path}: the file does not exist.") from None
     except IsADirectoryError:
         raise ConfigPhpError(f"{path}: is a directory, not a config.php file.") from None
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise ConfigPhpError(f"{path}: cannot read the file ({reason}).") from None
+        raise ConfigPhpError(f"{path}: cannot read the file ({_reason(exc)}).") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ConfigPhpError(f"{path}: is a directory, not a config.php file.")
+        if not stat.S_ISREG(mode):
+            raise ConfigPhpError(f"{path}: is not a regular file, so it is not a config.php.")
+        data = _read_at_most(fd, MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigPhpError(f"{path}: cannot read the file ({_reason(exc)}).") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise ConfigPhpError(
+            f"{path}: is larger than {MAX_BYTES // 2**20} MiB, so it is not a Moodle config.php."
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("latin-1")  # old sites saved config.php in their legacy charset
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size < limit and (chunk := os.read(fd, limit - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 _LOADER = re.compile(

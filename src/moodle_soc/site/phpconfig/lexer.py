@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_right
 from typing import Any, NamedTuple
 
 from moodle_soc.errors import ConfigPhpError
@@ -24,7 +23,6 @@ class Tok(NamedTuple):
 _IDC = "A-Za-z0-9_\x80-\U0010ffff"
 _ID = rf"[A-Za-z_\x80-\U0010ffff][{_IDC}]*"
 _IDENT = re.compile(rf"\\?{_ID}(?:\\{_ID})*")
-_VAR = re.compile(rf"\$({_ID})")
 _D = r"[0-9]+(?:_[0-9]+)*"
 _NUM = re.compile(
     r"0[xX][0-9a-fA-F]+(?:_[0-9a-fA-F]+)*|0[bB][01]+(?:_[01]+)*|0[oO][0-7]+(?:_[0-7]+)*"
@@ -38,7 +36,16 @@ _OPS = re.findall(
     "=== !== <=> **= ... <<= >>= ??= ?-> -> => :: == != <> <= >= && || ?? ++ -- += -= *= /= .= "
     "%= &= |= ^= << >> ** ; , ( ) [ ] { } = . + - * / % ! ? : < > & | ^ ~ @ $",
 )
-_OP = re.compile("|".join(re.escape(o) for o in _OPS))
+_ID_CHAR = re.compile(f"[{_IDC}]")
+#: One match per token, whitespace before it included; the alternatives are tried in this order.
+_TOKEN = re.compile(
+    r"[ \t\n\r]*(?:"
+    r"(?P<close>\?>)|(?P<comment>\#|//)|(?P<block>/\*)"
+    rf"|(?P<sq>{_SQ.pattern})|(?P<dq>{_DQ.pattern})|(?P<unclosed>['\"])"
+    rf"|(?P<num>{_NUM.pattern})|(?P<var>\${_ID})|(?P<id>{_IDENT.pattern})|(?P<heredoc><<<)"
+    rf"|(?P<op>{'|'.join(re.escape(o) for o in _OPS)})|(?P<other>.)|(?P<eof>\Z))",
+    re.S,
+)
 _DQ_PART = re.compile(
     r"\\(?:([nrtvef\\$\"])|([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u\{([0-9A-Fa-f]+)\})"
     r"|(\$[A-Za-z_\x80-\U0010ffff{]|\{\$)"
@@ -87,67 +94,67 @@ def _number(literal: str) -> int | float:
 
 def lex(text: str, where: str) -> tuple[list[Tok], int | None]:
     """Tokens up to ``?>`` (which acts as ``;``) and the line of any PHP reopened after it."""
-    newlines = [m.start() for m in re.finditer("\n", text)]
-
-    def line_of(pos: int) -> int:
-        return bisect_right(newlines, pos - 1) + 1
-
     head = re.match(r"\s*<\?php(?=\s|$)", text, re.IGNORECASE)
     if head is None:
         raise ConfigPhpError(f"{where} line 1: does not start with <?php, so it is not PHP.")
     toks: list[Tok] = []
-    pos, size, reopened = head.end(), len(text), None
+    append, match, count = toks.append, _TOKEN.match, text.count
+    pos, reopened = head.end(), None
+    line, counted = 1, 0  # newlines are counted once, up to each token: linear in the file size
     while True:
-        while pos < size and text[pos] in " \t\n\r":
-            pos += 1
-        if pos >= size:
-            break
-        c, line = text[pos], line_of(pos)
-        if text.startswith("?>", pos):
-            toks.append(Tok("op", ";", pos, pos + 2, line))
-            later = text.find("<?", pos + 2)
-            reopened = None if later < 0 else line_of(later)
-            break
-        if c == "#" or text.startswith("//", pos):
-            comment = _LINE_COMMENT.match(text, pos)
-            pos = comment.end() if comment else size
-            continue
-        if text.startswith("/*", pos):
-            end = text.find("*/", pos + 2)
+        m = match(text, pos)
+        if m is None:  # pragma: no cover - `other` and `eof` match anything that is left
+            raise fail(where, line, "unreadable text")
+        kind = m.lastgroup or "eof"
+        start, pos = m.start(kind), m.end()
+        line += count("\n", counted, start)
+        counted = start
+        if kind == "var":
+            append(Tok(kind, m.group(kind)[1:], start, pos, line))
+        elif kind in ("id", "op"):
+            append(Tok(kind, m.group(kind), start, pos, line))
+        elif kind == "sq":
+            append(Tok("str", re.sub(r"\\([\\'])", r"\1", m.group(kind)[1:-1]), start, pos, line))
+        elif kind == "dq":
+            try:
+                append(Tok("str", _unescape_dq(m.group(kind)[1:-1]), start, pos, line))
+            except ValueError:
+                raise fail(where, line, "a string has an invalid \\u{...} escape") from None
+        elif kind == "num":
+            try:
+                if _ID_CHAR.match(text, pos):
+                    raise ValueError
+                append(Tok("num", _number(m.group(kind)), start, pos, line))
+            except ValueError:
+                raise fail(where, line, "invalid numeric literal") from None
+        elif kind == "comment":
+            comment = _LINE_COMMENT.match(text, start)
+            pos = comment.end() if comment else len(text)
+        elif kind == "block":
+            end = text.find("*/", pos)
             if end < 0:
                 raise fail(where, line, "a /* comment is never closed")
             pos = end + 2
-            continue
-        tok: Tok | None = None
-        if c in "'\"":
-            m = (_SQ if c == "'" else _DQ).match(text, pos)
-            if m is None:
-                raise fail(where, line, "a quoted string is never closed")
-            body = m.group()[1:-1]
-            try:
-                value = re.sub(r"\\([\\'])", r"\1", body) if c == "'" else _unescape_dq(body)
-            except ValueError:
-                raise fail(where, line, "a string has an invalid \\u{...} escape") from None
-            tok = Tok("str", value, pos, m.end(), line)
-        elif c in "0123456789." and (m := _NUM.match(text, pos)):
-            try:
-                if re.match(f"[{_IDC}]", text[m.end() : m.end() + 1]):
-                    raise ValueError
-                tok = Tok("num", _number(m.group()), pos, m.end(), line)
-            except ValueError:
-                raise fail(where, line, "invalid numeric literal") from None
-        elif m := _VAR.match(text, pos):
-            tok = Tok("var", m.group(1), pos, m.end(), line)
-        elif m := _IDENT.match(text, pos):
-            tok = Tok("id", m.group(), pos, m.end(), line)
-        elif text.startswith("<<<", pos):
-            raise fail(where, line, "heredoc and nowdoc strings are not supported")
-        elif m := _OP.match(text, pos):
-            tok = Tok("op", m.group(), pos, m.end(), line)
+        elif kind == "close":
+            append(Tok("op", ";", start, pos, line))
+            later = text.find("<?", pos)
+            reopened = None if later < 0 else line + count("\n", start, later)
+            break
+        elif kind == "eof":
+            break
         else:
-            shown = repr(c) if c.isprintable() and c.isascii() else f"U+{ord(c):04X}"
-            raise fail(where, line, f"unexpected character {shown}")
-        toks.append(tok)
-        pos = tok.end
-    toks.append(Tok("eof", None, size, size, line_of(size)))
+            raise fail(where, line, _LEX_ERRORS.get(kind) or _unexpected(m.group(kind)))
+    end = len(text)
+    append(Tok("eof", None, end, end, line + count("\n", counted, end)))
     return toks, reopened
+
+
+_LEX_ERRORS = {
+    "unclosed": "a quoted string is never closed",
+    "heredoc": "heredoc and nowdoc strings are not supported",
+}
+
+
+def _unexpected(c: str) -> str:
+    shown = repr(c) if c.isprintable() and c.isascii() else f"U+{ord(c):04X}"
+    return f"unexpected character {shown}"
