@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from moodle_soc.errors import CannotConnectError, MoodleSocError, NotMoodleError
+from moodle_soc.site.secrets import MASK
 from moodle_soc.site.session import STATEMENT_TIMEOUT_SECONDS as STATEMENT_TIMEOUT_SECONDS
 from moodle_soc.site.session import require_read_only, start_read_only
 
@@ -73,7 +74,7 @@ def describe_connect_error(display_url: str, exc: BaseException, password: str |
     original = getattr(exc, "orig", None) or exc
     text = " ".join(str(original).split())
     if password:
-        text = text.replace(password, "********")
+        text = text.replace(password, MASK)
     text = text.rstrip(".")
     if len(text) > 240:
         text = text[:237] + "..."
@@ -287,7 +288,7 @@ class QueryFailedError(MoodleSocError):
         original = getattr(exc, "orig", None) or exc
         text = " ".join(str(original).split()).split(" [SQL:")[0]
         if password:
-            text = text.replace(password, "********")
+            text = text.replace(password, MASK)
         super().__init__(f"Query '{purpose}' failed: {text[:240].rstrip('.')}.")
         self.purpose = purpose
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from moodle_soc.errors import NotMoodleError
 from moodle_soc.site.db import Database
 from moodle_soc.site.phpconfig import PhpConfig
+from moodle_soc.site.secrets import MASK, mask
 from moodle_soc.site.settings import Settings
 from moodle_soc.site.version import MoodleVersion, classify
 
@@ -96,7 +97,7 @@ class MoodleSite:
     def scrub(self, text: str) -> str:
         """``text`` with the database password masked (for error sentences)."""
         password = self.db.password
-        return text.replace(password, "********") if password else text
+        return text.replace(password, MASK) if password else text
 
     # --- identity and version -------------------------------------------------------------
 
@@ -141,8 +142,6 @@ class MoodleSite:
 
     @cached_property
     def settings(self) -> Settings:
-        from moodle_soc.site.secrets import mask
-
         config = self.db.table("config")
         core = {
             row["name"]: mask(row["name"], row["value"])

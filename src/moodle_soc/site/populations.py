@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 from moodle_soc.site.logother import decode_other, login_failure_reason
+from moodle_soc.site.moodle import SYSTEM_CONTEXT_LEVEL
+from moodle_soc.site.privileges import LEVEL_NAMES, SITE_LEVELS
 from moodle_soc.site.roles import CAP_ALLOW, RISK_CONFIG, RISK_MANAGETRUST
 from moodle_soc.site.secrets import is_secret_setting, mask, reveals
 
@@ -33,15 +35,13 @@ USER_DELETED = "\\core\\event\\user_deleted"
 ROLE_ASSIGNED = "\\core\\event\\role_assigned"
 ROLE_UNASSIGNED = "\\core\\event\\role_unassigned"
 LOGIN_FAILED = "\\core\\event\\user_login_failed"
-SYSTEM_LEVEL = 10
-#: A role change is privileged when it is made at system or category level (it reaches beyond
-#: one course), or when the role's definition allows a capability that changes the site's
-#: configuration or other users' trust (RISK_CONFIG, RISK_MANAGETRUST), as managers' does.
-SITE_LEVELS = (SYSTEM_LEVEL, 40)
+#: A role change is privileged when it is made at system or category level (SITE_LEVELS: it
+#: reaches beyond one course), or when the role's definition allows a capability that changes
+#: the site's configuration or other users' trust (RISK_CONFIG, RISK_MANAGETRUST), as managers'
+#: does.
 ADMIN_RISKS = RISK_CONFIG | RISK_MANAGETRUST
 REASONS = {1: "no such user", 2: "suspended", 3: "wrong password", 4: "locked out",
            5: "not authorised", 6: "reCAPTCHA failed"}  # fmt: skip
-LEVEL_NAMES = {10: "system", 30: "user", 40: "category", 50: "course", 70: "module", 80: "block"}
 _ID_CHUNK = 1000
 ACCOUNT_EVENTS = {"created": USER_CREATED, "deleted": USER_DELETED}
 #: Notes a population carries when its source is missing from the site.
@@ -202,7 +202,7 @@ class PopulationQueries:
             .where(
                 rc.c.permission == CAP_ALLOW,
                 cap.c.riskbitmask.bitwise_and(ADMIN_RISKS) != 0,
-                context.c.contextlevel == SYSTEM_LEVEL,
+                context.c.contextlevel == SYSTEM_CONTEXT_LEVEL,
             )
             .distinct()
         )
@@ -272,7 +272,7 @@ class PopulationQueries:
                     "userid": userid,
                     "username": None,
                     "context": "system",
-                    "contextlevel": SYSTEM_LEVEL,
+                    "contextlevel": SYSTEM_CONTEXT_LEVEL,
                     "component": "siteadmins",
                     "actor_id": change["actor_id"],
                     "actor": change["actor"],

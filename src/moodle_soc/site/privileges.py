@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 from moodle_soc.site.cache import once_per_site
+from moodle_soc.site.moodle import SYSTEM_CONTEXT_LEVEL
 from moodle_soc.site.roles import (
     CAP_ALLOW,
     PRIVILEGED_MASK,
@@ -34,7 +35,7 @@ LOGIN_AS = "moodle/user:loginas"
 # Below category level every teacher needs RISK_XSS and RISK_PERSONAL capabilities by design, and
 # plugins flag student capabilities with them; config, trust and data loss reach beyond teaching.
 LOCAL_PRIVILEGED_MASK = RISK_CONFIG | RISK_MANAGETRUST | RISK_DATALOSS
-SITE_LEVELS = (10, 40)  # system, course category
+SITE_LEVELS = (SYSTEM_CONTEXT_LEVEL, 40)  # system, course category
 LEVEL_NAMES = {10: "system", 30: "user", 40: "category", 50: "course", 70: "module", 80: "block"}
 MAX_ROWS = 50_000
 FUNCTION_SAMPLE = 25
