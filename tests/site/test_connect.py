@@ -96,3 +96,30 @@ def test_sqlite_file_is_opened_read_only(tmp_path: Path):
     path.write_bytes(b"")
     spec = spec_from_url(f"sqlite:///{path}", "mdl_")
     assert spec.url.query["mode"] == "ro"
+
+
+@pytest.mark.parametrize(
+    "dbschema",
+    [
+        "'public -c default_transaction_read_only=off'",
+        "'public; DROP TABLE mdl_user'",
+        "'\"quoted\"'",
+        "['public']",
+        "getenv('SCHEMA')",
+    ],
+)
+def test_dbschema_must_be_a_plain_schema_name(dbschema: str):
+    cfg = parse_config_php(
+        config(dbtype="'pgsql'", dbname="'m'", dboptions=f"['dbschema' => {dbschema}]")
+    )
+    with pytest.raises(ConfigPhpError, match=r"dboptions\['dbschema'\]") as caught:
+        spec_from_config(cfg)
+    assert "DROP" not in caught.value.message and "-c" not in caught.value.message
+
+
+@pytest.mark.parametrize(("dbschema", "schema"), [("'moodle'", "moodle"), ("''", None)])
+def test_a_plain_dbschema_is_kept(dbschema: str, schema: str | None):
+    cfg = parse_config_php(
+        config(dbtype="'pgsql'", dbname="'m'", dboptions=f"['dbschema' => {dbschema}]")
+    )
+    assert spec_from_config(cfg).schema == schema

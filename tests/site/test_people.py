@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from moodle_soc.site.people import LOGGED_IN, LOGGED_IN_AS, People
+from moodle_soc.site.people import LOGGED_IN, LOGGED_IN_AS
 
 NOW = 1795936000
 DAY = 86400
@@ -12,7 +12,7 @@ def test_by_id_returns_names_and_email_without_secrets(builder, make_site):
     uid = builder.user("ana.ruiz", email="Ana.Ruiz@Example.edu", firstname="Ana", lastname="Ruiz")
     site = make_site(builder)
 
-    found = People(site).by_id([uid, 9999])
+    found = site.people.by_id([uid, 9999])
 
     assert list(found) == [uid]
     assert (found[uid].fullname, found[uid].email) == ("Ana Ruiz", "Ana.Ruiz@Example.edu")
@@ -23,7 +23,7 @@ def test_everyone_skips_deleted_users(builder, make_site):
     builder.user("gone", deleted=1)
     kept = builder.user("kept")
 
-    names = [p.user.username for p in People(make_site(builder)).everyone()]
+    names = [p.user.username for p in make_site(builder).people.everyone()]
 
     assert names == ["guest", "admin", "kept"] and kept
 
@@ -33,7 +33,7 @@ def test_matching_is_case_insensitive_on_username_and_email(builder, make_site):
     by_mail = builder.user("cng", email="C.Ng@Example.edu")
     builder.user("other")
 
-    found = People(make_site(builder)).matching(["BKeller", " "], ["c.ng@example.EDU"])
+    found = make_site(builder).people.matching(["BKeller", " "], ["c.ng@example.EDU"])
 
     assert [p.user.id for p in found] == [by_name, by_mail]
 
@@ -45,7 +45,7 @@ def test_interactive_logins_count_web_logins_in_the_window_per_user(builder, mak
     builder.log(LOGGED_IN, timecreated=NOW - DAY, userid=svc, origin="ws")
     builder.log(LOGGED_IN, timecreated=NOW - DAY, userid=other)
 
-    found = People(make_site(builder)).interactive_logins([svc], NOW - 90 * DAY)
+    found = make_site(builder).people.interactive_logins([svc], NOW - 90 * DAY)
 
     assert list(found) == [svc]
     assert (found[svc].count, found[svc].last) == (2, NOW - DAY)
@@ -57,7 +57,7 @@ def test_login_as_use_groups_by_the_real_user(builder, make_site):
     builder.log(LOGGED_IN_AS, timecreated=NOW - 2 * DAY, userid=a, realuserid=boss, relateduserid=b)
     builder.log(LOGGED_IN_AS, timecreated=NOW - 3 * DAY, userid=boss, relateduserid=a)
 
-    found = People(make_site(builder)).login_as_use(NOW - 90 * DAY)
+    found = make_site(builder).people.login_as_use(NOW - 90 * DAY)
 
     assert not found.truncated
     assert [(u.userid, u.sessions, u.targets, u.last) for u in found.rows] == [

@@ -13,7 +13,7 @@ SECRETS = ("password", "secret", ".token", "privatetoken")
 
 
 def privileges(builder: SiteBuilder, make_site) -> Privileges:
-    return Privileges(make_site(builder))
+    return make_site(builder).privileges
 
 
 def assignments(builder: SiteBuilder, make_site) -> set[tuple[int, str, str]]:
@@ -38,7 +38,7 @@ def test_place_labels_name_the_instance(contextlevel, instanceid, label):
 
 
 def test_role_risks_are_the_risk_bits_of_each_role_definition(builder, make_site):
-    risks = privileges(builder, make_site).role_risks()
+    risks = make_site(builder).roles.role_risk_masks()
     manager = builder.role_id("manager")
     assert risks[manager] == PRIVILEGED_MASK & 62
     assert risks[builder.role_id("student")] == RISK_PERSONAL
@@ -148,9 +148,9 @@ def test_no_query_reads_a_secret_column(builder, make_site):
     builder.token(owner)
     builder.assign_role(owner, "manager")
     site = make_site(builder)
-    reader = Privileges(site)
+    reader = site.privileges
     reader.risky_assignments(), reader.override_grants(), reader.login_as_holders()
     reader.token_services()
 
-    for record in site.db.records:
-        assert not any(secret in record.sql.lower() for secret in SECRETS), record.sql
+    for record in site.queries:
+        assert not any(secret in record["sql"].lower() for secret in SECRETS), record["sql"]

@@ -133,4 +133,4 @@ def test_risky_overrides_and_role_definitions(builder, make_site):
     assert row.riskbitmask & RISK_XSS
     editing = [c.capability for c in roles.role_allowed_risky_capabilities(3, RISK_XSS)]
     assert TRUST in editing
-    assert roles.role_allowed_risky_capabilities(5, MOODLE_RISKY_MASK) == []
+    assert roles.role_allowed_risky_capabilities(5, MOODLE_RISKY_MASK) == ()

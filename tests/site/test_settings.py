@@ -1,7 +1,7 @@
 import pytest
 
 from moodle_soc.site.phpconfig import parse_config_php
-from moodle_soc.site.secrets import MASK, is_secret_setting
+from moodle_soc.site.secrets import MASK
 from moodle_soc.site.settings import Settings, UndecidableSettingError
 
 CONFIG_PHP = """<?php
@@ -64,27 +64,3 @@ def test_list_and_flag_helpers(settings):
     assert settings.flag("cookiesecure") is True
     assert settings.flag("passwordpolicy") is False
     assert settings.plugin_names("tool_") == ["tool_mfa"]
-
-
-@pytest.mark.parametrize(
-    ("name", "secret"),
-    [
-        ("smtppass", True),
-        ("dbpass", True),
-        ("bind_pw", True),
-        ("recaptchaprivatekey", True),
-        ("calendar_exportsalt", True),
-        ("passwordsaltmain", True),
-        ("cronremotepassword", True),
-        ("bigbluebuttonbn_shared_secret", True),
-        ("passwordpolicy", False),
-        ("minpasswordlength", False),
-        ("passwordreuselimit", False),
-        ("tokenduration", False),
-        ("registerauth", False),
-        ("auth", False),
-        ("recaptchapublickey", False),
-    ],
-)
-def test_secret_setting_names(name, secret):
-    assert is_secret_setting(name) is secret

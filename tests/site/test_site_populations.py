@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from moodle_soc.site.populations import (
-    PopulationQueries,
     Window,
     context_label,
     iso,
@@ -65,24 +64,57 @@ def test_admin_roles_are_those_allowing_config_or_trust_risks(
     builder: SiteBuilder, make_site: Any
 ) -> None:
     site = make_site(builder)
-    rows = site.db.fetch_all(PopulationQueries(site).admin_role_ids(), "test")
+    rows = site.db.fetch_all(site.populations.admin_role_ids(), "test")
     assert {int(r["roleid"]) for r in rows} == {builder.role_id("manager")}
 
 
 def test_token_values_are_never_selected(builder: SiteBuilder, make_site: Any) -> None:
     builder.token(2, timecreated=NOV.start + 10)
     site = make_site(builder)
-    (row,) = list(PopulationQueries(site).tokens(NOV))
+    (row,) = list(site.populations.tokens(NOV))
     assert "token" not in row and "privatetoken" not in row
     (query,) = [r for r in site.db.records if "external_tokens" in r.sql]
     assert "external_tokens.token," not in query.sql and "privatetoken" not in query.sql
+
+
+def test_user_rows_and_events_speak_the_populations_names(
+    builder: SiteBuilder, make_site: Any
+) -> None:
+    uid = builder.user("ann", timecreated=NOV.start + 5, suspended=1)
+    builder.log("\\core\\event\\user_created", timecreated=NOV.start + 6, objecttable="user",
+                objectid=uid, relateduserid=uid, userid=2, crud="c")  # fmt: skip
+    site = make_site(builder)
+    (row,) = site.populations.users_created(NOV)
+    assert row == {
+        "userid": uid, "username": "ann", "firstname": row["firstname"],
+        "lastname": row["lastname"], "auth": "manual", "deleted": False, "suspended": True,
+        "timecreated": NOV.start + 5, "timemodified": row["timemodified"],
+    }  # fmt: skip
+    (event,) = site.populations.account_events("created", NOV)
+    assert (event["userid"], event["actor_id"], event["actor"]) == (uid, 2, "admin")
+
+
+def test_siteadmins_changes_are_one_row_per_user_at_system_level(
+    builder: SiteBuilder, make_site: Any
+) -> None:
+    builder.config_log("siteadmins", "2,7,9", "2,5", userid=2, timemodified=NOV.start + 9)
+    builder.config_log("siteadmins", "2", "2", userid=2, timemodified=NOV.start + 10)
+    rows = list(make_site(builder).populations.siteadmin_changes(NOV))
+    assert [(r["userid"], r["change"], r["context"], r["contextlevel"]) for r in rows] == [
+        (5, "unassigned", "system", 10),
+        (7, "assigned", "system", 10),
+        (9, "assigned", "system", 10),
+    ]
+    assert {(r["role"], r["source"], r["actor"]) for r in rows} == {
+        ("siteadmin", "config_log", "admin")
+    }
 
 
 def test_large_sources_stream_in_keyset_pages(builder: SiteBuilder, make_site: Any) -> None:
     for n in range(5003):
         builder.config_log(f"setting{n}", n, None, timemodified=NOV.start + n)
     site = make_site(builder)
-    rows = list(PopulationQueries(site).config_log(NOV))
+    rows = list(site.populations.config_log(NOV))
     assert [r["name"] for r in rows] == [f"setting{n}" for n in range(5003)]
     pages = [r for r in site.db.records if "config_log" in r.sql]
     assert [p.rows for p in pages] == [5000, 3]
@@ -98,7 +130,5 @@ def test_login_failures_decode_both_formats_and_survive_bad_rows(
     row = builder.log(event, timecreated=NOV.start + 3, ip="10.1.1.1")
     builder.update("logstore_standard_log", row, other="a:1:{broken")
     site = make_site(builder)
-    got = [
-        (r["username"], r["reason"], r["ip"]) for r in PopulationQueries(site).login_failures(NOV)
-    ]
+    got = [(r["username"], r["reason"], r["ip"]) for r in site.populations.login_failures(NOV)]
     assert got == [("a", 3, ""), ("b", 4, ""), ("", None, "10.1.1.1")]

@@ -23,13 +23,12 @@ from moodle_soc.models.access import (
     TokenInfo,
 )
 from moodle_soc.models.roster import Roster
-from moodle_soc.site.people import People, Person
-from moodle_soc.site.privileges import Privileges
 from moodle_soc.site.roles import PRIVILEGED_MASK, risk_names
 
 if TYPE_CHECKING:
     from moodle_soc.policy import Policy
     from moodle_soc.site.moodle import MoodleSite
+    from moodle_soc.site.people import Person
     from moodle_soc.site.privileges import Place
     from moodle_soc.site.webservices import TokenRecord
 
@@ -76,7 +75,8 @@ class _Collector:
             self.notes.append(f"Only the first {limit} {what} were read; the list is incomplete.")
 
 
-def _collect(site: MoodleSite, privileges: Privileges, got: _Collector) -> None:
+def _collect(site: MoodleSite, got: _Collector) -> None:
+    privileges = site.privileges
     for uid in site.site_admin_ids:
         text = "Site administrator (siteadmins setting): bypasses every capability check"
         got.add(uid, "siteadmin", "siteadmin", "system", PRIVILEGED_MASK, text)
@@ -100,14 +100,12 @@ def _collect(site: MoodleSite, privileges: Privileges, got: _Collector) -> None:
         got.add(h.userid, f"loginas@{h.place.label}", "loginas", h.place.label, LOGIN_AS_RISK, text)
 
 
-def _tokens(
-    site: MoodleSite, privileges: Privileges, got: _Collector
-) -> dict[int, list[TokenInfo]]:
+def _tokens(site: MoodleSite, got: _Collector) -> dict[int, list[TokenInfo]]:
     """Permanent tokens per owner; live ones become grants when they reach beyond the owner's
     own self-service (a custom service, made by someone else, or owned by a privileged user)."""
-    if not site.has_table("external_tokens"):
+    if not site.webservices.has_tokens:
         return {}
-    services = privileges.token_services()
+    services = site.privileges.token_services()
     owned: dict[int, list[TokenInfo]] = {}
     for t in site.webservices.tokens():
         if t.embedded:
@@ -132,10 +130,10 @@ def build_inventory(
     roster: Roster | None = None,
 ) -> AccessInventory:
     """Read the site's privileged accounts (or every account) with grants, state and flags."""
-    privileges, people = Privileges(site), People(site)
+    people = site.people
     got = _Collector()
-    _collect(site, privileges, got)
-    tokens = _tokens(site, privileges, got)
+    _collect(site, got)
+    tokens = _tokens(site, got)
     persons = people.by_id(got.grants)
     if scope == "all":
         persons.update((p.user.id, p) for p in people.everyone())

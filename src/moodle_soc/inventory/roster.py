@@ -29,10 +29,10 @@ from weakref import WeakKeyDictionary
 from moodle_soc.errors import BadInputError
 from moodle_soc.inventory.flags import account_state, leave_timestamp, moment
 from moodle_soc.models.roster import Leaver, Reconciliation, Roster, RosterLink, RosterRow
-from moodle_soc.site.people import People, Person
 
 if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
+    from moodle_soc.site.people import Person
 
 COLUMNS = ("email", "username", "status", "leave_date", "manager")
 MAX_PROBLEMS = 10
@@ -161,7 +161,7 @@ def _better(new: RosterLink, old: RosterLink | None) -> bool:
 
 def reconcile(site: MoodleSite, roster: Roster) -> Reconciliation:
     """Match the roster to accounts and list the leavers whose accounts are still active."""
-    people = People(site).matching(
+    people = site.people.matching(
         (row.username for row in roster.rows if row.username),
         (row.email for row in roster.rows if row.email),
     )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
+from moodle_soc.site.cache import ById
 from moodle_soc.site.logother import decode_other, login_failure_reason
 
 if TYPE_CHECKING:
@@ -128,13 +129,16 @@ class Accounts:
         self.site = site
         self.db = site.db
         self._summaries: dict[tuple[int, int], ActivitySummary] = {}
+        self._users = ById[UserRecord]()
 
     def _user_columns(self, user: sa.TableClause) -> list[sa.ColumnClause[Any]]:
         return [user.c[name] for name in _USER_COLUMNS]
 
     def users_by_id(self, ids: Iterable[int]) -> dict[int, UserRecord]:
         """User records for ``ids`` (a bounded set); ids without a row are absent."""
-        wanted = sorted(set(ids))
+        return self._users.get(ids, self._read_users)
+
+    def _read_users(self, wanted: list[int]) -> dict[int, UserRecord]:
         user = self.db.table("user")
         found: dict[int, UserRecord] = {}
         for start in range(0, len(wanted), _ID_CHUNK):

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from moodle_soc.errors import ConfigPhpError, UsageError
-from moodle_soc.site.db import Database, make_engine
+from moodle_soc.site.db import Database
 from moodle_soc.site.phpconfig import PhpConfig, Unknown
+from moodle_soc.site.session import is_plain_identifier, make_engine
 
 if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
@@ -133,7 +134,7 @@ def spec_from_config(cfg: PhpConfig, password: str | None = None) -> ConnectionS
             query["unix_socket"] = socket
     elif isinstance(socket, str) and socket.startswith("/"):
         query["host"] = socket
-    schema = options.get("dbschema") if isinstance(options.get("dbschema"), str) else None
+    schema = _schema(options.get("dbschema"))
     url = sa.URL.create(
         driver,
         username=user,
@@ -147,10 +148,30 @@ def spec_from_config(cfg: PhpConfig, password: str | None = None) -> ConnectionS
     return ConnectionSpec(url=url, prefix="mdl_" if prefix is None else prefix, schema=schema)
 
 
+def _schema(value: Any) -> str | None:
+    """``dboptions['dbschema']``: a plain SQL name, or refused (it reaches the server)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Unknown):
+        raise ConfigPhpError(
+            f"config.php computes dboptions['dbschema'] at runtime ({value.expression});"
+            " pass --db instead."
+        )
+    if not isinstance(value, str) or not is_plain_identifier(value):
+        raise ConfigPhpError(
+            "config.php sets dboptions['dbschema'] to something other than a plain schema name"
+            " (letters, digits, _ and $, at most 63), so moodle-soc will not pass it on."
+        )
+    return value
+
+
 def open_database(spec: ConnectionSpec) -> Database:
-    engine = make_engine(spec.url, schema=spec.schema)
     return Database(
-        engine=engine, prefix=spec.prefix, display_url=spec.display, password=spec.url.password
+        engine=make_engine(spec.url),
+        prefix=spec.prefix,
+        display_url=spec.display,
+        password=spec.url.password,
+        schema=spec.schema,
     )
 
 

@@ -1,9 +1,11 @@
 """Read-only database access for one Moodle site, with every query recorded as provenance.
 
-Read-only by construction: PostgreSQL sessions default to read-only transactions, MySQL and
-MariaDB sessions are set ``TRANSACTION READ ONLY``, SQLite connections run ``query_only``; all
-queries of one scan share one repeatable-read transaction (a consistent snapshot) and a
-statement timeout. Nothing here ever writes, so a SELECT-only database user is enough.
+Read-only by construction, whatever engine it is given: the session is made read-only once
+open (PostgreSQL read-only transactions, MySQL and MariaDB ``TRANSACTION READ ONLY``, SQLite
+``query_only``; see ``session.py``) and the scan's transaction must confirm it before anything
+is read. All queries of one scan share that repeatable-read transaction (a consistent
+snapshot) under a statement timeout. Nothing here ever writes, so a SELECT-only database user
+is enough.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from moodle_soc.errors import CannotConnectError, MoodleSocError, NotMoodleError
-
-STATEMENT_TIMEOUT_SECONDS = 120
-CONNECT_TIMEOUT_SECONDS = 10
+from moodle_soc.site.secrets import MASK
+from moodle_soc.site.session import STATEMENT_TIMEOUT_SECONDS as STATEMENT_TIMEOUT_SECONDS
+from moodle_soc.site.session import require_read_only, start_read_only
 
 
 @dataclass(frozen=True)
@@ -67,62 +69,12 @@ def result_sha256(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return digest.hexdigest()
 
 
-def make_engine(url: sa.URL, *, schema: str | None = None) -> Engine:
-    """An engine whose every connection is read-only and time-limited."""
-    backend = url.get_backend_name()
-    connect_args: dict[str, Any] = {}
-    if backend == "postgresql":
-        options = (
-            "-c default_transaction_read_only=on"
-            f" -c statement_timeout={STATEMENT_TIMEOUT_SECONDS * 1000}"
-        )
-        if schema:
-            options += f" -c search_path={schema}"
-        connect_args = {
-            "options": options,
-            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-            "application_name": "moodle-soc",
-        }
-    elif backend in ("mysql", "mariadb"):
-        connect_args = {
-            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-            "init_command": "SET SESSION TRANSACTION READ ONLY",
-        }
-    engine = sa.create_engine(url, connect_args=connect_args, poolclass=sa.pool.NullPool)
-    if backend in ("mysql", "mariadb"):
-        sa.event.listen(engine, "connect", _limit_mysql_statements)
-    elif backend == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_query_only)
-    return engine
-
-
-def _limit_mysql_statements(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("SELECT VERSION()")
-        server = str(cursor.fetchone()[0]).lower()
-        if "mariadb" in server:
-            cursor.execute(f"SET SESSION max_statement_time = {STATEMENT_TIMEOUT_SECONDS}")
-        else:
-            cursor.execute(f"SET SESSION max_execution_time = {STATEMENT_TIMEOUT_SECONDS * 1000}")
-    finally:
-        cursor.close()
-
-
-def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA query_only = ON")
-    finally:
-        cursor.close()
-
-
 def describe_connect_error(display_url: str, exc: BaseException, password: str | None) -> str:
     """One sentence from a driver error; the password is scrubbed if a driver echoed it."""
     original = getattr(exc, "orig", None) or exc
     text = " ".join(str(original).split())
     if password:
-        text = text.replace(password, "********")
+        text = text.replace(password, MASK)
     text = text.rstrip(".")
     if len(text) > 240:
         text = text[:237] + "..."
@@ -137,6 +89,7 @@ class Database:
     prefix: str
     display_url: str
     password: str | None = field(default=None, repr=False)
+    schema: str | None = None  # PostgreSQL: the schema Moodle's tables are in (dboptions)
     records: list[QueryRecord] = field(default_factory=list)
     _connection: Connection | None = field(default=None, repr=False)
     _columns: dict[str, tuple[str, ...]] | None = field(default=None, repr=False)
@@ -151,13 +104,24 @@ class Database:
         if self._connection is None:
             try:
                 connection = self.engine.connect()
-                if self.backend != "sqlite":
-                    connection = connection.execution_options(isolation_level="REPEATABLE READ")
-                connection.begin()
             except sa.exc.DBAPIError as exc:
                 raise CannotConnectError(
                     describe_connect_error(self.display_url, exc, self.password)
                 ) from None
+            try:
+                start_read_only(connection, self.schema)
+                if self.backend != "sqlite":
+                    connection = connection.execution_options(isolation_level="REPEATABLE READ")
+                connection.begin()
+                require_read_only(connection, self.display_url)
+            except sa.exc.DBAPIError as exc:
+                connection.close()
+                raise CannotConnectError(
+                    describe_connect_error(self.display_url, exc, self.password)
+                ) from None
+            except BaseException:
+                connection.close()
+                raise
             self._connection = connection
         return self._connection
 
@@ -324,7 +288,7 @@ class QueryFailedError(MoodleSocError):
         original = getattr(exc, "orig", None) or exc
         text = " ".join(str(original).split()).split(" [SQL:")[0]
         if password:
-            text = text.replace(password, "********")
+            text = text.replace(password, MASK)
         super().__init__(f"Query '{purpose}' failed: {text[:240].rstrip('.')}.")
         self.purpose = purpose
 

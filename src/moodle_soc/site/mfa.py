@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from moodle_soc.site.cache import ById
+
 if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
 
@@ -28,6 +30,7 @@ class Mfa:
 
     def __init__(self, site: MoodleSite) -> None:
         self._site = site
+        self._factors = ById[tuple[str, ...]]()
 
     @property
     def available(self) -> bool:
@@ -93,10 +96,11 @@ class Mfa:
 
     def users_with_factors(self, user_ids: Iterable[int]) -> dict[int, list[str]]:
         """For each given user id, the factors it holds non-revoked (empty list when none)."""
-        ids = sorted({int(user_id) for user_id in user_ids})
+        held = self._factors.get(user_ids, self._read_factors)
+        return {user_id: list(factors) for user_id, factors in held.items()}
+
+    def _read_factors(self, ids: list[int]) -> dict[int, tuple[str, ...]]:
         found: dict[int, list[str]] = {user_id: [] for user_id in ids}
-        if not ids:
-            return found
         table = self._site.db.table("tool_mfa")
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
@@ -109,4 +113,4 @@ class Mfa:
             )
             for row in rows:
                 found[int(row["userid"])].append(str(row["factor"]))
-        return found
+        return {user_id: tuple(factors) for user_id, factors in found.items()}

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from moodle_soc.errors import NotMoodleError
 from moodle_soc.site.db import Database
 from moodle_soc.site.phpconfig import PhpConfig
+from moodle_soc.site.secrets import MASK, mask
 from moodle_soc.site.settings import Settings
 from moodle_soc.site.version import MoodleVersion, classify
 
@@ -26,7 +27,10 @@ if TYPE_CHECKING:
     from moodle_soc.site.backups import Backups
     from moodle_soc.site.logs import Logs
     from moodle_soc.site.mfa import Mfa
+    from moodle_soc.site.people import People
+    from moodle_soc.site.populations import PopulationQueries
     from moodle_soc.site.privacy import Privacy
+    from moodle_soc.site.privileges import Privileges
     from moodle_soc.site.roles import Roles
     from moodle_soc.site.tasks import Tasks
     from moodle_soc.site.webservices import WebServices
@@ -79,12 +83,21 @@ class MoodleSite:
     @property
     def queries(self) -> tuple[dict[str, Any], ...]:
         """Provenance of every query run so far: SQL, parameters, rows, time and SHA-256."""
-        return tuple(record.as_dict() for record in self.db.records)
+        return self.queries_since(0)
+
+    @property
+    def query_count(self) -> int:
+        """How many queries have run: mark it, then ``queries_since(mark)`` is what came after."""
+        return len(self.db.records)
+
+    def queries_since(self, count: int) -> tuple[dict[str, Any], ...]:
+        """Provenance of the queries run after the first ``count`` (one population's own)."""
+        return tuple(record.as_dict() for record in self.db.records[count:])
 
     def scrub(self, text: str) -> str:
         """``text`` with the database password masked (for error sentences)."""
         password = self.db.password
-        return text.replace(password, "********") if password else text
+        return text.replace(password, MASK) if password else text
 
     # --- identity and version -------------------------------------------------------------
 
@@ -129,8 +142,6 @@ class MoodleSite:
 
     @cached_property
     def settings(self) -> Settings:
-        from moodle_soc.site.secrets import mask
-
         config = self.db.table("config")
         core = {
             row["name"]: mask(row["name"], row["value"])
@@ -241,3 +252,21 @@ class MoodleSite:
         from moodle_soc.site.privacy import Privacy
 
         return Privacy(self)
+
+    @cached_property
+    def privileges(self) -> Privileges:
+        from moodle_soc.site.privileges import Privileges
+
+        return Privileges(self)
+
+    @cached_property
+    def people(self) -> People:
+        from moodle_soc.site.people import People
+
+        return People(self)
+
+    @cached_property
+    def populations(self) -> PopulationQueries:
+        from moodle_soc.site.populations import PopulationQueries
+
+        return PopulationQueries(self)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 from moodle_soc.site.accounts import UserRecord
+from moodle_soc.site.cache import ById, once_per_site
 from moodle_soc.site.privileges import Bounded
 
 if TYPE_CHECKING:
@@ -74,9 +75,13 @@ def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
 
 
 class People:
+    """Reached as ``site.people``: a user row or count asked for again is not read again."""
+
     def __init__(self, site: MoodleSite) -> None:
         self.site = site
         self.db = site.db
+        self._by_id = ById[Person]()
+        self._logins: dict[int, ById[LoginCount]] = {}
 
     def _select(self, condition: sa.ColumnElement[bool], purpose: str) -> list[Person]:
         user = self.db.table("user")
@@ -85,6 +90,9 @@ class People:
 
     def by_id(self, userids: Iterable[int]) -> dict[int, Person]:
         """Users by id (a bounded set); ids without a row are absent."""
+        return self._by_id.get(userids, self._read_by_id)
+
+    def _read_by_id(self, userids: list[int]) -> dict[int, Person]:
         user = self.db.table("user")
         return {
             person.user.id: person
@@ -116,7 +124,12 @@ class People:
         return self.db.has_table(STANDARD_LOG)
 
     def interactive_logins(self, userids: Iterable[int], since: int) -> dict[int, LoginCount]:
-        """Web logins (log origin 'web') of the given users since ``since``, per user."""
+        """Web logins (log origin 'web') of the given users since ``since``, per user (users
+        without one are absent)."""
+        known = self._logins.setdefault(since, ById[LoginCount]())
+        return known.get(userids, lambda missing: self._read_logins(missing, since))
+
+    def _read_logins(self, userids: list[int], since: int) -> dict[int, LoginCount]:
         log = self.db.table(STANDARD_LOG)
         found: dict[int, LoginCount] = {}
         for chunk in _chunks(userids):
@@ -133,6 +146,7 @@ class People:
                 found[userid] = LoginCount(userid, int(row["n"]), int(row["last"]))
         return found
 
+    @once_per_site
     def login_as_use(self, since: int, limit: int = 500) -> Bounded[LoginAsUse]:
         """ "Log in as" events since ``since`` per real user, the top ``limit`` by sessions.
 

@@ -4,7 +4,9 @@ Every query is bounded by the period on an indexed time column (``config_log.tim
 ``logstore_standard_log.timecreated``) or reads a small table, and is streamed in keyset pages
 by id, so memory stays bounded on a site with millions of log rows. Secrets never leave this
 module: config_log values of secret settings are masked here (real sites keep old salts and
-private keys in config_log), and web-service token values are never selected.
+private keys in config_log), and web-service token values are never selected. Rows leave as
+plain dicts keyed by the populations' own column names (``userid``, ``deleted`` as a bool), so
+the population builders above the site layer know no Moodle table, column or event name.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 from moodle_soc.site.logother import decode_other, login_failure_reason
+from moodle_soc.site.moodle import SYSTEM_CONTEXT_LEVEL
+from moodle_soc.site.privileges import LEVEL_NAMES, SITE_LEVELS
 from moodle_soc.site.roles import CAP_ALLOW, RISK_CONFIG, RISK_MANAGETRUST
-from moodle_soc.site.secrets import MASK, is_secret_setting
+from moodle_soc.site.secrets import is_secret_setting, mask, reveals
 
 if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
@@ -31,15 +35,18 @@ USER_DELETED = "\\core\\event\\user_deleted"
 ROLE_ASSIGNED = "\\core\\event\\role_assigned"
 ROLE_UNASSIGNED = "\\core\\event\\role_unassigned"
 LOGIN_FAILED = "\\core\\event\\user_login_failed"
-#: A role change is privileged when it is made at system or category level (it reaches beyond
-#: one course), or when the role's definition allows a capability that changes the site's
-#: configuration or other users' trust (RISK_CONFIG, RISK_MANAGETRUST), as managers' does.
-SITE_LEVELS = (10, 40)
+#: A role change is privileged when it is made at system or category level (SITE_LEVELS: it
+#: reaches beyond one course), or when the role's definition allows a capability that changes
+#: the site's configuration or other users' trust (RISK_CONFIG, RISK_MANAGETRUST), as managers'
+#: does.
 ADMIN_RISKS = RISK_CONFIG | RISK_MANAGETRUST
 REASONS = {1: "no such user", 2: "suspended", 3: "wrong password", 4: "locked out",
            5: "not authorised", 6: "reCAPTCHA failed"}  # fmt: skip
-LEVEL_NAMES = {10: "system", 30: "user", 40: "category", 50: "course", 70: "module", 80: "block"}
 _ID_CHUNK = 1000
+ACCOUNT_EVENTS = {"created": USER_CREATED, "deleted": USER_DELETED}
+#: Notes a population carries when its source is missing from the site.
+NO_STANDARD_LOG = f"The {STANDARD_LOG} table does not exist: log events are missing."
+NO_TOKENS = "This site has no external_tokens table."
 
 
 @dataclass(frozen=True)
@@ -80,8 +87,20 @@ def _other(raw: str | None) -> dict[str, Any]:
 
 
 def masked(name: str, value: Any) -> Any:
-    """A config_log value, or the mask for a secret setting's non-empty value."""
-    return MASK if is_secret_setting(name) and value not in (None, "") else value
+    """A config_log value, or the mask for a secret setting's value (``secrets.mask``)."""
+    return mask(name, value)
+
+
+def _admin_ids(value: Any) -> set[int]:
+    """``siteadmins`` is a comma-separated list of user ids."""
+    return {int(part) for part in str(value or "").split(",") if part.strip().isdigit()}
+
+
+def _user_row(row: RowMapping) -> Row:
+    values: Row = {"userid": int(row["id"])}
+    values.update({key: row[key] for key in ("username", "firstname", "lastname", "auth")})
+    values.update(deleted=bool(row["deleted"]), suspended=bool(row["suspended"]))
+    return values | {"timecreated": row["timecreated"], "timemodified": row["timemodified"]}
 
 
 class PopulationQueries:
@@ -93,6 +112,10 @@ class PopulationQueries:
     @property
     def has_standard_log(self) -> bool:
         return self.db.has_table(STANDARD_LOG)
+
+    @property
+    def has_tokens(self) -> bool:
+        return self.db.has_table("external_tokens")
 
     def _stream(self, statement: sa.Select[Any], key: Any, purpose: str) -> Iterator[RowMapping]:
         return self.db.stream(statement, key, purpose)
@@ -111,24 +134,27 @@ class PopulationQueries:
         names = ("id", "username", "firstname", "lastname", "auth", "deleted", "suspended")
         return [*(user.c[n] for n in names), user.c.timecreated, user.c.timemodified]
 
-    def users_created(self, window: Window) -> Iterator[RowMapping]:
+    def users_created(self, window: Window) -> Iterator[Row]:
         """``user`` rows whose ``timecreated`` is in the period (deleted users included)."""
         user = self.db.table("user")
         statement = sa.select(*self._user_columns()).where(window.holds(user.c.timecreated))
-        return self._stream(statement, user.c.id, "populations: users created in the period")
+        purpose = "populations: users created in the period"
+        return map(_user_row, self._stream(statement, user.c.id, purpose))
 
-    def users_deleted_or_suspended(self, window: Window) -> Iterator[RowMapping]:
+    def users_deleted_or_suspended(self, window: Window) -> Iterator[Row]:
         """Users now deleted or suspended whose row was last modified in the period."""
         user = self.db.table("user")
         statement = sa.select(*self._user_columns()).where(
             sa.or_(user.c.deleted == 1, user.c.suspended == 1), window.holds(user.c.timemodified)
         )
-        return self._stream(
-            statement, user.c.id, "populations: deleted or suspended users modified in the period"
-        )
+        purpose = "populations: deleted or suspended users modified in the period"
+        return map(_user_row, self._stream(statement, user.c.id, purpose))
 
-    def account_events(self, eventname: str, window: Window) -> Iterator[Row]:
+    def account_events(
+        self, change: Literal["created", "deleted"], window: Window
+    ) -> Iterator[Row]:
         """user_created / user_deleted events: the account, who acted, and from where."""
+        eventname = ACCOUNT_EVENTS[change]
         log = self.db.table(STANDARD_LOG)
         actor = self.db.table("user").alias("actor")
         statement = self._events(
@@ -176,7 +202,7 @@ class PopulationQueries:
             .where(
                 rc.c.permission == CAP_ALLOW,
                 cap.c.riskbitmask.bitwise_and(ADMIN_RISKS) != 0,
-                context.c.contextlevel == 10,
+                context.c.contextlevel == SYSTEM_CONTEXT_LEVEL,
             )
             .distinct()
         )
@@ -228,6 +254,30 @@ class PopulationQueries:
                 "actor": row["actor"],
             }
 
+    def siteadmin_changes(self, window: Window) -> Iterator[Row]:
+        """Additions to and removals from ``siteadmins`` recorded in config_log, one row per user
+        shaped like a ``role_changes`` row: site administration is a setting, not a role."""
+        for change in self.config_log(window, name="siteadmins"):
+            before, after = _admin_ids(change["oldvalue"]), _admin_ids(change["value"])
+            moves = [(u, "assigned") for u in after - before]
+            moves += [(u, "unassigned") for u in before - after]
+            for userid, what in sorted(moves):
+                yield {
+                    "source": "config_log",
+                    "source_id": change["id"],
+                    "time": change["time"],
+                    "change": what,
+                    "role": "siteadmin",
+                    "roleid": None,
+                    "userid": userid,
+                    "username": None,
+                    "context": "system",
+                    "contextlevel": SYSTEM_CONTEXT_LEVEL,
+                    "component": "siteadmins",
+                    "actor_id": change["actor_id"],
+                    "actor": change["actor"],
+                }
+
     # --- configuration ------------------------------------------------------------------------
 
     def config_log(self, window: Window, *, name: str | None = None) -> Iterator[Row]:
@@ -252,14 +302,15 @@ class PopulationQueries:
                 "name": setting,
                 "oldvalue": masked(setting, row["oldvalue"]),
                 "value": masked(setting, row["value"]),
-                "masked": is_secret_setting(setting),
+                "masked": is_secret_setting(setting)
+                and (reveals(row["value"]) or reveals(row["oldvalue"])),
                 "actor_id": int(row["userid"] or 0),
                 "actor": row["actor"],
             }
 
     # --- web services -------------------------------------------------------------------------
 
-    def tokens(self, window: Window) -> Iterator[RowMapping]:
+    def tokens(self, window: Window) -> Iterator[Row]:
         """Tokens that existed by the period's end: properties only, never ``token`` or
         ``privatetoken`` (deleted tokens are gone from the table)."""
         tokens, service = self.db.table("external_tokens"), self.db.table("external_services")
@@ -278,7 +329,7 @@ class PopulationQueries:
             )
             .where(tokens.c.timecreated < window.end)
         )
-        return self._stream(statement, tokens.c.id, "populations: web-service tokens")
+        return map(dict, self._stream(statement, tokens.c.id, "populations: web-service tokens"))
 
     # --- authentication -----------------------------------------------------------------------
 

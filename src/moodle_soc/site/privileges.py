@@ -8,16 +8,19 @@ Aggregates run in SQL; every list is bounded (``limit``) and says when it was cu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
+from moodle_soc.site.cache import once_per_site
+from moodle_soc.site.moodle import SYSTEM_CONTEXT_LEVEL
 from moodle_soc.site.roles import (
     CAP_ALLOW,
     PRIVILEGED_MASK,
-    RISK_BITS,
     RISK_CONFIG,
     RISK_DATALOSS,
     RISK_MANAGETRUST,
@@ -32,7 +35,7 @@ LOGIN_AS = "moodle/user:loginas"
 # Below category level every teacher needs RISK_XSS and RISK_PERSONAL capabilities by design, and
 # plugins flag student capabilities with them; config, trust and data loss reach beyond teaching.
 LOCAL_PRIVILEGED_MASK = RISK_CONFIG | RISK_MANAGETRUST | RISK_DATALOSS
-SITE_LEVELS = (10, 40)  # system, course category
+SITE_LEVELS = (SYSTEM_CONTEXT_LEVEL, 40)  # system, course category
 LEVEL_NAMES = {10: "system", 30: "user", 40: "category", 50: "course", 70: "module", 80: "block"}
 MAX_ROWS = 50_000
 FUNCTION_SAMPLE = 25
@@ -112,36 +115,18 @@ def _place(row: RowMapping, prefix: str = "") -> Place:
 
 
 class Privileges:
+    """Each answer is read once per site (``site.privileges``): the inventory of each scope and
+    the checks share it."""
+
     def __init__(self, site: MoodleSite) -> None:
         self.site = site
         self.db = site.db
-        self._masks: dict[int, dict[int, int]] = {}
 
     def _bounded(self, statement: sa.Select[Any], limit: int, purpose: str) -> Bounded[RowMapping]:
         rows = self.db.fetch_all(statement.limit(limit + 1), f"{purpose} (at most {limit})")
         return Bounded(tuple(rows[:limit]), len(rows) > limit)
 
-    def role_risks(self, mask: int = PRIVILEGED_MASK) -> dict[int, int]:
-        """Per role, the OR of risk bits (within ``mask``) its system-level definition allows."""
-        if mask not in self._masks:
-            rc, cap = self.db.table("role_capabilities"), self.db.table("capabilities")
-            bits = [bit for bit in RISK_BITS if bit & mask]
-            # No portable BIT_OR aggregate: one MAX(CASE) column per bit.
-            flags = [sa.case((cap.c.riskbitmask.bitwise_and(b) != 0, 1), else_=0) for b in bits]
-            has = [sa.func.max(flag).label(f"b{b}") for flag, b in zip(flags, bits, strict=True)]
-            rows = self.db.fetch_all(
-                sa.select(rc.c.roleid, *has)
-                .select_from(rc.join(cap, cap.c.name == rc.c.capability))
-                .where(rc.c.permission == CAP_ALLOW, rc.c.contextid == self.site.system_context_id)
-                .where(cap.c.riskbitmask.bitwise_and(mask) != 0)
-                .group_by(rc.c.roleid),
-                f"privileges: risk bits within {mask} each role allows at system level",
-            )
-            self._masks[mask] = {
-                int(r["roleid"]): sum(b for b in bits if int(r[f"b{b}"] or 0)) for r in rows
-            }
-        return self._masks[mask]
-
+    @once_per_site
     def risky_assignments(
         self,
         site_mask: int = PRIVILEGED_MASK,
@@ -150,7 +135,8 @@ class Privileges:
     ) -> Bounded[Assignment]:
         """Assignments at system or category level of roles allowing a ``site_mask`` risk, and
         in any other context of roles allowing a ``local_mask`` risk."""
-        site_roles, local_roles = self.role_risks(site_mask), self.role_risks(local_mask)
+        risks = self.site.roles.role_risk_masks
+        site_roles, local_roles = risks(site_mask), risks(local_mask)
         if not site_roles:
             return Bounded((), False)
         ra, context = self.db.table("role_assignments"), self.db.table("context")
@@ -189,6 +175,7 @@ class Privileges:
         below = a.c.path.like(b.c.path.concat("/%"))
         return sa.or_(a.c.path == b.c.path, below, b.c.path.like(a.c.path.concat("/%")))
 
+    @once_per_site
     def override_grants(
         self, mask: int = PRIVILEGED_MASK, limit: int = MAX_ROWS
     ) -> Bounded[OverrideGrant]:
@@ -232,6 +219,7 @@ class Privileges:
         )
         return Bounded(rows, found.truncated)
 
+    @once_per_site
     def login_as_holders(self, limit: int = MAX_ROWS) -> Bounded[LoginAsHolder]:
         """Users whose role allows "log in as" in a context overlapping the assignment's,
         unless the capability is prohibited for that role at the assignment's context or above.
@@ -269,7 +257,8 @@ class Privileges:
             holders[(holder.userid, holder.roleid, holder.place)] = holder
         return Bounded(tuple(holders.values()), found.truncated)
 
-    def token_services(self, sample: int = FUNCTION_SAMPLE) -> dict[int, TokenService]:
+    @once_per_site
+    def token_services(self, sample: int = FUNCTION_SAMPLE) -> Mapping[int, TokenService]:
         """Per token id, its service and the functions it opens (count and first ``sample``)."""
         tokens, services = self.db.table("external_tokens"), self.db.table("external_services")
         functions = self.db.table("external_services_functions")
@@ -302,10 +291,12 @@ class Privileges:
             )
             for sid in serviceids
         }
-        return {
-            int(r["id"]): TokenService(
-                int(r["id"]), sid, r["component"] in (None, ""), counts.get(sid, 0), names[sid]
-            )
-            for r in rows
-            for sid in [int(r["externalserviceid"])]
-        }
+        return MappingProxyType(
+            {
+                int(r["id"]): TokenService(
+                    int(r["id"]), sid, r["component"] in (None, ""), counts.get(sid, 0), names[sid]
+                )
+                for r in rows
+                for sid in [int(r["externalserviceid"])]
+            }
+        )

@@ -7,15 +7,17 @@ context are overrides. Risk bits are tested with a portable bitwise AND.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 from moodle_soc.site.accounts import UserRecord
+from moodle_soc.site.cache import once_per_site
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -154,7 +156,10 @@ class Roles:
             statement = statement.where(rc.c.capability.not_in(ignored))
         return self._count(statement, f"roles: contexts where role {roleid} allows risk {mask}")
 
-    def role_allowed_risky_capabilities(self, roleid: int, mask: int) -> list[RiskyCapability]:
+    @once_per_site
+    def role_allowed_risky_capabilities(
+        self, roleid: int, mask: int
+    ) -> tuple[RiskyCapability, ...]:
         """Capabilities in ``mask`` that the role's system-level definition allows."""
         rc, cap, joined, allowed = self._allowed_risky(mask)
         rows = self.db.fetch_all(
@@ -164,7 +169,7 @@ class Roles:
             .order_by(rc.c.capability),
             f"roles: capabilities with risk {mask} that role {roleid} allows at system level",
         )
-        return [RiskyCapability(str(r["capability"]), int(r["riskbitmask"])) for r in rows]
+        return tuple(RiskyCapability(str(r["capability"]), int(r["riskbitmask"])) for r in rows)
 
     @property
     def _system(self) -> int:
@@ -232,8 +237,10 @@ class Roles:
             users=self._count(users, "roles: core_riskbackup user count"),
         )
 
-    def _role_risk_masks(self, mask: int) -> dict[int, int]:
-        """OR of the risk bits (within ``mask``) each role allows at system level."""
+    @once_per_site
+    def role_risk_masks(self, mask: int = PRIVILEGED_MASK) -> Mapping[int, int]:
+        """Per role, the OR of the risk bits (within ``mask``) its system-level definition
+        allows."""
         rc, cap, joined, allowed = self._allowed_risky(mask)
         bits = [bit for bit in RISK_BITS if bit & mask]
         # No portable BIT_OR aggregate: one MAX(CASE) column per bit.
@@ -246,12 +253,13 @@ class Roles:
             .group_by(rc.c.roleid),
             f"roles: risk bits within {mask} each role allows at system level",
         )
-        return {int(r["roleid"]): sum(bit for bit in bits if int(r[f"b{bit}"] or 0)) for r in rows}
+        masks = {int(r["roleid"]): sum(bit for bit in bits if int(r[f"b{bit}"] or 0)) for r in rows}
+        return MappingProxyType(masks)
 
     def system_role_holders(self, mask: int = PRIVILEGED_MASK) -> list[RoleHolder]:
         """Assignments at the system context (and, flagged, at category level) of roles whose
         definition allows a capability with a risk in ``mask``."""
-        masks = self._role_risk_masks(mask)
+        masks = self.role_risk_masks(mask)
         if not masks:
             return []
         ra = self.db.table("role_assignments")

@@ -97,6 +97,11 @@ class WebServices:
         self._db = site.db
         self._tokens: list[TokenRecord] | None = None
 
+    @property
+    def has_tokens(self) -> bool:
+        """Whether the site has the token table at all (every supported release does)."""
+        return self._site.has_table("external_tokens")
+
     def tokens(self) -> list[TokenRecord]:
         """Every token with its owner and service, ordered by id (secret columns never read).
 

@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from moodle_soc.site import populations as q
-from moodle_soc.site.populations import PopulationQueries, Window, iso
+from moodle_soc.site.populations import REASONS, PopulationQueries, Window, iso
 
 Row = dict[str, Any]
 Count = Callable[[Iterable[Any]], Iterator[Any]]
@@ -47,10 +46,8 @@ NEEDS_LOG = frozenset(
 )
 
 
-def _user_row(row: Any, extra: tuple[str, ...], evidence: str) -> Row:
-    values: Row = {"userid": int(row["id"])}
-    values.update({k: row[k] for k in _USER[1:5]})
-    values.update(deleted=bool(row["deleted"]), suspended=bool(row["suspended"]))
+def _user_row(row: Row, extra: tuple[str, ...], evidence: str) -> Row:
+    values: Row = {key: row[key] for key in _USER}
     for key in (*extra, *_EVENT):
         values[key] = iso(row[key]) if key.startswith("time") else None
     values["evidence"] = evidence
@@ -83,8 +80,8 @@ def _with_events(
 
 def users_created(p: PopulationQueries, w: Window, count: Count, _n: int) -> list[Row]:
     extra = ("timecreated",)
-    rows = {int(r["id"]): _user_row(r, extra, "user row only") for r in count(p.users_created(w))}
-    events = count(p.account_events(q.USER_CREATED, w)) if p.has_standard_log else []
+    rows = {r["userid"]: _user_row(r, extra, "user row only") for r in count(p.users_created(w))}
+    events = count(p.account_events("created", w)) if p.has_standard_log else []
     return _with_events(rows, events, p, extra)
 
 
@@ -93,8 +90,8 @@ def users_deleted_or_suspended(p: PopulationQueries, w: Window, count: Count, _n
     rows = {}
     for r in count(p.users_deleted_or_suspended(w)):
         row = _user_row(r, extra, "user row only")
-        rows[int(r["id"])] = row | {"change": "deleted" if row["deleted"] else "suspended"}
-    events = count(p.account_events(q.USER_DELETED, w)) if p.has_standard_log else []
+        rows[r["userid"]] = row | {"change": "deleted" if row["deleted"] else "suspended"}
+    events = count(p.account_events("deleted", w)) if p.has_standard_log else []
     merged = _with_events(rows, events, p, extra)
     for row in merged:
         row["change"] = row["change"] or "deleted"  # a user_deleted event without its row
@@ -103,26 +100,12 @@ def users_deleted_or_suspended(p: PopulationQueries, w: Window, count: Count, _n
 
 def privileged_role_changes(p: PopulationQueries, w: Window, count: Count, _n: int) -> list[Row]:
     rows = list(count(p.role_changes(w))) if p.has_standard_log else []
-    for change in count(p.config_log(w, name="siteadmins")):
-        before, after = _ids(change["oldvalue"]), _ids(change["value"])
-        moves = [(u, "assigned") for u in after - before]
-        moves += [(u, "unassigned") for u in before - after]
-        for uid, what in sorted(moves):
-            row = dict.fromkeys(COLUMNS["privileged_role_changes"])
-            row.update(source="config_log", source_id=change["id"], time=change["time"])
-            row.update(change=what, role="siteadmin", userid=uid, context="system")
-            row.update(contextlevel=10, component="siteadmins")
-            rows.append(row | {"actor_id": change["actor_id"], "actor": change["actor"]})
+    rows += count(p.siteadmin_changes(w))
     names = p.usernames(r["userid"] for r in rows if r["username"] is None and r["userid"])
     for row in rows:
         row["username"] = row["username"] or names.get(row["userid"] or 0)
     rows.sort(key=lambda r: (r["time"], r["source"], r["source_id"], r["userid"] or 0))
     return [r | {"time": iso(r["time"])} for r in rows]
-
-
-def _ids(value: Any) -> set[int]:
-    """``siteadmins`` is a comma-separated list of user ids."""
-    return {int(part) for part in str(value or "").split(",") if part.strip().isdigit()}
 
 
 def config_changes(p: PopulationQueries, w: Window, count: Count, _n: int) -> list[Row]:
@@ -154,7 +137,7 @@ class _Burst:
         self.last = max(self.last, event["time"])
         self.userid = max(self.userid, event["userid"])
         code = event["reason"]
-        self.reasons[q.REASONS.get(code, f"reason {code if code is not None else 'unknown'}")] += 1
+        self.reasons[REASONS.get(code, f"reason {code if code is not None else 'unknown'}")] += 1
 
 
 def failed_login_bursts(p: PopulationQueries, w: Window, count: Count, threshold: int) -> list[Row]:

@@ -22,7 +22,7 @@ from moodle_soc.evidence.periods.population_rows import BUILDERS, COLUMNS, NEEDS
 from moodle_soc.evidence.store.canonical import canonical_bytes
 from moodle_soc.evidence.store.store import EvidenceStore
 from moodle_soc.models.records import SiteRef, StoredRecord
-from moodle_soc.site.populations import STANDARD_LOG, PopulationQueries, Window
+from moodle_soc.site.populations import NO_STANDARD_LOG, NO_TOKENS, Window
 
 if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
@@ -148,14 +148,14 @@ def build_population(
         raise UsageError(f"Unknown population {name!r}; known: {', '.join(POPULATIONS)}.")
     if end < start:
         raise UsageError(f"The period ends ({end}) before it starts ({start}).")
-    queries, window = PopulationQueries(site), Window.for_days(start, end)
-    identity, _schema = site.identity, site.db.columns  # not part of this population's queries
-    first_query, notes = len(site.db.records), []
-    if name == "webservice_tokens" and not site.has_table("external_tokens"):
-        rows, notes = [], ["This site has no external_tokens table."]
+    queries, window = site.populations, Window.for_days(start, end)
+    identity = site.identity  # read before the mark: not part of this population's queries
+    first_query, notes = site.query_count, []
+    if name == "webservice_tokens" and not queries.has_tokens:
+        rows, notes = [], [NO_TOKENS]
     else:
         if name in NEEDS_LOG and not queries.has_standard_log:
-            notes.append(f"The {STANDARD_LOG} table does not exist: log events are missing.")
+            notes.append(NO_STANDARD_LOG)
         counted = _Counter(name, progress)
         rows = BUILDERS[name](queries, window, counted, burst_threshold)
         counted.done(len(rows))
@@ -165,7 +165,7 @@ def build_population(
         period=Period(start=start, end=end),
         site=identity.name,
         audit_time=site.audit_time,
-        query_sql=[_query(r.as_dict()) for r in site.db.records[first_query:]],
+        query_sql=[_query(record) for record in site.queries_since(first_query)],
         notes=notes,
         row_count=len(rows),
         sha256=rows_sha256(rows),
