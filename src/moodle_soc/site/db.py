@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from moodle_soc.errors import CannotConnectError, MoodleSocError, NotMoodleError
-from moodle_soc.site.secrets import MASK
+from moodle_soc.safety import scrub_secret
 from moodle_soc.site.session import STATEMENT_TIMEOUT_SECONDS as STATEMENT_TIMEOUT_SECONDS
 from moodle_soc.site.session import require_read_only, start_read_only
 
@@ -73,9 +73,7 @@ def describe_connect_error(display_url: str, exc: BaseException, password: str |
     """One sentence from a driver error; the password is scrubbed if a driver echoed it."""
     original = getattr(exc, "orig", None) or exc
     text = " ".join(str(original).split())
-    if password:
-        text = text.replace(password, MASK)
-    text = text.rstrip(".")
+    text = scrub_secret(text, password).rstrip(".")
     if len(text) > 240:
         text = text[:237] + "..."
     return f"Cannot connect to {display_url}: {text}."
@@ -287,8 +285,7 @@ class QueryFailedError(MoodleSocError):
     def __init__(self, purpose: str, exc: sa.exc.DBAPIError, password: str | None) -> None:
         original = getattr(exc, "orig", None) or exc
         text = " ".join(str(original).split()).split(" [SQL:")[0]
-        if password:
-            text = text.replace(password, MASK)
+        text = scrub_secret(text, password)
         super().__init__(f"Query '{purpose}' failed: {text[:240].rstrip('.')}.")
         self.purpose = purpose
 

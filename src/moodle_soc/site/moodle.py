@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from moodle_soc.errors import NotMoodleError
+from moodle_soc.safety import scrub_secret
 from moodle_soc.site.db import Database
 from moodle_soc.site.phpconfig import PhpConfig
-from moodle_soc.site.secrets import MASK, mask
+from moodle_soc.site.secrets import mask
 from moodle_soc.site.settings import Settings
 from moodle_soc.site.version import MoodleVersion, classify
 
@@ -96,8 +97,7 @@ class MoodleSite:
 
     def scrub(self, text: str) -> str:
         """``text`` with the database password masked (for error sentences)."""
-        password = self.db.password
-        return text.replace(password, MASK) if password else text
+        return scrub_secret(text, self.db.password)
 
     # --- identity and version -------------------------------------------------------------
 

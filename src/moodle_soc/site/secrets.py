@@ -40,7 +40,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-MASK = "********"
+from moodle_soc.safety import SECRET_MASK
+
+MASK = SECRET_MASK  # one mask text everywhere (safety.py)
 
 _SECRET_NAME = re.compile(
     r"(pass|password|passwd|_pw|secret|salt|saltmain|saltalt\d*|peppers|key|token|auth)$"
