@@ -18,13 +18,12 @@ from moodle_soc.evidence.periods.populations import (
 )
 from moodle_soc.evidence.periods.sampling import (
     FREQUENCIES,
-    SAMPLE_KIND,
     draw_sample,
     sample_size,
     store_sample,
 )
 from moodle_soc.evidence.store.store import StoreError, open_store
-from moodle_soc.models.records import SiteRef
+from moodle_soc.models.records import RecordKind, SiteRef
 
 frequencies = st.sampled_from(sorted(FREQUENCIES))
 populations = st.integers(0, 2000).map(lambda n: [{"id": i, "name": f"u{i}"} for i in range(n)])
@@ -101,7 +100,7 @@ def test_store_sample_names_its_population_record(tmp_path: Any) -> None:
     sample = draw_sample(population.rows, frequency="weekly", seed=42)
     stored = store_sample(store, record, sample)
     payload = store.payload(stored)
-    assert stored.kind == SAMPLE_KIND and stored.effective_date == date(2026, 3, 31)
+    assert stored.kind == RecordKind.SAMPLE and stored.effective_date == date(2026, 3, 31)
     assert payload["population_record"]["record_hash"] == record.record_hash
     assert payload["sample"]["seed"] == 42
     assert payload["sample"]["population_sha256"] == population.sha256

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 
 from moodle_soc.errors import BadInputError
 from moodle_soc.evidence.store.canonical import sha256_hex
-from moodle_soc.evidence.store.retention import SEAL_KIND, apply_retention
+from moodle_soc.evidence.store.retention import apply_retention
 from moodle_soc.evidence.store.store import EvidenceStore, open_store
 from moodle_soc.evidence.store.verify import verify_store
-from moodle_soc.models.records import SiteRef, StoredRecord
+from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SITE = SiteRef(key="c" * 32 + "lms.example.edu", name="Example LMS", wwwroot=None)
@@ -88,7 +88,7 @@ def test_retention_seals_then_clears_and_the_chain_still_verifies(store: Evidenc
         store, SITE.key, CUTOFF, reason="Keep 1 year.", operator="dpo", min_age_days=0
     )
     seal = result.seal
-    assert seal is not None and seal.kind == SEAL_KIND
+    assert seal is not None and seal.kind == RecordKind.RETENTION_SEAL
     assert [r.seq for r in result.records] == [*(r.seq for r in old), old_file.seq]
     payload = store.payload(seal)
     assert payload["before"] == "2025-01-01"

@@ -206,13 +206,12 @@ def test_blobs_are_stored_once_by_hash(store: EvidenceStore) -> None:
 
 
 def test_the_store_display_never_shows_a_password(tmp_path: Path) -> None:
-    from moodle_soc.evidence.store.store import _engine_for
+    from moodle_soc.evidence.store.engine import engine_for
 
     url = "postgresql://auditor:S3cret-Pw-9981@db.example:5432/evidence"
-    store = EvidenceStore(_engine_for(url), url)
-    assert "S3cret-Pw-9981" not in store.display
-    assert "db.example" in store.display
-    store.close()
+    with EvidenceStore(engine_for(url), url) as store:
+        assert "S3cret-Pw-9981" not in store.display
+        assert "db.example" in store.display
 
 
 # --- append-only, at the database ---------------------------------------------------------------
