@@ -340,12 +340,9 @@ def test_no_secret_of_the_site_enters_the_store(scanned: Scanned) -> None:
         for suffix in ("", "-wal")
         if Path(f"{scanned.store}{suffix}").exists()
     )
-    store = open_store(str(scanned.store), create=True)
-    try:
+    with open_store(str(scanned.store), create=True) as store:
         assert verify_store(store).records == 3
         payloads = "".join(store.payload_text(r) or "" for r in store.records())
-    finally:
-        store.close()
     leaked = []
     for secret in secrets:
         if secret.startswith("$6$"):  # crypt: "$6$rounds=10000$" is the format, not the secret

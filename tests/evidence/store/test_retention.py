@@ -34,9 +34,8 @@ CUTOFF = date(2025, 1, 1)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EvidenceStore]:
     """A fresh store: a SQLite file, or a new schema on the local PostgreSQL server."""
     if request.param == "sqlite":
-        opened = open_store(str(tmp_path / "evidence.sqlite"), create=True)
-        yield opened
-        opened.close()
+        with open_store(str(tmp_path / "evidence.sqlite"), create=True) as opened:
+            yield opened
         return
     schema = f"retention_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_URL.replace("postgresql:", "postgresql+psycopg:"))
@@ -49,11 +48,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EvidenceSt
         if os.environ.get("CI", "").lower() == "true":  # CI must not pass by skipping
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    opened = open_store(f"{PG_URL}?options=-csearch_path%3D{schema}", create=True)
     try:
-        yield opened
+        with open_store(f"{PG_URL}?options=-csearch_path%3D{schema}", create=True) as opened:
+            yield opened
     finally:
-        opened.close()
         with admin.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()

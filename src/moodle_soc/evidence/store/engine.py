@@ -106,7 +106,10 @@ class Revisions:
     known: frozenset[str]
 
 
-_ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.MULTILINE)
+# ``revision = "0002"`` / ``down_revision: str | None = "0001"`` (or None), as Alembic writes them.
+_ASSIGNMENT = re.compile(
+    r"""^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(?:["']([^"'\n]*)["']|None)""", re.MULTILINE
+)
 
 
 @functools.cache
@@ -116,12 +119,10 @@ def shipped_revisions(folder: Path = MIGRATIONS / "versions") -> Revisions:
     revised: set[str] = set()
     for script in sorted(folder.glob("*.py")):
         values = dict(_ASSIGNMENT.findall(script.read_text(encoding="utf-8")))
-        if "revision" not in values:
-            continue
-        known.add(values["revision"].strip("\"'"))
-        down = values.get("down_revision", "None").strip("\"'")
-        if down != "None":
-            revised.add(down)
+        if values.get("revision"):
+            known.add(values["revision"])
+            if values.get("down_revision"):  # empty: None, the first revision
+                revised.add(values["down_revision"])
     heads = known - revised
     if len(heads) != 1:
         raise RuntimeError(f"Migrations in {folder} must have exactly one head, not {heads}.")
@@ -138,15 +139,18 @@ def stored_revisions(connection: Connection) -> tuple[bool, frozenset[str]]:
     return has_records, frozenset(str(row[0]) for row in rows)
 
 
-def prepare(engine: Engine, location: str, *, create: bool) -> None:
-    """Check the store's schema revision; create or upgrade the schema only when needed."""
+def prepare(
+    engine: Engine, location: str, *, create: bool, shipped: Revisions | None = None
+) -> bool:
+    """Check the store's schema revision against ``shipped`` (the migrations this version
+    ships); create or upgrade the schema only when needed. Returns whether it migrated."""
     with engine.connect() as connection:
         has_records, current = stored_revisions(connection)
     if not has_records and not create:
         raise StoreError(f"No evidence store at {shown(location)}; check --store.")
-    shipped = shipped_revisions()
+    shipped = shipped or shipped_revisions()
     if has_records and current == {shipped.head}:
-        return
+        return False
     unknown = sorted(current - shipped.known)
     if unknown:
         raise StoreError(
@@ -155,6 +159,7 @@ def prepare(engine: Engine, location: str, *, create: bool) -> None:
             " it was written by a newer moodle-soc; upgrade moodle-soc to use it."
         )
     migrate(engine)
+    return True
 
 
 def migrate(engine: Engine) -> None:
