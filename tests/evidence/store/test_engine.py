@@ -103,3 +103,17 @@ def test_close_is_idempotent_and_a_closed_store_refuses_use(tmp_path: Path) -> N
     with pytest.raises(StoreError, match="is closed"):
         store.append(SITE, RecordKind.RUN, {"n": 2}, collected_at=T0)
     assert store.display.endswith("evidence.sqlite")  # still says which store it was
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "postgresql://auditor:S3cret-Pw-9981@db:notaport/evidence",
+        "postgresql://auditor:S3cret-Pw-9981@[::1/e",
+    ],
+)
+def test_a_malformed_url_is_a_clean_error_without_the_password(location: str) -> None:
+    with pytest.raises(StoreError, match="not a valid database URL") as caught:
+        open_store(location)
+    assert "S3cret-Pw-9981" not in caught.value.message
+    assert "auditor:***@" in caught.value.message

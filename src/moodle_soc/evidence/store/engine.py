@@ -49,16 +49,28 @@ def default_location(configured: str | None = None) -> str:
 
 
 def shown(location: str) -> str:
-    """``location`` as it may be printed: a URL's password hidden."""
-    if "://" in location:
+    """``location`` as it may be printed: a URL's password hidden (even in a malformed URL)."""
+    if "://" not in location:
+        return location
+    try:
         return sa.make_url(location).render_as_string(hide_password=True)
-    return location
+    except (sa.exc.ArgumentError, ValueError):
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", location)
+
+
+def _url(location: str) -> sa.URL:
+    try:
+        return sa.make_url(location)
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise StoreError(
+            f"The evidence store location {shown(location)} is not a valid database URL ({exc})."
+        ) from None
 
 
 def engine_for(location: str) -> Engine:
     """An engine for a SQLite path or a postgresql:// URL (anything else is refused)."""
     if "://" in location:
-        url = sa.make_url(location)
+        url = _url(location)
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")
         if url.get_backend_name() not in ("postgresql", "sqlite"):
