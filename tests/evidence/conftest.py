@@ -189,11 +189,15 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def store(store_location: str) -> Iterator[EvidenceStore]:
-    opened = open_store(store_location, create=True)
-    try:
+    with open_store(store_location, create=True) as opened:
         yield opened
-    finally:
-        opened.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[EvidenceStore]:
+    """A fresh SQLite store (``evidence.sqlite`` in the test's directory), closed after it."""
+    with open_store(str(tmp_path / "evidence.sqlite"), create=True) as opened:
+        yield opened
 
 
 def drop_guards(store: EvidenceStore) -> None:

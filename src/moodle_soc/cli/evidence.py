@@ -12,7 +12,7 @@ import typer
 
 from moodle_soc.cli.common import fail, open_store, parse_day, write_text
 from moodle_soc.cli.options import SignKeyOption, StoreOption
-from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError
+from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError, UsageError
 from moodle_soc.safety import terminal_markup, terminal_safe
 
 if TYPE_CHECKING:
@@ -25,7 +25,9 @@ evidence_app = typer.Typer(help="The evidence locker: tamper-evident history of 
 def list_records(
     store: StoreOption = None,
     site: Annotated[str | None, typer.Option(help="Site key, name or wwwroot.")] = None,
-    kind: Annotated[str | None, typer.Option(help="run, attachment, population, ...")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Only this kind: run, attachment, population, ...")
+    ] = None,
     from_: Annotated[str | None, typer.Option("--from", help="Collected on or after.")] = None,
     to: Annotated[str | None, typer.Option(help="Collected on or before (inclusive).")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
@@ -34,7 +36,12 @@ def list_records(
     from rich.console import Console
     from rich.table import Table
 
+    from moodle_soc.models.records import RecordKind
+
     try:
+        if kind is not None and RecordKind.known(kind) is None:
+            known = ", ".join(k.value for k in RecordKind)
+            raise UsageError(f"--kind {kind!r} is not a record kind ({known}).")
         start = (
             datetime.combine(parse_day(from_, "--from"), datetime.min.time(), UTC)
             if from_
@@ -95,12 +102,14 @@ def show(
     """Show one record: a scan run as a report, anything else as its JSON payload."""
     from rich.console import Console
 
+    from moodle_soc.models.records import RecordKind
+
     try:
         with open_store(store) as evidence:
             stored = evidence.get(record)
             payload = evidence.payload(stored)
             run = None
-            if stored.kind == "run" and fmt in ("terminal", "html"):
+            if stored.kind == RecordKind.RUN and fmt in ("terminal", "html"):
                 from moodle_soc.evidence.store.runs import load_run
 
                 run = load_run(evidence, stored)
@@ -202,6 +211,10 @@ def verify(
             "--require-signed", help="Treat any unsigned record as tampering (signed stores)."
         ),
     ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="Succeed on a store (or site) with no records."),
+    ] = False,
 ) -> None:
     """Walk every chain; exit 8 and name the first broken record on any change."""
     from moodle_soc.api.evidence import verify_store
@@ -218,9 +231,14 @@ def verify(
         typer.echo(f"TAMPERED: {terminal_safe(sentence)}.", err=True)
     if not outcome.ok:
         raise typer.Exit(int(ExitCode.EVIDENCE_INVALID))
+    report = outcome.report
+    if report.empty and not allow_empty:
+        what = f"site {site!r}" if site else where
+        typer.echo(f"EMPTY: no records to verify in {terminal_safe(what)}; nothing was checked"
+                   " (pass --allow-empty if that is expected).", err=True)  # fmt: skip
+        raise typer.Exit(int(ExitCode.EVIDENCE_INVALID))
     for note in outcome.notes:
         typer.echo(f"NOTE: {note}.", err=True)
-    report = outcome.report
     typer.echo(
         f"OK: {report.records} records in {report.chains} chain(s) verified"
         f" ({report.signed} signed, {report.attachments} attachments) in {where}."

@@ -24,7 +24,6 @@ import re
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
-from weakref import WeakKeyDictionary
 
 from moodle_soc.errors import BadInputError
 from moodle_soc.inventory.flags import account_state, leave_timestamp, moment
@@ -198,15 +197,3 @@ def reconcile(site: MoodleSite, roster: Roster) -> Reconciliation:
         leavers_still_active=sorted(leavers, key=lambda leaver: -leaver.days_active_after_leave),
         leavers_deactivated=deactivated,
     )
-
-
-_ROSTERS: WeakKeyDictionary[MoodleSite, Roster] = WeakKeyDictionary()
-
-
-def attach_roster(site: MoodleSite, roster: Roster) -> None:
-    """Give ``site`` a roster for the scan's identity checks (the CLI's ``--roster``)."""
-    _ROSTERS[site] = roster
-
-
-def roster_for(site: MoodleSite) -> Roster | None:
-    return _ROSTERS.get(site)

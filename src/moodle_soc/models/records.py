@@ -1,4 +1,4 @@
-"""Evidence records as stored: which site a chain belongs to, and a record's header.
+"""Evidence records as stored: their kinds, which site a chain belongs to, a record's header.
 
 The header is what ``record_hash`` covers (RFC 8785 canonical JSON); times are UTC ISO 8601
 with microseconds and a ``Z``.
@@ -8,12 +8,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 GENESIS = "0" * 64
 
 
 RECORD_VERSION = 1
+
+
+class RecordKind(StrEnum):
+    """What a record holds. The values are the strings stored in (and hashed with) every
+    header, so they never change; a new kind is a new member plus its handler in
+    ``evidence/store/kinds.py``."""
+
+    RUN = "run"
+    ATTACHMENT = "attachment"
+    POPULATION = "population"
+    SAMPLE = "sample"
+    RETENTION_SEAL = "retention_seal"
+    REVIEW_CAMPAIGN = "review_campaign"
+    REVIEW_DECISIONS = "review_decisions"
+    REVIEW_CLOSE = "review_close"
+    REVIEW_FOLLOWUP_CHECK = "review_followup_check"
+
+    @classmethod
+    def known(cls, text: object) -> RecordKind | None:
+        """The kind ``text`` names, or None (a kind from a newer version, or a damaged row)."""
+        if not isinstance(text, str):
+            return None
+        try:
+            return cls(text)
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -27,6 +54,9 @@ class SiteRef:
 
 @dataclass(frozen=True)
 class StoredRecord:
+    """A record's header as stored. ``kind`` stays the stored text (a ``RecordKind`` value, or
+    a kind this version does not know), so reading never fails on a newer store's records."""
+
     seq: int
     site_key: str
     chain_index: int

@@ -16,13 +16,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from moodle_soc.models.access import AccessEntry, AccessInventory, Scope
-from moodle_soc.models.records import SiteRef, StoredRecord
+from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 
-CAMPAIGN_KIND = "review_campaign"
-DECISIONS_KIND = "review_decisions"
-CLOSE_KIND = "review_close"
-FOLLOWUP_CHECK_KIND = "review_followup_check"
-REVIEW_KINDS = (CAMPAIGN_KIND, DECISIONS_KIND, CLOSE_KIND, FOLLOWUP_CHECK_KIND)
+REVIEW_KINDS = (
+    RecordKind.REVIEW_CAMPAIGN,
+    RecordKind.REVIEW_DECISIONS,
+    RecordKind.REVIEW_CLOSE,
+    RecordKind.REVIEW_FOLLOWUP_CHECK,
+)
 DECISIONS = ("keep", "revoke", "modify", "escalate")
 Tag = Literal["new", "unchanged", "changed", "removed"]
 DecisionValue = Literal["keep", "revoke", "modify", "escalate"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
 
 from pydantic import ValidationError
 
@@ -22,12 +21,8 @@ from moodle_soc.evidence.store.canonical import content_hash
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.inventory.follow_ups import plan_follow_up
 from moodle_soc.models.access import AccessEntry, AccessInventory, Flag
-from moodle_soc.models.records import SiteRef, StoredRecord
+from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 from moodle_soc.models.reviews import (
-    CAMPAIGN_KIND,
-    CLOSE_KIND,
-    DECISIONS_KIND,
-    FOLLOWUP_CHECK_KIND,
     REVIEW_KINDS,
     Campaign,
     CampaignClose,
@@ -40,7 +35,7 @@ from moodle_soc.models.reviews import (
 )
 
 if TYPE_CHECKING:
-    from moodle_soc.site.moodle import MoodleSite
+    pass
 
 
 DEFAULT_FOLLOW_UP_DAYS = 14
@@ -139,7 +134,7 @@ def start_campaign(
     )
     payload = start.model_dump(mode="json")
     record = store.append(
-        site, CAMPAIGN_KIND, payload, collected_at=audit, effective_date=audit.date()
+        site, RecordKind.REVIEW_CAMPAIGN, payload, collected_at=audit, effective_date=audit.date()
     )
     return Campaign(start=start, record=record, imports=[])
 
@@ -157,18 +152,18 @@ def load_campaigns(store: EvidenceStore, site_key: str | None = None) -> list[Ca
         if payload is None:
             continue  # cleared by retention; the seal accounts for it
         try:
-            if record.kind == CAMPAIGN_KIND:
+            if record.kind == RecordKind.REVIEW_CAMPAIGN:
                 start = CampaignStart.model_validate(payload)
                 found[start.campaign_id] = Campaign(start=start, record=record, imports=[])
                 continue
             campaign = found.get(str(payload.get("campaign_id")))
             if campaign is None or campaign.start.site_key != record.site_key:
                 continue
-            if record.kind == FOLLOWUP_CHECK_KIND:
+            if record.kind == RecordKind.REVIEW_FOLLOWUP_CHECK:
                 campaign.checks.append(FollowUpCheck.model_validate(payload))
             elif campaign.close is not None:
                 continue
-            elif record.kind == DECISIONS_KIND:
+            elif record.kind == RecordKind.REVIEW_DECISIONS:
                 campaign.imports.append(DecisionImport.model_validate(payload))
             else:
                 campaign.close = CampaignClose.model_validate(payload)
@@ -208,7 +203,7 @@ def record_decisions(
     ensure_open(campaign, "importing decisions")
     record = store.append(
         campaign.site,
-        DECISIONS_KIND,
+        RecordKind.REVIEW_DECISIONS,
         imported.model_dump(mode="json"),
         collected_at=imported.imported_at,
         effective_date=imported.imported_at.date(),
@@ -251,25 +246,13 @@ def close_campaign(
     )
     store.append(
         campaign.site,
-        CLOSE_KIND,
+        RecordKind.REVIEW_CLOSE,
         close.model_dump(mode="json"),
         collected_at=closed_at,
         effective_date=closed_at.date(),
     )
     campaign.close = close
     return close
-
-
-_STORES: WeakKeyDictionary[MoodleSite, EvidenceStore] = WeakKeyDictionary()
-
-
-def attach_store(site: MoodleSite, store: EvidenceStore) -> None:
-    """Give the scan of ``site`` the evidence store its review checks read campaigns from."""
-    _STORES[site] = store
-
-
-def store_for(site: MoodleSite) -> EvidenceStore | None:
-    return _STORES.get(site)
 
 
 def record_follow_up_check(
@@ -282,6 +265,8 @@ def record_follow_up_check(
     database: str,
     now: datetime | None = None,
 ) -> StoredRecord:
+    """Keep what a look at the site found for the campaign's follow-ups (when removals were
+    first seen done)."""
     check = FollowUpCheck(
         campaign_id=campaign.id,
         audit_time=audit_time,
@@ -292,7 +277,7 @@ def record_follow_up_check(
     )
     record = store.append(
         campaign.site,
-        FOLLOWUP_CHECK_KIND,
+        RecordKind.REVIEW_FOLLOWUP_CHECK,
         check.model_dump(mode="json"),
         collected_at=audit_time,
         effective_date=audit_time.astimezone(UTC).date(),

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -59,19 +60,25 @@ def _changed(run: AuditRun, check_id: str, status: Status) -> AuditRun:
 
 
 @pytest.fixture(scope="module")
-def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[EvidenceStore, str, list[Any]]:
+def stored(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[EvidenceStore, str, list[Any]]]:
     """The store, the site key, and (record, run) for each stored scan, in audit order."""
-    store = open_store(str(tmp_path_factory.mktemp("oscal") / "evidence.sqlite"), create=True)
     builder = build_acme(users=60)
     kept = []
-    for offset in range(4):
-        db = Database(engine=builder.sqlite_memory(), prefix=builder.prefix, display_url="memory")
-        site = MoodleSite(db, audit_time=FIRST_SCAN + timedelta(days=offset), wwwroot=None)
-        run = run_scan(ScanContext(site, Policy()))
-        if offset in CHANGES:
-            run = _changed(run, *CHANGES[offset])
-        kept.append((store_run(store, run), run))
-    return store, site_ref_for(kept[0][1]).key, kept
+    with open_store(
+        str(tmp_path_factory.mktemp("oscal") / "evidence.sqlite"), create=True
+    ) as store:
+        for offset in range(4):
+            db = Database(
+                engine=builder.sqlite_memory(), prefix=builder.prefix, display_url="memory"
+            )
+            site = MoodleSite(db, audit_time=FIRST_SCAN + timedelta(days=offset), wwwroot=None)
+            run = run_scan(ScanContext(site, Policy()))
+            if offset in CHANGES:
+                run = _changed(run, *CHANGES[offset])
+            kept.append((store_run(store, run), run))
+        yield store, site_ref_for(kept[0][1]).key, kept
 
 
 def _in_period(stored: tuple[EvidenceStore, str, list[Any]]) -> list[tuple[StoredRecord, AuditRun]]:

@@ -115,36 +115,37 @@ def store_population(store: EvidenceStore, site: SiteRef) -> StoredRecord:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     where = tmp_path_factory.mktemp("package")
     signer = generate_key(where / "signing.pem")
-    store = open_store(str(where / "evidence.sqlite"), signer=signer, create=True)
-    before = store_run(store, scan(OUTSIDE[0]))
-    runs_in = (store_run(store, scan(INSIDE[0])), store_run(store, hostile(scan(INSIDE[1]))))
-    after = store_run(store, scan(OUTSIDE[1]))
-    site = store.find_site(before.site_key)
-    evidence = where / "Restore test <March>.pdf"
-    evidence.write_bytes(b"%PDF-1.4 restore test signed by the DBA")
-    attached = [
-        attach_file(store, site, evidence, control=control, effective_date=day, collected_by="al")
-        for control, day in (("CC6.1", date(2026, 3, 3)), ("A1.2", date(2026, 4, 2)))
-    ]
-    population = store_population(store, site)
-    sample = {"seed": 42, "indices": [0], "rows": [{"userid": 7}]}
-    drawn = store.append(site, "sample", sample, collected_at=AFTER, effective_date=END)
-    package = where / "acme-2026-03.zip"
-    summary = export_package(store, site.key, START, END, package, generated_at=GENERATED)
-    yield World(
-        store=store,
-        site=site,
-        runs_in=runs_in,
-        runs_out=(before, after),
-        attachment_in=attached[0],
-        attachment_out=attached[1],
-        population=population,
-        sample=drawn,
-        package=package,
-        summary=summary,
-        key_id=signer.key_id,
-    )
-    store.close()
+    with open_store(str(where / "evidence.sqlite"), signer=signer, create=True) as store:
+        before = store_run(store, scan(OUTSIDE[0]))
+        runs_in = (store_run(store, scan(INSIDE[0])), store_run(store, hostile(scan(INSIDE[1]))))
+        after = store_run(store, scan(OUTSIDE[1]))
+        site = store.find_site(before.site_key)
+        evidence = where / "Restore test <March>.pdf"
+        evidence.write_bytes(b"%PDF-1.4 restore test signed by the DBA")
+        attached = [
+            attach_file(
+                store, site, evidence, control=control, effective_date=day, collected_by="al"
+            )
+            for control, day in (("CC6.1", date(2026, 3, 3)), ("A1.2", date(2026, 4, 2)))
+        ]
+        population = store_population(store, site)
+        sample = {"seed": 42, "indices": [0], "rows": [{"userid": 7}]}
+        drawn = store.append(site, "sample", sample, collected_at=AFTER, effective_date=END)
+        package = where / "acme-2026-03.zip"
+        summary = export_package(store, site.key, START, END, package, generated_at=GENERATED)
+        yield World(
+            store=store,
+            site=site,
+            runs_in=runs_in,
+            runs_out=(before, after),
+            attachment_in=attached[0],
+            attachment_out=attached[1],
+            population=population,
+            sample=drawn,
+            package=package,
+            summary=summary,
+            key_id=signer.key_id,
+        )
 
 
 def members(package: Path) -> dict[str, bytes]:
@@ -311,8 +312,10 @@ def test_a_period_without_evidence_exports_an_empty_but_valid_package(
     assert verify_package(empty).problem is None
 
 
-def test_records_cleared_by_retention_export_as_headers(tmp_path: Path) -> None:
-    store = open_store(str(tmp_path / "evidence.sqlite"), create=True)
+def test_records_cleared_by_retention_export_as_headers(
+    sqlite_store: EvidenceStore, tmp_path: Path
+) -> None:
+    store = sqlite_store
     run = store_run(store, scan(INSIDE[0]))
     apply_retention(
         store,

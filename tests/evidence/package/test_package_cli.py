@@ -44,19 +44,18 @@ class Setup:
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     """A store with runs of the synthetic site on 1, 4 and 9 May 2026."""
     where = tmp_path_factory.mktemp("package-cli")
-    store = open_store(str(where / "evidence.sqlite"), create=True)
-    builder = build_acme(users=20)
-    for day in (1, 4, 9):
-        db = Database(engine=builder.sqlite_memory(), prefix=builder.prefix, display_url="x")
-        record = store_run(
-            store,
-            run_scan(
-                ScanContext(
-                    MoodleSite(db, audit_time=datetime(2026, 5, day, 9, tzinfo=UTC)), Policy()
-                )
-            ),
-        )
-    store.close()
+    with open_store(str(where / "evidence.sqlite"), create=True) as store:
+        builder = build_acme(users=20)
+        for day in (1, 4, 9):
+            db = Database(engine=builder.sqlite_memory(), prefix=builder.prefix, display_url="x")
+            record = store_run(
+                store,
+                run_scan(
+                    ScanContext(
+                        MoodleSite(db, audit_time=datetime(2026, 5, day, 9, tzinfo=UTC)), Policy()
+                    )
+                ),
+            )
     yield Setup(store=str(where / "evidence.sqlite"), site=record.site_key[:12], where=where)
 
 

@@ -13,14 +13,15 @@ from moodle_soc.evidence.package.export import export_package
 from moodle_soc.evidence.package.verify import verify_package
 from moodle_soc.evidence.periods.populations import build_population, store_population
 from moodle_soc.evidence.store.runs import site_ref_for_site, store_run
-from moodle_soc.evidence.store.store import open_store
 from moodle_soc.policy import Policy
 
 AUDIT = datetime(2026, 11, 29, 7, tzinfo=UTC)
 
 
-def test_broader_population_is_left_out_and_the_package_says_why(builder, make_site, tmp_path):
-    store = open_store(str(tmp_path / "evidence.sqlite"), create=True)
+def test_broader_population_is_left_out_and_the_package_says_why(
+    builder, make_site, sqlite_store, tmp_path
+):
+    store = sqlite_store
     site = make_site(builder, audit_time=AUDIT)
     store_run(store, run_scan(ScanContext(site, Policy())))
     year = build_population(site, "config_changes", date(2026, 1, 1), date(2026, 11, 29))
@@ -50,4 +51,3 @@ def test_broader_population_is_left_out_and_the_package_says_why(builder, make_s
     with zipfile.ZipFile(whole_year) as archive:
         lines = [json.loads(line) for line in archive.read("chain/records.jsonl").splitlines()]
     assert {line["record_hash"]: line["included"] for line in lines}[broad.record_hash] is True
-    store.close()

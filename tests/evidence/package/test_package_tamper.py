@@ -36,7 +36,7 @@ from moodle_soc.evidence.store.attachments import attach_file
 from moodle_soc.evidence.store.canonical import content_hash, sha256_hex
 from moodle_soc.evidence.store.runs import store_run
 from moodle_soc.evidence.store.signing import generate_key
-from moodle_soc.evidence.store.store import StoreError, open_store
+from moodle_soc.evidence.store.store import EvidenceStore, StoreError, open_store
 from moodle_soc.models.run import AuditRun
 from moodle_soc.policy import Policy
 from moodle_soc.site.db import Database
@@ -75,22 +75,23 @@ def scan(moment: datetime) -> AuditRun:
 def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Package]:
     """A signed package of two runs and an attachment; a third run lies before the period."""
     where = tmp_path_factory.mktemp("tamper")
-    store = open_store(
+    with open_store(
         str(where / "evidence.sqlite"), signer=generate_key(where / "key.pem"), create=True
-    )
-    stored = [store_run(store, scan(datetime(2026, 5, day, 9, tzinfo=UTC))) for day in (1, 4, 9)]
-    site = store.find_site(stored[0].site_key)
-    evidence = where / "access-review.pdf"
-    evidence.write_bytes(b"%PDF-1.4 quarterly access review, signed")
-    start, end = date(2026, 5, 2), date(2026, 5, 10)
-    attach_file(store, site, evidence, control="CC6.2", effective_date=start, collected_by="al")
-    path = where / "package.zip"
-    export_package(store, site.key, start, end, path)
-    members, comment = read_members(path)
-    moment = json.loads(dict((n, d) for n, d, _ in members)["manifest.json"])["archive_time"]
-    archive_time = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    yield Package(path, path.read_bytes(), members, comment, archive_time, stored[1].seq)
-    store.close()
+    ) as store:
+        stored = [
+            store_run(store, scan(datetime(2026, 5, day, 9, tzinfo=UTC))) for day in (1, 4, 9)
+        ]
+        site = store.find_site(stored[0].site_key)
+        evidence = where / "access-review.pdf"
+        evidence.write_bytes(b"%PDF-1.4 quarterly access review, signed")
+        start, end = date(2026, 5, 2), date(2026, 5, 10)
+        attach_file(store, site, evidence, control="CC6.2", effective_date=start, collected_by="al")
+        path = where / "package.zip"
+        export_package(store, site.key, start, end, path)
+        members, comment = read_members(path)
+        moment = json.loads(dict((n, d) for n, d, _ in members)["manifest.json"])["archive_time"]
+        archive_time = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        yield Package(path, path.read_bytes(), members, comment, archive_time, stored[1].seq)
 
 
 def problem_of(raw: bytes, where: Path) -> PackageProblem | None:
@@ -269,8 +270,10 @@ def test_a_forger_who_recomputes_every_hash_is_caught_by_the_signatures(
     assert "record signature does not verify" in problem.message
 
 
-def test_export_refuses_evidence_the_store_would_reject(tmp_path: Path) -> None:
-    store = open_store(str(tmp_path / "evidence.sqlite"), create=True)
+def test_export_refuses_evidence_the_store_would_reject(
+    sqlite_store: EvidenceStore, tmp_path: Path
+) -> None:
+    store = sqlite_store
     moment = datetime(2026, 5, 1, 9, tzinfo=UTC)
     record = store_run(store, scan(moment))
     with store.engine.begin() as connection:  # an attacker with database access
@@ -283,7 +286,6 @@ def test_export_refuses_evidence_the_store_would_reject(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=f"record {record.seq} .*payload was altered"):
         export_package(store, record.site_key, day, day, tmp_path / "p.zip")
     assert not (tmp_path / "p.zip").exists()
-    store.close()
 
 
 def leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:

@@ -63,7 +63,8 @@ def test_populations_are_stored_written_and_hashed(site_db: Any, tmp_path: Path)
         assert hashlib.sha256(jsonl).hexdigest() == row["sha256"]
         assert row["record_seq"] is not None
     assert "'=HYPERLINK" in (out / "users_created.csv").read_text()
-    records = open_store(store, create=True).records(kind="population")
+    with open_store(store) as locker:
+        records = locker.records(kind="population")
     assert [r.seq for r in records] == [row["record_seq"] for row in summary.values()]
     assert {r.collected_at for r in records} == {datetime(2026, 11, 29, 8, tzinfo=UTC)}
 
@@ -75,7 +76,8 @@ def test_populations_table_only_one_and_not_stored(site_db: Any, tmp_path: Path)
                   "--population", "config_changes", "--no-store", "-q")  # fmt: skip
     assert done.exit_code == 0 and "config_changes" in done.stdout and "24" in done.stdout
     assert "users_created" not in done.stdout
-    assert open_store(store, create=True).records() == []
+    with open_store(store, create=True) as locker:
+        assert locker.records() == []
     bad = invoke("evidence", "populations", "--db", url, *PERIOD, "-p", "everything")
     assert bad.exit_code == 2 and "--population 'everything' is not one of" in bad.output
 
@@ -84,8 +86,8 @@ def test_samples_are_reproducible_and_stored(site_db: Any, tmp_path: Path) -> No
     url, _ = site_db
     store = str(tmp_path / "e.sqlite")
     invoke("evidence", "populations", "--db", url, *PERIOD, "--store", store, "-q")
-    locker = open_store(store, create=True)
-    (record,) = [r for r in locker.records() if locker.payload(r)["name"] == "config_changes"]
+    with open_store(store) as locker:
+        (record,) = [r for r in locker.records() if locker.payload(r)["name"] == "config_changes"]
     draws = [
         json.loads(invoke("evidence", "sample", str(record.seq), "--frequency", "weekly",
                           "--seed", "7", "--store", store, "--format", "json").stdout)
@@ -93,9 +95,10 @@ def test_samples_are_reproducible_and_stored(site_db: Any, tmp_path: Path) -> No
     ]  # fmt: skip
     assert draws[0]["indices"] == draws[1]["indices"] and draws[0]["size"] == 5
     assert draws[0]["record"] != draws[1]["record"]  # each draw is its own evidence
-    samples = locker.records(kind="sample")
-    assert len(samples) == 2
-    payload = locker.payload(samples[0])
+    with open_store(store) as locker:
+        samples = locker.records(kind="sample")
+        assert len(samples) == 2
+        payload = locker.payload(samples[0])
     assert payload["population_record"]["record_hash"] == record.record_hash
     table = invoke("evidence", "sample", str(record.seq), "--frequency", "monthly", "--seed",
                    "7", "--store", store, "--no-store", "--format", "csv")  # fmt: skip
@@ -117,13 +120,14 @@ def _scan(builder: SiteBuilder, day: int) -> Any:
 
 
 def test_period_report_in_every_format(tmp_path: Path) -> None:
-    store = open_store(str(tmp_path / "e.sqlite"), create=True)
+    location = str(tmp_path / "e.sqlite")
     builder = SiteBuilder()
-    for day, threshold in ((1, 5), (2, 0), (3, 5)):
-        builder.setting("lockoutthreshold", threshold)
-        store_run(store, _scan(builder, day))
+    with open_store(location, create=True) as store:
+        for day, threshold in ((1, 5), (2, 0), (3, 5)):
+            builder.setting("lockoutthreshold", threshold)
+            store_run(store, _scan(builder, day))
     where = ["--site", "Acme Academy", "--from", "2026-11-01", "--to", "2026-11-04",
-             "--store", store.location]  # fmt: skip
+             "--store", location]  # fmt: skip
     report = json.loads(invoke("period", "report", *where, "--format", "json").stdout)
     lockout = next(c for c in report["controls"] if c["check_id"].endswith("lockout_enabled"))
     assert lockout["exception_days"] == ["2026-11-02"] and lockout["fixed_on"] == "2026-11-03"
@@ -135,5 +139,5 @@ def test_period_report_in_every_format(tmp_path: Path) -> None:
     assert "Exceptions" in text and "authentication.account_lockout_enabled" in text
     assert "2026-11-04 to 2026-11-04" in text
     assert invoke("period", "report", *where[:2], "--from", "2026-11-05", "--to", "2026-11-01",
-                  "--store", store.location).exit_code == 2  # fmt: skip
+                  "--store", location).exit_code == 2  # fmt: skip
     assert invoke("period", "report", *where, "--format", "pdf").exit_code == 2

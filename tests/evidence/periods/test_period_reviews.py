@@ -9,7 +9,6 @@ from moodle_soc.checks.runner import run_scan
 from moodle_soc.evidence.periods.reviews import access_reviews_in_period
 from moodle_soc.evidence.periods.timeline import period_report
 from moodle_soc.evidence.store.runs import site_ref_for_site, store_run
-from moodle_soc.evidence.store.store import open_store
 from moodle_soc.inventory.build import build_inventory
 from moodle_soc.models.reviews import Decision, DecisionImport
 from moodle_soc.policy import Policy
@@ -19,10 +18,10 @@ from moodle_soc.reviews.campaigns import close_campaign, record_decisions, start
 AUDIT = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
-def test_a_signed_off_review_appears_with_its_decisions(builder, make_site, tmp_path):
+def test_a_signed_off_review_appears_with_its_decisions(builder, make_site, sqlite_store):
     support = builder.user("support")
     builder.assign_role(support, "manager")
-    store = open_store(str(tmp_path / "evidence.sqlite"), create=True)
+    store = sqlite_store
     site = make_site(builder, audit_time=AUDIT)
     store_run(store, run_scan(ScanContext(site, Policy())))
     inventory = build_inventory(site, Policy(), scope="privileged")
@@ -59,4 +58,3 @@ def test_a_signed_off_review_appears_with_its_decisions(builder, make_site, tmp_
     assert [r.campaign_id for r in report.access_reviews] == [campaign.id]
     html = render_period_html(report)
     assert campaign.id in html and "ciso@acme.test" in html and "not verified" in html
-    store.close()

@@ -166,15 +166,14 @@ def _scan(builder: SiteBuilder, when: datetime):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """Scans on 28 Feb (outside), 1, 2 (lockout off) and 3 March; 4 March has no scan."""
-    store = open_store(str(tmp_path_factory.mktemp("periods") / "e.sqlite"), create=True)
     builder = SiteBuilder(site_name="<script>alert('acme')</script>")
     builder.setting("lockoutthreshold", 5)
-    for day, threshold in ((date(2026, 2, 28), 0), (START, 5), (_day(2), 0), (_day(3), 5)):
-        builder.setting("lockoutthreshold", threshold)
-        run = _scan(builder, datetime(day.year, day.month, day.day, 6, tzinfo=UTC))
-        store_run(store, run)
-    yield store, site_ref_for(run)
-    store.close()
+    with open_store(str(tmp_path_factory.mktemp("periods") / "e.sqlite"), create=True) as store:
+        for day, threshold in ((date(2026, 2, 28), 0), (START, 5), (_day(2), 0), (_day(3), 5)):
+            builder.setting("lockoutthreshold", threshold)
+            run = _scan(builder, datetime(day.year, day.month, day.day, 6, tzinfo=UTC))
+            store_run(store, run)
+        yield store, site_ref_for(run)
 
 
 def test_period_report_from_stored_scans(scanned) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,6 @@ from moodle_soc.checks.runner import run_scan
 from moodle_soc.errors import UsageError
 from moodle_soc.evidence.periods import populations as pops
 from moodle_soc.evidence.periods.populations import (
-    POPULATION_KIND,
     Population,
     PopulationTooLargeError,
     build_population,
@@ -23,7 +22,8 @@ from moodle_soc.evidence.periods.populations import (
 )
 from moodle_soc.evidence.store.canonical import canonical_bytes
 from moodle_soc.evidence.store.runs import site_ref_for, site_ref_for_site
-from moodle_soc.evidence.store.store import open_store
+from moodle_soc.evidence.store.store import EvidenceStore
+from moodle_soc.models.records import RecordKind
 from moodle_soc.policy import Policy
 from moodle_soc.synthetic.builder import SiteBuilder
 
@@ -177,16 +177,15 @@ def test_each_population_has_its_queries_count_and_a_reproducible_hash(
     assert config_query.rows == 4 and at(1, 0) in config_query.params.values()
 
 
-def test_store_population_round_trips(site: Any, tmp_path: Any) -> None:
-    store = open_store(str(tmp_path / "e.sqlite"), create=True)
+def test_store_population_round_trips(site: Any, sqlite_store: EvidenceStore) -> None:
+    store = sqlite_store
     population = build_population(site, "config_changes", START, END)
     record = store_population(store, site_ref_for_site(site), population)
-    assert record.kind == POPULATION_KIND and record.effective_date == END
+    assert record.kind == RecordKind.POPULATION and record.effective_date == END
     assert record.collected_at == population.audit_time
     assert Population.model_validate(store.payload(record)) == population
     run = run_scan(ScanContext(site, Policy()), checks=[])
     assert site_ref_for_site(site) == site_ref_for(run)  # the same chain as scan's runs
-    store.close()
 
 
 def test_guards(site: Any, monkeypatch: pytest.MonkeyPatch) -> None:

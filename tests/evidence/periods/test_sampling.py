@@ -18,13 +18,12 @@ from moodle_soc.evidence.periods.populations import (
 )
 from moodle_soc.evidence.periods.sampling import (
     FREQUENCIES,
-    SAMPLE_KIND,
     draw_sample,
     sample_size,
     store_sample,
 )
-from moodle_soc.evidence.store.store import StoreError, open_store
-from moodle_soc.models.records import SiteRef
+from moodle_soc.evidence.store.store import EvidenceStore, StoreError
+from moodle_soc.models.records import RecordKind, SiteRef
 
 frequencies = st.sampled_from(sorted(FREQUENCIES))
 populations = st.integers(0, 2000).map(lambda n: [{"id": i, "name": f"u{i}"} for i in range(n)])
@@ -87,8 +86,8 @@ def test_size_table_and_size_are_overridable() -> None:
         draw_sample(rows, frequency="daily", size=0)
 
 
-def test_store_sample_names_its_population_record(tmp_path: Any) -> None:
-    store = open_store(str(tmp_path / "e.sqlite"), create=True)
+def test_store_sample_names_its_population_record(sqlite_store: EvidenceStore) -> None:
+    store = sqlite_store
     site = SiteRef(key="s" * 32, name="Acme")
     rows = [{"id": i} for i in range(50)]
     quarter = Period(start=date(2026, 1, 1), end=date(2026, 3, 31))
@@ -101,10 +100,9 @@ def test_store_sample_names_its_population_record(tmp_path: Any) -> None:
     sample = draw_sample(population.rows, frequency="weekly", seed=42)
     stored = store_sample(store, record, sample)
     payload = store.payload(stored)
-    assert stored.kind == SAMPLE_KIND and stored.effective_date == date(2026, 3, 31)
+    assert stored.kind == RecordKind.SAMPLE and stored.effective_date == date(2026, 3, 31)
     assert payload["population_record"]["record_hash"] == record.record_hash
     assert payload["sample"]["seed"] == 42
     assert payload["sample"]["population_sha256"] == population.sha256
     with pytest.raises(StoreError, match="not a population"):
         store_sample(store, stored, sample)
-    store.close()

@@ -340,12 +340,9 @@ def test_no_secret_of_the_site_enters_the_store(scanned: Scanned) -> None:
         for suffix in ("", "-wal")
         if Path(f"{scanned.store}{suffix}").exists()
     )
-    store = open_store(str(scanned.store), create=True)
-    try:
+    with open_store(str(scanned.store), create=True) as store:
         assert verify_store(store).records == 3
         payloads = "".join(store.payload_text(r) or "" for r in store.records())
-    finally:
-        store.close()
     leaked = []
     for secret in secrets:
         if secret.startswith("$6$"):  # crypt: "$6$rounds=10000$" is the format, not the secret
@@ -357,3 +354,16 @@ def test_no_secret_of_the_site_enters_the_store(scanned: Scanned) -> None:
         ):
             leaked.append(secret[:6] + "…")
     assert leaked == []
+
+
+def test_verify_on_an_empty_store_verified_nothing_and_says_so(invoke: Cli, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.sqlite"
+    with open_store(str(empty), create=True):
+        pass
+    done = invoke("evidence", "verify", "--store", str(empty))
+    assert done.returncode == 8 and "EMPTY: no records to verify" in done.stderr
+    allowed = invoke("evidence", "verify", "--store", str(empty), "--allow-empty")
+    assert allowed.returncode == 0 and "OK: 0 records" in allowed.stdout
+    typo = invoke("evidence", "verify", "--store", str(tmp_path / "evidnce.sqlite"))
+    assert typo.returncode == EXIT_BAD_INPUT and "No evidence store at" in typo.stderr
+    assert not (tmp_path / "evidnce.sqlite").exists()

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 
 from moodle_soc.errors import BadInputError
 from moodle_soc.evidence.store.canonical import sha256_hex
-from moodle_soc.evidence.store.retention import SEAL_KIND, apply_retention
+from moodle_soc.evidence.store.retention import apply_retention
 from moodle_soc.evidence.store.store import EvidenceStore, open_store
 from moodle_soc.evidence.store.verify import verify_store
-from moodle_soc.models.records import SiteRef, StoredRecord
+from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SITE = SiteRef(key="c" * 32 + "lms.example.edu", name="Example LMS", wwwroot=None)
@@ -34,9 +34,8 @@ CUTOFF = date(2025, 1, 1)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EvidenceStore]:
     """A fresh store: a SQLite file, or a new schema on the local PostgreSQL server."""
     if request.param == "sqlite":
-        opened = open_store(str(tmp_path / "evidence.sqlite"), create=True)
-        yield opened
-        opened.close()
+        with open_store(str(tmp_path / "evidence.sqlite"), create=True) as opened:
+            yield opened
         return
     schema = f"retention_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_URL.replace("postgresql:", "postgresql+psycopg:"))
@@ -49,11 +48,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EvidenceSt
         if os.environ.get("CI", "").lower() == "true":  # CI must not pass by skipping
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    opened = open_store(f"{PG_URL}?options=-csearch_path%3D{schema}", create=True)
     try:
-        yield opened
+        with open_store(f"{PG_URL}?options=-csearch_path%3D{schema}", create=True) as opened:
+            yield opened
     finally:
-        opened.close()
         with admin.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
@@ -88,7 +86,7 @@ def test_retention_seals_then_clears_and_the_chain_still_verifies(store: Evidenc
         store, SITE.key, CUTOFF, reason="Keep 1 year.", operator="dpo", min_age_days=0
     )
     seal = result.seal
-    assert seal is not None and seal.kind == SEAL_KIND
+    assert seal is not None and seal.kind == RecordKind.RETENTION_SEAL
     assert [r.seq for r in result.records] == [*(r.seq for r in old), old_file.seq]
     payload = store.payload(seal)
     assert payload["before"] == "2025-01-01"

@@ -47,11 +47,8 @@ def execute(store: EvidenceStore, sql: str, **params: object) -> None:
 
 @pytest.fixture
 def signed_store(store_location: str) -> Iterator[EvidenceStore]:
-    opened = open_store(store_location, signer=KEY_A, create=True)
-    try:
+    with open_store(store_location, signer=KEY_A, create=True) as opened:
         yield opened
-    finally:
-        opened.close()
 
 
 # --- the primitives ----------------------------------------------------------------------------
@@ -201,11 +198,8 @@ def test_signed_records_verify_with_the_stored_public_key(
         assert signature_valid(KEY_A.public_key, record.record_hash, record.signature)
     # The public key travels with the evidence; the private key is not needed to verify.
     assert signed_store.public_keys() == {KEY_A.key_id: public_pem(KEY_A.public_key)}
-    reader = open_store(store_location, create=True)
-    try:
+    with open_store(store_location, create=True) as reader:
         report = verify_store(reader)
-    finally:
-        reader.close()
     assert report.ok and report.signed == 3 and report.records == 3
 
 
@@ -213,16 +207,14 @@ def test_unsigned_records_in_a_signed_chain_are_allowed_and_counted(
     signed_store: EvidenceStore, store_location: str
 ) -> None:
     signed_store.append(SITE, "run", {"i": 0}, collected_at=T0)
-    unsigned = open_store(store_location, create=True)
-    second_key = open_store(store_location, signer=KEY_B, create=True)
-    try:
+    with (
+        open_store(store_location, create=True) as unsigned,
+        open_store(store_location, signer=KEY_B, create=True) as second_key,
+    ):
         unsigned.append(SITE, "run", {"i": 1}, collected_at=T0)
         second_key.append(SITE, "run", {"i": 2}, collected_at=T0)
         signed_store.append(SITE, "run", {"i": 3}, collected_at=T0)
         report = verify_store(unsigned)
-    finally:
-        unsigned.close()
-        second_key.close()
     assert report.ok, report.problems
     assert (report.records, report.signed) == (4, 3)
     assert set(signed_store.public_keys()) == {KEY_A.key_id, KEY_B.key_id}

@@ -21,7 +21,7 @@ from moodle_soc.evidence.store.store import (
     open_store,
 )
 from moodle_soc.evidence.store.verify import verify_store
-from moodle_soc.models.records import GENESIS, SiteRef
+from moodle_soc.models.records import GENESIS, RecordKind, SiteRef
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SITE_A = SiteRef(
@@ -47,26 +47,21 @@ def execute(store: EvidenceStore, sql: str, **params: object) -> None:
 
 
 def test_open_creates_the_schema_at_the_newest_revision(store_location: str) -> None:
-    store = open_store(store_location, create=True)
-    try:
+    with open_store(store_location, create=True) as store:
         assert set(sa.inspect(store.engine).get_table_names()) >= TABLES
         assert alembic_revision(store) == ["0001"]
         store.append(SITE_A, "run", {"n": 1}, collected_at=T0)
-    finally:
-        store.close()
-    again = open_store(store_location, create=True)  # reopening migrates nothing and loses nothing
-    try:
+    # Reopening migrates nothing and loses nothing.
+    with open_store(store_location, create=True) as again:
         assert alembic_revision(again) == ["0001"]
         assert [r.chain_index for r in again.records()] == [0]
         assert verify_store(again).ok
-    finally:
-        again.close()
 
 
 def test_sqlite_store_is_created_with_its_directories(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "evidence.sqlite"
-    store = open_store(str(path), create=True)
-    store.close()
+    with open_store(str(path), create=True):
+        pass
     assert path.is_file()
 
 
@@ -84,12 +79,9 @@ def test_default_location_is_the_environment_then_the_user_data_directory(
 
 def test_open_without_a_location_uses_the_environment(tmp_path: Path) -> None:
     # tests/conftest.py points MOODLE_SOC_STORE at a temporary file for every test.
-    store = open_store(create=True)
-    try:
+    with open_store(create=True) as store:
         assert store.location == default_location()
         store.append(SITE_A, "run", {}, collected_at=T0)
-    finally:
-        store.close()
     assert Path(default_location()).is_file()
 
 
@@ -193,6 +185,30 @@ def test_records_filter_by_kind_and_period(store: EvidenceStore) -> None:
     assert window == days[1:4]  # both ends inclusive
 
 
+@pytest.mark.parametrize("page", [1, 2, 3, 1000])
+def test_iter_records_pages_in_append_order(store: EvidenceStore, page: int) -> None:
+    sites = [SITE_B if n % 3 == 0 else SITE_A for n in range(7)]
+    appended = [
+        store.append(site, RecordKind.RUN, {"n": n}, collected_at=T0 + timedelta(days=n))
+        for n, site in enumerate(sites)
+    ]
+    assert list(store.iter_records(page=page)) == appended  # one site after another: seq order
+    for site in (SITE_A, SITE_B):
+        chain = list(store.iter_records(site_key=site.key, page=page))
+        assert chain == store.records(site_key=site.key)  # within a site: chain order
+        assert store.head(site.key) == chain[-1].record_hash
+    window = store.iter_records(
+        collected_from=T0 + timedelta(days=2), collected_to=T0 + timedelta(days=4), page=page
+    )
+    assert list(window) == appended[2:5]
+    assert list(store.iter_records(kind=RecordKind.ATTACHMENT, page=page)) == []
+
+
+def test_iter_records_wants_a_positive_page(store: EvidenceStore) -> None:
+    with pytest.raises(ValueError, match="page must be at least 1"):
+        next(store.iter_records(page=0))
+
+
 def test_blobs_are_stored_once_by_hash(store: EvidenceStore) -> None:
     data = bytes(range(256)) * 10
     digest = store.put_blob(data)
@@ -206,13 +222,12 @@ def test_blobs_are_stored_once_by_hash(store: EvidenceStore) -> None:
 
 
 def test_the_store_display_never_shows_a_password(tmp_path: Path) -> None:
-    from moodle_soc.evidence.store.store import _engine_for
+    from moodle_soc.evidence.store.engine import engine_for
 
     url = "postgresql://auditor:S3cret-Pw-9981@db.example:5432/evidence"
-    store = EvidenceStore(_engine_for(url), url)
-    assert "S3cret-Pw-9981" not in store.display
-    assert "db.example" in store.display
-    store.close()
+    with EvidenceStore(engine_for(url), url) as store:
+        assert "S3cret-Pw-9981" not in store.display
+        assert "db.example" in store.display
 
 
 # --- append-only, at the database ---------------------------------------------------------------

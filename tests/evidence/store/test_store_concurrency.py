@@ -41,10 +41,10 @@ print("ready", flush=True)
 while not Path(go).exists():
     time.sleep(0.002)
 try:
-    store = store or open_store(location, create=True)
-    for i in range(int(count)):
-        store.append(SiteRef(site_key, site_key), "run", {"worker": worker, "i": i},
-                     collected_at=datetime.now(UTC))
+    with store or open_store(location, create=True) as opened:
+        for i in range(int(count)):
+            opened.append(SiteRef(site_key, site_key), "run", {"worker": worker, "i": i},
+                          collected_at=datetime.now(UTC))
 except Exception as error:
     print(f"FAILED {type(error).__name__}: {error}", flush=True)
     sys.exit(1)
@@ -121,14 +121,12 @@ SAME_SITE = [("shared", 10)] * 4 + [("site-e", 8), ("site-f", 8)]
 def test_concurrent_writers_into_one_store(
     store_location: str, tmp_path: Path, plan: list[tuple[str, int]]
 ) -> None:
-    open_store(store_location, create=True).close()  # created and migrated before the writers start
+    with open_store(store_location, create=True):
+        pass  # created and migrated before the writers start
     failures = run_writers(tmp_path, store_location, plan)
     assert failures == []  # e.g. not "too much contention" after 5 lost races in a row
-    store = open_store(store_location, create=True)
-    try:
+    with open_store(store_location, create=True) as store:
         check_chains(store, plan)
-    finally:
-        store.close()
 
 
 @contextmanager
@@ -190,11 +188,8 @@ def test_concurrent_first_use_of_a_new_store(store_location: str, tmp_path: Path
             tmp_path, store_location, plan, open_late=True, after_go=lambda: release(len(plan))
         )
     assert failures == []
-    store = open_store(store_location, create=True)
-    try:
+    with open_store(store_location, create=True) as store:
         check_chains(store, plan)
-    finally:
-        store.close()
 
 
 def test_readers_are_not_blocked_by_a_writer(tmp_path: Path) -> None:
@@ -204,8 +199,8 @@ def test_readers_are_not_blocked_by_a_writer(tmp_path: Path) -> None:
     included, starts with BEGIN IMMEDIATE, which waits for the writer to finish.)
     """
     location = str(tmp_path / "evidence.sqlite")
-    store = open_store(location, create=True)
-    store.append(SiteRef("s", "S"), "run", {}, collected_at=datetime.now(UTC))
+    with open_store(location, create=True) as store:
+        store.append(SiteRef("s", "S"), "run", {}, collected_at=datetime.now(UTC))
     holding = threading.Event()
 
     def writer() -> None:
@@ -219,14 +214,15 @@ def test_readers_are_not_blocked_by_a_writer(tmp_path: Path) -> None:
         connection.close()
 
     thread = threading.Thread(target=writer)
-    thread.start()
-    try:
-        holding.wait(10)
-        started = time.monotonic()
-        records = store.records()
-        waited = time.monotonic() - started
-    finally:
-        thread.join()
-        store.close()
-    assert len(records) == 1
+    with open_store(location) as store:
+        thread.start()
+        try:
+            holding.wait(10)
+            started = time.monotonic()
+            records = store.records()
+            report = verify_store(store)  # one read transaction over every page
+            waited = time.monotonic() - started
+        finally:
+            thread.join()
+    assert len(records) == 1 and report.ok and report.records == 1
     assert waited < 0.5, f"a read waited {waited:.2f} s for an unrelated write transaction"

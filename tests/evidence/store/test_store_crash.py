@@ -53,8 +53,7 @@ def filler(index: int) -> str:
 
 def check_whole_store(location: str, at_least: int) -> int:
     """The store verifies and every record is a complete, in-order payload; returns the count."""
-    store = open_store(location, create=True)
-    try:
+    with open_store(location, create=True) as store:
         report = verify_store(store)
         assert report.ok, [p.describe() for p in report.problems]
         records = store.records(site_key=SITE.key)
@@ -68,8 +67,6 @@ def check_whole_store(location: str, at_least: int) -> int:
             assert payload["size"] == PAYLOAD_BYTES
             assert payload["filler"] == filler(index)
         return len(records)
-    finally:
-        store.close()
 
 
 class Writer:
@@ -148,8 +145,7 @@ def test_kill_9_during_large_appends_leaves_a_verifiable_store(tmp_path: Path) -
     writer.kill()
     present = check_whole_store(location, at_least=present + 1)
     # The store stays writable after all that.
-    store = open_store(location, create=True)
-    try:
+    with open_store(location, create=True) as store:
         store.append(
             SITE,
             "run",
@@ -161,8 +157,6 @@ def test_kill_9_during_large_appends_leaves_a_verifiable_store(tmp_path: Path) -
             collected_at=datetime.now(UTC),
         )
         assert verify_store(store).ok
-    finally:
-        store.close()
     assert check_whole_store(location, at_least=present + 1) == present + 1
 
 
@@ -186,8 +180,7 @@ def test_kill_9_during_cli_scans_leaves_a_verifiable_store(
         process.wait(timeout=60)
         if not Path(location).exists():
             continue
-        store = open_store(location, create=True)
-        try:
+        with open_store(location, create=True) as store:
             report = verify_store(store)
             assert report.ok, [p.describe() for p in report.problems]
             records = store.records()
@@ -195,13 +188,8 @@ def test_kill_9_during_cli_scans_leaves_a_verifiable_store(
             for record in records:
                 assert load_run(store, record).site.name == "Acme Academy"
             stored = len(records)
-        finally:
-            store.close()
     done = cli(*args[1:])
     assert done.returncode == 0, done.stderr
-    store = open_store(location, create=True)
-    try:
+    with open_store(location, create=True) as store:
         assert verify_store(store).ok
         assert len(store.records()) == stored + 1
-    finally:
-        store.close()

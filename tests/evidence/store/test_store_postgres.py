@@ -27,11 +27,8 @@ T0 = datetime(2026, 11, 29, 9, tzinfo=UTC)
 
 @pytest.fixture
 def pg_store(pg_store_url: str) -> Iterator[EvidenceStore]:
-    store = open_store(pg_store_url, create=True)
-    try:
+    with open_store(pg_store_url, create=True) as store:
         yield store
-    finally:
-        store.close()
 
 
 @pytest.mark.integration
@@ -95,15 +92,12 @@ def test_scan_and_verify_through_the_cli_with_a_url(
     assert verified.returncode == 0, verified.stderr
     assert "OK: 1 records in 1 chain(s) verified" in verified.stdout
     assert "S3cret-Pw-4417" not in verified.stdout + verified.stderr
-    store = open_store(pg_store_url, create=True)
-    try:
+    with open_store(pg_store_url, create=True) as store:
         with store.engine.connect() as connection:
             text = connection.exec_driver_sql(
                 "SELECT string_agg(payload, '') FROM evidence_records"
             ).scalar_one()
         assert "S3cret-Pw-4417" not in text
-    finally:
-        store.close()
 
 
 def test_pg_tests_fail_rather_than_skip_under_ci_when_the_server_is_unreachable(

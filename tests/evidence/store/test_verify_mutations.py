@@ -26,7 +26,7 @@ from moodle_soc.evidence.store.attachments import attach_file
 from moodle_soc.evidence.store.runs import site_ref_for, store_run
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError, open_store
 from moodle_soc.evidence.store.verify import verify_store
-from moodle_soc.models.records import StoredRecord
+from moodle_soc.models.records import RecordKind, StoredRecord
 
 PAYLOAD_ALTERED = "payload was altered (content hash does not match)"
 HEADER_ALTERED = "header was altered (record hash does not match its fields)"
@@ -279,13 +279,10 @@ def test_a_record_written_by_hand_after_the_guard_is_gone_is_detected(world: Wor
 def sqlite_world(
     scans: Any, tmp_path: Path, unguarded: Callable[[EvidenceStore], None]
 ) -> Iterator[World]:
-    store = open_store(str(tmp_path / "typed.sqlite"), create=True)
-    try:
+    with open_store(str(tmp_path / "typed.sqlite"), create=True) as store:
         built = build_world(store, scans, tmp_path)
         unguarded(store)
         yield built
-    finally:
-        store.close()
 
 
 @pytest.mark.parametrize(
@@ -377,16 +374,15 @@ def test_a_flipped_byte_anywhere_in_the_sqlite_file_is_reported_or_refused(
     from moodle_soc.cli.main import app
 
     template = tmp_path / "template.sqlite"
-    store = open_store(str(template), create=True)
-    world = build_world(store, scans, tmp_path)
-    store.append(
-        site_ref_for(scans.acme[0]),
-        "note",
-        {"text": "ünïcode ✓ " * 30},
-        collected_at=world.runs[0].collected_at,
-    )
-    count = len(store.records())
-    store.close()
+    with open_store(str(template), create=True) as store:
+        world = build_world(store, scans, tmp_path)
+        store.append(
+            site_ref_for(scans.acme[0]),
+            RecordKind.POPULATION,
+            {"text": "ünïcode ✓ " * 30},
+            collected_at=world.runs[0].collected_at,
+        )
+        count = len(store.records())
     assert not Path(f"{template}-wal").exists()  # checkpointed: the file is the whole store
     original = snapshot(template)
     size = template.stat().st_size

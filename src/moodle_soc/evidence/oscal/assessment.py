@@ -24,11 +24,11 @@ from trestle.oscal import OSCAL_VERSION
 from moodle_soc import __version__
 from moodle_soc.errors import UsageError
 from moodle_soc.evidence.periods.timeline import RunView, build_period_report
-from moodle_soc.evidence.store.runs import RUN_KIND, load_run
+from moodle_soc.evidence.store.runs import load_run
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.frameworks import Catalogue, Criterion, load_catalogue
 from moodle_soc.models.period import ControlPeriod
-from moodle_soc.models.records import StoredRecord
+from moodle_soc.models.records import RecordKind, StoredRecord
 from moodle_soc.models.run import AuditRun, Finding, worst_status
 from moodle_soc.results import Status
 
@@ -82,7 +82,9 @@ def _scan_days(
     """Readable runs by UTC day of their audit time, and the runs retention cleared."""
     days: dict[date, list[tuple[StoredRecord, AuditRun]]] = defaultdict(list)
     last, cleared = last + timedelta(microseconds=999_999), []
-    records = store.records(site_key=key, kind=RUN_KIND, collected_from=first, collected_to=last)
+    records = store.records(
+        site_key=key, kind=RecordKind.RUN, collected_from=first, collected_to=last
+    )
     for record in sorted(records, key=lambda r: (r.collected_at, r.seq)):
         try:  # collected_at is UTC, so its date is the UTC day
             days[record.collected_at.date()].append((record, load_run(store, record)))

@@ -20,11 +20,8 @@ from moodle_soc.evidence.package.manifest import (
 )
 from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
 from moodle_soc.evidence.store.signing import load_public_key, signature_valid
-from moodle_soc.models.records import StoredRecord
+from moodle_soc.models.records import RecordKind, StoredRecord
 
-RUN_KIND = "run"
-ATTACHMENT_KIND = "attachment"
-SEAL_KIND = "retention_seal"
 HEADER_KEYS = {"v", "site", "index", "kind", "created_at", "collected_at", "effective_date"}
 HEADER_KEYS |= {"content", "prev"}
 
@@ -79,7 +76,7 @@ class ChainCheck:
         payloads = {entry.seq: self._payload(entry) for entry in self.manifest.records}
         for entry in self.manifest.records:
             payload = payloads[entry.seq]
-            if entry.kind == SEAL_KIND and isinstance(payload, dict):
+            if entry.kind == RecordKind.RETENTION_SEAL and isinstance(payload, dict):
                 listed = payload.get("cleared_records", [])
                 cleared[entry.record_hash] = {
                     str(item.get("record_hash")) for item in listed if isinstance(item, dict)
@@ -156,7 +153,7 @@ class ChainCheck:
             own_start, own_end = str(broader.get("start")), str(broader.get("end"))
             if own_start >= period.start.isoformat() and own_end <= period.end.isoformat():
                 raise fail("the record is left out, but its period lies inside the package's")
-            if header["kind"] not in ("population", "sample"):
+            if header["kind"] not in (RecordKind.POPULATION, RecordKind.SAMPLE):
                 raise fail("only populations and samples can be left out for their period")
         elif line.get("included") is not inside:
             where, what = ("inside", "left out") if inside else ("outside", "included")
@@ -179,7 +176,7 @@ class ChainCheck:
         data = self.files.get(name)
         if data is None:
             raise Tampered(name, f"record {entry.seq}'s file is missing")
-        if entry.kind == RUN_KIND and entry.cleared_by is None:
+        if entry.kind == RecordKind.RUN and entry.cleared_by is None:
             if sha256_hex(data) != entry.content_sha256:
                 raise Tampered(name, f"does not hash to record {entry.seq}'s content_sha256")
             return None
@@ -195,7 +192,7 @@ class ChainCheck:
             return None
         if _digest(payload) != entry.content_sha256:
             raise Tampered(name, f"its payload does not hash to record {entry.seq}'s content")
-        if entry.kind == ATTACHMENT_KIND:
+        if entry.kind == RecordKind.ATTACHMENT:
             self._attachment(entry, payload)
         return payload
 

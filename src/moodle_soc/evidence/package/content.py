@@ -29,7 +29,7 @@ from moodle_soc.evidence.package.tables import (
 )
 from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
-from moodle_soc.models.records import SiteRef, StoredRecord
+from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 from moodle_soc.models.run import AuditRun
 
 Progress = Callable[[str, int, int], None]
@@ -85,7 +85,7 @@ def collect(
         payload_text = store.payload_text(record)
         content.kinds[record.kind] += 1
         entry = _entry(record)
-        if record.kind == "run" and payload_text is not None:
+        if record.kind == RecordKind.RUN and payload_text is not None:
             name = f"runs/run-{record.seq}.json"  # the stored bytes: they hash to the record
             entry = entry.model_copy(update={"file": name})
             per_record["runs"][name] = payload_text.encode()
@@ -93,14 +93,14 @@ def collect(
             findings += finding_rows(record.seq, run, history)
         else:
             payload = None if payload_text is None else json.loads(payload_text)
-            if record.kind == "attachment" and isinstance(payload, dict):
+            if record.kind == RecordKind.ATTACHMENT and isinstance(payload, dict):
                 name, data = _attachment(store, record, payload)
                 entry = entry.model_copy(update={"attachment": name})
                 per_record["attachments"][name] = data
                 attached[record.seq] = str(payload.get("control", ""))
-            elif record.kind == "population" and isinstance(payload, dict):
+            elif record.kind == RecordKind.POPULATION and isinstance(payload, dict):
                 derived |= _population(record, payload, derived, moment)
-            elif record.kind == "sample" and payload is not None:
+            elif record.kind == RecordKind.SAMPLE and payload is not None:
                 derived[f"samples/sample-{record.seq}.json"] = _pretty(payload)
             document = record_document(record.header(), entry, payload)
             per_record["records"][f"records/{record.seq}.json"] = document

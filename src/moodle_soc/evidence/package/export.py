@@ -35,12 +35,10 @@ from moodle_soc.evidence.package.manifest import (
     signed_digest,
     sums_text,
 )
-from moodle_soc.evidence.periods.populations import POPULATION_KIND
-from moodle_soc.evidence.periods.sampling import SAMPLE_KIND
 from moodle_soc.evidence.store.canonical import sha256_hex
 from moodle_soc.evidence.store.signing import Signer, public_pem
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
-from moodle_soc.models.records import GENESIS, SiteRef, StoredRecord
+from moodle_soc.models.records import GENESIS, RecordKind, SiteRef, StoredRecord
 
 README = "README.txt"
 _COMPRESSED = (".json", ".jsonl", ".csv", ".html", ".txt")  # PDF, XLSX, attachments: as is
@@ -72,7 +70,7 @@ def _broader_periods(
     """
     broader: dict[str, dict[str, str]] = {}
     for record in records:
-        if record.kind != POPULATION_KIND:
+        if record.kind != RecordKind.POPULATION:
             continue
         payload = store.payload(record) or {}
         period = payload.get("period") if isinstance(payload, dict) else None
@@ -82,7 +80,7 @@ def _broader_periods(
         if own["start"] < start.isoformat() or own["end"] > end.isoformat():
             broader[record.record_hash] = own
     for record in records:
-        if record.kind != SAMPLE_KIND:
+        if record.kind != RecordKind.SAMPLE:
             continue
         payload = store.payload(record) or {}
         source = payload.get("population_record", {}) if isinstance(payload, dict) else {}

@@ -21,13 +21,12 @@ from moodle_soc.errors import BadInputError, UsageError
 from moodle_soc.evidence.periods.population_rows import BUILDERS, COLUMNS, NEEDS_LOG
 from moodle_soc.evidence.store.canonical import canonical_bytes
 from moodle_soc.evidence.store.store import EvidenceStore
-from moodle_soc.models.records import SiteRef, StoredRecord
+from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 from moodle_soc.site.populations import NO_STANDARD_LOG, NO_TOKENS, Window
 
 if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
 
-POPULATION_KIND = "population"
 MAX_ROWS = 1_000_000
 BURST_THRESHOLD = 5
 Row = dict[str, Any]
@@ -111,7 +110,7 @@ def store_population(store: EvidenceStore, site: SiteRef, population: Population
     period's last day."""
     return store.append(
         site,
-        POPULATION_KIND,
+        RecordKind.POPULATION,
         population.model_dump(mode="json"),
         collected_at=population.audit_time,
         effective_date=population.period.end,

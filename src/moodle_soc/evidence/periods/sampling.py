@@ -23,11 +23,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from moodle_soc.errors import UsageError
-from moodle_soc.evidence.periods.populations import POPULATION_KIND, rows_sha256
+from moodle_soc.evidence.periods.populations import rows_sha256
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
-from moodle_soc.models.records import SiteRef, StoredRecord
+from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 
-SAMPLE_KIND = "sample"
 #: Share of the population a ranged frequency aims at before clamping into its range.
 SCALE = 0.10
 FREQUENCIES: Mapping[str, tuple[int, int]] = {
@@ -113,7 +112,7 @@ def store_sample(
     collected_at: datetime | None = None,
 ) -> StoredRecord:
     """Append ``sample`` to the population's chain, naming the population record it came from."""
-    if population_record.kind != POPULATION_KIND:
+    if population_record.kind != RecordKind.POPULATION:
         raise StoreError(
             f"Record {population_record.seq} is a {population_record.kind} record, not a"
             " population."
@@ -130,7 +129,7 @@ def store_sample(
     }
     return store.append(
         site,
-        SAMPLE_KIND,
+        RecordKind.SAMPLE,
         payload,
         collected_at=collected_at or datetime.now(UTC),
         effective_date=population_record.effective_date,

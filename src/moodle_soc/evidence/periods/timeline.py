@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from moodle_soc.evidence.periods.history import finding_histories
 from moodle_soc.evidence.periods.reviews import access_reviews_in_period
-from moodle_soc.evidence.store.runs import RUN_KIND, load_run
+from moodle_soc.evidence.store.runs import load_run
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.models.period import (
     ControlPeriod,
@@ -31,9 +31,7 @@ from moodle_soc.models.period import (
     PeriodReport,
     RunRef,
 )
-from moodle_soc.models.records import SiteRef, StoredRecord
-
-# Moved to reports/; re-exported only until cli/period.py imports it from there.
+from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 from moodle_soc.results import Status
 
 if TYPE_CHECKING:
@@ -95,7 +93,7 @@ def period_report(
         raise StoreError(f"No site with key {site_key!r} in {store.display}.")
     records = store.records(
         site_key=site_key,
-        kind=RUN_KIND,
+        kind=RecordKind.RUN,
         collected_from=datetime.combine(start, time.min, UTC),
         collected_to=datetime.combine(end, time.max, UTC),
     )

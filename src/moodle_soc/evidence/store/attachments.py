@@ -12,9 +12,8 @@ from pathlib import Path
 
 from moodle_soc.errors import BadInputError
 from moodle_soc.evidence.store.store import EvidenceStore
-from moodle_soc.models.records import SiteRef, StoredRecord
+from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 
-ATTACHMENT_KIND = "attachment"
 MAX_ATTACHMENT_BYTES = 200 * 1024 * 1024
 
 
@@ -68,7 +67,7 @@ def attach_file(
     }
     return store.append(
         site,
-        ATTACHMENT_KIND,
+        RecordKind.ATTACHMENT,
         payload,
         collected_at=datetime.now(UTC),
         effective_date=effective_date,

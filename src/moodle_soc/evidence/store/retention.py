@@ -17,11 +17,10 @@ import sqlalchemy as sa
 
 from moodle_soc.errors import BadInputError
 from moodle_soc.evidence.store import schema
-from moodle_soc.evidence.store.attachments import ATTACHMENT_KIND
+from moodle_soc.evidence.store.kinds import HANDLERS, handler_for
+from moodle_soc.evidence.store.rows import pages
 from moodle_soc.evidence.store.store import EvidenceStore
-from moodle_soc.models.records import SiteRef, StoredRecord
-
-SEAL_KIND = "retention_seal"
+from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 
 
 @dataclass(frozen=True)
@@ -72,8 +71,8 @@ def apply_retention(
     cutoff = datetime.combine(before, time.min, UTC)
     doomed = tuple(
         record
-        for record in store.records(site_key=site_key)
-        if record.collected_at < cutoff and record.kind != SEAL_KIND and record.pruned_by is None
+        for record in store.iter_records(site_key=site_key)
+        if record.collected_at < cutoff and record.pruned_by is None and _may_clear(record.kind)
     )
     blobs = _unshared_blobs(store, doomed)
     if dry_run or not doomed:
@@ -95,7 +94,7 @@ def apply_retention(
         ],
         "cleared_blobs": list(blobs),
     }
-    seal = store.append(site, SEAL_KIND, payload, collected_at=datetime.now(UTC))
+    seal = store.append(site, RecordKind.RETENTION_SEAL, payload, collected_at=datetime.now(UTC))
     r, b = schema.records, schema.blobs
     with store.writer().begin() as connection:
         connection.execute(
@@ -115,19 +114,25 @@ def _site(store: EvidenceStore, site_key: str) -> SiteRef:
     raise BadInputError(f"No site {site_key!r} in the evidence store {store.display}.")
 
 
+def _may_clear(kind: str) -> bool:
+    """Seals are never cleared; a kind this version does not know is cleared like any other."""
+    handler = handler_for(kind)
+    return handler is None or handler.retention_may_clear
+
+
 def _unshared_blobs(store: EvidenceStore, doomed: tuple[StoredRecord, ...]) -> tuple[str, ...]:
-    """Attachment files only the cleared records use (a file attached twice is kept)."""
-    doomed_seqs = {record.seq for record in doomed if record.kind == ATTACHMENT_KIND}
+    """Stored files only the cleared records name (a file attached twice is kept)."""
+    named = {h.kind.value: h.blobs for h in HANDLERS.values() if h.blobs is not None}
+    doomed_seqs = {record.seq for record in doomed if record.kind in named}
     if not doomed_seqs:
         return ()
     r = schema.records
     candidates: set[str] = set()
     kept: set[str] = set()
-    query = sa.select(r.c.seq, r.c.payload).where(
-        r.c.kind == ATTACHMENT_KIND, r.c.payload.is_not(None)
+    query = sa.select(r.c.seq, r.c.kind, r.c.payload).where(
+        r.c.kind.in_(list(named)), r.c.payload.is_not(None)
     )
-    with store.engine.connect() as connection:
-        for seq, payload in connection.execute(query):
-            digest = str(json.loads(payload).get("sha256", ""))
-            (candidates if seq in doomed_seqs else kept).add(digest)
+    for row in pages(store.engine, query):
+        digests = named[row["kind"]](json.loads(row["payload"]))
+        (candidates if row["seq"] in doomed_seqs else kept).update(digests)
     return tuple(sorted(candidates - kept))

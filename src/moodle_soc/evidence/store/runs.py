@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
-from moodle_soc.models.records import SiteRef, StoredRecord
+from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 from moodle_soc.models.run import AuditRun, Finding
 from moodle_soc.results import Status
 
 if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
-
-RUN_KIND = "run"
 
 
 def site_ref_for_identity(
@@ -43,12 +41,12 @@ def site_ref_for(run: AuditRun) -> SiteRef:
 
 def store_run(store: EvidenceStore, run: AuditRun) -> StoredRecord:
     return store.append(
-        site_ref_for(run), RUN_KIND, run.model_dump(mode="json"), collected_at=run.audit_time
+        site_ref_for(run), RecordKind.RUN, run.model_dump(mode="json"), collected_at=run.audit_time
     )
 
 
 def load_run(store: EvidenceStore, record: StoredRecord) -> AuditRun:
-    if record.kind != RUN_KIND:
+    if record.kind != RecordKind.RUN:
         raise StoreError(f"Record {record.seq} is a {record.kind} record, not a scan run.")
     payload = store.payload(record)
     if payload is None:

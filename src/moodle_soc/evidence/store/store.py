@@ -10,7 +10,7 @@ deletes a record; retention (``retention.py``) is a logged operation that seals 
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,22 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from moodle_soc.errors import BadInputError, MoodleSocError
 from moodle_soc.evidence.store import schema
 from moodle_soc.evidence.store.canonical import canonical_bytes, content_hash, sha256_hex
+from moodle_soc.evidence.store.engine import (
+    STORE_ENV,
+    StoreError,
+    default_location,
+    engine_for,
+    prepare,
+    shown,
+    writing,
+)
+from moodle_soc.evidence.store.rows import DEFAULT_PAGE, headers_query, pages, stored_record
 from moodle_soc.evidence.store.signing import Signer, public_pem
 from moodle_soc.models.records import (
     GENESIS,
+    RecordKind,
     SiteRef,
     StoredRecord,
     parse_utc_iso,
@@ -31,118 +41,61 @@ from moodle_soc.models.records import (
     utc_iso,
 )
 
-STORE_ENV = "MOODLE_SOC_STORE"
-WRITE_OPTION = "moodle_soc_write"
-# One application-wide advisory lock id for schema migrations on PostgreSQL.
-_MIGRATION_LOCK = 0x6D736F63
-
-
-class StoreError(MoodleSocError):
-    """The store cannot be opened or written (exit code 7: bad input)."""
-
-    exit_code = BadInputError.exit_code
-
-
-def default_location(configured: str | None = None) -> str:
-    """Where the store is: $MOODLE_SOC_STORE, else ``configured`` (moodle-soc.yaml's
-    ``store:``), else evidence.sqlite in the user's data directory. An explicit --store
-    is passed to ``open_store`` directly and beats all of these."""
-    if os.environ.get(STORE_ENV):
-        return os.environ[STORE_ENV]
-    if configured:
-        return configured
-    import platformdirs
-
-    return str(Path(platformdirs.user_data_dir("moodle-soc")) / "evidence.sqlite")
-
-
-def _engine_for(location: str) -> Engine:
-    if "://" in location:
-        url = sa.make_url(location)
-        if url.drivername in ("postgresql", "postgres"):
-            url = url.set(drivername="postgresql+psycopg")
-        if url.get_backend_name() not in ("postgresql", "sqlite"):
-            raise StoreError(
-                f"The evidence store must be SQLite or PostgreSQL, not {url.drivername}."
-            )
-        return sa.create_engine(url)
-    path = Path(location).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 60})
-
-    @sa.event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-        # WAL keeps readers working during a write; full sync makes a commit survive a crash.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _sqlite_begin(connection: Connection) -> None:
-        # Writers take the write lock at BEGIN, so two writers queue instead of failing
-        # mid-way; readers begin deferred, so WAL lets them read during a write.
-        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
-
-
-def migrate(engine: Engine) -> None:
-    """Bring the store's schema to the newest Alembic revision."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
-    with _writing(engine).begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Two first uses at once would both create the tables: serialize them.
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
-
-def _writing(engine: Engine) -> Engine:
-    """The engine for write transactions (SQLite: BEGIN IMMEDIATE)."""
-    return engine.execution_options(**{WRITE_OPTION: True})
+__all__ = [
+    "DEFAULT_PAGE",
+    "STORE_ENV",
+    "EvidenceStore",
+    "StoreError",
+    "default_location",
+    "open_store",
+]
 
 
 class EvidenceStore:
+    """An open store: a context manager that closes it (``close`` may be called again)."""
+
     def __init__(self, engine: Engine, location: str, signer: Signer | None = None) -> None:
-        self.engine = engine
+        self._engine: Engine | None = engine
         self.location = location
         self.signer = signer
 
+    @property
+    def engine(self) -> Engine:
+        """The store's engine; using a closed store is an error, never a silent reconnect."""
+        if self._engine is None:
+            raise StoreError(f"The evidence store {self.display} is closed.")
+        return self._engine
+
+    @property
+    def closed(self) -> bool:
+        return self._engine is None
+
     def writer(self) -> Engine:
         """The engine to open write transactions with (takes SQLite's write lock at BEGIN)."""
-        return _writing(self.engine)
+        return writing(self.engine)
 
     @property
     def display(self) -> str:
-        if "://" in self.location:
-            return sa.make_url(self.location).render_as_string(hide_password=True)
-        return self.location
+        return shown(self.location)
 
     # --- writing ----------------------------------------------------------------------------
 
     def append(
         self,
         site: SiteRef,
-        kind: str,
+        kind: RecordKind,
         payload: Any,
         *,
         collected_at: datetime,
         effective_date: date | None = None,
     ) -> StoredRecord:
         """Append one record to ``site``'s chain, atomically; returns it as stored."""
+        kind = RecordKind(kind)  # a kind without a handler is a programming error: refuse it
         body = canonical_bytes(payload)
         digest = sha256_hex(body)
         for _attempt in range(5):
             try:
-                with _writing(self.engine).begin() as connection:
+                with self.writer().begin() as connection:
                     if connection.dialect.name == "postgresql":
                         # One writer per chain at a time: the next waits, then reads the head.
                         connection.execute(
@@ -160,7 +113,7 @@ class EvidenceStore:
         self,
         connection: Connection,
         site: SiteRef,
-        kind: str,
+        kind: RecordKind,
         body: bytes,
         digest: str,
         collected_at: datetime,
@@ -176,7 +129,7 @@ class EvidenceStore:
         index, prev = (0, GENESIS) if last is None else (last[0] + 1, last[1])
         created = datetime.now(UTC)
         header = record_header(
-            site.key, index, kind, created, collected_at, effective_date, digest, prev
+            site.key, index, kind.value, created, collected_at, effective_date, digest, prev
         )
         record_hash = content_hash(header)
         signature = self.signer.sign(record_hash) if self.signer else None
@@ -188,7 +141,7 @@ class EvidenceStore:
             r.insert().values(
                 site_key=site.key,
                 chain_index=index,
-                kind=kind,
+                kind=kind.value,
                 created_at=header["created_at"],
                 collected_at=header["collected_at"],
                 effective_date=header["effective_date"],
@@ -205,7 +158,7 @@ class EvidenceStore:
             seq=int(seq),
             site_key=site.key,
             chain_index=index,
-            kind=kind,
+            kind=kind.value,
             created_at=parse_utc_iso(header["created_at"]),
             collected_at=parse_utc_iso(header["collected_at"]),
             effective_date=effective_date,
@@ -242,7 +195,7 @@ class EvidenceStore:
         """Store bytes once by their SHA-256 and return the hash."""
         digest = sha256_hex(data)
         b = schema.blobs
-        with _writing(self.engine).begin() as connection:
+        with self.writer().begin() as connection:
             found = connection.execute(sa.select(b.c.sha256).where(b.c.sha256 == digest)).first()
             if found is None:
                 connection.execute(b.insert().values(sha256=digest, size=len(data), data=data))
@@ -294,25 +247,33 @@ class EvidenceStore:
         collected_from: datetime | None = None,
         collected_to: datetime | None = None,
     ) -> list[StoredRecord]:
-        """Headers of matching records, in chain order per site (payloads via ``payload``)."""
-        r = schema.records
-        query = sa.select(*[c for c in r.c if c.name != "payload"])
-        if site_key is not None:
-            query = query.where(r.c.site_key == site_key)
-        if kind is not None:
-            query = query.where(r.c.kind == kind)
-        if collected_from is not None:
-            query = query.where(r.c.collected_at >= utc_iso(collected_from))
-        if collected_to is not None:
-            query = query.where(r.c.collected_at <= utc_iso(collected_to))
-        query = query.order_by(r.c.site_key, r.c.chain_index)
+        """Headers of matching records, in chain order per site (payloads via ``payload``).
+
+        All in one list: for a whole chain, prefer ``iter_records``."""
+        query = headers_query(site_key, kind, collected_from, collected_to)
+        query = query.order_by(schema.records.c.site_key, schema.records.c.chain_index)
         with self.engine.connect() as connection:
-            return [_record(row._mapping) for row in connection.execute(query)]
+            return [stored_record(row._mapping) for row in connection.execute(query)]
+
+    def iter_records(
+        self,
+        *,
+        site_key: str | None = None,
+        kind: str | None = None,
+        collected_from: datetime | None = None,
+        collected_to: datetime | None = None,
+        page: int = DEFAULT_PAGE,
+    ) -> Iterator[StoredRecord]:
+        """Headers of matching records in the order they were appended (within one site:
+        chain order), read ``page`` at a time, so a chain of any length fits in memory."""
+        query = headers_query(site_key, kind, collected_from, collected_to)
+        for row in pages(self.engine, query, page=page):
+            yield stored_record(row)
 
     def get(self, ref: str) -> StoredRecord:
         """A record by sequence number or by (a prefix of) its record hash."""
         r = schema.records
-        query = sa.select(*[c for c in r.c if c.name != "payload"])
+        query = headers_query()
         text = ref.strip().lower()
         if text.isdigit():
             query = query.where(r.c.seq == int(text))
@@ -325,7 +286,7 @@ class EvidenceStore:
         if len(rows) != 1:
             problem = "matches several records" if rows else "matches no record"
             raise StoreError(f"Record {ref!r} {problem} in {self.display}.")
-        return _record(rows[0]._mapping)
+        return stored_record(rows[0]._mapping)
 
     def payload(self, record: StoredRecord) -> Any:
         """The record's payload; None when retention cleared it (the seal accounts for it)."""
@@ -345,11 +306,23 @@ class EvidenceStore:
             return {row.key_id: row.public_key for row in connection.execute(sa.select(k))}
 
     def head(self, site_key: str) -> str:
-        chain = self.records(site_key=site_key)
-        return chain[-1].record_hash if chain else GENESIS
+        """The record hash at the end of ``site_key``'s chain (GENESIS for no chain)."""
+        r = schema.records
+        query = (
+            sa.select(r.c.record_hash)
+            .where(r.c.site_key == site_key)
+            .order_by(r.c.chain_index.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            found = connection.execute(query).scalar_one_or_none()
+        return GENESIS if found is None else str(found)
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Release every connection; closing again does nothing."""
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.dispose()
 
     def __enter__(self) -> EvidenceStore:
         return self
@@ -358,47 +331,38 @@ class EvidenceStore:
         self.close()
 
 
-def _record(row: Any) -> StoredRecord:
-    return StoredRecord(
-        seq=int(row["seq"]),
-        site_key=row["site_key"],
-        chain_index=int(row["chain_index"]),
-        kind=row["kind"],
-        created_at=parse_utc_iso(row["created_at"]),
-        collected_at=parse_utc_iso(row["collected_at"]),
-        effective_date=date.fromisoformat(row["effective_date"]) if row["effective_date"] else None,
-        content_sha256=row["content_sha256"],
-        prev_hash=row["prev_hash"],
-        record_hash=row["record_hash"],
-        signature=row["signature"],
-        key_id=row["key_id"],
-        pruned_by=row["pruned_by"],
-    )
-
-
 def open_store(
     location: str | None = None, *, create: bool = False, signer: Signer | None = None
 ) -> EvidenceStore:
-    """Open the store at ``location`` (default: ``default_location()``).
+    """Open the store at ``location`` (default: ``default_location()``); use it in a ``with``
+    block, which closes it.
 
     Only a caller that writes evidence passes ``create=True``; otherwise a missing store is an
-    error, so a mistyped ``--store`` never reads as an empty, valid store.
+    error, so a mistyped ``--store`` never reads as an empty, valid store. The schema is
+    created or upgraded only when it is not at this version's newest revision.
     """
-    from alembic.util import CommandError
-
     where = location or default_location()
-    shown = sa.make_url(where).render_as_string(hide_password=True) if "://" in where else where
     if not create and "://" not in where and not Path(where).expanduser().is_file():
-        raise StoreError(f"No evidence store at {shown}; check --store (or $MOODLE_SOC_STORE).")
+        raise StoreError(f"No evidence store at {shown(where)}; check --store (or ${STORE_ENV}).")
+    engine: Engine | None = None
     try:
-        engine = _engine_for(where)
-        if not create and not sa.inspect(engine).has_table(schema.records.name):
+        engine = engine_for(where)
+        prepare(engine, where, create=create)
+    except Exception as exc:
+        if engine is not None:
             engine.dispose()
-            raise StoreError(f"No evidence store at {shown}; check --store.")
-        migrate(engine)
-    except (sa.exc.SQLAlchemyError, CommandError, UnicodeDecodeError) as exc:
+        if isinstance(exc, StoreError) or not _opening_error(exc):
+            raise
         original = getattr(exc, "orig", None) or exc
         raise StoreError(
-            f"Cannot open the evidence store {shown}: {str(original).strip()}."
+            f"Cannot open the evidence store {shown(where)}: {str(original).strip()}."
         ) from None
     return EvidenceStore(engine, where, signer)
+
+
+def _opening_error(exc: Exception) -> bool:
+    """A damaged, foreign or unreachable database (not a bug of ours)."""
+    if isinstance(exc, sa.exc.SQLAlchemyError | UnicodeDecodeError):
+        return True
+    # Alembic's own errors, without importing Alembic when it was never used.
+    return type(exc).__module__.startswith("alembic.")

@@ -8,19 +8,23 @@ reported as a problem, never raised.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from moodle_soc.evidence.store import schema
 from moodle_soc.evidence.store.canonical import content_hash, sha256_hex
+from moodle_soc.evidence.store.kinds import handler_for
+from moodle_soc.evidence.store.rows import DEFAULT_PAGE, pages
 from moodle_soc.evidence.store.signing import load_public_key, signature_valid
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
-from moodle_soc.models.records import GENESIS, RECORD_VERSION
+from moodle_soc.models.records import GENESIS, RECORD_VERSION, RecordKind
 
-SEAL_KIND = "retention_seal"
+Row = Mapping[Any, Any]  # a records table row, every column as stored
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class Problem:
     message: str
 
     @classmethod
-    def at(cls, row: Mapping[str, Any], message: str) -> Problem:
+    def at(cls, row: Row, message: str) -> Problem:
         return cls(
             _as_int(row["seq"]),
             str(row["site_key"]),
@@ -59,13 +63,25 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
+        """No problem found (also true of an empty store: see ``empty``)."""
         return not self.problems
 
+    @property
+    def empty(self) -> bool:
+        """Nothing was verified: the store (or the site asked for) holds no record. A caller
+        that expects evidence treats this as a failure, not as a clean bill of health."""
+        return self.records == 0
 
-def verify_store(store: EvidenceStore, site_key: str | None = None) -> VerifyReport:
-    """Recompute payload hashes, header hashes, links, signatures and attachment blobs."""
+
+def verify_store(
+    store: EvidenceStore, site_key: str | None = None, *, page: int = DEFAULT_PAGE
+) -> VerifyReport:
+    """Recompute payload hashes, header hashes, links, signatures and attachment blobs.
+
+    Records are read ``page`` at a time, in one read transaction (one snapshot of the store).
+    """
     try:
-        return _verify(store, site_key)
+        return _verify(store, site_key, page)
     except (sa.exc.SQLAlchemyError, UnicodeDecodeError) as exc:
         original = getattr(exc, "orig", None) or exc
         raise StoreError(
@@ -74,55 +90,198 @@ def verify_store(store: EvidenceStore, site_key: str | None = None) -> VerifyRep
         ) from None
 
 
-def _verify(store: EvidenceStore, site_key: str | None) -> VerifyReport:
+@contextmanager
+def _snapshot(store: EvidenceStore) -> Iterator[Connection]:
+    """One read transaction: SQLite's deferred BEGIN in WAL mode, PostgreSQL's REPEATABLE READ."""
+    with store.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        yield connection
+
+
+def _verify(store: EvidenceStore, site_key: str | None, page: int) -> VerifyReport:
     report = VerifyReport()
-    keys = {}
-    for key_id, pem in store.public_keys().items():
-        try:
-            keys[key_id] = load_public_key(pem)
-        except ValueError:
-            report.problems.append(
-                Problem(None, key_id, None, None, "stored public key is invalid")
-            )
     r = schema.records
     query = sa.select(r)
     if site_key is not None:
         query = query.where(r.c.site_key == site_key)
-    with store.engine.connect() as connection:
-        rows = [dict(row._mapping) for row in connection.execute(query.order_by(r.c.seq))]
-    rows.sort(key=lambda row: (str(row["site_key"]), _as_int(row["chain_index"])))
-    seals: dict[str, Seal] = {}
-    for row in rows:
-        if row["kind"] == SEAL_KIND and isinstance(row["payload"], str):
-            seals[str(row["record_hash"])] = Seal.of(row)
-    report.known_hashes = {str(row["record_hash"]) for row in rows}
-    previous: dict[str, Mapping[str, Any]] = {}
-    broken: set[str] = set()
-    # A record whose own fields no longer match its hash is the cause of any broken link
-    # around it (a moved record makes its neighbour look out of place): name it first.
-    for row in rows:
-        site = str(row["site_key"])
-        if site not in broken and not _header_intact(row):
-            broken.add(site)
-            report.problems.append(
-                Problem.at(row, "header was altered (record hash does not match its fields)")
-            )
-    for row in rows:
-        site = str(row["site_key"])
-        report.records += 1
-        before = previous.get(site)
-        if before is None:
-            report.chains += 1
+    with _snapshot(store) as connection:
+        keys = _public_keys(connection, report)
+        seals = _seals(connection, site_key, page)
+        walks: dict[str, ChainWalk] = {}
+        disordered: set[str] = set()
+        for row in pages(connection, query, page=page):
+            site = str(row["site_key"])
+            report.records += 1
+            report.known_hashes.add(str(row["record_hash"]))
+            if site in disordered:
+                continue
+            walk = walks.setdefault(site, ChainWalk(site, connection, keys, seals))
+            if not walk.follows(row):
+                # Rows out of chain order (seq renumbered, a position edited): walk this
+                # chain again below, sorted, as a whole.
+                disordered.add(site)
+                del walks[site]
+                continue
+            walk.step(row)
+        if disordered:
+            walks |= _walk_sorted(connection, query, page, disordered, keys, seals)
+    ordered = [walks[site] for site in sorted(walks)]
+    report.problems += [w.header_problem for w in ordered if w.header_problem is not None]
+    report.problems += [
+        w.link_problem for w in ordered if w.header_problem is None and w.link_problem is not None
+    ]
+    for walk in ordered:
+        report.chains += 1
+        report.signed += walk.signed
+        report.unsigned += walk.unsigned
+        report.attachments += walk.attachments
+        report.heads[walk.site] = walk.head
+    return report
+
+
+def _public_keys(connection: Connection, report: VerifyReport) -> dict[str, Any]:
+    keys = {}
+    for row in connection.execute(sa.select(schema.keys)):
         try:
-            message = _check_record(store, row, before, keys, seals, report)
+            keys[row.key_id] = load_public_key(row.public_key)
+        except ValueError:
+            report.problems.append(
+                Problem(None, row.key_id, None, None, "stored public key is invalid")
+            )
+    return keys
+
+
+def _seals(connection: Connection, site_key: str | None, page: int) -> dict[str, Seal]:
+    """Every retention seal (of ``site_key``): a cleared payload is checked against its seal,
+    which comes later in the chain than the record it clears."""
+    r = schema.records
+    query = sa.select(r.c.seq, r.c.site_key, r.c.chain_index, r.c.record_hash, r.c.payload)
+    query = query.where(r.c.kind == RecordKind.RETENTION_SEAL.value)
+    if site_key is not None:
+        query = query.where(r.c.site_key == site_key)
+    return {
+        str(row["record_hash"]): Seal.of(row)
+        for row in pages(connection, query, page=page)
+        if isinstance(row["payload"], str)
+    }
+
+
+def _walk_sorted(
+    connection: Connection,
+    query: sa.Select[Any],
+    page: int,
+    sites: set[str],
+    keys: dict[str, Any],
+    seals: dict[str, Seal],
+) -> dict[str, ChainWalk]:
+    """Walk ``sites`` in chain order, their rows held in memory (a tampered store's only)."""
+    held: dict[str, list[Row]] = {site: [] for site in sites}
+    for row in pages(connection, query, page=page):
+        if str(row["site_key"]) in held:
+            held[str(row["site_key"])].append(row)
+    walks = {}
+    for site, rows in held.items():
+        walk = ChainWalk(site, connection, keys, seals)
+        for each in sorted(rows, key=_chain_order):
+            walk.step(each)
+        walks[site] = walk
+    return walks
+
+
+def _chain_order(row: Row) -> tuple[int, int]:
+    return _as_int(row["chain_index"]), _as_int(row["seq"])
+
+
+class ChainWalk:
+    """One chain, record after record in chain order: its first problem and its counts.
+
+    A record whose own fields no longer match its hash is the cause of any broken link
+    around it (a moved record makes its neighbour look out of place): it is named rather
+    than the first broken link, wherever it is in the chain.
+    """
+
+    def __init__(
+        self,
+        site: str,
+        connection: Connection,
+        keys: dict[str, Any],
+        seals: dict[str, Seal],
+    ) -> None:
+        self.site = site
+        self.connection = connection
+        self.keys = keys
+        self.seals = seals
+        self.before: Row | None = None
+        self.header_problem: Problem | None = None
+        self.link_problem: Problem | None = None
+        self.head = GENESIS
+        self.signed = self.unsigned = self.attachments = 0
+
+    def follows(self, row: Row) -> bool:
+        """Whether ``row`` comes after every row walked so far in chain order."""
+        return self.before is None or _chain_order(row) > _chain_order(self.before)
+
+    def step(self, row: Row) -> None:
+        if self.header_problem is None and not _header_intact(row):
+            self.header_problem = Problem.at(
+                row, "header was altered (record hash does not match its fields)"
+            )
+        try:
+            message = self._check(row)
         except Exception as exc:  # any unreadable field is a finding about that record
             message = f"record cannot be read ({type(exc).__name__}: {str(exc)[:120]})"
-        if message is not None and site not in broken:
-            broken.add(site)
-            report.problems.append(Problem.at(row, message))
-        previous[site] = row
-        report.heads[site] = str(row["record_hash"])
-    return report
+        if message is not None and self.link_problem is None:
+            self.link_problem = Problem.at(row, message)
+        self.before = row
+        self.head = str(row["record_hash"])
+
+    def _check(self, row: Row) -> str | None:
+        before = self.before
+        expected_index = 0 if before is None else int(before["chain_index"]) + 1
+        if row["chain_index"] != expected_index:
+            return (
+                f"chain position {row['chain_index']} follows {expected_index - 1}:"
+                " a record is missing"
+            )
+        expected_prev = GENESIS if before is None else before["record_hash"]
+        if row["prev_hash"] != expected_prev:
+            return "does not link to the previous record (prev_hash differs)"
+        payload = row["payload"]
+        if payload is None:
+            seal = self.seals.get(str(row["pruned_by"] or ""))
+            if seal is None or not seal.accounts_for(row):
+                return "payload is missing and no retention seal accounts for it"
+        elif not isinstance(payload, str):
+            return "payload was altered (it is no longer text)"
+        elif sha256_hex(payload.encode()) != row["content_sha256"]:
+            return "payload was altered (content hash does not match)"
+        if row["signature"] is None:
+            self.unsigned += 1
+        else:
+            key = self.keys.get(str(row["key_id"] or ""))
+            if key is None:
+                return f"signed by unknown key {row['key_id']}"
+            if not signature_valid(key, str(row["record_hash"]), str(row["signature"])):
+                return "signature does not verify"
+            self.signed += 1
+        handler = handler_for(row["kind"])
+        if handler is not None and handler.blobs is not None and isinstance(payload, str):
+            self.attachments += 1
+            for digest in handler.blobs(json.loads(payload)):
+                problem = self._blob_problem(digest)
+                if problem is not None:
+                    return problem
+        return None
+
+    def _blob_problem(self, digest: str) -> str | None:
+        b = schema.blobs
+        found = self.connection.execute(sa.select(b.c.data).where(b.c.sha256 == digest)).first()
+        if found is None:
+            return f"attachment blob {digest[:12]} is missing"
+        if sha256_hex(bytes(found[0])) != digest:
+            return f"attachment blob {digest[:12]} was altered"
+        return None
 
 
 def _as_int(value: Any) -> int:
@@ -141,7 +300,7 @@ class Seal:
     records: frozenset[str]
 
     @classmethod
-    def of(cls, row: Mapping[str, Any]) -> Seal:
+    def of(cls, row: Row) -> Seal:
         try:
             data: Any = json.loads(row["payload"])
         except ValueError:
@@ -150,7 +309,7 @@ class Seal:
         hashes = {str(item.get("record_hash")) for item in listed if isinstance(item, dict)}
         return cls(str(row["site_key"]), _as_int(row["chain_index"]), frozenset(hashes))
 
-    def accounts_for(self, row: Mapping[str, Any]) -> bool:
+    def accounts_for(self, row: Row) -> bool:
         return (
             self.site_key == str(row["site_key"])
             and self.chain_index > _as_int(row["chain_index"])
@@ -158,14 +317,14 @@ class Seal:
         )
 
 
-def _header_intact(row: Mapping[str, Any]) -> bool:
+def _header_intact(row: Row) -> bool:
     try:
         return bool(content_hash(stored_header(row)) == row["record_hash"])
     except Exception:  # a field of the wrong type cannot match its hash either
         return False
 
 
-def stored_header(row: Mapping[str, Any]) -> dict[str, Any]:
+def stored_header(row: Row) -> dict[str, Any]:
     """The header exactly as stored (the text, not parsed values): what record_hash covers."""
     return {
         "v": RECORD_VERSION,
@@ -178,49 +337,3 @@ def stored_header(row: Mapping[str, Any]) -> dict[str, Any]:
         "content": row["content_sha256"],
         "prev": row["prev_hash"],
     }
-
-
-def _check_record(
-    store: EvidenceStore,
-    row: Mapping[str, Any],
-    before: Mapping[str, Any] | None,
-    keys: dict[str, Any],
-    seals: dict[str, Seal],
-    report: VerifyReport,
-) -> str | None:
-    # Header hashes were checked for every record first (see _verify).
-    expected_index = 0 if before is None else int(before["chain_index"]) + 1
-    if row["chain_index"] != expected_index:
-        return (
-            f"chain position {row['chain_index']} follows {expected_index - 1}: a record is missing"
-        )
-    expected_prev = GENESIS if before is None else before["record_hash"]
-    if row["prev_hash"] != expected_prev:
-        return "does not link to the previous record (prev_hash differs)"
-    payload = row["payload"]
-    if payload is None:
-        seal = seals.get(str(row["pruned_by"] or ""))
-        if seal is None or not seal.accounts_for(row):
-            return "payload is missing and no retention seal accounts for it"
-    elif not isinstance(payload, str):
-        return "payload was altered (it is no longer text)"
-    elif sha256_hex(payload.encode()) != row["content_sha256"]:
-        return "payload was altered (content hash does not match)"
-    if row["signature"] is None:
-        report.unsigned += 1
-    else:
-        key = keys.get(str(row["key_id"] or ""))
-        if key is None:
-            return f"signed by unknown key {row['key_id']}"
-        if not signature_valid(key, str(row["record_hash"]), str(row["signature"])):
-            return "signature does not verify"
-        report.signed += 1
-    if row["kind"] == "attachment" and isinstance(payload, str):
-        blob_hash = str(json.loads(payload).get("sha256", ""))
-        data = store.get_blob(blob_hash)
-        report.attachments += 1
-        if data is None:
-            return f"attachment blob {blob_hash[:12]} is missing"
-        if sha256_hex(data) != blob_hash:
-            return f"attachment blob {blob_hash[:12]} was altered"
-    return None

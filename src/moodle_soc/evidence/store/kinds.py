@@ -1,0 +1,184 @@
+"""One handler per record kind: what its payload is, how it reads in a listing, what the store
+may do with it. A new kind is a ``RecordKind`` member and one entry in ``HANDLERS``.
+
+Summaries read the stored JSON (``payload``) defensively: a record from an older version, or
+one whose payload no longer has the shape expected, still gets a line, never an exception.
+Payload models are imported only when a payload is parsed, so listing stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from moodle_soc.models.records import RecordKind, StoredRecord
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+Payload = Any  # the record's JSON payload, as ``EvidenceStore.payload`` returns it
+
+
+@dataclass(frozen=True)
+class KindHandler:
+    kind: RecordKind
+    noun: str  # what one record is, in a sentence: "scan run"
+    summary: Callable[[Payload], str]  # one sentence for listings, from the payload
+    model: Callable[[], type[BaseModel]] | None = None  # the payload's model (lazy import)
+    retention_may_clear: bool = True  # a seal is what retention leaves: never cleared
+    blobs: Callable[[Payload], tuple[str, ...]] | None = None  # stored files it names
+
+    def parse(self, payload: Payload) -> Any:
+        """The payload as its model (pydantic validation), or as stored when it has none."""
+        return payload if self.model is None else self.model().model_validate(payload)
+
+
+def handler_for(kind: object) -> KindHandler | None:
+    """The handler of a stored kind; None for a kind this version does not know."""
+    known = RecordKind.known(kind)
+    return None if known is None else HANDLERS[known]
+
+
+def describe(record: StoredRecord, payload: Payload) -> str:
+    """One sentence saying what ``record`` holds (its payload as ``store.payload`` reads it)."""
+    handler = handler_for(record.kind)
+    if handler is None:
+        return f"A {record.kind} record (a kind this version of moodle-soc does not know)."
+    noun = handler.noun[:1].upper() + handler.noun[1:]
+    if payload is None:
+        seal = (record.pruned_by or "")[:12]
+        return f"{noun}; its payload was cleared by retention (seal {seal})."
+    try:
+        return handler.summary(payload)
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+        return f"{noun} (its payload does not have the shape this version expects)."
+
+
+# --- summaries -------------------------------------------------------------------------------
+
+
+def _run(p: Payload) -> str:
+    by_status = p["summary"]["by_status"]
+    return (
+        f"Scan of {p['site']['name']} at {p['audit_time']}: {len(p['checks'])} checks,"
+        f" {by_status.get('fail', 0)} failed of {len(p['findings'])} findings."
+    )
+
+
+def _attachment(p: Payload) -> str:
+    return (
+        f"{p['filename']} for {p['control']}, effective {p['effective_date']}, collected by"
+        f" {p['collected_by']} ({p['size']} bytes)."
+    )
+
+
+def _attachment_blobs(p: Payload) -> tuple[str, ...]:
+    return (str(p.get("sha256", "")),)
+
+
+def _population(p: Payload) -> str:
+    period = p["period"]
+    return (
+        f"Population {p['name']} for {period['start']} to {period['end']}: {p['row_count']} rows."
+    )
+
+
+def _sample(p: Payload) -> str:
+    sample = p["sample"]
+    return (
+        f"Sample of {sample['size']} of {sample['population_size']} rows"
+        f" ({sample['frequency']}, seed {sample['seed']}) from population record"
+        f" {p['population_record']['seq']}."
+    )
+
+
+def _seal(p: Payload) -> str:
+    return (
+        f"Retention by {p['operator']}: {len(p['cleared_records'])} payloads collected before"
+        f" {p['before']} cleared ({p['reason']})."
+    )
+
+
+def _campaign(p: Payload) -> str:
+    return (
+        f"Access review campaign {p['campaign_id']} of {p['site_name']} ({p['scope']}):"
+        f" {len(p['inventory']['entries'])} accounts for {p['reviewer']}."
+    )
+
+
+def _decisions(p: Payload) -> str:
+    return (
+        f"{len(p['decisions'])} decisions for campaign {p['campaign_id']} from"
+        f" {p['file_name']}, imported by {p['imported_by']}."
+    )
+
+
+def _close(p: Payload) -> str:
+    return (
+        f"Campaign {p['campaign_id']} signed off by {p['closed_by']}:"
+        f" {len(p['follow_ups'])} follow-ups."
+    )
+
+
+def _followup_check(p: Payload) -> str:
+    states = [s["status"] for s in p["statuses"]]
+    counts = ", ".join(f"{states.count(s)} {s}" for s in ("done", "pending", "overdue"))
+    return f"Follow-up check of campaign {p['campaign_id']}: {counts}."
+
+
+# --- models (imported when a payload is parsed) ---------------------------------------------
+
+
+def _audit_run() -> type[BaseModel]:
+    from moodle_soc.models.run import AuditRun
+
+    return AuditRun
+
+
+def _campaign_start() -> type[BaseModel]:
+    from moodle_soc.models.reviews import CampaignStart
+
+    return CampaignStart
+
+
+def _decision_import() -> type[BaseModel]:
+    from moodle_soc.models.reviews import DecisionImport
+
+    return DecisionImport
+
+
+def _campaign_close() -> type[BaseModel]:
+    from moodle_soc.models.reviews import CampaignClose
+
+    return CampaignClose
+
+
+def _followup() -> type[BaseModel]:
+    from moodle_soc.models.reviews import FollowUpCheck
+
+    return FollowUpCheck
+
+
+# Population and sample payloads are modelled in evidence.periods, above the store: their
+# handlers read the JSON as stored.
+HANDLERS: Mapping[RecordKind, KindHandler] = {
+    handler.kind: handler
+    for handler in (
+        KindHandler(RecordKind.RUN, "scan run", _run, _audit_run),
+        KindHandler(RecordKind.ATTACHMENT, "attachment", _attachment, blobs=_attachment_blobs),
+        KindHandler(RecordKind.POPULATION, "population", _population),
+        KindHandler(RecordKind.SAMPLE, "sample", _sample),
+        KindHandler(RecordKind.RETENTION_SEAL, "retention seal", _seal, retention_may_clear=False),
+        KindHandler(
+            RecordKind.REVIEW_CAMPAIGN, "access review campaign", _campaign, _campaign_start
+        ),
+        KindHandler(
+            RecordKind.REVIEW_DECISIONS, "access review decisions", _decisions, _decision_import
+        ),
+        KindHandler(RecordKind.REVIEW_CLOSE, "access review sign-off", _close, _campaign_close),
+        KindHandler(
+            RecordKind.REVIEW_FOLLOWUP_CHECK, "follow-up check", _followup_check, _followup
+        ),
+    )
+}
