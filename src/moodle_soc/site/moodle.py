@@ -24,8 +24,10 @@ from moodle_soc.site.version import MoodleVersion, classify
 if TYPE_CHECKING:
     from moodle_soc.site.accounts import Accounts
     from moodle_soc.site.backups import Backups
+    from moodle_soc.site.history import History
     from moodle_soc.site.logs import Logs
     from moodle_soc.site.mfa import Mfa
+    from moodle_soc.site.plugins import Plugins
     from moodle_soc.site.privacy import Privacy
     from moodle_soc.site.roles import Roles
     from moodle_soc.site.tasks import Tasks
@@ -241,3 +243,16 @@ class MoodleSite:
         from moodle_soc.site.privacy import Privacy
 
         return Privacy(self)
+
+    @cached_property
+    def plugins(self) -> Plugins:
+        from moodle_soc.site.plugins import Plugins
+
+        return Plugins(self)
+
+    @cached_property
+    def history(self) -> History:
+        """What Moodle recorded about changes: config_log, upgrade_log, role definitions."""
+        from moodle_soc.site.history import History
+
+        return History(self)
