@@ -156,7 +156,7 @@ class ChainCheck:
             own_start, own_end = str(broader.get("start")), str(broader.get("end"))
             if own_start >= period.start.isoformat() and own_end <= period.end.isoformat():
                 raise fail("the record is left out, but its period lies inside the package's")
-            if header["kind"] not in ("population", "sample"):
+            if header["kind"] not in ("population", "change_population", "sample"):
                 raise fail("only populations and samples can be left out for their period")
         elif line.get("included") is not inside:
             where, what = ("inside", "left out") if inside else ("outside", "included")

@@ -27,6 +27,7 @@ from moodle_soc.evidence.package.tables import (
     findings_table,
     xlsx_bytes,
 )
+from moodle_soc.evidence.periods.populations import POPULATION_KINDS
 from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.models.records import SiteRef, StoredRecord
@@ -96,7 +97,7 @@ def collect(
                 entry = entry.model_copy(update={"attachment": name})
                 per_record["attachments"][name] = data
                 attached[record.seq] = str(payload.get("control", ""))
-            elif record.kind == "population" and isinstance(payload, dict):
+            elif record.kind in POPULATION_KINDS and isinstance(payload, dict):
                 derived |= _population(record, payload, derived, moment)
             elif record.kind == "sample" and payload is not None:
                 derived[f"samples/sample-{record.seq}.json"] = _pretty(payload)

@@ -35,7 +35,7 @@ from moodle_soc.evidence.package.manifest import (
     signed_digest,
     sums_text,
 )
-from moodle_soc.evidence.periods.populations import POPULATION_KIND
+from moodle_soc.evidence.periods.populations import CHANGE_POPULATION_KIND, POPULATION_KINDS
 from moodle_soc.evidence.periods.sampling import SAMPLE_KIND
 from moodle_soc.evidence.store.canonical import sha256_hex
 from moodle_soc.evidence.store.signing import Signer, public_pem
@@ -72,7 +72,7 @@ def _broader_periods(
     """
     broader: dict[str, dict[str, str]] = {}
     for record in records:
-        if record.kind != POPULATION_KIND:
+        if record.kind not in POPULATION_KINDS:
             continue
         payload = store.payload(record) or {}
         period = payload.get("period") if isinstance(payload, dict) else None
@@ -242,7 +242,7 @@ def _readme(
     manifest_signers: list[str],
 ) -> bytes:
     kinds = content.kinds
-    main = ("run", "attachment", "population", "sample")
+    main = ("run", "attachment", "population", CHANGE_POPULATION_KIND, "sample")
     record_keys = sorted({r.key_id for r in segment if r.key_id})
     lines = [f"Records signed by key {key}." for key in record_keys]
     lines += [f"Manifest signed by key {key}." for key in manifest_signers]
@@ -260,7 +260,7 @@ def _readme(
         records=len(content.records),
         runs=kinds["run"],
         attachments=kinds["attachment"],
-        populations=kinds["population"],
+        populations=kinds["population"] + kinds[CHANGE_POPULATION_KIND],
         samples=kinds["sample"],
         other=len(content.records) - sum(kinds[k] for k in main),
         range_head=segment[-1].record_hash if segment else "none (no evidence in the period)",

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
 
 POPULATION_KIND = "population"
+#: The change population (``change_population.py``) has the same shape and is sampled alike.
+CHANGE_POPULATION_KIND = "change_population"
+POPULATION_KINDS = (POPULATION_KIND, CHANGE_POPULATION_KIND)
 MAX_ROWS = 1_000_000
 BURST_THRESHOLD = 5
 Row = dict[str, Any]
