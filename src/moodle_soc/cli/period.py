@@ -299,7 +299,7 @@ def sample_command(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
 ) -> None:
     """Draw a reproducible sample from a stored population; the seed is recorded."""
-    from moodle_soc.evidence.periods.populations import POPULATION_KIND, Population
+    from moodle_soc.evidence.periods.populations import POPULATION_KINDS, Population
     from moodle_soc.evidence.periods.sampling import draw_sample, store_sample
     from moodle_soc.evidence.store.store import StoreError
 
@@ -308,7 +308,7 @@ def sample_command(
         with open_store(store, sign_key) as evidence:
             record = evidence.get(population_record)
             payload = evidence.payload(record)
-            if record.kind != POPULATION_KIND or payload is None:
+            if record.kind not in POPULATION_KINDS or payload is None:
                 raise StoreError(f"Record {record.seq} is not a population with its rows.")
             pop = Population.model_validate(payload)
             sample = draw_sample(pop.rows, frequency=frequency, seed=seed, size=size)
