@@ -186,3 +186,49 @@ def test_scan_with_approvals_judges_each_change(site_url: str, tmp_path: Path) -
     approved = [f for f in run["findings"] if f["check_id"] == "changes.changes_approved"]
     assert [f["status"] for f in approved] == ["pass", "pass"]
     assert run["site_state"]["plugins"]["local_reports"] == "2025091100"
+
+
+def test_scan_compares_with_the_staging_site_moodle_soc_yaml_names(tmp_path: Path) -> None:
+    staging = sqlite_site(tmp_path, SiteBuilder(), "staging")
+    production_site = SiteBuilder()
+    production_site.setting("version", "2025091100", "local_reports")
+    production = sqlite_site(tmp_path, production_site, "production")
+    settings = tmp_path / "moodle-soc.yaml"
+    settings.write_text(yaml.safe_dump({"staging": {"db": staging}}))
+
+    done = invoke(
+        "scan",
+        "--db",
+        production,
+        "--as-of",
+        AS_OF,
+        "--settings",
+        settings,
+        "--check",
+        "changes.staging_matches_production",
+        "--format",
+        "json",
+        "--no-store",
+    )
+
+    assert done.exit_code == 0, done.output
+    (finding,) = json.loads(done.stdout)["findings"]
+    assert (finding["status"], finding["resource"]) == ("fail", "plugin:local_reports")
+
+
+@pytest.mark.parametrize(
+    ("staging", "message"),
+    [
+        ({"config": "a.php", "db": "sqlite:///b"}, "exactly one of config: or db:"),
+        ({"prefix": "mdl_"}, "exactly one of config: or db:"),
+        ({"db": "sqlite:///b", "password": "x"}, "staging.password"),
+        ("sqlite:///b", "staging must be a mapping"),
+    ],
+)
+def test_a_bad_staging_entry_is_refused(tmp_path: Path, staging: object, message: str) -> None:
+    settings = tmp_path / "moodle-soc.yaml"
+    settings.write_text(yaml.safe_dump({"staging": staging}))
+
+    done = invoke("scan", "--db", "sqlite:///nowhere.sqlite", "--settings", settings)
+
+    assert done.exit_code == ExitCode.BAD_INPUT and message in done.stderr

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from moodle_soc.models.changes import Change
-from moodle_soc.models.state import RecordedState, SiteState, is_hashed
+from moodle_soc.models.state import RecordedState, is_hashed
 
 MASK = "********"
 
@@ -147,7 +147,3 @@ def state_changes(states: Sequence[RecordedState]) -> list[Change]:
         for source in (_core, _plugins, _config_php, _settings):
             found.extend(source(before, after))
     return found
-
-
-def same_state(a: SiteState, b: SiteState) -> bool:
-    return a.model_dump() == b.model_dump()
