@@ -9,7 +9,8 @@ it). Versions staging ran in earlier stored scans count as run.
 Settings that legitimately differ per instance are left out: identity and URLs (``wwwroot``,
 ``siteidentifier``, ``mnet_*``, registration), paths (names containing ``path``, ending in
 ``dir`` or ``root``, ``pathto*``), secrets (the one secrets policy), and runtime state
-(caches' revision counters, last/next run times, running and pending flags, hashes).
+(caches' revision counters, last/next run and check times, running and pending flags, hashes,
+key ids).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ _INSTANCE_NAMES = frozenset({
 })  # fmt: skip
 _INSTANCE_PATTERN = re.compile(
     r"path|dir$|root$|^pathto|^mnet_|registration|rev$|hash$|purged$|reset$|^last|_last"
-    r"|lastrun|nextrun|lastcron|running$|pending$|timestamp|^session_|^upgrade"
+    r"|lastrun|nextrun|lastcron|running$|pending$|timestamp|^session_|^upgrade|timelast$"
+    r"|(check|validation|summary|update|sync|run)time$|(^|_)kid$"
 )
 
 
