@@ -40,9 +40,11 @@ def site_from(
 def private_evidence_store(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No test (or CLI subprocess it starts) writes to the user's real evidence store."""
+    """No test (or CLI subprocess it starts) writes to the user's real evidence store, or reads
+    an advisories file the user installed."""
     store = tmp_path_factory.mktemp("evidence") / "evidence.sqlite"
     monkeypatch.setenv("MOODLE_SOC_STORE", str(store))
+    monkeypatch.setenv("MOODLE_SOC_ADVISORIES", str(store.with_name("advisories.yaml")))
 
 
 @pytest.fixture
@@ -54,3 +56,15 @@ def builder() -> SiteBuilder:
 @pytest.fixture
 def make_site() -> SiteFactory:
     return site_from
+
+
+def _hypothesis_profile() -> None:
+    """Property tests judge results, not speed: no per-example deadline, which a machine under
+    load (CI with every core busy) would otherwise turn into flaky failures."""
+    from hypothesis import settings
+
+    settings.register_profile("moodle-soc", deadline=None)
+    settings.load_profile("moodle-soc")
+
+
+_hypothesis_profile()

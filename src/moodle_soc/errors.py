@@ -56,3 +56,18 @@ class ConfigPhpError(MoodleSocError):
 
 class BadInputError(MoodleSocError):
     exit_code = ExitCode.BAD_INPUT
+
+
+#: At most this many problems of a bad file are spelled out; the rest are counted.
+MAX_PROBLEMS_SHOWN = 20
+
+
+class InvalidFileError(BadInputError):
+    """A whole input file refused for row-level problems (nothing of it was used)."""
+
+    def __init__(self, what: str, problems: list[str]) -> None:
+        shown = "; ".join(problem.rstrip(".") for problem in problems[:MAX_PROBLEMS_SHOWN])
+        rest = len(problems) - MAX_PROBLEMS_SHOWN
+        more = f"; and {rest} more problem(s)" if rest > 0 else ""
+        super().__init__(f"{what} has {len(problems)} problem(s), nothing was used: {shown}{more}.")
+        self.problems = problems

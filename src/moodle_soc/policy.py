@@ -93,6 +93,15 @@ class Policy(BaseModel):
     suspended_login_window_days: int = Field(
         90, ge=1, description="How far back to look for login attempts on suspended accounts."
     )
+    change_review_days: int = Field(
+        90,
+        ge=1,
+        description="Each scan matches the changes of this many days before the audit time to"
+        " their approvals, so every change is reviewed by a quarterly scan at the latest.",
+    )
+    vendor_review_max_age_days: int = Field(
+        365, ge=1, description="An additional plugin's vendor review must be renewed yearly."
+    )
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any] | None, source: str = "moodle-soc.yaml") -> Policy:

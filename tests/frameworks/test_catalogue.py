@@ -77,6 +77,12 @@ EXPECTED_CHECK_IDS = frozenset(
         "identity.leavers_deactivated",
         "reviews.privileged_review_current",
         "reviews.revocations_carried_out",
+        "changes.changes_approved",
+        "changes.developer_settings_unchanged",
+        "changes.staging_matches_production",
+        "plugins.core_branch_supported",
+        "plugins.no_known_advisories",
+        "plugins.additional_plugins_reviewed",
     }
 )
 
@@ -160,7 +166,7 @@ def test_every_referenced_evidence_id_is_defined_and_every_definition_used() -> 
 
 def test_catalogue_maps_exactly_the_permanent_check_ids() -> None:
     catalogue = load_catalogue()
-    assert len(EXPECTED_CHECK_IDS) == 62
+    assert len(EXPECTED_CHECK_IDS) == 68
     assert catalogue.mapped_check_ids() == EXPECTED_CHECK_IDS
     assert {c for item in catalogue.readiness for c in item.checks} <= EXPECTED_CHECK_IDS
 

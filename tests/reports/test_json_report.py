@@ -21,6 +21,7 @@ from moodle_soc.models.run import (
     SiteInfo,
     Summary,
 )
+from moodle_soc.models.state import ObservedSetting, SiteState
 from moodle_soc.reports import render, render_html, render_json
 from moodle_soc.results import Severity, Status
 from moodle_soc.site.db import QueryRecord
@@ -40,6 +41,8 @@ SECTIONS: dict[str, set[str]] = {
     "check": set(CheckSummary.model_fields),
     "finding": set(Finding.model_fields),
     "query": QUERY_KEYS,
+    "site_state": set(SiteState.model_fields),
+    "observed setting": set(ObservedSetting.model_fields),
 }
 
 
@@ -57,7 +60,7 @@ def documented_fields() -> dict[str, set[str]]:
 def test_round_trips_to_the_same_run(audit_run: AuditRun) -> None:
     document = json.loads(render_json(audit_run))
 
-    assert document["schema_version"] == SCHEMA_VERSION == "1.0"
+    assert document["schema_version"] == SCHEMA_VERSION == "1.1"
     assert AuditRun.model_validate(document) == audit_run
 
 
@@ -106,7 +109,9 @@ def test_docs_example_is_a_valid_run() -> None:
     run = AuditRun.model_validate(json.loads(example.group(1)))
 
     assert run.schema_version == SCHEMA_VERSION
-    for model in (run, run.site, run.summary, run.checks[0], run.findings[0]):
+    assert run.site_state is not None
+    models = (run, run.site, run.summary, run.checks[0], run.findings[0], run.site_state)
+    for model in (*models, run.site_state.settings[0]):
         assert isinstance(model, BaseModel)
         assert set(model.model_dump()) == set(type(model).model_fields)
     assert set(run.queries[0]) == QUERY_KEYS

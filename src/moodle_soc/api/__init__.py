@@ -18,6 +18,7 @@ _EXPORTS = {
     "judge_site": "scan",
     "select_checks": "scan",
     "evidence_on_record": "scan",
+    "load_scan_inputs": "scan",
     "build_demo_site": "demo",
     "scan_demo_site": "demo",
     # the evidence store
@@ -33,6 +34,14 @@ _EXPORTS = {
     "plan_retention": "evidence",
     "apply_retention": "evidence",
     "parse_period": "evidence",
+    # change management
+    "change_population": "changes",
+    "environment_of": "changes",
+    "read_environment": "changes",
+    "drift": "changes",
+    "plugin_inventory": "changes",
+    "current_advisories": "changes",
+    "update_advisories": "changes",
     # access reviews
     "access_inventory": "reviews",
     "start_review": "reviews",
@@ -55,6 +64,7 @@ _ELSEWHERE = {
     "UnsupportedVersionError": "moodle_soc.errors",
     "ConfigPhpError": "moodle_soc.errors",
     "BadInputError": "moodle_soc.errors",
+    "InvalidFileError": "moodle_soc.errors",
 }
 
 __all__ = sorted([*_EXPORTS, *_ELSEWHERE])

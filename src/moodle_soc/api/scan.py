@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from moodle_soc.errors import UsageError
 
 if TYPE_CHECKING:
+    from moodle_soc.changes.drift import DriftSide
     from moodle_soc.checks.context import OnRecord
     from moodle_soc.checks.registry import CheckSpec
+    from moodle_soc.data.advisories import LoadedAdvisories
     from moodle_soc.evidence.store.store import EvidenceStore
+    from moodle_soc.models.changes import Approvals
     from moodle_soc.models.records import StoredRecord
     from moodle_soc.models.roster import Roster
     from moodle_soc.models.run import AuditRun
@@ -37,14 +40,42 @@ def select_checks(only: Sequence[str] = ()) -> list[CheckSpec]:
     return [spec for spec in specs if spec.id in only or spec.area in only]
 
 
-def evidence_on_record(store: EvidenceStore, site: MoodleSite) -> OnRecord:
-    """What the store holds for ``site`` that checks may judge (review campaigns)."""
+def evidence_on_record(
+    store: EvidenceStore, site: MoodleSite, policy: Policy | None = None
+) -> OnRecord:
+    """What the store holds for ``site`` that checks may judge: review campaigns, the observed
+    states of the runs of the change-review window (and the one before it), and the latest
+    manual evidence per control (vendor reviews)."""
     from moodle_soc.checks.context import OnRecord
     from moodle_soc.evidence.store.runs import site_ref_for_site
+    from moodle_soc.evidence.store.states import latest_attachments, recorded_states
+    from moodle_soc.policy import Policy
     from moodle_soc.reviews.campaigns import load_campaigns
 
     key = site_ref_for_site(site).key
-    return OnRecord(store=store.display, campaigns=tuple(load_campaigns(store, key)))
+    days = (policy or Policy()).change_review_days
+    start = site.audit_time - timedelta(days=days + 1)
+    return OnRecord(
+        store=store.display,
+        campaigns=tuple(load_campaigns(store, key)),
+        site_states=tuple(recorded_states(store, key, start, site.audit_time)),
+        attachments=latest_attachments(store, key, site.audit_time.date()),
+    )
+
+
+def load_scan_inputs(
+    approvals: Path | Approvals | None, advisories: Path | LoadedAdvisories | None
+) -> tuple[Approvals | None, LoadedAdvisories]:
+    """The approvals file and the advisories in force, validated before anything connects."""
+    from moodle_soc.data.advisories import load_advisories
+
+    if isinstance(approvals, Path):
+        from moodle_soc.changes.approvals import load_approvals
+
+        approvals = load_approvals(approvals)
+    if advisories is None or isinstance(advisories, Path):
+        advisories = load_advisories(advisories)
+    return approvals, advisories
 
 
 def judge_site(
@@ -56,9 +87,16 @@ def judge_site(
     store: EvidenceStore | None = None,
     progress: ScanProgress | None = None,
     on_stored: Callable[[StoredRecord], None] | None = None,
+    approvals: Path | Approvals | None = None,
+    staging: DriftSide | None = None,
+    advisories: Path | LoadedAdvisories | None = None,
 ) -> AuditRun:
     """Run the checks against an open site (which the caller closes); store the run when a
-    store is given. ``scan_site`` is this plus opening and closing the site."""
+    store is given. ``scan_site`` is this plus opening and closing the site.
+
+    ``approvals`` (a change tracker's export) decides ``changes.changes_approved``; ``staging``
+    (``api.changes.read_environment``) decides ``changes.staging_matches_production``;
+    ``advisories`` defaults to the installed or shipped advisories file."""
     from moodle_soc.checks.context import ScanContext
     from moodle_soc.checks.runner import run_scan
     from moodle_soc.policy import Policy
@@ -68,11 +106,16 @@ def judge_site(
         from moodle_soc.inventory.roster import load_roster
 
         roster = load_roster(roster)
+    policy = policy or Policy()
+    loaded_approvals, loaded_advisories = load_scan_inputs(approvals, advisories)
     scan = ScanContext(
         site=site,
-        policy=policy or Policy(),
+        policy=policy,
         roster=roster,
-        on_record=evidence_on_record(store, site) if store is not None else None,
+        on_record=evidence_on_record(store, site, policy) if store is not None else None,
+        approvals=loaded_approvals,
+        staging=staging,
+        advisories=loaded_advisories,
     )
     done = 0
 
@@ -106,6 +149,9 @@ def scan_site(
     store: EvidenceStore | None = None,
     progress: ScanProgress | None = None,
     on_stored: Callable[[StoredRecord], None] | None = None,
+    approvals: Path | Approvals | None = None,
+    staging: DriftSide | None = None,
+    advisories: Path | LoadedAdvisories | None = None,
 ) -> AuditRun:
     """Scan one Moodle site read-only and return the run.
 
@@ -120,6 +166,7 @@ def scan_site(
         from moodle_soc.inventory.roster import load_roster
 
         roster = load_roster(roster)
+    approvals, advisories = load_scan_inputs(approvals, advisories)
     select_checks(checks)
     with open_moodle_site(
         config=config, db=db, prefix=prefix, wwwroot=wwwroot, password=password, as_of=as_of
@@ -132,4 +179,7 @@ def scan_site(
             store=store,
             progress=progress,
             on_stored=on_stored,
+            approvals=approvals,
+            staging=staging,
+            advisories=advisories,
         )

@@ -18,4 +18,6 @@ AREAS = (
     "privacy",
     "identity",
     "reviews",
+    "changes",
+    "plugins",
 )

@@ -9,15 +9,19 @@ from a hidden registry.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from moodle_soc.policy import Policy
 
 if TYPE_CHECKING:
+    from moodle_soc.changes.drift import DriftSide
+    from moodle_soc.data.advisories import LoadedAdvisories
     from moodle_soc.models.access import AccessInventory, Scope
+    from moodle_soc.models.changes import Approvals, ChangeSet
     from moodle_soc.models.reviews import Campaign
     from moodle_soc.models.roster import Roster
+    from moodle_soc.models.state import RecordedState, SiteState
     from moodle_soc.site.moodle import MoodleSite
 
 
@@ -27,6 +31,10 @@ class OnRecord:
 
     store: str  # where it was read (for the sentences that cite it)
     campaigns: tuple[Campaign, ...] = ()
+    #: Observed states of earlier stored scans (the change-review window and one before it).
+    site_states: tuple[RecordedState, ...] = ()
+    #: Manual evidence by control id (e.g. ``vendor_review:local_reports``): latest effective date.
+    attachments: dict[str, date] = field(default_factory=dict)
 
 
 @dataclass
@@ -38,7 +46,15 @@ class ScanContext:
     policy: Policy = field(default_factory=Policy)
     roster: Roster | None = None
     on_record: OnRecord | None = None
+    #: A change tracker's approved tickets (``--approvals``); None: approvals are manual evidence.
+    approvals: Approvals | None = None
+    #: The staging environment to compare with; None: drift is manual evidence.
+    staging: DriftSide | None = None
+    #: The advisories in force; None: the ones shipped with moodle-soc.
+    advisories: LoadedAdvisories | None = None
     _inventories: dict[str, AccessInventory] = field(default_factory=dict, repr=False)
+    _state: SiteState | None = field(default=None, repr=False)
+    _changes: ChangeSet | None = field(default=None, repr=False)
 
     @property
     def audit_time(self) -> datetime:
@@ -51,3 +67,29 @@ class ScanContext:
 
             self._inventories[scope] = build_inventory(self.site, self.policy, scope=scope)
         return self._inventories[scope]
+
+    def state(self) -> SiteState:
+        """The site's observed state (version, plugins), built once per scan."""
+        if self._state is None:
+            from moodle_soc.site.state import build_site_state
+
+            self._state = build_site_state(self.site)
+        return self._state
+
+    def changes(self) -> ChangeSet:
+        """The changes of the review window (``policy.change_review_days`` up to the audit
+        day), with earlier scans' states and the approvals given, built once per scan."""
+        if self._changes is None:
+            from moodle_soc.changes.population import build_changes
+            from moodle_soc.models.state import RecordedState
+
+            end = self.audit_time.date()
+            start = end - timedelta(days=self.policy.change_review_days)
+            states = list(self.on_record.site_states) if self.on_record is not None else []
+            if states:  # what changed since the last stored scan counts too
+                states.append(RecordedState(seq=None, record_hash=None, at=self.audit_time,
+                                            state=self.state()))  # fmt: skip
+            self._changes = build_changes(
+                self.site, start, end, states=states, approvals=self.approvals
+            )
+        return self._changes

@@ -22,6 +22,7 @@ from moodle_soc.models.run import (
 from moodle_soc.results import Result, Status
 from moodle_soc.site.db import MissingTableError
 from moodle_soc.site.moodle import MoodleSite
+from moodle_soc.site.state import build_site_state
 
 Progress = Callable[[CheckSpec], None]
 
@@ -118,6 +119,7 @@ def run_scan(
         )
     version = site.version
     identity = site.identity
+    state = build_site_state(site)  # after the checks, so it holds every setting they read
     return AuditRun(
         tool={"name": "moodle-soc", "version": __version__},
         catalogue_version=catalogue.version,
@@ -142,4 +144,5 @@ def run_scan(
         checks=tuple(summaries),
         findings=tuple(findings),
         queries=site.queries,
+        site_state=state,
     )

@@ -37,6 +37,7 @@ def main_callback(
 
 def _register_subcommands() -> None:
     from moodle_soc.cli.access import access_app
+    from moodle_soc.cli.changes import changes_command, drift_command
     from moodle_soc.cli.checks import checks_app
     from moodle_soc.cli.evidence import evidence_app
     from moodle_soc.cli.oscal import oscal_command
@@ -46,6 +47,7 @@ def _register_subcommands() -> None:
         verify_package_command,
     )
     from moodle_soc.cli.period import period_app, populations_command, sample_command
+    from moodle_soc.cli.plugins import advisories_app, plugins_command
     from moodle_soc.cli.review import review_app
     from moodle_soc.cli.scan import demo, scan
 
@@ -62,6 +64,10 @@ def _register_subcommands() -> None:
     app.add_typer(access_app, name="access")
     app.add_typer(period_app, name="period")
     app.add_typer(review_app, name="review")
+    app.command("changes")(changes_command)
+    app.command("drift")(drift_command)
+    app.command("plugins")(plugins_command)
+    app.add_typer(advisories_app, name="advisories")
 
 
 _register_subcommands()

@@ -308,17 +308,16 @@ def sample_command(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
 ) -> None:
     """Draw a reproducible sample from a stored population; the seed is recorded."""
-    from moodle_soc.evidence.periods.populations import Population
+    from moodle_soc.evidence.periods.populations import POPULATION_KINDS, Population
     from moodle_soc.evidence.periods.sampling import draw_sample, store_sample
     from moodle_soc.evidence.store.store import StoreError
-    from moodle_soc.models.records import RecordKind
 
     try:
         _choice(fmt, "--format", ("table", "json", "csv"))
         with open_store(store, sign_key) as evidence:
             record = evidence.get(population_record)
             payload = evidence.payload(record)
-            if record.kind != RecordKind.POPULATION or payload is None:
+            if record.kind not in POPULATION_KINDS or payload is None:
                 raise StoreError(f"Record {record.seq} is not a population with its rows.")
             pop = Population.model_validate(payload)
             sample = draw_sample(pop.rows, frequency=frequency, seed=seed, size=size)

@@ -27,8 +27,11 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from moodle_soc.api.scan import ScanProgress
+    from moodle_soc.changes.drift import DriftSide
+    from moodle_soc.evidence.store.store import EvidenceStore
     from moodle_soc.models.records import StoredRecord
     from moodle_soc.models.run import AuditRun
+    from moodle_soc.settings_file import StagingSite
 
 
 class OutputFormat(StrEnum):
@@ -160,6 +163,10 @@ def scan(
         Path | None,
         typer.Option(help="HR roster CSV (see docs/access-review.md) to reconcile leavers."),
     ] = None,
+    approvals: Annotated[
+        Path | None,
+        typer.Option(help="Approved change tickets (CSV or JSON, docs/changes.md) to match."),
+    ] = None,
 ) -> None:
     """Scan a Moodle site read-only, report every control's verdict, and store the run."""
     from moodle_soc.api.scan import judge_site
@@ -180,6 +187,9 @@ def scan(
             from moodle_soc.inventory.roster import load_roster
 
             loaded_roster = load_roster(roster)
+        from moodle_soc.api.scan import load_scan_inputs
+
+        tickets, advisories = load_scan_inputs(approvals, None)
         with ExitStack() as opened:
             site = opened.enter_context(
                 open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot)
@@ -188,6 +198,7 @@ def scan(
                 evidence = opened.enter_context(
                     open_store(store, sign_key, create=True, configured=settings_file.store)
                 )
+            staging = _staging(settings_file.staging, evidence)
             progress = opened.enter_context(_progress_bar(silent))
             run = judge_site(
                 site,
@@ -197,6 +208,9 @@ def scan(
                 store=evidence,
                 progress=progress,
                 on_stored=stored,
+                approvals=tickets,
+                staging=staging,
+                advisories=advisories,
             )
         if nagios:
             from moodle_soc.reports.nagios import nagios_line
@@ -211,6 +225,21 @@ def scan(
             raise typer.Exit(3) from None
         fail(error)
     raise typer.Exit(_exit_code(run, fail_on))
+
+
+def _staging(staging: StagingSite | None, store: EvidenceStore | None) -> DriftSide | None:
+    """The staging site moodle-soc.yaml names (``staging:``), read once before the checks."""
+    if staging is None:
+        return None
+    from moodle_soc.api.changes import read_environment
+
+    return read_environment(
+        config=Path(staging.config) if staging.config else None,
+        db=staging.db,
+        prefix=staging.prefix,
+        label="staging",
+        store=store,
+    )
 
 
 def demo(

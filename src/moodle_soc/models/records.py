@@ -31,6 +31,7 @@ class RecordKind(StrEnum):
     REVIEW_DECISIONS = "review_decisions"
     REVIEW_CLOSE = "review_close"
     REVIEW_FOLLOWUP_CHECK = "review_followup_check"
+    CHANGE_POPULATION = "change_population"
 
     @classmethod
     def known(cls, text: object) -> RecordKind | None:

@@ -11,9 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from moodle_soc.models.state import SiteState
 from moodle_soc.results import Severity, Status
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 _STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)
 
@@ -114,6 +115,7 @@ class AuditRun(BaseModel):
     checks: tuple[CheckSummary, ...]
     findings: tuple[Finding, ...]
     queries: tuple[dict[str, Any], ...]
+    site_state: SiteState | None = None  # schema 1.1: what the scan observed, kept as evidence
 
     def findings_sorted(self) -> list[Finding]:
         """Failures first, worst severity first: the order an administrator fixes things."""

@@ -26,9 +26,11 @@ from moodle_soc.site.version import MoodleVersion, classify
 if TYPE_CHECKING:
     from moodle_soc.site.accounts import Accounts
     from moodle_soc.site.backups import Backups
+    from moodle_soc.site.history import History
     from moodle_soc.site.logs import Logs
     from moodle_soc.site.mfa import Mfa
     from moodle_soc.site.people import People
+    from moodle_soc.site.plugins import Plugins
     from moodle_soc.site.populations import PopulationQueries
     from moodle_soc.site.privacy import Privacy
     from moodle_soc.site.privileges import Privileges
@@ -270,3 +272,16 @@ class MoodleSite:
         from moodle_soc.site.populations import PopulationQueries
 
         return PopulationQueries(self)
+
+    @cached_property
+    def plugins(self) -> Plugins:
+        from moodle_soc.site.plugins import Plugins
+
+        return Plugins(self)
+
+    @cached_property
+    def history(self) -> History:
+        """What Moodle recorded about changes: config_log, upgrade_log, role definitions."""
+        from moodle_soc.site.history import History
+
+        return History(self)

@@ -9,7 +9,7 @@ Secret settings are masked when loaded, so no secret value leaves this module.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from moodle_soc.errors import MoodleSocError
@@ -38,6 +38,8 @@ class Settings:
     core: Mapping[str, str | None]
     plugins: Mapping[tuple[str, str], str | None]
     config_php: PhpConfig | None = None
+    #: (plugin, name) of every setting read so far: a stored run keeps them as observed state.
+    reads: set[tuple[str, str]] = field(default_factory=set, compare=False, repr=False)
 
     def _forced(self, name: str, plugin: str | None) -> tuple[bool, Any]:
         cfg = self.config_php
@@ -52,6 +54,7 @@ class Settings:
 
     def source(self, name: str, plugin: str | None = None) -> str:
         """Where the effective value comes from: config.php, database, Moodle default, not set."""
+        self.reads.add((plugin or CORE, name))
         forced, _ = self._forced(name, plugin)
         if forced:
             return "config.php"
@@ -63,6 +66,7 @@ class Settings:
         return "Moodle default" if (plugin or CORE, name) in DEFAULTS else "not set"
 
     def get(self, name: str, plugin: str | None = None) -> str | None:
+        self.reads.add((plugin or CORE, name))
         forced, value = self._forced(name, plugin)
         if forced:
             if isinstance(value, Unknown):

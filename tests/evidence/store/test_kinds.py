@@ -34,7 +34,7 @@ def test_every_kind_has_exactly_one_handler_and_the_stored_strings_never_change(
     assert all(kind is handler.kind for kind, handler in HANDLERS.items())
     assert [kind.value for kind in RecordKind] == [
         "run", "attachment", "population", "sample", "retention_seal", "review_campaign",
-        "review_decisions", "review_close", "review_followup_check",
+        "review_decisions", "review_close", "review_followup_check", "change_population",
     ]  # fmt: skip
     assert [k for k, h in HANDLERS.items() if not h.retention_may_clear] == [
         RecordKind.RETENTION_SEAL
@@ -107,6 +107,9 @@ def test_a_record_of_every_kind_reads_as_one_sentence(
                                 collected_at=T0))  # fmt: skip
     sample = draw_sample(rows, frequency="weekly", seed=3)
     records.append(store_sample(store, records[-1], sample, collected_at=T0))
+    changes = population.model_copy(update={"name": "changes"})
+    records.append(store.append(site, RecordKind.CHANGE_POPULATION,
+                                changes.model_dump(mode="json"), collected_at=T0))  # fmt: skip
     for kind, payload in review_payloads().items():
         records.append(store.append(site, kind, payload, collected_at=T0))
     long_ago = datetime(2020, 1, 1, tzinfo=UTC)
@@ -135,6 +138,7 @@ def test_a_record_of_every_kind_reads_as_one_sentence(
         " rev@acme.test.",
         "review_close": "Campaign abc123def456 signed off by ciso@acme.test: 0 follow-ups.",
         "review_followup_check": f"Follow-up check of {campaign}: 0 done, 0 pending, 1 overdue.",
+        "change_population": "Population changes for 2026-03-01 to 2026-03-01: 12 rows.",
     }
     run = scans.acme[0]
     assert described["run"].startswith(f"Scan of {run.site.name} at ")

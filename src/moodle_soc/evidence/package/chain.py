@@ -18,6 +18,7 @@ from moodle_soc.evidence.package.manifest import (
     RecordEntry,
     in_period,
 )
+from moodle_soc.evidence.periods.populations import POPULATION_KINDS
 from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
 from moodle_soc.evidence.store.signing import load_public_key, signature_valid
 from moodle_soc.models.records import RecordKind, StoredRecord
@@ -153,7 +154,7 @@ class ChainCheck:
             own_start, own_end = str(broader.get("start")), str(broader.get("end"))
             if own_start >= period.start.isoformat() and own_end <= period.end.isoformat():
                 raise fail("the record is left out, but its period lies inside the package's")
-            if header["kind"] not in (RecordKind.POPULATION, RecordKind.SAMPLE):
+            if header["kind"] not in (*POPULATION_KINDS, RecordKind.SAMPLE):
                 raise fail("only populations and samples can be left out for their period")
         elif line.get("included") is not inside:
             where, what = ("inside", "left out") if inside else ("outside", "included")

@@ -27,6 +27,7 @@ from moodle_soc.evidence.package.tables import (
     findings_table,
     xlsx_bytes,
 )
+from moodle_soc.evidence.periods.populations import POPULATION_KINDS
 from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
@@ -98,7 +99,7 @@ def collect(
                 entry = entry.model_copy(update={"attachment": name})
                 per_record["attachments"][name] = data
                 attached[record.seq] = str(payload.get("control", ""))
-            elif record.kind == RecordKind.POPULATION and isinstance(payload, dict):
+            elif record.kind in POPULATION_KINDS and isinstance(payload, dict):
                 derived |= _population(record, payload, derived, moment)
             elif record.kind == RecordKind.SAMPLE and payload is not None:
                 derived[f"samples/sample-{record.seq}.json"] = _pretty(payload)

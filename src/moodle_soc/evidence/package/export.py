@@ -35,6 +35,7 @@ from moodle_soc.evidence.package.manifest import (
     signed_digest,
     sums_text,
 )
+from moodle_soc.evidence.periods.populations import POPULATION_KINDS
 from moodle_soc.evidence.store.canonical import sha256_hex
 from moodle_soc.evidence.store.signing import Signer, public_pem
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
@@ -70,7 +71,7 @@ def _broader_periods(
     """
     broader: dict[str, dict[str, str]] = {}
     for record in records:
-        if record.kind != RecordKind.POPULATION:
+        if record.kind not in POPULATION_KINDS:
             continue
         payload = store.payload(record) or {}
         period = payload.get("period") if isinstance(payload, dict) else None
@@ -240,7 +241,13 @@ def _readme(
     manifest_signers: list[str],
 ) -> bytes:
     kinds = content.kinds
-    main = ("run", "attachment", "population", "sample")
+    main = (
+        RecordKind.RUN,
+        RecordKind.ATTACHMENT,
+        RecordKind.POPULATION,
+        RecordKind.CHANGE_POPULATION,
+        RecordKind.SAMPLE,
+    )
     record_keys = sorted({r.key_id for r in segment if r.key_id})
     lines = [f"Records signed by key {key}." for key in record_keys]
     lines += [f"Manifest signed by key {key}." for key in manifest_signers]
@@ -257,9 +264,9 @@ def _readme(
         tool_version=__version__,
         records=len(content.records),
         runs=kinds["run"],
-        attachments=kinds["attachment"],
-        populations=kinds["population"],
-        samples=kinds["sample"],
+        attachments=kinds[RecordKind.ATTACHMENT],
+        populations=kinds[RecordKind.POPULATION] + kinds[RecordKind.CHANGE_POPULATION],
+        samples=kinds[RecordKind.SAMPLE],
         other=len(content.records) - sum(kinds[k] for k in main),
         range_head=segment[-1].record_hash if segment else "none (no evidence in the period)",
         head_at_export=head,

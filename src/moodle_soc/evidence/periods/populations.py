@@ -27,6 +27,8 @@ from moodle_soc.site.populations import NO_STANDARD_LOG, NO_TOKENS, Window
 if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
 
+#: The change population (``change_population.py``) has the same shape and is sampled alike.
+POPULATION_KINDS = (RecordKind.POPULATION, RecordKind.CHANGE_POPULATION)
 MAX_ROWS = 1_000_000
 BURST_THRESHOLD = 5
 Row = dict[str, Any]

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from moodle_soc.errors import UsageError
-from moodle_soc.evidence.periods.populations import rows_sha256
+from moodle_soc.evidence.periods.populations import POPULATION_KINDS, rows_sha256
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 
@@ -112,7 +112,7 @@ def store_sample(
     collected_at: datetime | None = None,
 ) -> StoredRecord:
     """Append ``sample`` to the population's chain, naming the population record it came from."""
-    if population_record.kind != RecordKind.POPULATION:
+    if population_record.kind not in POPULATION_KINDS:
         raise StoreError(
             f"Record {population_record.seq} is a {population_record.kind} record, not a"
             " population."

@@ -7,6 +7,7 @@ control, and the date it is effective for (which may differ from the upload date
 from __future__ import annotations
 
 import mimetypes
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from moodle_soc.errors import BadInputError
 from moodle_soc.evidence.store.store import EvidenceStore
 from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 
+#: A plugin's vendor review (``vendor_review:local_reports``), read by plugins.* checks.
+VENDOR_REVIEW = re.compile(r"^vendor_review:[a-z][a-z0-9]*_[a-z0-9_]+$")
 MAX_ATTACHMENT_BYTES = 200 * 1024 * 1024
 
 
@@ -40,10 +43,11 @@ def attach_file(
     collected_by: str,
     note: str = "",
 ) -> StoredRecord:
-    if control not in known_control_ids():
+    if control not in known_control_ids() and not VENDOR_REVIEW.match(control):
         raise BadInputError(
             f"Unknown control {control!r}: use a criterion (CC6.1), SOC 1 objective, manual"
-            " evidence id or check id from 'moodle-soc checks list'."
+            " evidence id, check id from 'moodle-soc checks list', or"
+            " vendor_review:<plugin component>."
         )
     try:
         size = path.stat().st_size

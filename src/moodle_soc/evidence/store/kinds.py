@@ -168,6 +168,7 @@ HANDLERS: Mapping[RecordKind, KindHandler] = {
         KindHandler(RecordKind.RUN, "scan run", _run, _audit_run),
         KindHandler(RecordKind.ATTACHMENT, "attachment", _attachment, blobs=_attachment_blobs),
         KindHandler(RecordKind.POPULATION, "population", _population),
+        KindHandler(RecordKind.CHANGE_POPULATION, "change population", _population),
         KindHandler(RecordKind.SAMPLE, "sample", _sample),
         KindHandler(RecordKind.RETENTION_SEAL, "retention seal", _seal, retention_may_clear=False),
         KindHandler(

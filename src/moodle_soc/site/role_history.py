@@ -1,0 +1,163 @@
+"""Changes to role definitions: the log's role and capability events, and ``role_capabilities``
+rows modified in the period (their ``timemodified`` and ``modifierid`` survive even when the
+log does not). Role *assignments* are access changes, kept in the privileged-role population.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import sqlalchemy as sa
+
+from moodle_soc.site.logother import decode_other
+from moodle_soc.site.populations import STANDARD_LOG, context_label
+
+if TYPE_CHECKING:
+    from moodle_soc.site.moodle import MoodleSite
+    from moodle_soc.site.populations import Window
+
+ROLE_EVENTS = {
+    "\\core\\event\\role_created": "role created",
+    "\\core\\event\\role_updated": "role updated",
+    "\\core\\event\\role_deleted": "role deleted",
+    "\\core\\event\\role_capabilities_updated": "role capabilities updated",
+    "\\core\\event\\capability_assigned": "capability assigned",
+    "\\core\\event\\capability_unassigned": "capability unassigned",
+    "\\core\\event\\role_allow_assign_updated": "allowed role assignments updated",
+    "\\core\\event\\role_allow_override_updated": "allowed role overrides updated",
+    "\\core\\event\\role_allow_switch_updated": "allowed role switches updated",
+    "\\core\\event\\role_allow_view_updated": "allowed role views updated",
+}
+PERMISSIONS = {0: "inherit", 1: "allow", -1: "prevent", -1000: "prohibit"}
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    source: Literal["logstore_standard_log", "role_capabilities"]
+    id: int
+    time: int
+    roleid: int
+    role: str  # shortname ("role <id>" when the role is gone)
+    what: str  # "capability assigned", "role deleted", ...
+    capability: str | None
+    context: str
+    old: str | None  # permission name, when known
+    new: str | None
+    userid: int
+    username: str | None
+
+
+def permission_name(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return PERMISSIONS.get(number, str(number))
+
+
+def _other(raw: Any) -> dict[str, Any]:
+    try:
+        value = decode_other(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class RoleHistory:
+    def __init__(self, site: MoodleSite) -> None:
+        self.site = site
+        self.db = site.db
+
+    def events(self, window: Window) -> Iterator[RoleChange]:
+        """Role definition events in ``window`` from the standard log."""
+        if not self.db.has_table(STANDARD_LOG):
+            return
+        log, role = self.db.table(STANDARD_LOG), self.db.table("role")
+        actor = self.db.table("user").alias("actor")
+        statement = (
+            sa.select(
+                log.c.id,
+                log.c.timecreated,
+                log.c.eventname,
+                log.c.objectid,
+                log.c.userid,
+                log.c.contextlevel,
+                log.c.contextinstanceid,
+                log.c.other,
+                role.c.shortname,
+                actor.c.username.label("actor"),
+            )
+            .select_from(
+                log.outerjoin(role, role.c.id == log.c.objectid).outerjoin(
+                    actor, actor.c.id == log.c.userid
+                )
+            )
+            .where(log.c.eventname.in_(sorted(ROLE_EVENTS)), window.holds(log.c.timecreated))
+        )
+        purpose = "changes: role definition events in the period"
+        for row in self.db.stream(statement, log.c.id, purpose):
+            other = _other(row["other"])
+            roleid = int(row["objectid"] or 0)
+            shortname = row["shortname"] or other.get("shortname") or f"role {roleid}"
+            yield RoleChange(
+                source="logstore_standard_log",
+                id=int(row["id"]),
+                time=int(row["timecreated"]),
+                roleid=roleid,
+                role=str(shortname),
+                what=ROLE_EVENTS[str(row["eventname"])],
+                capability=other.get("capability"),
+                context=context_label(row["contextlevel"], row["contextinstanceid"]),
+                old=permission_name(other.get("oldpermission")),
+                new=permission_name(other.get("permission")),
+                userid=int(row["userid"] or 0),
+                username=row["actor"],
+            )
+
+    def capability_rows(self, window: Window) -> Iterator[RoleChange]:
+        """``role_capabilities`` rows a user set in ``window``: the permission a role has now
+        (Moodle keeps no previous value). Rows Moodle itself wrote (``modifierid`` 0: default
+        permissions written by an installation or upgrade) belong to that install or upgrade."""
+        rc, role = self.db.table("role_capabilities"), self.db.table("role")
+        context, actor = self.db.table("context"), self.db.table("user").alias("actor")
+        statement = (
+            sa.select(
+                rc.c.id,
+                rc.c.timemodified,
+                rc.c.roleid,
+                rc.c.capability,
+                rc.c.permission,
+                rc.c.modifierid,
+                role.c.shortname,
+                context.c.contextlevel,
+                context.c.instanceid,
+                actor.c.username.label("actor"),
+            )
+            .select_from(
+                rc.outerjoin(role, role.c.id == rc.c.roleid)
+                .outerjoin(context, context.c.id == rc.c.contextid)
+                .outerjoin(actor, actor.c.id == rc.c.modifierid)
+            )
+            .where(window.holds(rc.c.timemodified), rc.c.modifierid != 0)
+        )
+        purpose = "changes: role_capabilities rows users modified in the period"
+        for row in self.db.stream(statement, rc.c.id, purpose):
+            roleid = int(row["roleid"] or 0)
+            yield RoleChange(
+                source="role_capabilities",
+                id=int(row["id"]),
+                time=int(row["timemodified"]),
+                roleid=roleid,
+                role=str(row["shortname"] or f"role {roleid}"),
+                what="permission set",
+                capability=str(row["capability"]),
+                context=context_label(row["contextlevel"], row["instanceid"]),
+                old=None,
+                new=permission_name(row["permission"]),
+                userid=int(row["modifierid"] or 0),
+                username=row["actor"],
+            )

@@ -1,0 +1,36 @@
+"""The plugin inventory: versions, enabled state where Moodle records it, risky capabilities."""
+
+from __future__ import annotations
+
+
+def test_inventory_reads_versions_enabled_state_and_risks(builder, make_site):
+    builder.setting("version", "2025091100", "local_reports")
+    builder.capability("local/reports:manage", 2 | 4, component="local_reports")
+    builder.capability("local/reports:view", 8, component="local_reports")
+    builder.setting("version", "2025100600", "auth_ldap")
+    builder.setting("version", "2025100600", "enrol_self")
+    builder.setting("auth", "ldap")
+    builder.setting("enrol_plugins_enabled", "manual")
+    builder.setting("version", "2025100600", "qtype_essay")
+    builder.setting("disabled", "1", "qtype_essay")
+    site = make_site(builder)
+
+    found = {p.component: p for p in site.plugins.inventory()}
+
+    reports = found["local_reports"]
+    assert (reports.type, reports.name, reports.version) == ("local", "reports", "2025091100")
+    assert reports.risky_capabilities == ("local/reports:manage",)
+    assert reports.risks == ("RISK_CONFIG", "RISK_XSS")
+    assert reports.enabled is None  # Moodle keeps no enabled state for local plugins
+    assert (found["auth_ldap"].enabled, found["auth_ldap"].enabled_source) == (True, "auth")
+    assert found["enrol_self"].enabled is False
+    assert found["qtype_essay"].enabled is False
+    assert found["tool_mfa"].enabled_source is None
+    assert found["factor_email"].enabled is True
+
+
+def test_web_service_functions_are_counted_when_the_table_exists(builder, make_site):
+    site = make_site(builder)
+
+    # The synthetic schema has no external_functions table: no guess, zero functions.
+    assert site.plugins.web_service_functions == {}
