@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 #: Called before each check runs: (checks done so far, checks in all, the next check's id).
 ScanProgress = Callable[[int, int, str], None]
+#: Appends a finished run to the store (default ``evidence.store.runs.store_run``); the fleet
+#: passes one that tags the run with its fleet site and stores a redelivered scan only once.
+StoreRun = Callable[["EvidenceStore", "AuditRun"], "StoredRecord"]
 
 
 def select_checks(only: Sequence[str] = ()) -> list[CheckSpec]:
@@ -56,6 +59,7 @@ def judge_site(
     store: EvidenceStore | None = None,
     progress: ScanProgress | None = None,
     on_stored: Callable[[StoredRecord], None] | None = None,
+    store_with: StoreRun | None = None,
 ) -> AuditRun:
     """Run the checks against an open site (which the caller closes); store the run when a
     store is given. ``scan_site`` is this plus opening and closing the site."""
@@ -86,7 +90,7 @@ def judge_site(
     if store is not None:
         from moodle_soc.evidence.store.runs import store_run
 
-        record = store_run(store, run)
+        record = (store_with or store_run)(store, run)
         if on_stored is not None:
             on_stored(record)
     return run
@@ -106,6 +110,8 @@ def scan_site(
     store: EvidenceStore | None = None,
     progress: ScanProgress | None = None,
     on_stored: Callable[[StoredRecord], None] | None = None,
+    statement_timeout: float | None = None,
+    store_with: StoreRun | None = None,
 ) -> AuditRun:
     """Scan one Moodle site read-only and return the run.
 
@@ -113,6 +119,8 @@ def scan_site(
     ``store`` the run is appended to the evidence store (``on_stored`` receives the record) and
     the review campaigns on record there are judged. Whatever this opens it closes; errors are
     the project's typed errors (``moodle_soc.errors``), never prompts or exits.
+    ``statement_timeout`` (seconds) bounds every query; ``store_with`` replaces how the run is
+    appended (see ``StoreRun``).
     """
     from moodle_soc.api.sites import open_moodle_site
 
@@ -122,7 +130,13 @@ def scan_site(
         roster = load_roster(roster)
     select_checks(checks)
     with open_moodle_site(
-        config=config, db=db, prefix=prefix, wwwroot=wwwroot, password=password, as_of=as_of
+        config=config,
+        db=db,
+        prefix=prefix,
+        wwwroot=wwwroot,
+        password=password,
+        as_of=as_of,
+        statement_timeout=statement_timeout,
     ) as site:
         return judge_site(
             site,
@@ -132,4 +146,5 @@ def scan_site(
             store=store,
             progress=progress,
             on_stored=on_stored,
+            store_with=store_with,
         )

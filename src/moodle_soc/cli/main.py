@@ -39,6 +39,8 @@ def _register_subcommands() -> None:
     from moodle_soc.cli.access import access_app
     from moodle_soc.cli.checks import checks_app
     from moodle_soc.cli.evidence import evidence_app
+    from moodle_soc.cli.fleet import fleet_app
+    from moodle_soc.cli.monitor import monitor, worker
     from moodle_soc.cli.oscal import oscal_command
     from moodle_soc.cli.package import (
         export_command,
@@ -62,6 +64,9 @@ def _register_subcommands() -> None:
     app.add_typer(access_app, name="access")
     app.add_typer(period_app, name="period")
     app.add_typer(review_app, name="review")
+    app.add_typer(fleet_app, name="fleet")
+    app.command()(worker)
+    app.command()(monitor)
 
 
 _register_subcommands()
