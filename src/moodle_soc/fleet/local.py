@@ -26,7 +26,7 @@ from moodle_soc.fleet.outcome import SiteOutcome, error_outcome
 
 #: Told when a site starts (outcome None) and when it ends (its outcome).
 Events = Callable[[FleetSite, SiteOutcome | None], None]
-_PRELOAD = ["moodle_soc.fleet.scanning", "moodle_soc.api.scan", "moodle_soc.checks.registry"]
+_PRELOAD = ["moodle_soc.fleet.scanning", "moodle_soc.fleet.warm"]
 
 
 def default_workers() -> int:
