@@ -93,8 +93,12 @@ def celery(sites: list[FleetSite], workers: int, as_of: datetime) -> list[SiteOu
     command = [sys.executable, "-c", "from moodle_soc.cli import main; main()", "worker", "--broker", BROKER,
                "--store", f"{PG}/{STORE_DB}", "--concurrency", "1", "--loglevel", "WARNING"]  # fmt: skip
     processes = [
-        subprocess.Popen([*command, "--hostname", f"bench{n}@%h"], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        subprocess.Popen(
+            [*command, "--hostname", f"bench{n}@%h"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
         for n in range(workers)
     ]
     try:

@@ -162,8 +162,10 @@ def _send(fleet: Fleet, state: MonitorState, now: datetime, report: TickReport) 
     settings = fleet.alerts
     digest = settings.mode == "digest"
     if digest:
-        last = state.last_digest or now - timedelta(days=1)
-        if not schedule_times(settings.digest_schedule, last, now):
+        if state.last_digest is None:  # the first digest covers from now on
+            state.last_digest = now
+            return
+        if not schedule_times(settings.digest_schedule, state.last_digest, now):
             return
     batch = list(state.pending)
     if batch and settings.configured:
