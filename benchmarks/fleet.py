@@ -90,15 +90,18 @@ def celery(sites: list[FleetSite], workers: int, as_of: datetime) -> list[SiteOu
 
     subprocess.run(["redis-cli", "-n", "9", "flushdb"], check=True, capture_output=True)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    command = [sys.executable, "-c", "from moodle_soc.cli import main; main()", "worker", "--broker", BROKER,
-               "--store", f"{PG}/{STORE_DB}", "--concurrency", "1", "--loglevel", "WARNING"]  # fmt: skip
+    command = [
+        *[sys.executable, "-c", "from moodle_soc.cli import main; main()", "worker"],
+        *["--broker", BROKER, "--store", f"{PG}/{STORE_DB}"],
+        *["--concurrency", "1", "--loglevel", "WARNING"],
+    ]
     processes = [
         subprocess.Popen(
             [*command, "--hostname", f"bench{n}@%h"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         for n in range(workers)
     ]
     try:
@@ -130,8 +133,8 @@ def main() -> None:
         recreate(PG, STORE_DB)
         sites = list(parse_fleet(text, "bench-sites.yaml").sites)
         base_rate = None
-        print(f"{'setup':<10} {'wall s':>8} {'sites/min':>10} {'scaling':>8} {'peak RSS/worker':>16}"
-              f" {'errors':>7}")  # fmt: skip
+        header = f"{'setup':<10} {'wall s':>8} {'sites/min':>10} {'scaling':>8}"
+        print(f"{header} {'peak RSS/worker':>16} {'errors':>7}")
         for n, setup in enumerate(args.setups.split(",")):
             as_of = datetime(2026, 11, 29, tzinfo=UTC) + timedelta(minutes=n)
             workers = int(setup.removeprefix("local").removeprefix("celery"))

@@ -158,7 +158,7 @@ def test_unknown_only_names_are_refused() -> None:
 def test_a_missing_password_variable_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
     fleet = parse_fleet("sites:\n  - {name: a, db: 'sqlite:///x', password_env: NOPE_PW}\n")
     monkeypatch.delenv("NOPE_PW", raising=False)
-    with pytest.raises(Exception, match="NOPE_PW .* is not set on this machine"):
+    with pytest.raises(Exception, match=r"NOPE_PW .* is not set on this machine"):
         fleet.sites[0].password()
     monkeypatch.setenv("NOPE_PW", "s3cret")
     assert fleet.sites[0].password() == "s3cret"

@@ -74,7 +74,8 @@ def test_alerts_are_raised_once_and_delivered_everywhere(
             f"  email: {{smtp_host: 127.0.0.1, smtp_port: {port}, from: soc@example.org,"
             " to: [ops@example.org]}\n"
             f"  webhooks:\n    - {{kind: slack, url: '{base}/slack'}}\n"
-            f"    - {{kind: teams, url: '{base}/teams'}}\n    - {{kind: json, url: '{base}/json'}}\n"
+            f"    - {{kind: teams, url: '{base}/teams'}}\n"
+            f"    - {{kind: json, url: '{base}/json'}}\n"
         )
         sites = (
             f"  - {{name: weak, db: '{weak}', client: acme}}\n"
