@@ -17,8 +17,9 @@ MakeSite = Callable[..., str]
 def sqlite_site(tmp_path: Path) -> MakeSite:
     """``sqlite_site(seed, **settings)``: a synthetic site file; returns its ``db`` URL."""
 
-    def make(seed: int, **settings: object) -> str:
-        builder = SiteBuilder(seed=seed, wwwroot=f"https://site{seed}.example.test")
+    def make(seed: int, site_name: str = "Acme Academy", **settings: object) -> str:
+        wwwroot = f"https://site{seed}.example.test"
+        builder = SiteBuilder(seed=seed, wwwroot=wwwroot, site_name=site_name)
         for name, value in settings.items():
             builder.setting(name, value)
         path = tmp_path / f"site{seed}-{len(os.listdir(tmp_path))}.sqlite"
