@@ -57,7 +57,7 @@ sites:
             effective_date=date(2026, 10, 1), collected_by="ops@host.example",
         )  # fmt: skip
         assert [c["control"] for c in host_controls(evidence, "shared-eu")] == ["A1.3"]
-        with pytest.raises(BadInputError, match="No site of sites.yaml runs on host"):
+        with pytest.raises(BadInputError, match=r"No site of sites.yaml runs on host"):
             attach_host_evidence(
                 evidence, fleet, "elsewhere", policy, control="A1.3",
                 effective_date=date(2026, 10, 1), collected_by="ops@host.example",
