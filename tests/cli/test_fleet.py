@@ -14,9 +14,11 @@ CLI = Path(sys.executable).with_name("moodle-soc")
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FLEET_TEST_WRONG_PW": "not-the-password"}
     return subprocess.run(
-        [str(CLI), *args], capture_output=True, text=True, check=False, cwd=cwd, timeout=300
-    )
+        [str(CLI), *args], capture_output=True, text=True, check=False, cwd=cwd, timeout=300,
+        env=env,
+    )  # fmt: skip
 
 
 def _site(path: Path, seed: int) -> str:
@@ -44,7 +46,8 @@ sites:
     lines = done.stdout.splitlines()
     assert [line.split()[0] for line in lines] == ["one", "two", "wrong-password", "down"]
     assert lines[0].split()[1] == "findings" and "(record " in lines[0]
-    assert "error" in lines[2] and "FLEET_TEST_WRONG_PW" in lines[2]  # the variable, unset
+    assert "error" in lines[2] and "Access denied" in lines[2]
+    assert "not-the-password" not in done.stdout + done.stderr
     assert "error" in lines[3] and "Cannot connect" in lines[3]
     assert "4 sites: 2 scanned, 2 could not be scanned" in done.stderr
     assert "Traceback" not in done.stderr
