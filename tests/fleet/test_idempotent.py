@@ -74,8 +74,15 @@ def race(location: str, tmp_path: Path, racers: int = 4) -> list[str]:
     return [line for p in processes for line in p.communicate(timeout=120)[0].split()]
 
 
-def test_racing_writers_store_one_record(tmp_path: Path) -> None:
-    location = str(tmp_path / "race.sqlite")
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_racing_writers_store_one_record(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    location = (
+        str(tmp_path / "race.sqlite")
+        if backend == "sqlite"
+        else request.getfixturevalue("pg_database")
+    )
     with open_evidence_store(location, create=True):
         pass
     appended = race(location, tmp_path)

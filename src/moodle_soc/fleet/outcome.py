@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 #: Why a site could not be scanned, by the typed error (retried on Celery: ``connect``).
 ErrorKind = Literal[
-    "connect", "not_moodle", "unsupported", "config", "input", "usage", "timeout", "crash"
+    "connect", "query", "not_moodle", "unsupported", "config", "input", "usage", "timeout", "crash"
 ]
 
 

@@ -28,9 +28,11 @@ from moodle_soc.fleet.inventory import FleetSite
 from moodle_soc.fleet.outcome import ErrorKind, SiteOutcome, error_outcome
 from moodle_soc.fleet.runs import StoredFleetRun, idempotency_key, store_fleet_run
 from moodle_soc.results import Status
+from moodle_soc.site.db import QueryFailedError
 
 _KINDS: tuple[tuple[type[MoodleSocError], ErrorKind], ...] = (
     (CannotConnectError, "connect"),
+    (QueryFailedError, "query"),  # e.g. the statement timeout, before the checks could run
     (NotMoodleError, "not_moodle"),
     (UnsupportedVersionError, "unsupported"),
     (ConfigPhpError, "config"),
