@@ -106,22 +106,27 @@ def make_runner(
                 return run_local(sites, store=store, as_of=as_of, workers=workers, events=events)
             from moodle_soc.fleet.celery_app import collect, enqueue, make_app
 
-            app = make_app(broker_url(broker))
+            url = broker_url(broker)
+            app = make_app(url)
             try:
                 results = enqueue(app, sites, as_of, retries=retries, retry_delay=retry_delay)
             except Exception as exc:  # kombu's OperationalError and friends: broker down
-                raise _broker_error(exc) from None
+                raise _broker_error(exc, url) from None
             return collect(results, sites, as_of, timeout=wait_timeout, events=events)
 
     return run
 
 
-def _broker_error(exc: Exception) -> MoodleSocError:
-    from moodle_soc.errors import CannotConnectError
-    from moodle_soc.safety import display_url
+def _broker_error(exc: Exception, broker: str) -> MoodleSocError:
+    from urllib.parse import urlsplit
 
-    text = " ".join(str(exc).split())[:200]
-    return CannotConnectError(f"Cannot send tasks to the Celery broker: {display_url(text)}.")
+    from moodle_soc.errors import CannotConnectError
+    from moodle_soc.safety import display_url, scrub_secret
+
+    text = scrub_secret(" ".join(str(exc).split())[:200], urlsplit(broker).password)
+    return CannotConnectError(
+        f"Cannot send tasks to the Celery broker {display_url(broker)}: {text.rstrip('.')}."
+    )
 
 
 @contextmanager
@@ -226,10 +231,11 @@ def scan_command(
         elif not wait:
             from moodle_soc.fleet.celery_app import enqueue, make_app
 
+            url = broker_url(broker)
             try:
-                results = enqueue(make_app(broker_url(broker)), chosen, moment, retries=retries)
+                results = enqueue(make_app(url), chosen, moment, retries=retries)
             except Exception as exc:  # the broker is down or refuses us
-                raise _broker_error(exc) from None
+                raise _broker_error(exc, url) from None
             for site, result in zip(chosen, results, strict=True):
                 typer.echo(f"{site.name}  queued  task {result.id}")
             raise typer.Exit(0)
