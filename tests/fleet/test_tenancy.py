@@ -13,6 +13,7 @@ import pytest
 from moodle_soc.api import open_evidence_store, verify_package
 from moodle_soc.errors import BadInputError
 from moodle_soc.fleet.inventory import parse_fleet
+from moodle_soc.fleet.report import build_report
 from moodle_soc.fleet.scanning import scan_fleet_site
 from moodle_soc.fleet.tenancy import attach_host_evidence, export_client, host_controls
 
@@ -57,6 +58,10 @@ sites:
             effective_date=date(2026, 10, 1), collected_by="ops@host.example",
         )  # fmt: skip
         assert [c["control"] for c in host_controls(evidence, "shared-eu")] == ["A1.3"]
+        hosting = {h.host: h for h in build_report(evidence, fleet).hosting}
+        assert hosting["shared-eu"].sites == ("acme-one", "betamax-prod")
+        assert hosting["shared-eu"].controls[0].startswith("A1.3 (dr-test-2026.txt")
+        assert hosting["acme-dc"].controls == ()
         with pytest.raises(BadInputError, match=r"No site of sites.yaml runs on host"):
             attach_host_evidence(
                 evidence, fleet, "elsewhere", policy, control="A1.3",

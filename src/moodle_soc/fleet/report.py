@@ -59,6 +59,16 @@ class DriftItem(BaseModel):
     against: str  # "fleet baseline" or the production site a staging site pairs with
 
 
+class HostEvidence(BaseModel):
+    """Hosting evidence attached once to a host, inherited by every site on it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    sites: tuple[str, ...]
+    controls: tuple[str, ...]  # "A1.3 (dr-test.pdf, effective 2026-10-01)"
+
+
 class FleetReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -72,6 +82,7 @@ class FleetReport(BaseModel):
     support_data: bool
     drift: tuple[DriftItem, ...]
     baseline_sites: int
+    hosting: tuple[HostEvidence, ...] = ()
 
 
 def build_report(
@@ -105,7 +116,22 @@ def build_report(
         support_data=support_data_available(),
         drift=tuple(drift),
         baseline_sites=baseline_count,
+        hosting=_hosting(store, sites),
     )
+
+
+def _hosting(store: Any, sites: list[FleetSite]) -> tuple[HostEvidence, ...]:
+    from moodle_soc.fleet.tenancy import host_controls
+
+    found = []
+    for host in sorted({s.host for s in sites if s.host}):
+        controls = tuple(
+            f"{c['control']} ({c['filename']}, effective {c['effective_date']})"
+            for c in host_controls(store, host)
+        )
+        on_host = tuple(s.name for s in sites if s.host == host)
+        found.append(HostEvidence(host=host, sites=on_host, controls=controls))
+    return tuple(found)
 
 
 def _areas(runs: dict[str, list[FleetRun]]) -> tuple[str, ...]:
