@@ -164,7 +164,7 @@ def print_summary(outcomes: list[SiteOutcome], fmt: SummaryFormat) -> None:
         return
     width = max((len(o.site) for o in outcomes), default=0)
     for outcome in outcomes:
-        line = outcome.line().replace(f"{outcome.site}  ", f"{outcome.site:<{width}}  ", 1)
+        line = f"{outcome.site:<{width}}  {outcome.status:<8}  {outcome.detail()}"
         typer.echo(terminal_safe(line))
     errors = sum(1 for o in outcomes if not o.scanned)
     stderr().print(

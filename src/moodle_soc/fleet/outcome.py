@@ -43,15 +43,16 @@ class SiteOutcome(BaseModel):
     def scanned(self) -> bool:
         return self.status != "error"
 
+    def detail(self) -> str:
+        """What happened, in a few words: the reason, and the record the run went to."""
+        if self.status == "error" or self.record_seq is None:
+            return self.reason
+        again = "" if self.stored else ", already stored by an earlier delivery"
+        return f"{self.reason} (record {self.record_seq}{again})"
+
     def line(self) -> str:
-        """``acme-prod  findings  3 failed (worst high)`` — the summary line of one site."""
-        if self.status == "error":
-            return f"{self.site}  error  {self.reason}"
-        detail = self.reason
-        if self.record_seq is not None:
-            again = "" if self.stored else ", already stored by an earlier delivery"
-            detail += f" (record {self.record_seq}{again})"
-        return f"{self.site}  {self.status}  {detail}"
+        """``acme-prod  findings  3 failed findings (worst high) (record 12)``."""
+        return f"{self.site}  {self.status}  {self.detail()}"
 
 
 def error_outcome(
