@@ -62,7 +62,6 @@ def make_app(
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=1,
         task_serializer="json",
         result_serializer="json",
