@@ -32,7 +32,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("evidence.periods",),
     ("evidence.package", "evidence.oscal"),
     ("api",),
-    ("cli", "web", "fleet"),
+    ("fleet",),
+    ("cli", "web"),
 )  # fmt: skip
 
 

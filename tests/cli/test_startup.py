@@ -3,7 +3,8 @@
 import subprocess
 import sys
 
-HEAVY = ("sqlalchemy", "jinja2", "weasyprint", "openpyxl", "trestle", "psycopg", "pymysql")
+HEAVY = ("sqlalchemy", "jinja2", "weasyprint", "openpyxl", "trestle", "psycopg", "pymysql",
+         "celery", "kombu", "redis", "croniter")  # fmt: skip
 
 
 def test_importing_the_cli_loads_no_heavy_module():

@@ -161,18 +161,21 @@ def attach_evidence(
     store: EvidenceStore,
     file: Path,
     *,
-    site: str,
+    site: str | SiteRef,
     control: str,
     effective_date: date,
     collected_by: str,
     note: str = "",
 ) -> StoredRecord:
-    """Store a manual evidence file by hash, for a control, with who and its effective date."""
+    """Store a manual evidence file by hash, for a control, with who and its effective date.
+
+    ``site`` names a site of the store, or is a ``SiteRef`` (a chain that may not exist yet,
+    such as a fleet's hosting platform, whose evidence its sites inherit)."""
     from moodle_soc.evidence.store.attachments import attach_file
 
     return attach_file(
         store,
-        store.find_site(site),
+        store.find_site(site) if isinstance(site, str) else site,
         file,
         control=control,
         effective_date=effective_date,

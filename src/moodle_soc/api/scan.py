@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 #: Called before each check runs: (checks done so far, checks in all, the next check's id).
 ScanProgress = Callable[[int, int, str], None]
+#: Appends a finished run to the store (default ``evidence.store.runs.store_run``); the fleet
+#: passes one that tags the run with its fleet site and stores a redelivered scan only once.
+StoreRun = Callable[["EvidenceStore", "AuditRun"], "StoredRecord"]
 
 
 def select_checks(only: Sequence[str] = ()) -> list[CheckSpec]:
@@ -90,6 +93,7 @@ def judge_site(
     approvals: Path | Approvals | None = None,
     staging: DriftSide | None = None,
     advisories: Path | LoadedAdvisories | None = None,
+    store_with: StoreRun | None = None,
 ) -> AuditRun:
     """Run the checks against an open site (which the caller closes); store the run when a
     store is given. ``scan_site`` is this plus opening and closing the site.
@@ -129,7 +133,7 @@ def judge_site(
     if store is not None:
         from moodle_soc.evidence.store.runs import store_run
 
-        record = store_run(store, run)
+        record = (store_with or store_run)(store, run)
         if on_stored is not None:
             on_stored(record)
     return run
@@ -152,6 +156,8 @@ def scan_site(
     approvals: Path | Approvals | None = None,
     staging: DriftSide | None = None,
     advisories: Path | LoadedAdvisories | None = None,
+    statement_timeout: float | None = None,
+    store_with: StoreRun | None = None,
 ) -> AuditRun:
     """Scan one Moodle site read-only and return the run.
 
@@ -159,6 +165,8 @@ def scan_site(
     ``store`` the run is appended to the evidence store (``on_stored`` receives the record) and
     the review campaigns on record there are judged. Whatever this opens it closes; errors are
     the project's typed errors (``moodle_soc.errors``), never prompts or exits.
+    ``statement_timeout`` (seconds) bounds every query; ``store_with`` replaces how the run is
+    appended (see ``StoreRun``).
     """
     from moodle_soc.api.sites import open_moodle_site
 
@@ -169,7 +177,13 @@ def scan_site(
     approvals, advisories = load_scan_inputs(approvals, advisories)
     select_checks(checks)
     with open_moodle_site(
-        config=config, db=db, prefix=prefix, wwwroot=wwwroot, password=password, as_of=as_of
+        config=config,
+        db=db,
+        prefix=prefix,
+        wwwroot=wwwroot,
+        password=password,
+        as_of=as_of,
+        statement_timeout=statement_timeout,
     ) as site:
         return judge_site(
             site,
@@ -182,4 +196,5 @@ def scan_site(
             approvals=approvals,
             staging=staging,
             advisories=advisories,
+            store_with=store_with,
         )

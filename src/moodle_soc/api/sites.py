@@ -20,14 +20,18 @@ def open_moodle_site(
     wwwroot: str | None = None,
     password: str | None = None,
     as_of: datetime | None = None,
+    statement_timeout: float | None = None,
 ) -> MoodleSite:
     """Connect read-only to the site named by exactly one of ``config`` or ``db``.
 
     The password is ``password``, else $MOODLE_SOC_DB_PASSWORD, else the URL's or config.php's.
     The caller closes the site (``with open_moodle_site(...) as site:``). Raises the project's
     typed errors (``UsageError``, ``ConfigPhpError``, ``CannotConnectError``, ``NotMoodleError``,
-    ``UnsupportedVersionError``); it never prompts.
+    ``UnsupportedVersionError``); it never prompts. ``statement_timeout`` (seconds) bounds
+    every query (default: the site layer's ``STATEMENT_TIMEOUT_SECONDS``).
     """
+    from dataclasses import replace
+
     from moodle_soc.site.connect import open_site, spec_from_config, spec_from_url
     from moodle_soc.site.phpconfig import load_config_php
 
@@ -37,7 +41,11 @@ def open_moodle_site(
     if config_php is not None:
         spec = spec_from_config(config_php, password)
         if prefix is not None:
-            spec = type(spec)(url=spec.url, prefix=prefix, schema=spec.schema)
+            spec = replace(spec, prefix=prefix)
     else:
         spec = spec_from_url(db or "", prefix if prefix is not None else "mdl_", password)
+    if statement_timeout is not None:
+        if statement_timeout <= 0:
+            raise UsageError("The statement timeout must be a positive number of seconds.")
+        spec = replace(spec, statement_timeout=statement_timeout)
     return open_site(spec, config_php=config_php, audit_time=as_of, wwwroot=wwwroot)

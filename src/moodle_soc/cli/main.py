@@ -40,6 +40,8 @@ def _register_subcommands() -> None:
     from moodle_soc.cli.changes import changes_command, drift_command
     from moodle_soc.cli.checks import checks_app
     from moodle_soc.cli.evidence import evidence_app
+    from moodle_soc.cli.fleet import fleet_app
+    from moodle_soc.cli.monitor import monitor, worker
     from moodle_soc.cli.oscal import oscal_command
     from moodle_soc.cli.package import (
         export_command,
@@ -68,6 +70,9 @@ def _register_subcommands() -> None:
     app.command("drift")(drift_command)
     app.command("plugins")(plugins_command)
     app.add_typer(advisories_app, name="advisories")
+    app.add_typer(fleet_app, name="fleet")
+    app.command()(worker)
+    app.command()(monitor)
 
 
 _register_subcommands()

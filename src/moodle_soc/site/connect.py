@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from moodle_soc.errors import ConfigPhpError, UsageError
 from moodle_soc.site.db import Database
 from moodle_soc.site.phpconfig import PhpConfig, Unknown
-from moodle_soc.site.session import is_plain_identifier, make_engine
+from moodle_soc.site.session import STATEMENT_TIMEOUT_SECONDS, is_plain_identifier, make_engine
 
 if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
@@ -44,6 +44,7 @@ class ConnectionSpec:
     url: sa.URL
     prefix: str
     schema: str | None = None
+    statement_timeout: float = STATEMENT_TIMEOUT_SECONDS  # seconds any one query may take
 
     @property
     def display(self) -> str:
@@ -172,6 +173,7 @@ def open_database(spec: ConnectionSpec) -> Database:
         display_url=spec.display,
         password=spec.url.password,
         schema=spec.schema,
+        statement_timeout=spec.statement_timeout,
     )
 
 

@@ -88,6 +88,7 @@ class Database:
     display_url: str
     password: str | None = field(default=None, repr=False)
     schema: str | None = None  # PostgreSQL: the schema Moodle's tables are in (dboptions)
+    statement_timeout: float = STATEMENT_TIMEOUT_SECONDS  # seconds any one query may take
     records: list[QueryRecord] = field(default_factory=list)
     _connection: Connection | None = field(default=None, repr=False)
     _columns: dict[str, tuple[str, ...]] | None = field(default=None, repr=False)
@@ -107,7 +108,7 @@ class Database:
                     describe_connect_error(self.display_url, exc, self.password)
                 ) from None
             try:
-                start_read_only(connection, self.schema)
+                start_read_only(connection, self.schema, self.statement_timeout)
                 if self.backend != "sqlite":
                     connection = connection.execution_options(isolation_level="REPEATABLE READ")
                 connection.begin()

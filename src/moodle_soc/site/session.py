@@ -47,14 +47,20 @@ def _is_mariadb(connection: Connection) -> bool:
     return bool(getattr(connection.dialect, "is_mariadb", False))
 
 
-def start_read_only(connection: Connection, schema: str | None = None) -> None:
-    """Make a newly opened session read-only and time-limited (and read ``schema``), then
-    commit, so the settings hold for the session's every later transaction."""
+def start_read_only(
+    connection: Connection,
+    schema: str | None = None,
+    timeout_seconds: float = STATEMENT_TIMEOUT_SECONDS,
+) -> None:
+    """Make a newly opened session read-only and time-limited (each statement at most
+    ``timeout_seconds``; and read ``schema``), then commit, so the settings hold for the
+    session's every later transaction."""
     backend = connection.dialect.name
+    millis = max(1, round(timeout_seconds * 1000))
     run = connection.exec_driver_sql
     if backend == "postgresql":
         run("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        run(f"SET statement_timeout = {STATEMENT_TIMEOUT_SECONDS * 1000}")
+        run(f"SET statement_timeout = {millis}")
         if schema is not None:
             if not is_plain_identifier(schema):
                 raise CannotConnectError(f"Schema name {schema[:64]!r} is not a plain SQL name.")
@@ -65,9 +71,9 @@ def start_read_only(connection: Connection, schema: str | None = None) -> None:
     elif backend in ("mysql", "mariadb"):
         run("SET SESSION TRANSACTION READ ONLY")
         if _is_mariadb(connection):
-            run(f"SET SESSION max_statement_time = {STATEMENT_TIMEOUT_SECONDS}")
+            run(f"SET SESSION max_statement_time = {millis / 1000:g}")
         else:
-            run(f"SET SESSION max_execution_time = {STATEMENT_TIMEOUT_SECONDS * 1000}")
+            run(f"SET SESSION max_execution_time = {millis}")
     elif backend == "sqlite":
         run("PRAGMA query_only = ON")
     connection.commit()

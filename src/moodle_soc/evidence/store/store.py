@@ -10,7 +10,7 @@ deletes a record; retention (``retention.py``) is a logged operation that seals 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -88,8 +88,14 @@ class EvidenceStore:
         *,
         collected_at: datetime,
         effective_date: date | None = None,
+        unless: Callable[[Connection], StoredRecord | None] | None = None,
     ) -> StoredRecord:
-        """Append one record to ``site``'s chain, atomically; returns it as stored."""
+        """Append one record to ``site``'s chain, atomically; returns it as stored.
+
+        ``unless`` runs inside the write transaction, once this chain's writers are queued
+        behind this one: when it returns a record, that record is returned and nothing is
+        appended (``idempotent.append_once`` stores a redelivered record only once this way).
+        """
         kind = RecordKind(kind)  # a kind without a handler is a programming error: refuse it
         body = canonical_bytes(payload)
         digest = sha256_hex(body)
@@ -102,6 +108,9 @@ class EvidenceStore:
                             sa.text("SELECT pg_advisory_xact_lock(hashtext(:site))"),
                             {"site": site.key},
                         )
+                    found = unless(connection) if unless is not None else None
+                    if found is not None:
+                        return found
                     return self._append(
                         connection, site, kind, body, digest, collected_at, effective_date
                     )
