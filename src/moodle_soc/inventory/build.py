@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from moodle_soc.inventory.flags import FlagContext, account_state, flags_for, moment
 from moodle_soc.inventory.roster import reconcile
 from moodle_soc.models.access import (
+    INCOMPLETE,
     AccessEntry,
     AccessInventory,
     Grant,
@@ -72,7 +73,7 @@ class _Collector:
 
     def cut(self, truncated: bool, what: str, limit: int) -> None:
         if truncated:
-            self.notes.append(f"Only the first {limit} {what} were read; the list is incomplete.")
+            self.notes.append(f"Only the first {limit} {what} were read; {INCOMPLETE}.")
 
 
 def _collect(site: MoodleSite, got: _Collector) -> None:
@@ -149,6 +150,8 @@ def build_inventory(
     ]
     logins = people.interactive_logins(owners, since) if people.has_log else {}
     login_as = people.login_as_use(since) if people.has_log else None
+    if login_as is not None:
+        got.cut(login_as.truncated, "users' 'log in as' session counts", len(login_as.rows))
     uses = {use.userid: use.sessions for use in login_as.rows} if login_as else {}
     reconciliation = reconcile(site, roster) if roster is not None else None
     strong = frozenset(f for f in mfa.enabled_factors if f not in policy.weak_mfa_factors)
