@@ -80,9 +80,10 @@ def _flagged(scan: ScanContext, codes: tuple[str, ...], passing: str) -> Iterato
 def privileged_accounts_active(scan: ScanContext) -> Iterator[Result]:
     """A privileged account nobody uses is standing access whose misuse nobody would notice.
 
-    Privileged: a site administrator, a risky role at system or category level (or a role with
-    RISK_CONFIG, RISK_MANAGETRUST or RISK_DATALOSS anywhere), a risky override, "log in as" or a
-    privileged web-service token. Use counts logins and token use.
+    Privileged: a site administrator, a risky role at system or category level, a risky
+    override, "log in as" or a privileged web-service token; a course-level role (an editing
+    teacher's) only when the policy's privileged_course_roles is on. Use counts logins and token
+    use.
     """
     passing = f"were used within {scan.policy.dormant_days} days or are within their grace period"
     yield from _flagged(scan, ("dormant", "never_logged_in"), passing)
