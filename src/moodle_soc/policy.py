@@ -61,6 +61,12 @@ class Policy(BaseModel):
         ("email", "nosetup", "grace", "iprange", "cohort", "role", "capability", "admin", "auth"),
         description="Factors that alone do not prove possession of a second secret.",
     )
+    privileged_course_roles: bool = Field(
+        False,
+        description="Also count roles assigned in a course or below (editing teachers) as"
+        " privileged when they allow a RISK_CONFIG, RISK_MANAGETRUST or RISK_DATALOSS"
+        " capability; off, privileged means power beyond one course.",
+    )
     approved_system_role_holders: tuple[str, ...] = Field(
         (), description="Usernames approved to hold privileged roles at system level."
     )
