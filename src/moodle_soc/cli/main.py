@@ -42,6 +42,7 @@ def _register_subcommands() -> None:
     from moodle_soc.cli.evidence import evidence_app
     from moodle_soc.cli.fleet import fleet_app
     from moodle_soc.cli.frameworks import frameworks_app, trust_app
+    from moodle_soc.cli.logs import logs_app
     from moodle_soc.cli.monitor import monitor, worker
     from moodle_soc.cli.oscal import oscal_command
     from moodle_soc.cli.package import (
@@ -74,6 +75,7 @@ def _register_subcommands() -> None:
     app.add_typer(fleet_app, name="fleet")
     app.add_typer(frameworks_app, name="frameworks")
     app.add_typer(trust_app, name="trust")
+    app.add_typer(logs_app, name="logs")
     app.command()(worker)
     app.command()(monitor)
 
