@@ -61,8 +61,10 @@ class Policy(BaseModel):
         ("email", "nosetup", "grace", "iprange", "cohort", "role", "capability", "admin", "auth"),
         description="Factors that alone do not prove possession of a second secret.",
     )
-    approved_system_role_holders: tuple[str, ...] = Field(
-        (), description="Usernames approved to hold privileged roles at system level."
+    approved_system_role_holders: tuple[str, ...] | None = Field(
+        None,
+        description="Usernames approved to hold privileged roles at system level; unset, the"
+        " holders are listed for manual approval (an empty list approves nobody).",
     )
     allowed_ws_protocols: tuple[str, ...] = Field(
         ("rest",), description="Web-service protocols the organisation has approved."
