@@ -42,6 +42,9 @@ _EXPORTS = {
     "plugin_inventory": "changes",
     "current_advisories": "changes",
     "update_advisories": "changes",
+    # audit-log review
+    "log_review": "logs",
+    "review_period": "logs",
     # access reviews
     "access_inventory": "reviews",
     "start_review": "reviews",
