@@ -67,8 +67,10 @@ class Policy(BaseModel):
         " privileged when they allow a RISK_CONFIG, RISK_MANAGETRUST or RISK_DATALOSS"
         " capability; off, privileged means power beyond one course.",
     )
-    approved_system_role_holders: tuple[str, ...] = Field(
-        (), description="Usernames approved to hold privileged roles at system level."
+    approved_system_role_holders: tuple[str, ...] | None = Field(
+        None,
+        description="Usernames approved to hold privileged roles at system level; unset, the"
+        " holders are listed for manual approval (an empty list approves nobody).",
     )
     allowed_ws_protocols: tuple[str, ...] = Field(
         ("rest",), description="Web-service protocols the organisation has approved."

@@ -168,6 +168,7 @@ def build_inventory(
         mfa_enabled=mfa.enabled,
         strong_factors=strong,
         roster_source=roster.source if roster is not None else None,
+        install_time=site.install_time,
     )
     entries, guest = [], site.settings.int("siteguest", default=1)
     for uid in ids:
