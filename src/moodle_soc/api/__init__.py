@@ -54,6 +54,7 @@ _EXPORTS = {
     # audit-log review
     "log_review": "logs",
     "review_period": "logs",
+    "sign_off_log_review": "logs",
     # access reviews
     "access_inventory": "reviews",
     "start_review": "reviews",
