@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from moodle_soc.frameworks import Framework
-    from moodle_soc.models.frameworks import FrameworkScore
+    from moodle_soc.models.frameworks import FrameworkPeriod, FrameworkScore
 
 FrameworkOption = Annotated[
     list[str] | None,
@@ -203,6 +203,33 @@ def print_scores(console: Console, scores: tuple[FrameworkScore, ...]) -> None:
             for gap in gaps:
                 line = f"  {gap.id} {gap.title}: {gap.state}, held back by"
                 console.print(Text(terminal_safe(f"{line} {', '.join(gap.failing_checks)}.")))
+        console.print()
+
+
+def print_framework_periods(console: Console, views: tuple[FrameworkPeriod, ...]) -> None:
+    """Each framework's requirements over a period: counts, then each exception."""
+    from rich.text import Text
+
+    for view in views:
+        counts = view.counts
+        console.print(
+            Text(
+                terminal_safe(
+                    f"{view.name} ({view.version}): {len(view.requirements)} requirements,"
+                    f" {counts['operated']} operated throughout, {counts['exception']} with an"
+                    f" exception, {counts['incomplete']} without passing evidence every day,"
+                    f" {counts['manual']} manual."
+                ),
+                style="bold",
+            )
+        )
+        for r in view.requirements:
+            if r.state == "exception":
+                line = (
+                    f"  {r.id} {r.title}: failed on {r.days_fail} day(s) from {r.first_failure},"
+                    f" by {', '.join(r.exception_checks)}."
+                )
+                console.print(Text(terminal_safe(line)))
         console.print()
 
 
