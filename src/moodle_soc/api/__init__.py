@@ -42,6 +42,15 @@ _EXPORTS = {
     "plugin_inventory": "changes",
     "current_advisories": "changes",
     "update_advisories": "changes",
+    # the readiness programme
+    "site_payment_records": "readiness",
+    "decide_readiness_scope": "readiness",
+    "readiness_scope": "readiness",
+    "readiness_programme": "readiness",
+    "set_control_owner": "readiness",
+    "add_exception": "readiness",
+    "list_exceptions": "readiness",
+    "revoke_exception": "readiness",
     # access reviews
     "access_inventory": "reviews",
     "start_review": "reviews",

@@ -19,12 +19,12 @@ def summarize(findings: list[Finding], catalogue: Catalogue) -> Summary:
             failed[finding.severity.value] = failed.get(finding.severity.value, 0) + 1
     readiness = []
     for category, info in catalogue.soc2.categories.items():
-        counts = {"met": 0, "gap": 0, "error": 0, "manual": 0, "not_applicable": 0}
+        counts = {"met": 0, "gap": 0, "error": 0, "manual": 0, "not_applicable": 0, "accepted": 0}
         criteria = [c for c in catalogue.soc2.criteria if c.category == category]
         for criterion in criteria:
             statuses = [s for cid in criterion.checks for s in statuses_by_check.get(cid, [])]
             counts[_criterion_state(statuses)] += 1
-        decided = counts["met"] + counts["gap"] + counts["error"]
+        decided = counts["met"] + counts["gap"] + counts["error"] + counts["accepted"]
         readiness.append(
             CategoryReadiness(
                 category=category,
@@ -35,7 +35,7 @@ def summarize(findings: list[Finding], catalogue: Catalogue) -> Summary:
             )
         )
     met = sum(r.met for r in readiness)
-    decided_all = sum(r.met + r.gap + r.error for r in readiness)
+    decided_all = sum(r.met + r.gap + r.error + r.accepted for r in readiness)
     return Summary(
         by_status=by_status,
         failed_by_severity=failed,
@@ -53,6 +53,8 @@ def _criterion_state(statuses: list[Status]) -> str:
         return "gap"
     if Status.ERROR in statuses:
         return "error"
+    if Status.ACCEPTED in statuses:  # a risk accepted is a gap someone chose to carry: not met
+        return "accepted"
     if Status.MANUAL in statuses:
         return "manual"
     if Status.PASS in statuses:

@@ -50,6 +50,7 @@ def _register_subcommands() -> None:
     )
     from moodle_soc.cli.period import period_app, populations_command, sample_command
     from moodle_soc.cli.plugins import advisories_app, plugins_command
+    from moodle_soc.cli.readiness import exception_app, readiness_app
     from moodle_soc.cli.review import review_app
     from moodle_soc.cli.scan import demo, scan
 
@@ -71,6 +72,8 @@ def _register_subcommands() -> None:
     app.command("plugins")(plugins_command)
     app.add_typer(advisories_app, name="advisories")
     app.add_typer(fleet_app, name="fleet")
+    app.add_typer(readiness_app, name="readiness")
+    app.add_typer(exception_app, name="exception")
     app.command()(worker)
     app.command()(monitor)
 
