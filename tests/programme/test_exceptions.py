@@ -58,6 +58,10 @@ def test_a_finding_is_accepted_until_the_exception_expires_then_fails_again(
     assert lapsed.exception is not None and lapsed.exception.state == "expired"
     listed = api.list_exceptions(store, site="Acme", as_of=datetime(2027, 4, 1, tzinfo=UTC))
     assert [(v.exception.id, v.state) for v in listed] == [(exception.id, "expired")]
+    # A Type II period never counts an accepted day as operating.
+    period = api.period_report(store, site="Acme", start=date(2026, 11, 1), end=date(2026, 11, 29))
+    (control,) = [c for c in period.controls if c.check_id == CHECK]
+    assert (control.days_fail, control.days_pass, control.operated_throughout) == (2, 0, False)
 
 
 def test_a_revoked_exception_stops_accepting_and_stays_on_record(

@@ -42,6 +42,10 @@ _EXPORTS = {
     "plugin_inventory": "changes",
     "current_advisories": "changes",
     "update_advisories": "changes",
+    # audit-log review
+    "log_review": "logs",
+    "review_period": "logs",
+    "sign_off_log_review": "logs",
     # the readiness programme
     "site_payment_records": "readiness",
     "decide_readiness_scope": "readiness",

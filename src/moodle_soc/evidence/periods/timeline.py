@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from moodle_soc.evidence.periods.history import finding_histories
+from moodle_soc.evidence.periods.log_reviews import log_reviews_in_period
 from moodle_soc.evidence.periods.reviews import access_reviews_in_period
 from moodle_soc.evidence.store.runs import load_run
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
@@ -35,7 +36,7 @@ from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 from moodle_soc.results import Status
 
 if TYPE_CHECKING:
-    from moodle_soc.models.run import AuditRun
+    from moodle_soc.models.run import AuditRun, Finding
 
 _PASSING = (Status.PASS, Status.NOT_APPLICABLE)
 
@@ -61,8 +62,8 @@ class RunView:
         failing = {}
         for f in run.findings:
             statuses.setdefault(f.check_id, []).append(f.status)
-            if f.status is Status.FAIL:
-                failing[(f.check_id, f.resource)] = (f.severity.value, f.reason)
+            if f.status in (Status.FAIL, Status.ACCEPTED):  # an accepted risk did not operate
+                failing[(f.check_id, f.resource)] = (f.severity.value, _with_exception(f))
         verdicts = {cid: _verdict(s) for cid, s in statuses.items()}
         meta = {c.id: (c.title, c.area, c.severity.value) for c in run.checks}
         return cls(record.seq, record.record_hash, run.audit_time, verdicts, failing, meta)
@@ -73,8 +74,19 @@ class RunView:
                       day=self.day, failed_checks=failed)  # fmt: skip
 
 
+def _with_exception(finding: Finding) -> str:
+    """The finding's reason, with the exception that accepts (or accepted) it."""
+    exc = finding.exception
+    if exc is None:
+        return finding.reason
+    return (
+        f"{finding.reason} Risk exception {exc.id} ({exc.state}): approved by {exc.approver},"
+        f" expires {exc.expires}."
+    )
+
+
 def _verdict(statuses: list[Status]) -> DayStatus:
-    if Status.FAIL in statuses:
+    if Status.FAIL in statuses or Status.ACCEPTED in statuses:
         return "fail"
     return "pass" if statuses and all(s in _PASSING for s in statuses) else "unknown"
 
@@ -107,7 +119,19 @@ def period_report(
             )
     report = build_period_report(site, views, start, end, generated_at=generated_at)
     reviews = access_reviews_in_period(store, site_key, start, end)
-    return report.model_copy(update={"unreadable_runs": unreadable, "access_reviews": reviews})
+    logs = log_reviews_in_period(store, site_key, start, end)
+    reviewed = {
+        r.start + timedelta(days=n) for r in logs for n in range((r.end - r.start).days + 1)
+    }
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    return report.model_copy(
+        update={
+            "unreadable_runs": unreadable,
+            "access_reviews": reviews,
+            "log_reviews": logs,
+            "logs_unreviewed": day_ranges(d for d in days if d not in reviewed),
+        }
+    )
 
 
 def build_period_report(
