@@ -52,6 +52,8 @@ def _register_subcommands() -> None:
     from moodle_soc.cli.plugins import advisories_app, plugins_command
     from moodle_soc.cli.review import review_app
     from moodle_soc.cli.scan import demo, scan
+    from moodle_soc.cli.serve import serve
+    from moodle_soc.cli.users import users_app
 
     app.command()(scan)
     app.command()(demo)
@@ -73,6 +75,8 @@ def _register_subcommands() -> None:
     app.add_typer(fleet_app, name="fleet")
     app.command()(worker)
     app.command()(monitor)
+    app.command()(serve)
+    app.add_typer(users_app, name="users")
 
 
 _register_subcommands()
