@@ -10,16 +10,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from moodle_soc.errors import MoodleSocError
 from moodle_soc.web.access import (
+    RULES,
     SESSION_COOKIE,
     ForbiddenError,
     NotFoundError,
     NotSignedInError,
+    Rule,
     store_of,
 )
 from moodle_soc.web.render import client_of, page
@@ -59,11 +61,21 @@ def create_app(store_location: str, *, login_attempts_per_minute: int = 10) -> F
     _install_error_pages(app)
     _install_login(app)
 
+    for router in _routers():
+        app.include_router(router)
+    return app
+
+
+def _routers() -> list[APIRouter]:
     from moodle_soc.web import admin, downloads, jsonapi, pages, reviews
 
-    for module in (pages, reviews, downloads, admin, jsonapi):
-        app.include_router(module.router)
-    return app
+    return [module.router for module in (pages, reviews, downloads, admin, jsonapi)]
+
+
+def declared_rules() -> dict[tuple[str, str], Rule]:
+    """Every route's authorization rule (importing the route modules declares them)."""
+    _routers()
+    return dict(RULES)
 
 
 def from_environment() -> FastAPI:
