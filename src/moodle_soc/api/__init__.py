@@ -62,6 +62,7 @@ _EXPORTS = {
     "site_runs": "dashboard",
     "site_attachments": "dashboard",
     "latest_run": "dashboard",
+    "site_period": "dashboard",
     "add_dashboard_user": "users",
     "list_dashboard_users": "users",
     "get_dashboard_user": "users",

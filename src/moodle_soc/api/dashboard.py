@@ -12,13 +12,15 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from moodle_soc.errors import BadInputError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from moodle_soc.evidence.store.store import EvidenceStore
-    from moodle_soc.models.period import DateRange, FindingHistory
+    from moodle_soc.models.period import DateRange, FindingHistory, PeriodReport
     from moodle_soc.models.records import SiteRef, StoredRecord
     from moodle_soc.models.run import AuditRun, CategoryReadiness
 
@@ -28,6 +30,8 @@ MONITORING_WINDOW_DAYS = 30
 _CACHE_SIZE = 256
 _cache: OrderedDict[tuple[str, str], AuditRun] = OrderedDict()
 _cache_lock = threading.Lock()
+_views: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -151,12 +155,19 @@ def site_overview(
 ) -> SiteOverview:
     """Readiness per category and its trend, the failing checks with their resources, the last
     scan and the days of the monitoring window (the last 30, or the period's end) without one."""
+    day = today or datetime.now(UTC).date()
+    return _memo(
+        store, site_key, ("overview", within, day), lambda: _overview(store, site_key, within, day)
+    )
+
+
+def _overview(store: EvidenceStore, site_key: str, within: Within, today: date) -> SiteOverview:
     from moodle_soc.evidence.periods.timeline import day_ranges
 
     site = _site(store, site_key)
     runs = _runs(store, site_key, within)
     latest = runs[-1][1] if runs else None
-    end = today or datetime.now(UTC).date()
+    end = today
     if within is not None:
         end = min(end, within[1])
     start = end - timedelta(days=MONITORING_WINDOW_DAYS - 1)
@@ -198,14 +209,11 @@ def site_findings(
 ) -> list[FindingHistory]:
     """Every (check, resource) that failed in the runs, with when it was first seen and fixed;
     ``state`` open (still failing), fixed or all; filtered by severity and check id prefix."""
-    from moodle_soc.evidence.periods.history import finding_histories
-    from moodle_soc.evidence.periods.timeline import RunView
-
     if state not in ("all", "open", "fixed"):
         raise BadInputError(f"state {state!r} must be all, open or fixed.")
-    _site(store, site_key)
-    views = [RunView.from_run(record, run) for record, run in _runs(store, site_key, within)]
-    found = finding_histories(sorted(views, key=lambda v: v.audit_time))
+    found = _memo(
+        store, site_key, ("histories", within), lambda: _histories(store, site_key, within)
+    )
     if state == "open":
         found = [f for f in found if f.resolved_at is None]
     elif state == "fixed":
@@ -224,6 +232,11 @@ def check_page(
     store: EvidenceStore, site_key: str, check_id: str, *, within: Within = None
 ) -> CheckPage:
     """A check as the site's runs saw it: why it matters, how to fix it, and its history."""
+    return _memo(store, site_key, ("check", check_id, within),
+                 lambda: _check_page(store, site_key, check_id, within))  # fmt: skip
+
+
+def _check_page(store: EvidenceStore, site_key: str, check_id: str, within: Within) -> CheckPage:
     site = _site(store, site_key)
     runs = _runs(store, site_key, within)
     history = []
@@ -259,6 +272,10 @@ def check_page(
 
 def site_runs(store: EvidenceStore, site_key: str, *, within: Within = None) -> list[RunRow]:
     """The site's stored scan runs, newest first."""
+    return _memo(store, site_key, ("runs", within), lambda: _site_runs(store, site_key, within))
+
+
+def _site_runs(store: EvidenceStore, site_key: str, within: Within) -> list[RunRow]:
     from moodle_soc.evidence.store.store import StoreError
     from moodle_soc.models.records import RecordKind
 
@@ -315,6 +332,16 @@ def site_attachments(
     return rows[::-1]
 
 
+def site_period(store: EvidenceStore, site_key: str, start: date, end: date) -> PeriodReport:
+    """``api.period_report`` of the site, kept until its chain grows (the dashboard's page)."""
+    from moodle_soc.evidence.periods.timeline import period_report
+
+    if end < start:
+        raise BadInputError(f"The period {start}..{end} ends before it starts.")
+    return _memo(store, site_key, ("period", start, end),
+                 lambda: period_report(store, site_key, start, end))  # fmt: skip
+
+
 def latest_run(store: EvidenceStore, site_key: str, *, within: Within = None) -> AuditRun:
     """The site's newest readable run (in ``within``): what the HTML/JSON report renders."""
     runs = _runs(store, site_key, within)
@@ -324,6 +351,33 @@ def latest_run(store: EvidenceStore, site_key: str, *, within: Within = None) ->
 
 
 # --- reading runs --------------------------------------------------------------------------
+
+
+def _memo(
+    store: EvidenceStore, site_key: str, what: tuple[Any, ...], compute: Callable[[], T]
+) -> T:
+    """``compute()``, kept while the site's chain head is unchanged: any record appended to the
+    chain (a run, a decision, a seal) makes a new head, and so a fresh answer."""
+    key = (store.location, site_key, store.head(site_key), *what)
+    with _cache_lock:
+        if key in _views:
+            _views.move_to_end(key)
+            return _views[key]  # type: ignore[no-any-return]
+    value = compute()
+    with _cache_lock:
+        _views[key] = value
+        while len(_views) > _CACHE_SIZE:
+            _views.popitem(last=False)
+    return value
+
+
+def _histories(store: EvidenceStore, site_key: str, within: Within) -> list[FindingHistory]:
+    from moodle_soc.evidence.periods.history import finding_histories
+    from moodle_soc.evidence.periods.timeline import RunView
+
+    _site(store, site_key)
+    views = [RunView.from_run(record, run) for record, run in _runs(store, site_key, within)]
+    return finding_histories(sorted(views, key=lambda v: v.audit_time))
 
 
 def _site(store: EvidenceStore, site_key: str) -> SiteRef:

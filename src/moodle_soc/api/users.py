@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -27,6 +28,8 @@ LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=8)
 # Every refused login reads the same, so the page never tells which usernames exist.
 LOGIN_REFUSED = "The username or password is wrong, or the account cannot log in now."
+# argon2id takes 64 MiB per hash: a burst of sign-ins waits here instead of exhausting memory.
+_HASHING = threading.BoundedSemaphore(4)
 
 
 class LoginRefusedError(BadInputError):
@@ -144,7 +147,8 @@ def hash_password(password: str) -> str:
 
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UsageError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
-    return PasswordHasher().hash(password)
+    with _HASHING:
+        return PasswordHasher().hash(password)
 
 
 def _password_matches(stored_hash: str, password: str) -> bool:
@@ -152,7 +156,8 @@ def _password_matches(stored_hash: str, password: str) -> bool:
     from argon2.exceptions import InvalidHashError, VerificationError
 
     try:
-        return PasswordHasher().verify(stored_hash, password)
+        with _HASHING:
+            return PasswordHasher().verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -31,6 +31,9 @@ def serve(
             help="Proxies trusted to say the client used TLS (X-Forwarded-Proto), comma-separated."
         ),
     ] = "127.0.0.1",
+    login_rate: Annotated[
+        int, typer.Option(help="Sign-in attempts allowed per client address per minute.")
+    ] = 10,
     ssl_certfile: Annotated[Path | None, typer.Option(help="Serve TLS with this cert.")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="The TLS certificate's key.")] = None,
 ) -> None:
@@ -40,6 +43,8 @@ def serve(
             raise UsageError(f"--port {port} must be 1-65535.")
         if workers < 1:
             raise UsageError(f"--workers {workers} must be 1 or more.")
+        if login_rate < 1:
+            raise UsageError(f"--login-rate {login_rate} must be 1 or more.")
         if (ssl_certfile is None) != (ssl_keyfile is None):
             raise UsageError("Give both --ssl-certfile and --ssl-keyfile, or neither.")
         with open_store(store) as evidence:  # a missing store fails here, in one line
@@ -49,6 +54,7 @@ def serve(
     import uvicorn
 
     os.environ["MOODLE_SOC_STORE"] = location
+    os.environ["MOODLE_SOC_LOGIN_RATE"] = str(login_rate)
     scheme = "https" if ssl_certfile else "http"
     typer.echo(f"moodle-soc dashboard on {scheme}://{host}:{port}/ (Ctrl+C stops it)", err=True)
     uvicorn.run(

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from moodle_soc.api.users import SignedIn
     from moodle_soc.evidence.store.dashboard import WebUser
     from moodle_soc.evidence.store.store import EvidenceStore
+    from moodle_soc.models.records import SiteRef
 
 SESSION_COOKIE = "msoc_session"
 ROLES = ("admin", "manager", "reviewer", "auditor")
@@ -114,14 +115,15 @@ def visible_site_keys(user: WebUser) -> tuple[str, ...]:
     return user.sites if user.role in ("auditor", "manager", "admin") else ()
 
 
-def check_site(request: Request, site_key: str) -> None:
-    """``NotFoundError`` unless the site exists and is in the user's scope."""
+def check_site(request: Request, site_key: str) -> SiteRef:
+    """The site, or ``NotFoundError`` unless it exists and is in the user's scope."""
     user = user_of(request)
     if user.role == "reviewer":
         raise ForbiddenError()
-    keys = {s.key for s in store_of(request).sites()}
-    if site_key not in keys or (user.sites and site_key not in user.sites):
+    found = next((s for s in store_of(request).sites() if s.key == site_key), None)
+    if found is None or (user.sites and site_key not in user.sites):
         raise NotFoundError()
+    return found
 
 
 def within_for(user: WebUser) -> tuple[date, date] | None:

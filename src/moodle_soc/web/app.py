@@ -30,6 +30,7 @@ from moodle_soc.web.security import LoginRateLimit, SecurityHeaders, same_token
 STATIC = Path(__file__).with_name("static")
 LOGIN_COOKIE = "msoc_login"
 STORE_ENV = "MOODLE_SOC_STORE"
+LOGIN_RATE_ENV = "MOODLE_SOC_LOGIN_RATE"
 
 
 def create_app(store_location: str, *, login_attempts_per_minute: int = 10) -> FastAPI:
@@ -80,11 +81,15 @@ def declared_rules() -> dict[tuple[str, str], Rule]:
 
 def from_environment() -> FastAPI:
     """For ``uvicorn --factory moodle_soc.web.app:from_environment``: the store named by
-    ``$MOODLE_SOC_STORE``."""
+    ``$MOODLE_SOC_STORE``, sign-ins per client address per minute by ``$MOODLE_SOC_LOGIN_RATE``
+    (default 10)."""
     location = os.environ.get(STORE_ENV)
     if not location:
         raise MoodleSocError(f"Set {STORE_ENV} to the evidence store the dashboard serves.")
-    return create_app(location)
+    rate = os.environ.get(LOGIN_RATE_ENV, "10")
+    if not rate.isdigit() or int(rate) < 1:
+        raise MoodleSocError(f"{LOGIN_RATE_ENV} must be a whole number of 1 or more.")
+    return create_app(location, login_attempts_per_minute=int(rate))
 
 
 def _wants_json(request: Request) -> bool:

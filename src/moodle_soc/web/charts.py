@@ -24,7 +24,7 @@ class Chart:
     height: int
     lines: list[Line]
     y_ticks: list[tuple[float, str]]
-    x_labels: list[tuple[float, str]]
+    x_labels: list[tuple[float, str, str]]  # x, text, text-anchor
     empty: bool
 
 
@@ -54,7 +54,7 @@ def trend_chart(times: Sequence[datetime], series: Mapping[str, Sequence[float |
     ticks = [(y(v), f"{v}%") for v in (0, 25, 50, 75, 100)]
     labels = []
     if times:
-        labels.append((x(times[0]), f"{times[0]:%Y-%m-%d}"))
+        labels.append((x(times[0]), f"{times[0]:%Y-%m-%d}", "start" if span > 0 else "middle"))
         if span > 0:
-            labels.append((x(times[-1]), f"{times[-1]:%Y-%m-%d}"))
+            labels.append((x(times[-1]), f"{times[-1]:%Y-%m-%d}", "end"))
     return Chart(WIDTH, HEIGHT, lines, ticks, labels, empty=not lines)

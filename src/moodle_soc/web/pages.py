@@ -62,9 +62,9 @@ def findings(
     severity: Annotated[str, Query(pattern="^(|critical|high|medium|low|info)$")] = "",
     check: Annotated[str, Query(max_length=100)] = "",
 ) -> HTMLResponse:
-    from moodle_soc.api.dashboard import site_findings, site_overview
+    from moodle_soc.api.dashboard import site_findings
 
-    check_site(request, site_key)
+    site = check_site(request, site_key)
     store, within = store_of(request), within_for(user_of(request))
     rows = site_findings(
         store, site_key, within=within, state=state, severity=severity or None, check=check
@@ -73,7 +73,7 @@ def findings(
     return page(
         request,
         "findings.html.j2",
-        o=site_overview(store, site_key, within=within),
+        o={"site": site},
         rows=rows,
         state=state,
         severity=severity,
@@ -84,16 +84,16 @@ def findings(
 
 @route(router, "GET", "/sites/{site_key}/checks/{check_id}", READERS, response_class=HTMLResponse)
 def check_detail(request: Request, site_key: str, check_id: str) -> HTMLResponse:
-    from moodle_soc.api.dashboard import check_page, site_overview
+    from moodle_soc.api.dashboard import check_page
 
-    check_site(request, site_key)
+    site = check_site(request, site_key)
     store, within = store_of(request), within_for(user_of(request))
     found = check_page(store, site_key, check_id, within=within)
     audit(request, "view", request.url.path)
     return page(
         request,
         "check.html.j2",
-        o=site_overview(store, site_key, within=within),
+        o={"site": site},
         c=found,
         tab="findings",
     )
@@ -105,10 +105,10 @@ def runs(
     site_key: str,
     verify: Annotated[bool, Query()] = False,
 ) -> HTMLResponse:
-    from moodle_soc.api.dashboard import site_attachments, site_overview, site_runs
+    from moodle_soc.api.dashboard import site_attachments, site_runs
     from moodle_soc.api.evidence import verify_store
 
-    check_site(request, site_key)
+    site = check_site(request, site_key)
     store, within = store_of(request), within_for(user_of(request))
     verification = verify_store(store, site=site_key) if verify else None
     if verification is not None:
@@ -119,7 +119,7 @@ def runs(
     return page(
         request,
         "runs.html.j2",
-        o=site_overview(store, site_key, within=within),
+        o={"site": site},
         runs=site_runs(store, site_key, within=within),
         attachments=site_attachments(store, site_key, within=within),
         verification=verification,
@@ -129,18 +129,17 @@ def runs(
 
 @route(router, "GET", "/sites/{site_key}/period", READERS, response_class=HTMLResponse)
 def period(request: Request, site_key: str, start: Day = None, end: Day = None) -> HTMLResponse:
-    from moodle_soc.api.dashboard import site_overview
-    from moodle_soc.api.evidence import period_report
+    from moodle_soc.api.dashboard import site_period
 
-    check_site(request, site_key)
+    site = check_site(request, site_key)
     store, user = store_of(request), user_of(request)
     first, last = chosen_period(user.period if user.role == "auditor" else None, start, end)
-    report = period_report(store, site=site_key, start=first, end=last)
+    report = site_period(store, site_key, first, last)
     audit(request, "view", request.url.path, detail=f"{first}..{last}")
     return page(
         request,
         "period.html.j2",
-        o=site_overview(store, site_key, within=within_for(user)),
+        o={"site": site},
         report=report,
         start=first,
         end=last,
