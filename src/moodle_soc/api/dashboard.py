@@ -342,7 +342,7 @@ def site_period(store: EvidenceStore, site_key: str, start: date, end: date) -> 
                  lambda: period_report(store, site_key, start, end))  # fmt: skip
 
 
-def latest_run(store: EvidenceStore, site_key: str, *, within: Within = None) -> AuditRun:
+def latest_run_within(store: EvidenceStore, site_key: str, *, within: Within = None) -> AuditRun:
     """The site's newest readable run (in ``within``): what the HTML/JSON report renders."""
     runs = _runs(store, site_key, within)
     if not runs:

@@ -67,11 +67,11 @@ def _slug(site_key: str) -> str:
 def scan_report(
     request: Request, site_key: str, fmt: Annotated[str, PathParam(pattern="^(html|json|pdf)$")]
 ) -> Response:
-    from moodle_soc.api.dashboard import latest_run
+    from moodle_soc.api.dashboard import latest_run_within
     from moodle_soc.reports import render_html, render_json
 
     check_site(request, site_key)
-    run = latest_run(store_of(request), site_key, within=within_for(user_of(request)))
+    run = latest_run_within(store_of(request), site_key, within=within_for(user_of(request)))
     name = f"moodle-soc-{_slug(site_key)}-{run.audit_time:%Y%m%d}.{fmt}"
     if fmt == "json":
         return _download(request, render_json(run), name)
