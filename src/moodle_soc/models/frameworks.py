@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 from moodle_soc.models.run import CategoryReadiness
 
-RequirementStateName = Literal["met", "gap", "error", "manual", "not_applicable"]
+#: ``accepted``: its only failures are covered by active risk exceptions (a gap, never met).
+RequirementStateName = Literal["met", "gap", "error", "manual", "not_applicable", "accepted"]
 CoverageName = Literal["automated", "partly", "manual"]
 
 
@@ -48,4 +49,4 @@ class FrameworkScore(BaseModel):
 
     def gaps(self) -> tuple[RequirementState, ...]:
         """Requirements a failing or erroring check holds back, in the framework's order."""
-        return tuple(r for r in self.requirements if r.state in ("gap", "error"))
+        return tuple(r for r in self.requirements if r.state in ("gap", "error", "accepted"))
