@@ -27,6 +27,7 @@ _EXPORTS = {
     "load_frameworks": "frameworks",
     "validate_framework_file": "frameworks",
     "score_frameworks": "frameworks",
+    "period_frameworks": "frameworks",
     "latest_run": "frameworks",
     "trust_page": "frameworks",
     "render_trust_page": "frameworks",
