@@ -55,6 +55,8 @@ def _register_subcommands() -> None:
     from moodle_soc.cli.readiness import exception_app, readiness_app, remediation_app
     from moodle_soc.cli.review import review_app
     from moodle_soc.cli.scan import demo, scan
+    from moodle_soc.cli.serve import serve
+    from moodle_soc.cli.users import users_app
 
     app.command()(scan)
     app.command()(demo)
@@ -82,6 +84,8 @@ def _register_subcommands() -> None:
     app.add_typer(remediation_app, name="remediation")
     app.command()(worker)
     app.command()(monitor)
+    app.command()(serve)
+    app.add_typer(users_app, name="users")
 
 
 _register_subcommands()
