@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from moodle_soc.api import open_evidence_store
 from moodle_soc.cli.main import app
 from moodle_soc.errors import ExitCode
+from moodle_soc.evidence.store.kinds import describe
 from moodle_soc.synthetic.builder import SiteBuilder
 
 AS_OF = "2026-11-29T06:00:00Z"
@@ -97,3 +99,30 @@ def test_a_bad_period_is_a_usage_error(site_url: str, period: str, message: str)
     done = invoke("logs", "--db", site_url, "--period", period)
     assert done.exit_code == ExitCode.USAGE
     assert message in done.stderr and "Traceback" not in done.output
+
+
+def test_review_signs_off_and_stores_the_review(site_url: str, tmp_path: Path) -> None:
+    store = tmp_path / "evidence.sqlite"
+    done = invoke(
+        "logs", "review", "--db", site_url, "--as-of", AS_OF, "--period",
+        "2026-11-20..2026-11-28", "--store", store, "--reviewer", "sam@acme.test",
+        "--sign-off", "Reviewed; the burst was a user who forgot a password.",
+        "--format", "json",
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "Stored the log review of 2026-11-20 to 2026-11-28, signed off by sam@acme.test" in (
+        " ".join(done.stderr.split())
+    )
+    assert json.loads(done.stdout)["period"] == {"from": "2026-11-20", "to": "2026-11-28"}
+    with open_evidence_store(str(store)) as evidence:
+        [record] = evidence.records()
+        assert describe(record, evidence.payload(record)).startswith(
+            "Log review of Acme Academy for 2026-11-20 to 2026-11-28 signed off by sam@acme.test"
+        )
+
+
+def test_review_without_a_reviewer_is_a_usage_error(site_url: str, tmp_path: Path) -> None:
+    done = invoke("logs", "review", "--db", site_url, "--sign-off", "ok",
+                  "--store", tmp_path / "e.sqlite")  # fmt: skip
+    assert done.exit_code == ExitCode.USAGE and "--reviewer" in done.output
+    assert not (tmp_path / "e.sqlite").exists()

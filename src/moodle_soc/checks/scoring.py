@@ -1,16 +1,19 @@
-"""Readiness: how a run's findings add up per Trust Services category and overall.
+"""Readiness: how a run's findings add up per framework category and overall.
 
-Every score is ``weighted_score``: the severity-weighted share of decided checks that pass.
-A criterion's score weighs its mapped checks; a category's weighs the checks of all its
-criteria (a check counted once per criterion it evidences). docs/severity.md states the rubric
-and the formula; a test keeps it equal to ``SEVERITY_WEIGHTS`` and ``FORMULA``.
+``score_framework`` is the one path every framework takes: the run's own SOC 2 summary and
+every other framework's view (ISO 27001, NIST 800-53, a user's file) come from it, and every
+score in it is ``weighted_score``: the severity-weighted share of decided checks that pass.
+A category weighs the checks of all its requirements (a check counted once per requirement it
+evidences). docs/severity.md states the rubric and the formula; a test keeps it equal to
+``SEVERITY_WEIGHTS`` and ``FORMULA``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from moodle_soc.frameworks import Catalogue
+from moodle_soc.frameworks import Catalogue, Framework
+from moodle_soc.models.frameworks import FrameworkScore, RequirementState, RequirementStateName
 from moodle_soc.models.run import CategoryReadiness, Finding, Summary
 from moodle_soc.results import Severity, Status
 
@@ -47,55 +50,17 @@ def weighted_score(verdicts: Iterable[Verdict]) -> float | None:
 
 def check_verdicts(findings: Iterable[Finding]) -> dict[str, Verdict]:
     """Each check's verdict: fail if any finding fails (weighing with the worst failing
-    severity), else error, else pass if any passes, else manual or not applicable."""
+    severity), else error, else manual, else pass, else not applicable."""
     by_check: dict[str, list[Finding]] = {}
     for finding in findings:
         by_check.setdefault(finding.check_id, []).append(finding)
     verdicts: dict[str, Verdict] = {}
     for check_id, found in by_check.items():
-        statuses = [f.status for f in found]
-        status = _check_state(statuses)
+        status = _check_state([f.status for f in found])
         failing = [f.severity for f in found if f.status is Status.FAIL]
         severity = max(failing or [f.severity for f in found], key=lambda s: s.rank)
         verdicts[check_id] = (status, severity)
     return verdicts
-
-
-def summarize(findings: list[Finding], catalogue: Catalogue) -> Summary:
-    """Counts by status and failed severity, and each category's readiness score."""
-    by_status = {status.value: 0 for status in Status}
-    failed: dict[str, int] = {}
-    for finding in findings:
-        by_status[finding.status.value] += 1
-        if finding.status is Status.FAIL:
-            failed[finding.severity.value] = failed.get(finding.severity.value, 0) + 1
-    verdicts = check_verdicts(findings)
-    readiness = []
-    everything: list[Verdict] = []
-    for category, info in catalogue.soc2.categories.items():
-        counts = {"met": 0, "gap": 0, "error": 0, "manual": 0, "not_applicable": 0}
-        criteria = [c for c in catalogue.soc2.criteria if c.category == category]
-        mapped: list[Verdict] = []
-        for criterion in criteria:
-            own = [verdicts[cid] for cid in criterion.checks if cid in verdicts]
-            counts[_criterion_state([status for status, _ in own])] += 1
-            mapped += own
-        everything += mapped
-        readiness.append(
-            CategoryReadiness(
-                category=category,
-                name=info.name,
-                criteria=len(criteria),
-                score=weighted_score(mapped),
-                **counts,
-            )
-        )
-    return Summary(
-        by_status=by_status,
-        failed_by_severity=failed,
-        readiness=tuple(readiness),
-        overall_score=weighted_score(everything),
-    )
 
 
 def _check_state(statuses: list[Status]) -> Status:
@@ -105,7 +70,84 @@ def _check_state(statuses: list[Status]) -> Status:
     return Status.NOT_APPLICABLE
 
 
-def _criterion_state(statuses: list[Status]) -> str:
+def summarize(findings: list[Finding], catalogue: Catalogue) -> Summary:
+    """Counts by status and failed severity, and each SOC 2 category's readiness score."""
+    by_status = {status.value: 0 for status in Status}
+    failed: dict[str, int] = {}
+    for finding in findings:
+        by_status[finding.status.value] += 1
+        if finding.status is Status.FAIL:
+            failed[finding.severity.value] = failed.get(finding.severity.value, 0) + 1
+    soc2 = score_framework(findings, catalogue.soc2)
+    return Summary(
+        by_status=by_status,
+        failed_by_severity=failed,
+        readiness=soc2.readiness,
+        overall_score=soc2.overall_score,
+    )
+
+
+def score_framework(
+    findings: list[Finding] | tuple[Finding, ...], framework: Framework
+) -> FrameworkScore:
+    """Each requirement's state and each category's readiness score, from the findings of the
+    requirement's mapped checks."""
+    statuses_by_check: dict[str, list[Status]] = {}
+    for finding in findings:
+        statuses_by_check.setdefault(finding.check_id, []).append(finding.status)
+    verdicts = check_verdicts(findings)
+    weighed: dict[str, list[Verdict]] = {}
+    states: list[RequirementState] = []
+    for criterion in framework.criteria:
+        statuses = [s for cid in criterion.checks for s in statuses_by_check.get(cid, [])]
+        failing = [
+            cid
+            for cid in criterion.checks
+            if {Status.FAIL, Status.ERROR} & set(statuses_by_check.get(cid, []))
+        ]
+        own = [verdicts[cid] for cid in criterion.checks if cid in verdicts]
+        weighed.setdefault(criterion.category, []).extend(own)
+        states.append(
+            RequirementState(
+                id=criterion.id,
+                title=criterion.title,
+                category=criterion.category,
+                coverage=criterion.coverage,
+                state=_criterion_state(statuses),
+                checks=criterion.checks,
+                failing_checks=tuple(failing),
+                manual_evidence=criterion.manual_evidence,
+            )
+        )
+    readiness = []
+    for category, info in framework.categories.items():
+        counts = {"met": 0, "gap": 0, "error": 0, "manual": 0, "not_applicable": 0}
+        in_category = [s for s in states if s.category == category]
+        for state in in_category:
+            counts[state.state] += 1
+        readiness.append(
+            CategoryReadiness(
+                category=category,
+                name=info.name,
+                criteria=len(in_category),
+                score=weighted_score(weighed.get(category, [])),
+                **counts,
+            )
+        )
+    everything = [v for category in framework.categories for v in weighed.get(category, [])]
+    return FrameworkScore(
+        id=framework.id,
+        name=framework.name,
+        version=framework.version,
+        source=framework.source,
+        coverage=framework.coverage(),
+        readiness=tuple(readiness),
+        overall_score=weighted_score(everything),
+        requirements=tuple(states),
+    )
+
+
+def _criterion_state(statuses: list[Status]) -> RequirementStateName:
     """A criterion is met only when its automated part passes and nothing is left to manual
     evidence; a check that itself says "manual" keeps the criterion manual."""
     if not statuses:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from moodle_soc.cli.common import fail, open_site, parse_as_of
+from moodle_soc.cli.common import fail, open_site, open_store, parse_as_of, stderr
 from moodle_soc.cli.options import (
     AskPasswordOption,
     AsOfOption,
@@ -18,9 +18,12 @@ from moodle_soc.cli.options import (
     DbOption,
     PrefixOption,
     SettingsOption,
+    SignKeyOption,
+    StoreOption,
     WwwrootOption,
 )
 from moodle_soc.errors import MoodleSocError
+from moodle_soc.safety import terminal_markup
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -85,6 +88,65 @@ def logs_command(
         with open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot) as site:
             review = log_review(site, *span, policy=found.policy)
         emit_review(review, fmt, output)
+    except MoodleSocError as error:
+        fail(error)
+
+
+@logs_app.command("review")
+def review_command(
+    reviewer: Annotated[str, typer.Option(help="Who reviewed the log (name or e-mail).")],
+    statement: Annotated[
+        str,
+        typer.Option(
+            "--sign-off",
+            help="The reviewer's statement, e.g. 'Reviewed; bursts traced to ticket SEC-12.'",
+        ),
+    ],
+    db: DbOption = None,
+    config: ConfigOption = None,
+    prefix: PrefixOption = None,
+    ask_password: AskPasswordOption = False,
+    wwwroot: WwwrootOption = None,
+    as_of: AsOfOption = None,
+    period: PeriodOption = None,
+    fmt: Annotated[
+        LogsFormat, typer.Option("--format", "-f", help="Also write the signed-off review.")
+    ] = LogsFormat.terminal,
+    output: OutputOption = None,
+    settings: SettingsOption = None,
+    store: StoreOption = None,
+    sign_key: SignKeyOption = None,
+) -> None:
+    """Sign off the period's log review: the review, its SHA-256 and figures stored as evidence
+    (the period report and export package show which days were reviewed, by whom, when)."""
+    from contextlib import ExitStack
+
+    from moodle_soc.api.evidence import parse_period
+    from moodle_soc.api.logs import sign_off_log_review
+    from moodle_soc.settings_file import find_settings_file
+
+    try:
+        found = find_settings_file(settings)
+        span = parse_period(period) if period else (None, None)
+        with ExitStack() as opened:
+            site = opened.enter_context(
+                open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot)
+            )
+            evidence = opened.enter_context(
+                open_store(store, sign_key, create=True, configured=found.store)
+            )
+            signed = sign_off_log_review(
+                site, *span, reviewer=reviewer, statement=statement, store=evidence,
+                policy=found.policy,
+            )  # fmt: skip
+        period_text = f"{signed.signed.period.start} to {signed.signed.period.end}"
+        stderr().print(
+            f"Stored the log review of {period_text}, signed off by"
+            f" {terminal_markup(signed.signed.reviewer)}, as evidence record"
+            f" {signed.record.seq} ({signed.record.short}); review SHA-256"
+            f" {signed.signed.review_sha256}."
+        )
+        emit_review(signed.review, fmt, output)
     except MoodleSocError as error:
         fail(error)
 

@@ -196,3 +196,47 @@ class LogReview(_Frozen):
         """The JSON document (``from``/``to`` spelled as in docs/logs.md)."""
         data: dict[str, Any] = self.model_dump(mode="json", by_alias=True)
         return data
+
+
+class LogReviewSignOff(_Frozen):
+    """A reviewer's sign-off of one period's log review: the ``log_review`` record's payload.
+
+    ``review_sha256`` is the SHA-256 of the review document (RFC 8785 canonical JSON), so the
+    report the reviewer read can be matched to the record; ``figures`` are its headline counts.
+    """
+
+    site: str
+    wwwroot: str | None
+    period: Period
+    audit_time: datetime
+    reviewer: str
+    statement: str
+    signed_at: datetime
+    review_sha256: str
+    figures: dict[str, int]
+    review: dict[str, Any]  # the review document as signed off (docs/logs.md)
+
+    def payload(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.model_dump(mode="json", by_alias=True)
+        return data
+
+
+def figures(review: LogReview) -> dict[str, int]:
+    """The headline counts of a review, as a sign-off records them."""
+    auth, priv, integrity = review.authentication, review.privileged, review.integrity
+    return {
+        "successful_logins": auth.successful_logins,
+        "failed_logins": auth.failed_logins.total,
+        "bursts": len(auth.bursts),
+        "spraying": len(auth.spraying),
+        "lockouts": len(auth.lockouts),
+        "new_admin_sources": len(auth.new_admin_sources),
+        "config_changes": priv.config_changes.total,
+        "role_changes": priv.role_changes.total,
+        "role_assignments": priv.role_assignments.total,
+        "loginas_sessions": priv.loginas_sessions.total,
+        "tokens_created": priv.tokens_created.total,
+        "days_without_events": len(integrity.days_without_events),
+        "missing_ids": integrity.id_gaps.missing,
+        "store_disabled": len(integrity.store_disabled),
+    }

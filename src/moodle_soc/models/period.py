@@ -58,6 +58,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class LogReviewSummary(BaseModel):
+    """A signed-off audit-log review whose reviewed days overlap the report's period."""
+
+    model_config = ConfigDict(frozen=True)
+
+    record_seq: int
+    record_hash: str
+    start: date  # the reviewed days
+    end: date
+    reviewer: str
+    signed_at: datetime
+    statement: str
+    review_sha256: str
+    figures: dict[str, int]
+
+
 class DateRange(_Model):
     start: date
     end: date
@@ -116,6 +132,8 @@ class PeriodReport(_Model):
     exceptions: list[str]
     findings: list[FindingHistory]
     access_reviews: list[AccessReviewSummary] = []  # review campaigns started or closed in it
+    log_reviews: list[LogReviewSummary] = []  # signed-off log reviews of days in it
+    logs_unreviewed: list[DateRange] = []  # days of it no signed-off log review covers
 
 
 DayStatus = Literal["pass", "fail", "unknown"]
