@@ -26,10 +26,12 @@ SEVERITY_WEIGHTS: dict[Severity, int] = {
     Severity.INFO: 0,
 }
 FORMULA = (
-    "score = 100 × Σ weight(passed checks) ÷ Σ weight(passed, failed and errored checks);"
-    " weight by severity: critical 10, high 5, medium 3, low 1, info 0; manual and"
-    " not-applicable checks are left out"
+    "score = 100 × Σ weight(passed checks) ÷ Σ weight(passed, failed, errored and"
+    " risk-accepted checks); weight by severity: critical 10, high 5, medium 3, low 1, info 0;"
+    " manual and not-applicable checks are left out"
 )
+#: Statuses a score counts: only a pass adds to the numerator.
+DECIDED = (Status.PASS, Status.FAIL, Status.ERROR, Status.ACCEPTED)
 
 #: A check's verdict in a score: its status and the severity it weighs with.
 Verdict = tuple[Status, Severity]
@@ -40,7 +42,7 @@ def weighted_score(verdicts: Iterable[Verdict]) -> float | None:
     check was decided (or every decided one weighs nothing)."""
     passed = decided = 0
     for status, severity in verdicts:
-        if status not in (Status.PASS, Status.FAIL, Status.ERROR):
+        if status not in DECIDED:
             continue
         weight = SEVERITY_WEIGHTS[severity]
         decided += weight
@@ -50,7 +52,7 @@ def weighted_score(verdicts: Iterable[Verdict]) -> float | None:
 
 def check_verdicts(findings: Iterable[Finding]) -> dict[str, Verdict]:
     """Each check's verdict: fail if any finding fails (weighing with the worst failing
-    severity), else error, else manual, else pass, else not applicable."""
+    severity), else error, else accepted, else manual, else pass, else not applicable."""
     by_check: dict[str, list[Finding]] = {}
     for finding in findings:
         by_check.setdefault(finding.check_id, []).append(finding)
@@ -64,7 +66,8 @@ def check_verdicts(findings: Iterable[Finding]) -> dict[str, Verdict]:
 
 
 def _check_state(statuses: list[Status]) -> Status:
-    for status in (Status.FAIL, Status.ERROR, Status.MANUAL, Status.PASS):
+    order = (Status.FAIL, Status.ERROR, Status.ACCEPTED, Status.MANUAL, Status.PASS)
+    for status in order:
         if status in statuses:
             return status
     return Status.NOT_APPLICABLE
@@ -103,7 +106,7 @@ def score_framework(
         failing = [
             cid
             for cid in criterion.checks
-            if {Status.FAIL, Status.ERROR} & set(statuses_by_check.get(cid, []))
+            if {Status.FAIL, Status.ERROR, Status.ACCEPTED} & set(statuses_by_check.get(cid, []))
         ]
         own = [verdicts[cid] for cid in criterion.checks if cid in verdicts]
         weighed.setdefault(criterion.category, []).extend(own)
@@ -121,7 +124,7 @@ def score_framework(
         )
     readiness = []
     for category, info in framework.categories.items():
-        counts = {"met": 0, "gap": 0, "error": 0, "manual": 0, "not_applicable": 0}
+        counts = {"met": 0, "gap": 0, "error": 0, "manual": 0, "not_applicable": 0, "accepted": 0}
         in_category = [s for s in states if s.category == category]
         for state in in_category:
             counts[state.state] += 1
@@ -156,6 +159,8 @@ def _criterion_state(statuses: list[Status]) -> RequirementStateName:
         return "gap"
     if Status.ERROR in statuses:
         return "error"
+    if Status.ACCEPTED in statuses:  # a risk accepted is a gap someone chose to carry: not met
+        return "accepted"
     if Status.MANUAL in statuses:
         return "manual"
     if Status.PASS in statuses:
