@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from moodle_soc.errors import UsageError
+from moodle_soc.models.records import DEFAULT_MAX_RECORDING_DELAY_HOURS
 
 if TYPE_CHECKING:
     from moodle_soc.evidence.package.content import Progress
@@ -104,12 +105,23 @@ def verify_store(
     return outcome
 
 
-def period_report(store: EvidenceStore, *, site: str, start: date, end: date) -> PeriodReport:
-    """Did each control operate throughout ``start``..``end`` (UTC days, inclusive)?"""
+def period_report(
+    store: EvidenceStore,
+    *,
+    site: str,
+    start: date,
+    end: date,
+    max_recording_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS,
+) -> PeriodReport:
+    """Did each control operate throughout ``start``..``end`` (UTC days, inclusive)?
+
+    Runs recorded more than ``max_recording_delay_hours`` after their audit time are
+    reconstructed: listed, never counted as monitored days."""
     from moodle_soc.evidence.periods.timeline import period_report as build
 
     _check_period(start, end)
-    return build(store, store.find_site(site).key, start, end)
+    key = store.find_site(site).key
+    return build(store, key, start, end, max_recording_delay_hours=max_recording_delay_hours)
 
 
 def export_package(
@@ -122,6 +134,7 @@ def export_package(
     replace: bool = False,
     signer: Signer | None = None,
     progress: Progress | None = None,
+    max_recording_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS,
 ) -> PackageSummary:
     """Write the auditor's ZIP package of ``site``'s evidence for the period to ``output``."""
     from moodle_soc.evidence.package.export import export_package as export
@@ -132,7 +145,16 @@ def export_package(
     if output.exists() and not output.is_file():
         raise UsageError(f"{output} is not a file.")
     key = store.find_site(site).key
-    return export(store, key, start, end, output, signer=signer, progress=progress)
+    return export(
+        store,
+        key,
+        start,
+        end,
+        output,
+        signer=signer,
+        progress=progress,
+        max_recording_delay_hours=max_recording_delay_hours,
+    )
 
 
 def verify_package(path: Path) -> PackageVerifyReport:

@@ -58,3 +58,10 @@ SignKeyOption = Annotated[
     Path | None,
     typer.Option("--sign-key", help="Ed25519 private key (PEM) to sign new records with."),
 ]
+PeriodOption = Annotated[
+    str | None,
+    typer.Option("--period", help="FROM..TO in UTC days, inclusive: 2026-11-01..2026-11-30."),
+]
+# The older spelling, still accepted but no longer shown: one way to give a period everywhere.
+FromDayOption = Annotated[str | None, typer.Option("--from", hidden=True)]
+ToDayOption = Annotated[str | None, typer.Option("--to", hidden=True)]

@@ -30,7 +30,12 @@ from moodle_soc.evidence.package.tables import (
 from moodle_soc.evidence.periods.populations import POPULATION_KINDS
 from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
-from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
+from moodle_soc.models.records import (
+    DEFAULT_MAX_RECORDING_DELAY_HOURS,
+    RecordKind,
+    SiteRef,
+    StoredRecord,
+)
 from moodle_soc.models.run import AuditRun
 
 Progress = Callable[[str, int, int], None]
@@ -59,6 +64,8 @@ def collect(
     end: date,
     moment: datetime,
     progress: Progress | None,
+    *,
+    max_recording_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS,
 ) -> Content:
     from moodle_soc.evidence.periods.timeline import period_report
     from moodle_soc.evidence.store.verify import verify_store
@@ -72,7 +79,14 @@ def collect(
             " run 'moodle-soc evidence verify' and resolve it before exporting."
         )
     content = Content(total=len(included) + FIXED_STEPS + 1)
-    report = period_report(store, site.key, start, end, generated_at=moment)
+    report = period_report(
+        store,
+        site.key,
+        start,
+        end,
+        generated_at=moment,
+        max_recording_delay_hours=max_recording_delay_hours,
+    )
     html = render_period_html(report)
     content.step(progress, "Period report")
     pdf = html_to_pdf(html)

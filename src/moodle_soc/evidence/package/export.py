@@ -39,7 +39,13 @@ from moodle_soc.evidence.periods.populations import POPULATION_KINDS
 from moodle_soc.evidence.store.canonical import sha256_hex
 from moodle_soc.evidence.store.signing import Signer, public_pem
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
-from moodle_soc.models.records import GENESIS, RecordKind, SiteRef, StoredRecord
+from moodle_soc.models.records import (
+    DEFAULT_MAX_RECORDING_DELAY_HOURS,
+    GENESIS,
+    RecordKind,
+    SiteRef,
+    StoredRecord,
+)
 
 README = "README.txt"
 _COMPRESSED = (".json", ".jsonl", ".csv", ".html", ".txt")  # PDF, XLSX, attachments: as is
@@ -101,6 +107,7 @@ def export_package(
     signer: Signer | None = None,
     progress: Progress | None = None,
     generated_at: datetime | None = None,
+    max_recording_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS,
 ) -> PackageSummary:
     """Write ``site_key``'s evidence for ``start``..``end`` to ``output`` (replacing it).
 
@@ -117,7 +124,16 @@ def export_package(
     broader = _broader_periods(store, [chain[n] for n in by_date], start, end)
     inside = [n for n in by_date if chain[n].record_hash not in broader]
     segment = chain[by_date[0] : by_date[-1] + 1] if by_date else []
-    content = collect(store, site, [chain[n] for n in inside], start, end, moment, progress)
+    content = collect(
+        store,
+        site,
+        [chain[n] for n in inside],
+        start,
+        end,
+        moment,
+        progress,
+        max_recording_delay_hours=max_recording_delay_hours,
+    )
     content.files[CHAIN] = b"".join(
         chain_line(
             r,
