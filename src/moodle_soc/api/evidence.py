@@ -188,8 +188,13 @@ def attach_evidence(
     effective_date: date,
     collected_by: str,
     note: str = "",
+    effective_until: date | None = None,
+    supersedes: str | None = None,
 ) -> StoredRecord:
     """Store a manual evidence file by hash, for a control, with who and its effective date.
+
+    It stays in force until ``effective_until`` (if given), or until the day before a later
+    attachment that names it in ``supersedes`` (a record number or hash) takes effect.
 
     ``site`` names a site of the store, or is a ``SiteRef`` (a chain that may not exist yet,
     such as a fleet's hosting platform, whose evidence its sites inherit)."""
@@ -203,6 +208,8 @@ def attach_evidence(
         effective_date=effective_date,
         collected_by=collected_by,
         note=note,
+        effective_until=effective_until,
+        supersedes=supersedes,
     )
 
 

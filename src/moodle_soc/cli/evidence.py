@@ -296,10 +296,20 @@ def attach(
         str | None, typer.Option(help="Who collected it (default: the current OS user).")
     ] = None,
     note: Annotated[str, typer.Option(help="A short description.")] = "",
+    effective_until: Annotated[
+        str | None, typer.Option(help="Last day it is in force (default: until superseded).")
+    ] = None,
+    supersedes: Annotated[
+        str | None,
+        typer.Option(help="The earlier attachment (record number or hash) this one replaces."),
+    ] = None,
     store: StoreOption = None,
     sign_key: SignKeyOption = None,
 ) -> None:
-    """Store a manual evidence file by hash, with who, when and the date it is effective for."""
+    """Store a manual evidence file by hash, with who, when and the date it is effective for.
+
+    It stays in force (and goes into every package of a period it overlaps) until
+    --effective-until, or until a later attachment that --supersedes it takes effect."""
     from moodle_soc.api.evidence import attach_evidence
 
     try:
@@ -312,6 +322,10 @@ def attach(
                 effective_date=parse_day(effective_date, "--effective-date"),
                 collected_by=by or getpass.getuser(),
                 note=note,
+                effective_until=(
+                    parse_day(effective_until, "--effective-until") if effective_until else None
+                ),
+                supersedes=supersedes,
             )
     except MoodleSocError as error:
         fail(error)
