@@ -4,9 +4,9 @@ and the refusals (bad file, closed campaign, unknown campaign) with their exit c
 from __future__ import annotations
 
 import csv
-import re
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
