@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("frameworks", "models", "data"),
     ("site",),
     ("synthetic",),
-    ("inventory", "changes"),
+    ("inventory", "changes", "logreview"),
     ("checks",),
     ("reports",),
     ("evidence.store",),

@@ -61,8 +61,16 @@ class Policy(BaseModel):
         ("email", "nosetup", "grace", "iprange", "cohort", "role", "capability", "admin", "auth"),
         description="Factors that alone do not prove possession of a second secret.",
     )
-    approved_system_role_holders: tuple[str, ...] = Field(
-        (), description="Usernames approved to hold privileged roles at system level."
+    privileged_course_roles: bool = Field(
+        False,
+        description="Also count roles assigned in a course or below (editing teachers) as"
+        " privileged when they allow a RISK_CONFIG, RISK_MANAGETRUST or RISK_DATALOSS"
+        " capability; off, privileged means power beyond one course.",
+    )
+    approved_system_role_holders: tuple[str, ...] | None = Field(
+        None,
+        description="Usernames approved to hold privileged roles at system level; unset, the"
+        " holders are listed for manual approval (an empty list approves nobody).",
     )
     allowed_ws_protocols: tuple[str, ...] = Field(
         ("rest",), description="Web-service protocols the organisation has approved."
@@ -107,6 +115,30 @@ class Policy(BaseModel):
     )
     vendor_review_max_age_days: int = Field(
         365, ge=1, description="An additional plugin's vendor review must be renewed yearly."
+    )
+    log_review_days: int = Field(
+        31,
+        ge=1,
+        description="An audit-log review covers this many days up to the audit time by default,"
+        " so a monthly review leaves no day unread.",
+    )
+    burst_failures: int = Field(
+        5,
+        ge=2,
+        description="This many failed logins for one account, or from one IP, within the burst"
+        " window are a brute-force burst to review.",
+    )
+    burst_window_minutes: int = Field(
+        60, ge=1, description="The window a brute-force burst's failed logins fall within."
+    )
+    spraying_usernames: int = Field(
+        10,
+        ge=2,
+        description="One IP failing to log in as this many distinct usernames within the"
+        " spraying window is password spraying.",
+    )
+    spraying_window_hours: int = Field(
+        24, ge=1, description="The window a password-spraying IP's attempts fall within."
     )
 
     @classmethod

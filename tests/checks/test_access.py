@@ -40,7 +40,16 @@ def test_site_admin_count_within_policy(builder, make_site, names, status):
 ADMIN_RECORDS = {
     "active_admin": ({"lastaccess": NOW - DAY}, "pass", "is active (last access: 2026-11-28)"),
     "dormant_admin": ({"lastaccess": NOW - 200 * DAY}, "fail", "not been used for more than 90"),
-    "never_logged_in_admin": ({}, "fail", "has never logged in (last access: never)"),
+    "never_logged_in_admin": (
+        {"timecreated": NOW - 60 * DAY},
+        "fail",
+        "has never logged in although created 2026-09-30, over 30 days ago (last access: never)",
+    ),
+    "new_admin_in_grace": (
+        {"timecreated": NOW - 3600},
+        "pass",
+        "was created 2026-11-29, within the 30-day grace period (last access: never)",
+    ),
     "suspended_admin": ({"lastaccess": NOW, "suspended": 1}, "fail", "is suspended"),
     "nologin_admin": ({"lastaccess": NOW, "auth": "nologin"}, "fail", "uses auth nologin"),
     "deleted_admin": ({"lastaccess": NOW, "deleted": 1}, "fail", "is deleted"),
@@ -55,6 +64,24 @@ def test_site_admins_active(builder, make_site, record):
     (result,) = run("access.site_admins_active", builder, make_site)
     assert (result.status, result.resource) == (status, f"user:{uid}")
     assert f"root (id {uid})" in result.reason and needle in result.reason
+
+
+@pytest.mark.parametrize(
+    ("installed", "status", "needle"),
+    [
+        pytest.param(NOW - 3600, "pass", "was created 2026-11-29, within", id="fresh_install"),
+        pytest.param(NOW - 400 * DAY, "fail", "although created 2025-10-25", id="old_install"),
+    ],
+)
+def test_the_installers_admin_is_as_old_as_the_site(builder, make_site, installed, status, needle):
+    # Moodle's installer leaves the admin's timecreated at 0: the front page dates the install.
+    builder.update("course", 1, timecreated=installed)
+    (result,) = run("access.site_admins_active", builder, make_site)
+    assert (result.status, result.resource) == (status, "user:2")
+    assert result.observed["timecreated"] == 0 and result.observed["created"] == installed
+    assert needle in result.reason
+    (never,) = run("accounts.never_logged_in_accounts_reviewed", builder, make_site)
+    assert never.observed["never_logged_in"] == (status == "fail")
 
 
 def test_site_admins_active_fails_an_id_without_user_row(builder, make_site):
@@ -158,6 +185,13 @@ def test_role_checks_on_a_missing_role(builder, make_site, check, setting, statu
     [
         pytest.param((), "fail", "at system level and is not in", id="support_manager_at_system"),
         pytest.param(("support",), "pass", "at system level and is in", id="approved_support"),
+        pytest.param(
+            None,
+            "manual",
+            "at system level; no approved list was given, so confirm its approval or list the"
+            " approved usernames in moodle-soc.yaml (policy.approved_system_role_holders).",
+            id="no_list_given",
+        ),
     ],
 )
 def test_system_role_holders_approved(builder, make_site, approved, status, needle):

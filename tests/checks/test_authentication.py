@@ -201,9 +201,16 @@ def test_mfa_enabled_judges_the_catalyst_plugin_on_41():
         pytest.param(
             {**MFA_ON_TOTP, "factor_email/enabled": 1},
             1,
+            Status.FAIL,
+            "strong: totp, but email alone also completes MFA (weight 100, 100 needed)",
+            id="totp_and_email_at_full_weight",
+        ),
+        pytest.param(
+            {**MFA_ON_TOTP, "factor_email/enabled": 1, "factor_email/weight": 50},
+            1,
             Status.PASS,
-            "email alone",
-            id="totp_and_email",
+            "email (0 users), totp (1 users); strong: totp.",
+            id="totp_and_email_at_half_weight",
         ),
     ],
 )
@@ -277,7 +284,8 @@ def test_self_registration_disabled(judge, registerauth, status):
     ("auth", "enabled", "unapproved"),
     [
         pytest.param("", ["manual", "nologin"], [], id="always_enabled_only"),
-        pytest.param("ldap,email", ["manual", "nologin", "ldap", "email"], ["email"], id="email"),
+        pytest.param("ldap,none", ["manual", "nologin", "ldap", "none"], ["none"], id="none"),
+        pytest.param("ldap,email", ["manual", "nologin", "ldap", "email"], [], id="email_unused"),
     ],
 )
 def test_auth_plugins_allowed(builder, make_site, auth, enabled, unapproved):
@@ -287,6 +295,36 @@ def test_auth_plugins_allowed(builder, make_site, auth, enabled, unapproved):
     assert [r.resource for r in results] == [f"plugin:auth_{name}" for name in enabled]
     assert [r.observed["auth"] for r in results if r.status is Status.FAIL] == unapproved
     assert all(f"auth_{r.observed['auth']}" in r.reason for r in results)
+
+
+EMAIL_AUTH = {
+    "enabled_but_unusable": ({}, Status.PASS, "but nothing can use it: self-registration"),
+    "self_registration_uses_it": (
+        {"registerauth": "email"},
+        Status.FAIL,
+        "enabled in setting auth; 0 live account(s) use it, and self-registration (registerauth)"
+        " uses it, and is not approved by the policy.",
+    ),
+    "accounts_use_it": (
+        {"account": True},
+        Status.FAIL,
+        "enabled in setting auth; 1 live account(s) use it, and is not approved by the policy.",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", EMAIL_AUTH)
+def test_an_unapproved_plugin_matters_when_something_uses_it(builder, make_site, case):
+    settings, status, needle = EMAIL_AUTH[case]
+    if settings.pop("account", False):
+        builder.user("signed_up", auth="email")
+    site = make_site(configured(builder, {"auth": "email", "registerauth": "", **settings}))
+    email = next(
+        r
+        for r in run("authentication.auth_plugins_allowed", site)
+        if r.resource == "plugin:auth_email"
+    )
+    assert email.status is status and needle in email.reason, email.reason
 
 
 @pytest.mark.parametrize(

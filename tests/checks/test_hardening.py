@@ -143,7 +143,22 @@ def test_web_cron_protected(judge, settings, status, words):
         pytest.param(
             HTTPS, {}, Status.PASS, None, "cookiesecure is '1'", id="https_secure_cookies"
         ),
-        pytest.param(None, {}, Status.ERROR, None, "pass --config", id="unknown_wwwroot"),
+        pytest.param(
+            None,
+            {},
+            Status.MANUAL,
+            None,
+            "give --config <config.php> or --wwwroot <url>",
+            id="unknown_wwwroot_secure_cookies",
+        ),
+        pytest.param(
+            None,
+            {"cookiesecure": 0},
+            Status.FAIL,
+            None,
+            "Setting cookiesecure is '0' (database): session cookies may travel over plain HTTP",
+            id="unknown_wwwroot_insecure_cookies",
+        ),
     ],
 )
 def test_cookies_secure(judge, wwwroot, settings, status, severity, words):
@@ -164,7 +179,7 @@ def test_cookies_secure(judge, wwwroot, settings, status, severity, words):
             Status.FAIL,
             id="http_config_php",
         ),
-        pytest.param(None, None, Status.ERROR, id="unknown_wwwroot"),
+        pytest.param(None, None, Status.MANUAL, id="unknown_wwwroot"),
     ],
 )
 def test_wwwroot_uses_https(judge, wwwroot, config_php, status):
@@ -187,7 +202,9 @@ UNLOCKED = "<?php $CFG = new stdClass(); $CFG->wwwroot = 'https://acme.example.t
         pytest.param(
             None, {"preventexecpath": 1}, Status.PASS, "'1' (database)", id="locked_in_database"
         ),
-        pytest.param(None, {}, Status.ERROR, "pass --config", id="no_config_php"),
+        pytest.param(
+            None, {}, Status.MANUAL, "cannot be decided here; give --config.", id="no_config_php"
+        ),
     ],
 )
 def test_executable_paths_locked(judge, config_php, settings, status, words):

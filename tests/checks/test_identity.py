@@ -94,6 +94,30 @@ def test_privileged_accounts_use_mfa_is_manual_before_43(make_site):
     assert result.status == "manual" and "arrived in Moodle 4.3" in result.reason
 
 
+@pytest.mark.parametrize(
+    "check_id", ["identity.privileged_accounts_active", "identity.privileged_accounts_use_mfa"]
+)
+def test_a_population_cut_short_is_an_error_not_a_pass(builder, make_site, check_id):
+    mfa_on(builder)
+    for name in ("m1", "m2", "m3"):
+        uid = builder.user(name, lastaccess=NOW - DAY)
+        builder.assign_role(uid, "manager")
+        builder.mfa_factor(uid, "totp")
+    site = make_site(builder)
+    site.privileges.max_rows = 2
+
+    results = run(check_id, site)
+
+    *failures, closing = results  # the admin made at install never logged in, has no factor
+    assert [r.status for r in failures] == ["fail"] and closing.status == "error"
+    assert closing.reason.startswith(
+        "The privileged-account population is incomplete: Only the first 2 risky role"
+        " assignments were read; the list is incomplete."
+    )
+    assert closing.reason.endswith("; the others were not judged.")
+    assert closing.observed["accounts"] == 2
+
+
 ROSTERS = {
     "no_roster": (None, ["manual"], "No HR roster was given; pass --roster"),
     "leaver_still_active": (

@@ -58,6 +58,15 @@ def test_vendor_reviews_need_the_store(builder, make_site):
     (result,) = run("plugins.additional_plugins_reviewed", ScanContext(site, on_record=stale))
     assert result.status is Status.FAIL
 
+    empty = OnRecord(store="s", attachments={})
+    (result,) = run("plugins.additional_plugins_reviewed", ScanContext(site, on_record=empty))
+    assert (result.status, result.resource) == (Status.MANUAL, "plugin:local_reports")
+    assert result.reason == (
+        "Additional plugin local_reports (2025091100): no vendor review is on record; provide"
+        " one kept elsewhere, or attach it with 'moodle-soc evidence attach FILE --control"
+        " vendor_review:local_reports'."
+    )
+
 
 def test_only_standard_plugins_need_no_review(builder, make_site):
     (result,) = run("plugins.additional_plugins_reviewed", ScanContext(make_site(builder)))

@@ -57,12 +57,25 @@ def test_privileged_scope_lists_each_account_with_its_grants(drifted, make_site)
         "admin2": ["siteadmin"],
         "itops": ["siteadmin"],
         "support": ["role:manager@system", "loginas@system"],
-        "teacher1": ["role:editingteacher@course:2"],
         "pupil": [f"override:{override_id(drifted)}"],
         "svc_integration": ["token:1"],
         "itops2": ["token:2"],
     }
     assert all(e.key == f"user:{e.userid}" and e.privileged for e in inv.entries)
+    assert inv.thresholds["privileged_course_roles"] == 0
+
+
+def test_course_roles_are_privileged_only_when_the_policy_says_so(drifted, make_site):
+    """An editing teacher's role allows RISK_DATALOSS capabilities, but only in its course."""
+    site = make_site(drifted)
+    on = build_inventory(site, Policy(privileged_course_roles=True))
+
+    teacher = on.entry("teacher1")
+    assert teacher is not None and [g.key for g in teacher.grants] == [
+        "role:editingteacher@course:2"
+    ]
+    assert on.thresholds["privileged_course_roles"] == 1
+    assert build_inventory(site, Policy()).entry("teacher1") is None
 
 
 def override_id(builder: SiteBuilder) -> int:
@@ -138,10 +151,13 @@ def test_login_as_override_in_a_course_is_a_grant_at_that_course(builder, make_s
     builder.enrol_user(builder.user("teacher1", lastaccess=NOW), 2, "editingteacher")
     override = builder.allow("editingteacher", LOGIN_AS, ctx)
 
-    teacher = inventory(builder, make_site).entry("teacher1")
+    site = make_site(builder)
+    teacher = build_inventory(site, Policy()).entry("teacher1")
+    counted = build_inventory(site, Policy(privileged_course_roles=True)).entry("teacher1")
 
-    assert teacher is not None
-    assert [g.key for g in teacher.grants] == [
+    assert teacher is not None and counted is not None
+    assert [g.key for g in teacher.grants] == [f"override:{override}", "loginas@course:2"]
+    assert [g.key for g in counted.grants] == [
         "role:editingteacher@course:2", f"override:{override}", "loginas@course:2"
     ]  # fmt: skip
 

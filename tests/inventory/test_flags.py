@@ -77,6 +77,22 @@ CASES = {
     "never_used_installer": (
         never_logged_in, {"lastaccess": None, "timecreated": None}, {}, "(created at install)"),
     "new_account_in_grace": (never_logged_in, {"lastaccess": None, "timecreated": at(3)}, {}, None),
+    "installer_admin_of_a_fresh_site": (
+        never_logged_in, {"lastaccess": None, "timecreated": None},
+        {"install_time": NOW - 3600}, None),
+    "installer_admin_of_an_old_site": (
+        never_logged_in, {"lastaccess": None, "timecreated": None},
+        {"install_time": NOW - 40 * DAY}, "(created at install, 2026-10-20) has never logged in"),
+    "service_account_without_mfa": (
+        privileged_without_mfa, {"grants": [TOKEN_GRANT], "tokens": [token()], "mfa_factors": [],
+                                 "interactive_logins": 0, "username": "svc"}, {},
+        "svc is a non-interactive service account: it is privileged only through 1 web-service"
+        " token(s), and it has not logged in interactively in the window. A second factor does"
+        " not apply to it, but with auth manual its password can still open an interactive"
+        " session: enable auth_webservice"),
+    "service_account_on_webservice_auth": (
+        privileged_without_mfa, {"grants": [TOKEN_GRANT], "tokens": [token()], "mfa_factors": [],
+                                 "auth": "webservice"}, {}, None),
     "admin_with_totp": (privileged_without_mfa, {}, {}, None),
     "admin_with_email_only": (
         privileged_without_mfa, {"mfa_factors": ["email"]}, {}, "(factors held: email)"),

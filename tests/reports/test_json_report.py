@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 import moodle_soc.reports
+from moodle_soc.models.frameworks import FrameworkScore, RequirementState
 from moodle_soc.models.run import (
     SCHEMA_VERSION,
     AuditRun,
@@ -43,6 +44,8 @@ SECTIONS: dict[str, set[str]] = {
     "query": QUERY_KEYS,
     "site_state": set(SiteState.model_fields),
     "observed setting": set(ObservedSetting.model_fields),
+    "frameworks": set(FrameworkScore.model_fields),
+    "requirement": set(RequirementState.model_fields),
 }
 
 

@@ -52,14 +52,34 @@ def test_interactive_logins_count_web_logins_in_the_window_per_user(builder, mak
 
 
 def test_login_as_use_groups_by_the_real_user(builder, make_site):
+    """Moodle writes the loggedinas row once the switch is made: userid and realuserid are
+    both the real user. A row without realuserid is not a session Moodle wrote."""
     boss, a, b = builder.user("boss"), builder.user("a"), builder.user("b")
-    builder.log(LOGGED_IN_AS, timecreated=NOW - DAY, userid=boss, relateduserid=a)
-    builder.log(LOGGED_IN_AS, timecreated=NOW - 2 * DAY, userid=a, realuserid=boss, relateduserid=b)
-    builder.log(LOGGED_IN_AS, timecreated=NOW - 3 * DAY, userid=boss, relateduserid=a)
+    for days, target in ((1, a), (2, b), (3, a)):
+        builder.log(LOGGED_IN_AS, timecreated=NOW - days * DAY, userid=boss, realuserid=boss,
+                    relateduserid=target)  # fmt: skip
+    builder.log(LOGGED_IN_AS, timecreated=NOW - 200 * DAY, userid=boss, realuserid=boss)
+    builder.log(LOGGED_IN_AS, timecreated=NOW - DAY, userid=a, relateduserid=b)
+    builder.log(LOGGED_IN, timecreated=NOW - DAY, userid=a, realuserid=boss)
 
-    found = make_site(builder).people.login_as_use(NOW - 90 * DAY)
+    site = make_site(builder)
+    found = site.people.login_as_use(NOW - 90 * DAY)
 
     assert not found.truncated
     assert [(u.userid, u.sessions, u.targets, u.last) for u in found.rows] == [
         (boss, 3, 2, NOW - DAY)
     ]
+    (query,) = [r.sql for r in site.db.records if "log in as" in r.purpose]
+    assert "realuserid IS NOT NULL" in query  # the realuserid index, not a scan of the log
+
+
+def test_login_as_use_is_cut_at_the_limit(builder, make_site):
+    admins = [builder.user(f"admin{k}") for k in range(3)]
+    for k, real in enumerate(admins):
+        for _ in range(k + 1):
+            builder.log(LOGGED_IN_AS, timecreated=NOW - DAY, userid=real, realuserid=real)
+
+    found = make_site(builder).people.login_as_use(NOW - 90 * DAY, limit=2)
+
+    assert found.truncated
+    assert [(u.userid, u.sessions) for u in found.rows] == [(admins[2], 3), (admins[1], 2)]

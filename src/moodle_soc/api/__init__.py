@@ -21,6 +21,15 @@ _EXPORTS = {
     "load_scan_inputs": "scan",
     "build_demo_site": "demo",
     "scan_demo_site": "demo",
+    # frameworks and the trust page
+    "list_frameworks": "frameworks",
+    "load_framework": "frameworks",
+    "load_frameworks": "frameworks",
+    "validate_framework_file": "frameworks",
+    "score_frameworks": "frameworks",
+    "latest_run": "frameworks",
+    "trust_page": "frameworks",
+    "render_trust_page": "frameworks",
     # the evidence store
     "open_evidence_store": "stores",
     "store_location": "stores",
@@ -42,6 +51,10 @@ _EXPORTS = {
     "plugin_inventory": "changes",
     "current_advisories": "changes",
     "update_advisories": "changes",
+    # audit-log review
+    "log_review": "logs",
+    "review_period": "logs",
+    "sign_off_log_review": "logs",
     # access reviews
     "access_inventory": "reviews",
     "start_review": "reviews",

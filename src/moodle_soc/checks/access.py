@@ -24,6 +24,10 @@ def _risks(mask: int, joiner: str = "or") -> str:
     return f"{', '.join(rest)} {joiner} {last}" if rest else last
 
 
+def _day(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).date().isoformat() if timestamp else "unknown"
+
+
 RISKY = _risks(MOODLE_RISKY_MASK)
 TEACHING_ARCHETYPES = ("teacher", "editingteacher", "coursecreator", "manager")
 ADMIN_FIELDS = ("id", "username", "auth", "suspended", "deleted", "lastaccess", "lastlogin")
@@ -70,6 +74,7 @@ def site_admins_active(scan: ScanContext) -> Iterator[Result]:
     """An unused, suspended or missing administrator account is standing full access that
     nobody watches."""
     dormant_before = scan.site.days_ago(scan.policy.dormant_days)
+    grace = scan.policy.never_logged_in_grace_days
     for admin in scan.site.accounts.site_admins():
         user = admin.user
         if user is None:
@@ -77,22 +82,30 @@ def site_admins_active(scan: ScanContext) -> Iterator[Result]:
             yield Result.failed(missing, resource=f"user:{admin.id}", observed={"id": admin.id})
             continue
         dormant = f"has not been used for more than {scan.policy.dormant_days} days"
+        # The same grace as every never-logged-in rule; timecreated 0 is the install's admin.
+        created = scan.site.created_at(user.timecreated)
+        new = user.never_logged_in and created > scan.site.days_ago(grace)
+        never = f"has never logged in although created {_day(created)}, over {grace} days ago"
         checks = {
             "is deleted": user.deleted,
             "is suspended": user.suspended,
             "uses auth nologin": user.auth == "nologin",
-            "has never logged in": user.never_logged_in,
+            never: user.never_logged_in and not new,
             dormant: 0 < user.lastaccess < dormant_before,
         }
         problems = [text for text, flag in checks.items() if flag]
-        seen = datetime.fromtimestamp(user.lastaccess, UTC).date().isoformat()
-        last = seen if user.lastaccess else "never"
-        state = " and ".join(problems) if problems else "is active"
+        last = _day(user.lastaccess) if user.lastaccess else "never"
+        fresh = f"was created {_day(created)}, within the {grace}-day grace period"
+        state = " and ".join(problems) if problems else fresh if new else "is active"
         yield Result.pass_if(
             not problems,
             f"Site administrator {user.username} (id {user.id}) {state} (last access: {last}).",
             resource=f"user:{user.id}",
-            observed={key: getattr(user, key) for key in ADMIN_FIELDS},
+            observed={
+                **{key: getattr(user, key) for key in ADMIN_FIELDS},
+                "timecreated": user.timecreated,
+                "created": created,
+            },
         )
 
 
@@ -232,25 +245,36 @@ def system_role_holders_approved(scan: ScanContext) -> Iterator[Result]:
     holders = scan.site.roles.system_role_holders(PRIVILEGED_MASK)
     if not holders:
         yield Result.passed("No user holds a privileged role at system or category level.")
-    approved = set(scan.policy.approved_system_role_holders)
+    given = scan.policy.approved_system_role_holders
+    approved = set(given or ())
     for holder in holders:
         user, role = holder.user, holder.role
         category = f"category level (category id {holder.instanceid})"
         scope = f"at {category if holder.at_category else 'system level'}"
         listed = user.username in approved
+        held = f"User {user.username} (id {user.id}) holds role {role.shortname} {scope}"
+        seen = {
+            "username": user.username,
+            "roleid": role.id,
+            "shortname": role.shortname,
+            "contextid": holder.contextid,
+            "contextlevel": holder.contextlevel,
+            "riskbitmask": holder.risk_mask,
+        }
+        if given is None:
+            # No list of approvals is no evidence either way: only the approval decides.
+            yield Result.manual(
+                f"{held}; no approved list was given, so confirm its approval or list the"
+                " approved usernames in moodle-soc.yaml (policy.approved_system_role_holders).",
+                resource=f"user:{user.id}",
+                observed=seen,
+            )
+            continue
         yield Result.pass_if(
             listed,
-            f"User {user.username} (id {user.id}) holds role {role.shortname} {scope}"
-            f" and {'is' if listed else 'is not'} in the approved list.",
+            f"{held} and {'is' if listed else 'is not'} in the approved list.",
             resource=f"user:{user.id}",
-            observed={
-                "username": user.username,
-                "roleid": role.id,
-                "shortname": role.shortname,
-                "contextid": holder.contextid,
-                "contextlevel": holder.contextlevel,
-                "riskbitmask": holder.risk_mask,
-            },
+            observed=seen,
         )
 
 

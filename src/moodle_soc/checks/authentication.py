@@ -19,6 +19,9 @@ CLASSES = ("minpassworddigits", "minpasswordlower", "minpasswordupper", "minpass
 LOCKOUT = ("lockoutthreshold", "lockoutwindow", "lockoutduration")
 # Moodle always enables these two; they are never stored in the `auth` setting.
 ALWAYS_ENABLED_AUTH = ("manual", "nologin")
+# Plugins that never create an account when someone logs in: only signup or existing accounts
+# (with that auth) can use them.
+NO_LOGIN_CREATION = ("email", "webservice")
 
 
 def _shown(value: str | None) -> str:
@@ -166,10 +169,12 @@ def mfa_enabled(scan: ScanContext) -> Iterator[Result]:
     "authentication.mfa_factors_strong",
     title="MFA offers at least one strong factor",
     severity=Severity.HIGH,
-    remediation=f"{MFA_SETTINGS} > Manage factors: enable TOTP or WebAuthn.",
+    remediation=f"{MFA_SETTINGS} > Manage factors: enable TOTP or WebAuthn, and disable weak"
+    " factors (email, IP range...) or set their weight below 100.",
 )
 def mfa_factors_strong(scan: ScanContext) -> Iterator[Result]:
-    """Factors such as email or IP range do not prove possession of a second secret."""
+    """Factors such as email or IP range do not prove possession of a second secret, so none
+    of them may complete MFA alone (weight 100) even when a strong factor is offered."""
     missing = scan.site.mfa.absent_reason
     if missing is not None:
         yield Result.not_applicable(f"{missing}; see authentication.mfa_enabled.")
@@ -182,12 +187,18 @@ def mfa_factors_strong(scan: ScanContext) -> Iterator[Result]:
     strong = [name for name in enabled if name not in scan.policy.weak_mfa_factors]
     described = ", ".join(f"{name} ({counts.get(name, 0)} users)" for name in enabled)
     verdict = f"strong: {', '.join(strong)}" if strong else "none is strong under the policy"
+    # Moodle passes MFA at 100 points: a weak factor worth 100 completes it without the strong one.
     alone = [name for name in enabled if name not in strong and mfa.weights[name] >= 100]
     if strong and alone:
-        verdict += f" (but {', '.join(alone)} alone also completes MFA, weight >= 100)"
+        verdict += (
+            f", but {', '.join(alone)} alone also completes MFA (weight"
+            f" {', '.join(str(mfa.weights[name]) for name in alone)}, 100 needed), so a"
+            " password and that factor are enough; NIST SP 800-63B does not accept e-mail as an"
+            " authenticator: lower its weight below 100 or disable it"
+        )
     seen = {"enabled_factors": enabled, "strong_factors": strong, "enrolled_users": counts}
     yield Result.pass_if(
-        bool(strong),
+        bool(strong) and not alone,
         f"Enabled MFA factors with enrolled users: {described}; {verdict}.",
         resource="plugin:tool_mfa",
         observed={**seen, "weights": mfa.weights},
@@ -250,14 +261,40 @@ self_registration_disabled = setting_check(
     remediation=f"{MANAGE_AUTHS}: disable plugins the organisation has not approved.",
 )
 def auth_plugins_allowed(scan: ScanContext) -> Iterator[Result]:
-    """Every enabled authentication plugin is a way in that must be approved and managed."""
+    """Every enabled authentication plugin is a way in that must be approved and managed.
+
+    A plugin that cannot create accounts when someone logs in (email, webservice) is a way in
+    only through self-registration or the accounts that use it: enabled without either, it
+    admits nobody.
+    """
+    accounts = scan.site.accounts.live_accounts_by_auth
+    registerauth = scan.site.settings.get("registerauth") or ""
     for name in enabled_auth_plugins(scan.site):
         allowed = name in scan.policy.allowed_auth_plugins
         source = "always enabled" if name in ALWAYS_ENABLED_AUTH else "enabled in setting auth"
-        verdict = "approved" if allowed else "not approved"
-        reason = f"Authentication plugin auth_{name} is {source} and is {verdict} by the policy."
-        yield Result.pass_if(
-            allowed, reason, resource=f"plugin:auth_{name}", observed={"auth": name}
+        users = accounts.get(name, 0)
+        seen = {"auth": name, "accounts": users, "registerauth": registerauth}
+        unused = name in NO_LOGIN_CREATION and users == 0 and registerauth != name
+        if allowed or not unused:
+            verdict = "approved" if allowed else "not approved"
+            used = f"; {users} live account(s) use it" if name not in ALWAYS_ENABLED_AUTH else ""
+            signup = (
+                ", and self-registration (registerauth) uses it" if registerauth == name else ""
+            )
+            yield Result.pass_if(
+                allowed,
+                f"Authentication plugin auth_{name} is {source}{used}{signup}, and is {verdict}"
+                " by the policy.",
+                resource=f"plugin:auth_{name}",
+                observed=seen,
+            )
+            continue
+        yield Result.passed(
+            f"Authentication plugin auth_{name} is {source} and not approved by the policy, but"
+            " nothing can use it: self-registration (registerauth) does not use it and no live"
+            " account does; disable it to keep it that way.",
+            resource=f"plugin:auth_{name}",
+            observed=seen,
         )
 
 

@@ -38,9 +38,10 @@ def _is_developer(value: str | None) -> bool:
 
 
 def _unknown_wwwroot() -> Result:
-    return Result.error(
+    return Result.manual(
         "The site's wwwroot is unknown: Moodle keeps it only in config.php, which was not given"
-        " or computes it at runtime; pass --config <config.php> or --wwwroot <url>.",
+        " or computes it at runtime, so whether the site uses HTTPS decides this; give --config"
+        " <config.php> or --wwwroot <url>.",
         resource="setting:wwwroot",
         observed={"wwwroot": None},
     )
@@ -224,12 +225,23 @@ def web_cron_protected(scan: ScanContext) -> Iterator[Result]:
 def cookies_secure(scan: ScanContext) -> Iterator[Result]:
     """Session cookies sent over plain HTTP can be stolen and replayed."""
     wwwroot = scan.site.wwwroot
-    if wwwroot is None:
-        yield _unknown_wwwroot()
-        return
-    https, source = wwwroot.startswith("https://"), scan.site.settings.source("cookiesecure")
+    source = scan.site.settings.source("cookiesecure")
     # Moodle reads isset($CFG->cookiesecure): a setting never saved counts as off.
     value = scan.site.settings.get("cookiesecure") if source in ("config.php", "database") else None
+    if wwwroot is None:
+        if _off(value):
+            # Off is wrong whatever the scheme: Moodle warns on http and errors on https.
+            yield Result.failed(
+                f"Setting cookiesecure is {_shown(value)} ({source}): session cookies may travel"
+                " over plain HTTP (the wwwroot is unknown, but Moodle flags this on http and"
+                " https alike).",
+                resource="setting:cookiesecure",
+                observed={"wwwroot": None, "cookiesecure": value},
+            )
+        else:
+            yield _unknown_wwwroot()
+        return
+    https = wwwroot.startswith("https://")
     if https:
         effect, severity = f"setting cookiesecure is {_shown(value)} ({source})", None
     else:
@@ -281,10 +293,10 @@ def executable_paths_locked(scan: ScanContext) -> Iterator[Result]:
         status = Status.FAIL
         reason = f"{shown} in config.php or the database, so admins can change executable paths."
     else:
-        status = Status.ERROR
+        status = Status.MANUAL
         reason = (
             f"{shown} in the database, but it normally lives only in config.php, which was not"
-            " given, so this cannot be decided; pass --config."
+            " given, so this cannot be decided here; give --config."
         )
     yield Result(status, reason, observed={"preventexecpath": value})
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from moodle_soc.checks.registry import check
 from moodle_soc.inventory.roster import reconcile
-from moodle_soc.models.access import AccessEntry
+from moodle_soc.models.access import INCOMPLETE, AccessEntry
 from moodle_soc.results import Result, Severity
 
 if TYPE_CHECKING:
@@ -38,8 +38,12 @@ def _observed(entry: AccessEntry) -> dict[str, object]:
 
 def _flagged(scan: ScanContext, codes: tuple[str, ...], passing: str) -> Iterator[Result]:
     """A failure per active privileged account raising one of ``codes``, then one pass that
-    names the others (``passing`` completes "N other active privileged account(s) ...")."""
-    entries = [e for e in scan.inventory().entries if e.state == "active"]
+    names the others (``passing`` completes "N other active privileged account(s) ...").
+
+    When a population behind the inventory was cut short, the accounts not read were not
+    judged: the closing result is an error that says so, never a pass."""
+    inventory = scan.inventory()
+    entries = [e for e in inventory.entries if e.state == "active"]
     clean = []
     for entry in entries:
         reasons = [flag.reason for flag in entry.flags if flag.code in codes]
@@ -51,8 +55,16 @@ def _flagged(scan: ScanContext, codes: tuple[str, ...], passing: str) -> Iterato
             resource=f"user:{entry.userid}",
             observed=_observed(entry),
         )
-    if clean or not entries:
-        other = "other " if len(clean) < len(entries) else ""
+    other = "other " if len(clean) < len(entries) else ""
+    if not inventory.complete:
+        cuts = [note for note in inventory.notes if INCOMPLETE in note]
+        yield Result.error(
+            f"The privileged-account population is incomplete: {' '.join(cuts)} Of the accounts"
+            f" read, {len(clean)} {other}active privileged account(s) {passing}; the others were"
+            " not judged.",
+            observed={"accounts": len(clean), "incomplete": cuts},
+        )
+    elif clean or not entries:
         yield Result.passed(
             f"{len(clean)} {other}active privileged account(s) {passing}.",
             observed={"accounts": len(clean), "usernames": clean[:SHOWN_NAMES]},
@@ -68,9 +80,10 @@ def _flagged(scan: ScanContext, codes: tuple[str, ...], passing: str) -> Iterato
 def privileged_accounts_active(scan: ScanContext) -> Iterator[Result]:
     """A privileged account nobody uses is standing access whose misuse nobody would notice.
 
-    Privileged: a site administrator, a risky role at system or category level (or a role with
-    RISK_CONFIG, RISK_MANAGETRUST or RISK_DATALOSS anywhere), a risky override, "log in as" or a
-    privileged web-service token. Use counts logins and token use.
+    Privileged: a site administrator, a risky role at system or category level, a risky
+    override, "log in as" or a privileged web-service token; a course-level role (an editing
+    teacher's) only when the policy's privileged_course_roles is on. Use counts logins and token
+    use.
     """
     passing = f"were used within {scan.policy.dormant_days} days or are within their grace period"
     yield from _flagged(scan, ("dormant", "never_logged_in"), passing)

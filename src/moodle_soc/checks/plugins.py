@@ -136,8 +136,19 @@ def additional_plugins_reviewed(scan: ScanContext) -> Iterator[Result]:
     oldest = on - timedelta(days=scan.policy.vendor_review_max_age_days)
     for component in additional:
         reviewed = scan.on_record.attachments.get(f"{VENDOR_REVIEW}{component}")
-        current = reviewed is not None and oldest <= reviewed <= on
-        when = f"last reviewed {reviewed}" if reviewed else "no vendor review on record"
+        seen = {"component": component, "version": state.plugins.get(component), "reviewed": None}
+        if reviewed is None or reviewed > on:
+            # Nothing on record is no evidence either way: the review may be kept elsewhere.
+            yield Result.manual(
+                f"Additional plugin {component} ({state.plugins.get(component)}): no vendor"
+                " review is on record; provide one kept elsewhere, or attach it with"
+                f" 'moodle-soc evidence attach FILE --control {VENDOR_REVIEW}{component}'.",
+                resource=f"plugin:{component}",
+                observed=seen,
+            )
+            continue
+        current = oldest <= reviewed
+        when = f"last reviewed {reviewed}"
         yield Result.pass_if(
             current,
             f"Additional plugin {component} ({state.plugins.get(component)}): {when}; the policy"

@@ -46,6 +46,8 @@ def _register_subcommands() -> None:
     from moodle_soc.cli.checks import checks_app
     from moodle_soc.cli.evidence import evidence_app
     from moodle_soc.cli.fleet import fleet_app
+    from moodle_soc.cli.frameworks import frameworks_app, trust_app
+    from moodle_soc.cli.logs import logs_app
     from moodle_soc.cli.monitor import monitor, worker
     from moodle_soc.cli.oscal import oscal_command
     from moodle_soc.cli.package import (
@@ -76,6 +78,9 @@ def _register_subcommands() -> None:
     app.command("plugins")(plugins_command)
     app.add_typer(advisories_app, name="advisories")
     app.add_typer(fleet_app, name="fleet")
+    app.add_typer(frameworks_app, name="frameworks")
+    app.add_typer(trust_app, name="trust")
+    app.add_typer(logs_app, name="logs")
     app.command()(worker)
     app.command()(monitor)
 

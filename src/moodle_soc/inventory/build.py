@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from moodle_soc.inventory.flags import FlagContext, account_state, flags_for, moment
 from moodle_soc.inventory.roster import reconcile
 from moodle_soc.models.access import (
+    INCOMPLETE,
     AccessEntry,
     AccessInventory,
     Grant,
@@ -23,6 +24,7 @@ from moodle_soc.models.access import (
     TokenInfo,
 )
 from moodle_soc.models.roster import Roster
+from moodle_soc.site.privileges import LOCAL_PRIVILEGED_MASK
 from moodle_soc.site.roles import PRIVILEGED_MASK, risk_names
 
 if TYPE_CHECKING:
@@ -72,15 +74,18 @@ class _Collector:
 
     def cut(self, truncated: bool, what: str, limit: int) -> None:
         if truncated:
-            self.notes.append(f"Only the first {limit} {what} were read; the list is incomplete.")
+            self.notes.append(f"Only the first {limit} {what} were read; {INCOMPLETE}.")
 
 
-def _collect(site: MoodleSite, got: _Collector) -> None:
+def _collect(site: MoodleSite, got: _Collector, course_roles: bool) -> None:
+    """Grants of site-wide power; course-level risky roles only when ``course_roles``."""
     privileges = site.privileges
     for uid in site.site_admin_ids:
         text = "Site administrator (siteadmins setting): bypasses every capability check"
         got.add(uid, "siteadmin", "siteadmin", "system", PRIVILEGED_MASK, text)
-    assignments = privileges.risky_assignments()
+    assignments = privileges.risky_assignments(
+        local_mask=LOCAL_PRIVILEGED_MASK if course_roles else 0
+    )
     got.cut(assignments.truncated, "risky role assignments", len(assignments.rows))
     for a in assignments.rows:
         via = f" (assigned by {a.component})" if a.component else ""
@@ -132,7 +137,7 @@ def build_inventory(
     """Read the site's privileged accounts (or every account) with grants, state and flags."""
     people = site.people
     got = _Collector()
-    _collect(site, got)
+    _collect(site, got, policy.privileged_course_roles)
     tokens = _tokens(site, got)
     persons = people.by_id(got.grants)
     if scope == "all":
@@ -149,6 +154,8 @@ def build_inventory(
     ]
     logins = people.interactive_logins(owners, since) if people.has_log else {}
     login_as = people.login_as_use(since) if people.has_log else None
+    if login_as is not None:
+        got.cut(login_as.truncated, "users' 'log in as' session counts", len(login_as.rows))
     uses = {use.userid: use.sessions for use in login_as.rows} if login_as else {}
     reconciliation = reconcile(site, roster) if roster is not None else None
     strong = frozenset(f for f in mfa.enabled_factors if f not in policy.weak_mfa_factors)
@@ -161,6 +168,7 @@ def build_inventory(
         mfa_enabled=mfa.enabled,
         strong_factors=strong,
         roster_source=roster.source if roster is not None else None,
+        install_time=site.install_time,
     )
     entries, guest = [], site.settings.int("siteguest", default=1)
     for uid in ids:
@@ -187,6 +195,7 @@ def build_inventory(
             "dormant_days": policy.dormant_days,
             "login_window_days": policy.dormant_days,
             "never_logged_in_grace_days": policy.never_logged_in_grace_days,
+            "privileged_course_roles": int(policy.privileged_course_roles),
         },
         mfa=_mfa_sentence(site, strong),
         roster=reconciliation,

@@ -47,6 +47,8 @@ class FlagContext:
     mfa_enabled: bool
     strong_factors: frozenset[str]  # factors enabled on the site that prove possession
     roster_source: str | None  # None when no roster was given
+    #: When the site was installed: the age of accounts whose timecreated Moodle left at 0.
+    install_time: int = 0
 
 
 def moment(timestamp: int | None) -> datetime | None:
@@ -99,10 +101,13 @@ def dormant(entry: AccessEntry, ctx: FlagContext) -> Flag | None:
 
 def never_logged_in(entry: AccessEntry, ctx: FlagContext) -> Flag | None:
     """An active account never used (nor its tokens) although older than the grace period."""
-    created = int(entry.timecreated.timestamp()) if entry.timecreated else 0
+    # Moodle's installer leaves timecreated 0 (admin): the account is as old as the site.
+    stored = int(entry.timecreated.timestamp()) if entry.timecreated else 0
+    created = stored or ctx.install_time
     if entry.state != "active" or _last_use(entry)[0] or created > ctx.now - ctx.grace_days * DAY:
         return None
-    when = f"created {_day(entry.timecreated)}" if created else "created at install"
+    installed = f"created at install, {_day(moment(created))}" if created else "created at install"
+    when = f"created {_day(entry.timecreated)}" if stored else installed
     tokens = " and none of its web-service tokens has been used" if entry.tokens else ""
     return Flag(
         code="never_logged_in",
@@ -121,6 +126,8 @@ def privileged_without_mfa(entry: AccessEntry, ctx: FlagContext) -> Flag | None:
             reason=f"{ctx.mfa_absent_reason}, so whether privileged account {entry.username}"
             " uses a second factor cannot be read from the site.",
         )
+    if entry.grants and all(grant.kind == "token" for grant in entry.grants):
+        return _service_account(entry)
     external = (
         f" (auth {entry.auth}: confirm whether its identity provider enforces MFA)"
         if entry.auth not in _EXTERNAL_MFA_NOTE
@@ -140,6 +147,30 @@ def privileged_without_mfa(entry: AccessEntry, ctx: FlagContext) -> Flag | None:
         code="privileged_without_mfa",
         reason=f"Privileged account {entry.username} holds no enabled factor that proves"
         f" possession (factors held: {shown}){external}.",
+    )
+
+
+def _service_account(entry: AccessEntry) -> Flag | None:
+    """An account privileged only through web-service tokens is not a person: a second factor
+    does not apply to it, but its password must not open an interactive session either."""
+    if entry.auth == "webservice":
+        return None  # auth_webservice refuses interactive logins; only tokens work
+    tokens = len(entry.tokens) or sum(grant.kind == "token" for grant in entry.grants)
+    logins = entry.interactive_logins
+    used = (
+        f", and it logged in interactively {logins} time(s) in the window"
+        if logins
+        else ", and it has not logged in interactively in the window"
+        if logins == 0
+        else ""
+    )
+    return Flag(
+        code="privileged_without_mfa",
+        reason=f"{entry.username} is a non-interactive service account: it is privileged only"
+        f" through {tokens} web-service token(s){used}. A second factor does not apply to it,"
+        f" but with auth {entry.auth} its password can still open an interactive session: enable"
+        " auth_webservice and set the account's authentication to it, so that only its tokens"
+        " work (auth nologin would refuse its tokens too).",
     )
 
 

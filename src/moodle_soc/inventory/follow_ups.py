@@ -85,7 +85,7 @@ def verify_follow_ups(
     entries = {entry.key: entry for entry in current_inventory.entries}
     today = audit_time.astimezone(UTC).date()
     statuses = []
-    incomplete = any("the list is incomplete" in note for note in current_inventory.notes)
+    incomplete = not current_inventory.complete
     for follow_up in campaign.close.follow_ups:
         entry = entries.get(follow_up.key)
         if entry is None and incomplete:

@@ -27,6 +27,8 @@ class Flag(BaseModel):
 
 
 SCHEMA_VERSION = "1.0"
+#: The words of a note saying a population was cut short (see ``AccessInventory.complete``).
+INCOMPLETE = "the list is incomplete"
 Scope = Literal["privileged", "all"]
 GrantKind = Literal["siteadmin", "role", "override", "loginas", "token"]
 
@@ -97,6 +99,11 @@ class AccessInventory(BaseModel):
     flag_counts: dict[str, int]
     roster: Reconciliation | None = None
     notes: list[str] = []
+
+    @property
+    def complete(self) -> bool:
+        """False when a population behind the inventory was cut short (a note says which)."""
+        return not any(INCOMPLETE in note for note in self.notes)
 
     def entry(self, username: str) -> AccessEntry | None:
         return next((e for e in self.entries if e.username == username), None)

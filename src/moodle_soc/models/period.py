@@ -58,6 +58,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class LogReviewSummary(BaseModel):
+    """A signed-off audit-log review whose reviewed days overlap the report's period."""
+
+    model_config = ConfigDict(frozen=True)
+
+    record_seq: int
+    record_hash: str
+    start: date  # the reviewed days
+    end: date
+    reviewer: str
+    signed_at: datetime
+    statement: str
+    review_sha256: str
+    figures: dict[str, int]
+
+
 class DateRange(_Model):
     start: date
     end: date
@@ -119,6 +135,8 @@ class PeriodReport(_Model):
     exceptions: list[str]
     findings: list[FindingHistory]
     access_reviews: list[AccessReviewSummary] = []  # review campaigns started or closed in it
+    log_reviews: list[LogReviewSummary] = []  # signed-off log reviews of days in it
+    logs_unreviewed: list[DateRange] = []  # days of it no signed-off log review covers
     max_recording_delay_hours: int = 6  # the policy's tolerance that tells live from late
     reconstructed_runs: list[RunRef] = []  # recorded late: listed, never counted as monitoring
     reconstructed_days: list[date] = []  # days covered only by reconstructed runs

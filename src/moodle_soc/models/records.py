@@ -38,6 +38,7 @@ class RecordKind(StrEnum):
     REVIEW_CLOSE = "review_close"
     REVIEW_FOLLOWUP_CHECK = "review_followup_check"
     CHANGE_POPULATION = "change_population"
+    LOG_REVIEW = "log_review"
 
     @classmethod
     def known(cls, text: object) -> RecordKind | None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
+from moodle_soc.models.frameworks import FrameworkScore
 from moodle_soc.models.run import AuditRun, CheckSummary, Finding
 from moodle_soc.reports.templating import environment
 from moodle_soc.results import Severity, Status
@@ -87,8 +89,8 @@ class FailedCheck:
         return max(0, len(self.findings) - FIX_FIRST_LIMIT)
 
 
-def render_html(run: AuditRun) -> str:
-    """The run as one self-contained, escaped HTML document."""
+def render_html(run: AuditRun, frameworks: Sequence[FrameworkScore] = ()) -> str:
+    """The run as one self-contained, escaped HTML document, with each framework's readiness."""
     template = environment().get_template("report.html.j2")
     ordered = run.findings_sorted()
     return template.render(
@@ -112,6 +114,7 @@ def render_html(run: AuditRun) -> str:
         scan_seconds=(run.finished_at - run.started_at).total_seconds(),
         script=_SCRIPT,
         script_hash=_script_hash(),
+        frameworks=frameworks,
     )
 
 

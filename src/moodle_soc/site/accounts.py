@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -156,6 +157,18 @@ class Accounts:
         records = self.users_by_id(ids)
         return tuple(SiteAdmin(id=i, user=records.get(i)) for i in ids)
 
+    @cached_property
+    def live_accounts_by_auth(self) -> dict[str, int]:
+        """How many accounts (not deleted, not suspended) use each authentication method."""
+        user = self.db.table("user")
+        rows = self.db.fetch_all(
+            sa.select(user.c.auth, sa.func.count().label("n"))
+            .where(user.c.deleted == 0, user.c.suspended == 0)
+            .group_by(user.c.auth),
+            "accounts: live accounts per authentication method",
+        )
+        return {str(row["auth"]): int(row["n"]) for row in rows}
+
     def _active(self, user: sa.TableClause) -> sa.ColumnElement[bool]:
         settings = self.site.settings
         return sa.and_(
@@ -178,7 +191,11 @@ class Accounts:
     def _activity_summary(self, dormant_before: int, created_before: int) -> ActivitySummary:
         user = self.db.table("user")
         dormant = sa.and_(user.c.lastaccess > 0, user.c.lastaccess < dormant_before)
-        never = sa.and_(user.c.lastaccess == 0, user.c.timecreated < created_before)
+        # Moodle's installer leaves timecreated 0 (admin): such accounts are as old as the site.
+        created = sa.and_(user.c.timecreated > 0, user.c.timecreated < created_before)
+        if 0 < self.site.install_time < created_before:
+            created = sa.or_(created, user.c.timecreated == 0)
+        never = sa.and_(user.c.lastaccess == 0, created)
 
         def tally(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
             return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)

@@ -201,6 +201,36 @@ class MoodleSite:
         return int(value or 1)
 
     @cached_property
+    def install_time(self) -> int:
+        """When the site was installed (Unix time; 0 when nothing records it).
+
+        Moodle's installer leaves ``timecreated`` at 0 for the accounts it creates (admin,
+        guest): their age is the site's. The front-page course and the first ``config_log``
+        row are written by the installer, so the earlier of the two dates the install.
+        """
+        course = self.db.table("course")
+        candidates = [
+            self.db.scalar(
+                sa.select(course.c.timecreated).where(course.c.id == 1),
+                "install time: the front-page course's timecreated",
+            )
+        ]
+        if self.db.has_table("config_log"):
+            log = self.db.table("config_log")
+            candidates.append(
+                self.db.scalar(
+                    sa.select(sa.func.min(log.c.timemodified)).where(log.c.timemodified > 0),
+                    "install time: the first config_log row",
+                )
+            )
+        known = [int(value) for value in candidates if value is not None and int(value) > 0]
+        return min(known, default=0)
+
+    def created_at(self, timecreated: int) -> int:
+        """An account's creation time, the install time where Moodle stored 0."""
+        return timecreated if timecreated > 0 else self.install_time
+
+    @cached_property
     def site_admin_ids(self) -> tuple[int, ...]:
         """Ids in the ``siteadmins`` setting: admins are a setting, not a role."""
         return tuple(int(item) for item in self.settings.items("siteadmins") if item.isdigit())

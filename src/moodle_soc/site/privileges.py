@@ -118,11 +118,17 @@ class Privileges:
     """Each answer is read once per site (``site.privileges``): the inventory of each scope and
     the checks share it."""
 
+    #: The most rows any one list holds; a longer list is cut and says so (``truncated``).
+    max_rows: int = MAX_ROWS
+
     def __init__(self, site: MoodleSite) -> None:
         self.site = site
         self.db = site.db
 
-    def _bounded(self, statement: sa.Select[Any], limit: int, purpose: str) -> Bounded[RowMapping]:
+    def _bounded(
+        self, statement: sa.Select[Any], limit: int | None, purpose: str
+    ) -> Bounded[RowMapping]:
+        limit = self.max_rows if limit is None else limit
         rows = self.db.fetch_all(statement.limit(limit + 1), f"{purpose} (at most {limit})")
         return Bounded(tuple(rows[:limit]), len(rows) > limit)
 
@@ -131,7 +137,7 @@ class Privileges:
         self,
         site_mask: int = PRIVILEGED_MASK,
         local_mask: int = LOCAL_PRIVILEGED_MASK,
-        limit: int = MAX_ROWS,
+        limit: int | None = None,
     ) -> Bounded[Assignment]:
         """Assignments at system or category level of roles allowing a ``site_mask`` risk, and
         in any other context of roles allowing a ``local_mask`` risk."""
@@ -177,7 +183,7 @@ class Privileges:
 
     @once_per_site
     def override_grants(
-        self, mask: int = PRIVILEGED_MASK, limit: int = MAX_ROWS
+        self, mask: int = PRIVILEGED_MASK, limit: int | None = None
     ) -> Bounded[OverrideGrant]:
         """Overrides allowing a ``mask`` risk the role's definition does not allow, with each
         user assigned that role in an overlapping context (where the override takes effect)."""
@@ -220,7 +226,7 @@ class Privileges:
         return Bounded(rows, found.truncated)
 
     @once_per_site
-    def login_as_holders(self, limit: int = MAX_ROWS) -> Bounded[LoginAsHolder]:
+    def login_as_holders(self, limit: int | None = None) -> Bounded[LoginAsHolder]:
         """Users whose role allows "log in as" in a context overlapping the assignment's,
         unless the capability is prohibited for that role at the assignment's context or above.
         The place is the narrower of the two contexts: where the ability applies."""

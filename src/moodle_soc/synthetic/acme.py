@@ -272,7 +272,7 @@ def _people_records(b: SiteBuilder, population: Population, staff: dict[str, int
         _log(b, r"\core\event\user_login_failed", attack + 1200 + 30 * k,
               ip="192.0.2.66", other={"username": username, "reason": 1})  # fmt: skip
     target = active[-1]
-    _log(b, r"\core\event\user_loggedinas", now - 12 * DAY, userid=2,
+    _log(b, r"\core\event\user_loggedinas", now - 12 * DAY, userid=2, realuserid=2,
           objecttable="user", objectid=target.uid, relateduserid=target.uid, ip=_ADMIN_IP,
           other={"originalusername": "admin", "loggedinasusername": target.username})  # fmt: skip
     for username, uid in staff.items():

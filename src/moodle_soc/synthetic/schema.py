@@ -233,7 +233,8 @@ def moodle_metadata(prefix: str = "mdl_", release: str = "5.1") -> sa.MetaData:
       _str("ip", 45, None, null=True), _int("realuserid", None, null=True),
       idx=(("i", "timecreated"), ("i", "courseid", "anonymous", "timecreated"),
            ("i", "userid", "contextlevel", "contextinstanceid", "crud", "edulevel",
-            "timecreated")))
+            "timecreated"), ("i", "contextid"), ("i", "userid"), ("i", "courseid"),
+           ("i", "realuserid"), ("i", "relateduserid")))
 
     if rel >= (4, 3):  # tool_mfa joined core in 4.3
         t(md, p, "tool_mfa", _int("userid", None), _str("factor", 100),

@@ -16,6 +16,7 @@ from moodle_soc.evidence.store.retention import apply_retention
 from moodle_soc.evidence.store.runs import site_ref_for, store_run
 from moodle_soc.evidence.store.store import EvidenceStore
 from moodle_soc.models.access import AccessInventory
+from moodle_soc.models.logs import LogReviewSignOff
 from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 from moodle_soc.models.reviews import (
     CampaignClose,
@@ -35,13 +36,14 @@ def test_every_kind_has_exactly_one_handler_and_the_stored_strings_never_change(
     assert [kind.value for kind in RecordKind] == [
         "run", "attachment", "population", "sample", "retention_seal", "review_campaign",
         "review_decisions", "review_close", "review_followup_check", "change_population",
+        "log_review",
     ]  # fmt: skip
     assert [k for k, h in HANDLERS.items() if not h.retention_may_clear] == [
         RecordKind.RETENTION_SEAL
     ]
     assert [k for k, h in HANDLERS.items() if h.blobs] == [RecordKind.ATTACHMENT]
     assert handler_for("run") is HANDLERS[RecordKind.RUN]
-    assert handler_for("log_review") is None and handler_for(b"run") is None
+    assert handler_for("note") is None and handler_for(b"run") is None
     assert RecordKind.known("sample") is RecordKind.SAMPLE and RecordKind.known(7) is None
 
 
@@ -112,6 +114,12 @@ def test_a_record_of_every_kind_reads_as_one_sentence(
                                 changes.model_dump(mode="json"), collected_at=T0))  # fmt: skip
     for kind, payload in review_payloads().items():
         records.append(store.append(site, kind, payload, collected_at=T0))
+    signed = LogReviewSignOff.model_validate(
+        {"site": "Acme", "wwwroot": None, "period": {"from": "2026-02-01", "to": "2026-02-28"},
+         "audit_time": T0, "reviewer": "sam", "statement": "Reviewed.", "signed_at": T0,
+         "review_sha256": "ab" * 32, "figures": {}, "review": {}}
+    )  # fmt: skip
+    records.append(store.append(site, RecordKind.LOG_REVIEW, signed.payload(), collected_at=T0))
     long_ago = datetime(2020, 1, 1, tzinfo=UTC)
     old = store.append(site, RecordKind.RUN, {"cleared": "soon"}, collected_at=long_ago)
     result = apply_retention(
@@ -139,6 +147,8 @@ def test_a_record_of_every_kind_reads_as_one_sentence(
         "review_close": "Campaign abc123def456 signed off by ciso@acme.test: 0 follow-ups.",
         "review_followup_check": f"Follow-up check of {campaign}: 0 done, 0 pending, 1 overdue.",
         "change_population": "Population changes for 2026-03-01 to 2026-03-01: 12 rows.",
+        "log_review": "Log review of Acme for 2026-02-01 to 2026-02-28 signed off by sam"
+        " (review abababababab).",
     }
     run = scans.acme[0]
     assert described["run"].startswith(f"Scan of {run.site.name} at ")
@@ -157,7 +167,7 @@ def test_a_record_of_every_kind_reads_as_one_sentence(
     assert describe(records[0], {"unexpected": True}) == (
         "Scan run (its payload does not have the shape this version expects)."
     )
-    future = StoredRecord(**{**records[0].__dict__, "kind": "log_review"})
+    future = StoredRecord(**{**records[0].__dict__, "kind": "note"})
     assert describe(future, {}) == (
-        "A log_review record (a kind this version of moodle-soc does not know)."
+        "A note record (a kind this version of moodle-soc does not know)."
     )

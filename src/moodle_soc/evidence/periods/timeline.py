@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from moodle_soc.evidence.periods.history import finding_histories
+from moodle_soc.evidence.periods.log_reviews import log_reviews_in_period
 from moodle_soc.evidence.periods.reviews import access_reviews_in_period
 from moodle_soc.evidence.store.runs import load_run
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
@@ -150,7 +151,19 @@ def period_report(
         max_recording_delay_hours=max_recording_delay_hours,
     )
     reviews = access_reviews_in_period(store, site_key, start, end)
-    return report.model_copy(update={"unreadable_runs": unreadable, "access_reviews": reviews})
+    logs = log_reviews_in_period(store, site_key, start, end)
+    reviewed = {
+        r.start + timedelta(days=n) for r in logs for n in range((r.end - r.start).days + 1)
+    }
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    return report.model_copy(
+        update={
+            "unreadable_runs": unreadable,
+            "access_reviews": reviews,
+            "log_reviews": logs,
+            "logs_unreviewed": day_ranges(d for d in days if d not in reviewed),
+        }
+    )
 
 
 def build_period_report(

@@ -129,6 +129,14 @@ def _followup_check(p: Payload) -> str:
     return f"Follow-up check of campaign {p['campaign_id']}: {counts}."
 
 
+def _log_review(p: Payload) -> str:
+    period = p["period"]
+    return (
+        f"Log review of {p['site']} for {period['from']} to {period['to']} signed off by"
+        f" {p['reviewer']} (review {str(p['review_sha256'])[:12]})."
+    )
+
+
 # --- models (imported when a payload is parsed) ---------------------------------------------
 
 
@@ -154,6 +162,12 @@ def _campaign_close() -> type[BaseModel]:
     from moodle_soc.models.reviews import CampaignClose
 
     return CampaignClose
+
+
+def _log_sign_off() -> type[BaseModel]:
+    from moodle_soc.models.logs import LogReviewSignOff
+
+    return LogReviewSignOff
 
 
 def _followup() -> type[BaseModel]:
@@ -183,5 +197,6 @@ HANDLERS: Mapping[RecordKind, KindHandler] = {
         KindHandler(
             RecordKind.REVIEW_FOLLOWUP_CHECK, "follow-up check", _followup_check, _followup
         ),
+        KindHandler(RecordKind.LOG_REVIEW, "log review sign-off", _log_review, _log_sign_off),
     )
 }

@@ -1,0 +1,85 @@
+"""Audit-log review workflows: a period of the standard log analysed in the database (one
+grouped pass plus streamed detail rows), as the review an auditor expects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from moodle_soc.evidence.store.store import EvidenceStore
+    from moodle_soc.models.logs import LogReview, LogReviewSignOff
+    from moodle_soc.models.records import StoredRecord
+    from moodle_soc.policy import Policy
+    from moodle_soc.site.moodle import MoodleSite
+
+
+def review_period(site: MoodleSite, policy: Policy | None = None) -> tuple[date, date]:
+    """The default period: the policy's ``log_review_days`` up to the audit day (inclusive)."""
+    from moodle_soc.policy import Policy
+
+    days = (policy or Policy()).log_review_days
+    end = site.audit_time.date()
+    return end - timedelta(days=days - 1), end
+
+
+def log_review(
+    site: MoodleSite,
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    policy: Policy | None = None,
+) -> LogReview:
+    """The audit-log review of ``site`` for the UTC days ``start``..``end`` (both inclusive;
+    default ``review_period``): authentication, privileged activity, the log's integrity and a
+    daily series, with the provenance of every query. Read-only; thresholds from ``policy``."""
+    from moodle_soc.api.evidence import _check_period
+    from moodle_soc.logreview.build import build_log_review
+    from moodle_soc.policy import Policy
+
+    chosen = policy or Policy()
+    if start is None or end is None:
+        default_start, default_end = review_period(site, chosen)
+        start, end = start or default_start, end or default_end
+    _check_period(start, end)
+    return build_log_review(site, start, end, chosen)
+
+
+@dataclass
+class SignedLogReview:
+    """A review signed off and stored: what was reviewed, and the record holding it."""
+
+    review: LogReview
+    signed: LogReviewSignOff
+    record: StoredRecord
+
+
+def sign_off_log_review(
+    site: MoodleSite,
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    reviewer: str,
+    statement: str,
+    store: EvidenceStore,
+    policy: Policy | None = None,
+    signed_at: datetime | None = None,
+) -> SignedLogReview:
+    """Review ``site``'s log for the period (as ``log_review``) and store the reviewer's
+    sign-off as a ``log_review`` record: the review, its SHA-256 and its figures. The period
+    report then lists these days as reviewed, by ``reviewer``, at ``signed_at`` (default now)."""
+    from moodle_soc.errors import UsageError
+    from moodle_soc.evidence.periods.log_reviews import sign_off, store_sign_off
+    from moodle_soc.evidence.store.runs import site_ref_for_site
+
+    reviewer, statement = " ".join(reviewer.split()), " ".join(statement.split())
+    if not reviewer:
+        raise UsageError("A log review sign-off needs the reviewer's name (--reviewer).")
+    if not statement:
+        raise UsageError("A log review sign-off needs a statement (--sign-off).")
+    review = log_review(site, start, end, policy=policy)
+    moment = signed_at or datetime.now(UTC)
+    signed = sign_off(review, reviewer=reviewer, statement=statement, signed_at=moment)
+    record = store_sign_off(store, site_ref_for_site(site), signed)
+    return SignedLogReview(review, signed, record)

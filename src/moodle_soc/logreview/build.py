@@ -1,0 +1,483 @@
+"""Build the ``LogReview`` of one period from the site's pushed-down aggregates and streams."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from moodle_soc.logreview.detect import BurstDetector, Incident, SprayingDetector
+from moodle_soc.models.logs import (
+    AccountAttempts,
+    AdminAction,
+    Authentication,
+    Burst,
+    Category,
+    Day,
+    FailedLogins,
+    IdGapRange,
+    IdGaps,
+    InactiveLogin,
+    Integrity,
+    LogReview,
+    NewSource,
+    Period,
+    Privileged,
+    Spraying,
+    StoreOff,
+)
+from moodle_soc.site import log_review as q
+from moodle_soc.site.populations import Window
+
+if TYPE_CHECKING:
+    from moodle_soc.policy import Policy
+    from moodle_soc.site.log_review import AdminEvent, FailedLogin
+    from moodle_soc.site.moodle import MoodleSite
+
+STANDARD_STORE = "logstore_standard"
+LOCKED_OUT, SUSPENDED = 4, 2
+
+
+def at(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def build_log_review(site: MoodleSite, start: date, end: date, policy: Policy) -> LogReview:
+    """The review of ``site``'s standard log over the UTC days ``start``..``end``."""
+    first_query = site.query_count
+    window = Window.for_days(start, end)
+    queries = q.LogReviewQueries(site)
+    notes: list[str] = []
+    if not queries.has_standard_log:
+        notes.append(f"The {q.STANDARD_LOG} table does not exist: there are no events to review.")
+    days = queries.day_counts(window) if queries.has_standard_log else []
+    events: Counter[str] = Counter()
+    for group in days:
+        events[group.eventname] += group.rows
+    auth = None
+    if queries.has_standard_log:
+        auth = _authentication(site, queries, window, policy, events[q.LOGGED_IN])
+    privileged = _privileged(site, queries, window, days)
+    integrity = _integrity(site, queries, window, start, end, days, auth)
+    return LogReview(
+        site=site.identity.name,
+        wwwroot=site.identity.wwwroot,
+        audit_time=site.audit_time,
+        period=Period(start=start, end=end),
+        thresholds=_thresholds(policy),
+        authentication=auth.model if auth is not None else _no_authentication(),
+        privileged=privileged,
+        integrity=integrity,
+        daily=_daily(start, end, days, privileged),
+        events=dict(sorted(events.items())),
+        notes=notes,
+        queries=list(site.queries_since(first_query)),
+    )
+
+
+def _thresholds(policy: Policy) -> dict[str, int]:
+    names = (
+        "burst_failures",
+        "burst_window_minutes",
+        "spraying_usernames",
+        "spraying_window_hours",
+    )
+    return {name: int(getattr(policy, name)) for name in names}
+
+
+# --- authentication ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Auth:
+    model: Authentication
+    malformed: int
+
+
+def _no_authentication() -> Authentication:
+    return Authentication(
+        successful_logins=0,
+        failed_logins=FailedLogins(total=0, by_reason={}),
+        bursts=[],
+        spraying=[],
+        lockouts=[],
+        suspended_attempts=[],
+        inactive_account_logins=[],
+        new_admin_sources=[],
+    )
+
+
+def _authentication(
+    site: MoodleSite,
+    queries: q.LogReviewQueries,
+    window: Window,
+    policy: Policy,
+    successful: int,
+) -> _Auth:
+    by_account = BurstDetector(policy.burst_failures, policy.burst_window_minutes * 60)
+    by_ip = BurstDetector(policy.burst_failures, policy.burst_window_minutes * 60)
+    spraying = SprayingDetector(policy.spraying_usernames, policy.spraying_window_hours * 3600)
+    reasons: Counter[str] = Counter()
+    attempts: dict[tuple[int, str, int], _Span] = {}  # (reason, username, userid)
+    total = malformed = 0
+    for failure in queries.failed_logins(window):
+        total += 1
+        malformed += failure.malformed
+        reasons["unknown" if failure.reason is None else str(failure.reason)] += 1
+        name = _username(failure)
+        by_account.add(name, failure.time)
+        if failure.ip:
+            by_ip.add(failure.ip, failure.time)
+            spraying.add(failure.ip, name, failure.time)
+        if failure.reason in (LOCKED_OUT, SUSPENDED):
+            key = (failure.reason, name, failure.userid)
+            span = attempts.setdefault(key, _Span(failure.time, failure.time, 0))
+            span.last, span.count = failure.time, span.count + 1
+    bursts = [_burst("account", i) for i in by_account.incidents()]
+    bursts += [_burst("ip", i) for i in by_ip.incidents()]
+    bursts.sort(key=lambda b: (b.first, b.by, b.key))
+    model = Authentication(
+        successful_logins=successful,
+        failed_logins=FailedLogins(total=total, by_reason=dict(sorted(reasons.items()))),
+        bursts=bursts,
+        spraying=[_spraying(i) for i in spraying.incidents()],
+        lockouts=_attempts(attempts, LOCKED_OUT),
+        suspended_attempts=_attempts(attempts, SUSPENDED),
+        inactive_account_logins=[
+            InactiveLogin(
+                userid=row["userid"],
+                username=row["username"],
+                state=row["state"],
+                logins=row["logins"],
+                last=at(row["last"]),
+            )
+            for row in queries.inactive_account_logins(window)
+        ],
+        new_admin_sources=_new_sources(site, queries, window),
+    )
+    return _Auth(model, malformed)
+
+
+def _username(failure: FailedLogin) -> str:
+    if failure.username:
+        return failure.username
+    return f"user {failure.userid}" if failure.userid else "(no username)"
+
+
+def _burst(by: str, incident: Incident) -> Burst:
+    return Burst.model_validate(
+        {
+            "by": by,
+            "key": incident.key,
+            "failures": incident.failures,
+            "first": at(incident.first),
+            "last": at(incident.last),
+        }
+    )
+
+
+def _spraying(incident: Incident) -> Spraying:
+    return Spraying(
+        ip=incident.key,
+        usernames=len(incident.usernames),
+        failures=incident.failures,
+        first=at(incident.first),
+        last=at(incident.last),
+        sample=list(incident.usernames)[:10],
+    )
+
+
+@dataclass
+class _Span:
+    first: int
+    last: int
+    count: int
+
+
+def _attempts(found: dict[tuple[int, str, int], _Span], reason: int) -> list[AccountAttempts]:
+    rows = [
+        AccountAttempts(
+            username=name, userid=userid, attempts=span.count, first=at(span.first),
+            last=at(span.last),
+        )
+        for (code, name, userid), span in found.items()
+        if code == reason
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: (r.first, r.username))
+
+
+def _new_sources(site: MoodleSite, queries: q.LogReviewQueries, window: Window) -> list[NewSource]:
+    admins = site.site_admin_ids
+    sources = [s for s in queries.login_sources(window, admins) if s.first >= window.start and s.ip]
+    names = queries.usernames(s.userid for s in sources)
+    return [
+        NewSource(
+            userid=s.userid,
+            username=names.get(s.userid, f"user {s.userid}"),
+            ip=s.ip,
+            first=at(s.first),
+            logins=s.in_period,
+        )
+        for s in sorted(sources, key=lambda s: (s.first, s.userid, s.ip))
+    ]
+
+
+# --- privileged activity -----------------------------------------------------------------------
+
+
+def _privileged(
+    site: MoodleSite, queries: q.LogReviewQueries, window: Window, days: list[q.DayCount]
+) -> Privileged:
+    totals: Counter[str] = Counter()
+    acting_as = 0
+    for group in days:
+        acting_as += group.acting_as
+        for counter, counted in q.COUNTERS.items():
+            if group.eventname in counted:
+                totals[counter] += group.rows
+    detail: dict[str, list[AdminEvent]] = defaultdict(list)
+    if queries.has_standard_log:
+        for event in queries.admin_events(window):
+            detail[event.eventname].append(event)
+    ids = {e.userid for events in detail.values() for e in events}
+    ids |= {e.relateduserid for events in detail.values() for e in events if e.relateduserid}
+    ids |= {e.realuserid for events in detail.values() for e in events if e.realuserid}
+    names = queries.usernames(ids)
+    role_names = queries.role_names() if system_roles_wanted(detail) else {}
+    settings = list(site.history.setting_changes(window))
+    roles = list(site.history.roles.events(window)) if queries.has_standard_log else []
+    system_roles = [
+        e
+        for name in (q.ROLE_ASSIGNED, q.ROLE_UNASSIGNED)
+        for e in detail[name]
+        if q.is_system_level(e.contextlevel)
+    ]
+    by_others = [e for e in detail[q.PASSWORD_UPDATED] if e.relateduserid not in (None, e.userid)]
+    return Privileged(
+        config_changes=Category(
+            total=len(settings),
+            items=[
+                AdminAction(
+                    id=f"config_log:{c.id}",
+                    at=at(c.time),
+                    what=f"{c.plugin}/{c.name}",
+                    by_id=c.userid,
+                    by_username=c.username,
+                    detail=f"{_shown(c.old)} → {_shown(c.new)}",
+                )
+                for c in settings
+            ],
+        ),
+        role_changes=Category(
+            total=totals["role_changes"],
+            items=[
+                AdminAction(
+                    id=f"{r.source}:{r.id}",
+                    at=at(r.time),
+                    what=r.what,
+                    by_id=r.userid,
+                    by_username=r.username,
+                    detail=" ".join(
+                        part
+                        for part in (r.role, r.capability or "", r.context, _perm(r.old, r.new))
+                        if part
+                    ),
+                )
+                for r in roles
+                if r.source == q.STANDARD_LOG
+            ],
+        ),
+        role_assignments=Category(
+            total=totals["role_assignments"],
+            items=[
+                _action(e, names, _role_detail(e, role_names))
+                for e in sorted(system_roles, key=_id)
+            ],
+        ),
+        users_created=Category(total=totals["users_created"], items=[]),
+        users_deleted=Category(
+            total=totals["users_deleted"],
+            items=[_action(e, names, _deleted_detail(e)) for e in detail[q.USER_DELETED]],
+        ),
+        passwords_changed_by_others=Category(
+            total=len(by_others), items=[_action(e, names, "") for e in by_others]
+        ),
+        loginas_sessions=Category(
+            total=totals["loginas_sessions"],
+            items=[_action(e, names, "") for e in detail[q.LOGGED_IN_AS]],
+        ),
+        acting_as_rows=acting_as,
+        tokens_created=Category(
+            total=totals["tokens_created"],
+            items=[_action(e, names, _token_detail(e)) for e in detail[q.TOKEN_CREATED]],
+        ),
+        ws_login_failures=totals["ws_login_failures"],
+    )
+
+
+def _id(event: AdminEvent) -> int:
+    return event.id
+
+
+def _shown(value: str | None) -> str:
+    return "(none)" if value is None else repr(value)
+
+
+def _perm(old: str | None, new: str | None) -> str:
+    return f"{old or '?'} → {new}" if new is not None else ""
+
+
+WHAT = {
+    q.ROLE_ASSIGNED: "role assigned at system level",
+    q.ROLE_UNASSIGNED: "role removed at system level",
+    q.USER_DELETED: "user deleted",
+    q.PASSWORD_UPDATED: "password changed by another user",
+    q.LOGGED_IN_AS: "logged in as another user",
+    q.TOKEN_CREATED: "web-service token created",
+}
+
+
+def _action(event: AdminEvent, names: dict[int, str], detail: str) -> AdminAction:
+    return AdminAction(
+        id=f"{q.STANDARD_LOG}:{event.id}",
+        at=at(event.time),
+        what=WHAT.get(event.eventname, event.eventname),
+        by_id=event.userid,
+        by_username=names.get(event.userid),
+        real_by_id=event.realuserid,
+        target_id=event.relateduserid,
+        target_username=None if event.relateduserid is None else names.get(event.relateduserid),
+        detail=detail,
+        ip=event.ip,
+    )
+
+
+def system_roles_wanted(detail: dict[str, list[AdminEvent]]) -> bool:
+    return bool(detail[q.ROLE_ASSIGNED] or detail[q.ROLE_UNASSIGNED])
+
+
+def _role_detail(event: AdminEvent, roles: dict[int, str]) -> str:
+    if event.objectid is None:
+        return ""
+    return f"role {roles.get(event.objectid, event.objectid)}"
+
+
+def _deleted_detail(event: AdminEvent) -> str:
+    username = event.other.get("username")
+    return f"username {username}" if username else ""
+
+
+def _token_detail(event: AdminEvent) -> str:
+    return "created automatically" if event.other.get("auto") else "created by a user"
+
+
+# --- integrity ---------------------------------------------------------------------------------
+
+
+def _integrity(
+    site: MoodleSite,
+    queries: q.LogReviewQueries,
+    window: Window,
+    start: date,
+    end: date,
+    days: list[q.DayCount],
+    auth: _Auth | None,
+) -> Integrity:
+    seen = {at(group.day).date() for group in days}
+    last_day = min(end, site.audit_time.date())
+    silent = [d for d in _each_day(start, last_day) if d not in seen]
+    first_id = min((g.first_id for g in days), default=None)
+    last_id = max((g.last_id for g in days), default=None)
+    missing, gaps = 0, list[q.IdGap]()
+    if first_id is not None and last_id is not None:
+        missing, gaps = queries.id_gaps(first_id, last_id)
+    oldest = queries.oldest_row() if queries.has_standard_log else None
+    lifetime = site.settings.int("loglifetime", "logstore_standard")
+    period_days = (end - start).days + 1
+    malformed = auth.malformed if auth is not None else 0
+    return Integrity(
+        days_without_events=silent,
+        id_gaps=IdGaps(
+            first_id=first_id,
+            last_id=last_id,
+            missing=missing,
+            ranges=[IdGapRange(after=g.after, before=g.before, missing=g.missing) for g in gaps],
+            truncated=len(gaps) >= q.MAX_GAPS,
+        ),
+        store_disabled=_store_off(queries, window),
+        store_enabled_now=STANDARD_STORE in site.settings.items("enabled_stores", "tool_log"),
+        retention_days=lifetime,
+        retention_shorter_than_period=0 < lifetime < period_days,
+        oldest_row=None if oldest is None else at(oldest),
+        covers_period_start=oldest is not None and oldest <= window.start,
+        malformed_other=malformed,
+    )
+
+
+def _each_day(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def _enabled(value: str | None) -> bool:
+    return STANDARD_STORE in [part.strip() for part in (value or "").split(",")]
+
+
+def _store_off(queries: q.LogReviewQueries, window: Window) -> list[StoreOff]:
+    """Times in the window the standard store was off, from config_log's recorded values."""
+    history = queries.store_history()
+    off: list[StoreOff] = []
+    state_at_start = True
+    for time, value, _userid in history:
+        if time < window.start:
+            state_at_start = _enabled(value)
+    opened: tuple[int | None, int | None] | None = None if state_at_start else (None, None)
+    for time, value, userid in history:
+        if not window.start <= time < window.end:
+            continue
+        enabled = _enabled(value)
+        if not enabled and opened is None:
+            opened = (time, userid)
+        elif enabled and opened is not None:
+            off.append(_off(opened, time))
+            opened = None
+    if opened is not None:
+        off.append(_off(opened, None))
+    return off
+
+
+def _off(opened: tuple[int | None, int | None], closed: int | None) -> StoreOff:
+    start, userid = opened
+    return StoreOff.model_validate(
+        {
+            "from": None if start is None else at(start),
+            "to": None if closed is None else at(closed),
+            "by_id": userid,
+        }
+    )
+
+
+# --- daily series ------------------------------------------------------------------------------
+
+
+def _daily(start: date, end: date, days: list[q.DayCount], privileged: Privileged) -> list[Day]:
+    totals: dict[date, Counter[str]] = defaultdict(Counter)
+    for group in days:
+        counts = totals[at(group.day).date()]
+        counts["events"] += group.rows
+        for counter, names in q.COUNTERS.items():
+            if group.eventname in names and counter != "config_changes":
+                counts[counter] += group.rows
+    for change in privileged.config_changes.items:
+        totals[change.at.date()]["config_changes"] += 1
+    series = []
+    for day in _each_day(start, end):
+        counts = totals.get(day, Counter())
+        series.append(
+            Day(
+                day=day,
+                events=counts["events"],
+                counts={name: counts[name] for name in q.COUNTERS},
+            )
+        )
+    return series

@@ -1,0 +1,96 @@
+"""The review built from a synthetic site: malformed values, the store's history, retention,
+secrets in configuration changes, passwords changed by others, the default period."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from moodle_soc.api.logs import log_review, review_period
+from moodle_soc.policy import Policy
+from moodle_soc.site.moodle import MoodleSite
+from moodle_soc.synthetic.builder import SiteBuilder
+
+E = "\\core\\event\\"
+D20 = 1795132800  # 2026-11-20 00:00 UTC
+DAY = 86400
+PERIOD = (date(2026, 11, 20), date(2026, 11, 28))
+
+
+def test_a_malformed_other_value_is_counted_never_fatal(builder: SiteBuilder, make_site) -> None:
+    row = builder.log(E + "user_login_failed", timecreated=D20, ip="192.0.2.1")
+    builder.update("logstore_standard_log", row, other='a:2:{s:8:"username";broken')
+    builder.log(E + "user_login_failed", timecreated=D20 + 60, other={"username": "x", "reason": 3})
+
+    review = log_review(make_site(builder), *PERIOD)
+
+    assert review.authentication.failed_logins.by_reason == {"3": 1, "unknown": 1}
+    assert review.integrity.malformed_other == 1
+
+
+def test_a_store_switched_off_before_the_period_is_off_throughout(
+    builder: SiteBuilder, make_site
+) -> None:
+    builder.config_log("enabled_stores", "logstore_database", "logstore_standard",
+                       plugin="tool_log", timemodified=D20 - 5 * DAY)  # fmt: skip
+    builder.setting("enabled_stores", "logstore_database", "tool_log")
+
+    integrity = log_review(make_site(builder), *PERIOD).integrity
+
+    assert [(o.start, o.end) for o in integrity.store_disabled] == [(None, None)]
+    assert not integrity.store_enabled_now
+
+
+def test_days_after_the_audit_time_are_not_silent(builder: SiteBuilder, make_site) -> None:
+    builder.log(E + "user_loggedin", timecreated=D20 + 8 * DAY, userid=2)
+    site = make_site(builder)  # audit time 2026-11-29 03:06 UTC
+
+    review = log_review(site, date(2026, 11, 28), date(2026, 12, 5))
+
+    assert review.integrity.days_without_events == [date(2026, 11, 29)]
+    assert len(review.daily) == 8
+
+
+def test_retention_shorter_than_the_period_is_flagged(builder: SiteBuilder, make_site) -> None:
+    builder.setting("loglifetime", 5, "logstore_standard")
+    builder.log(E + "user_loggedin", timecreated=D20 + DAY, userid=2)
+
+    integrity = log_review(make_site(builder), *PERIOD).integrity
+
+    assert integrity.retention_days == 5 and integrity.retention_shorter_than_period
+    assert integrity.oldest_row == datetime(2026, 11, 21, tzinfo=UTC)
+    assert not integrity.covers_period_start
+
+
+def test_secret_settings_are_masked_in_configuration_changes(
+    builder: SiteBuilder, make_site
+) -> None:
+    builder.config_log("smtppass", "new-secret-value", "old-secret-value", timemodified=D20 + 60)
+
+    changes = log_review(make_site(builder), *PERIOD).privileged.config_changes
+
+    assert changes.total == 1
+    assert "secret-value" not in changes.items[0].detail
+
+
+def test_only_passwords_changed_by_someone_else_are_listed(builder: SiteBuilder, make_site) -> None:
+    bob = builder.user("bob")
+    builder.log(E + "user_password_updated", timecreated=D20, userid=bob, relateduserid=bob)
+    builder.log(E + "user_password_updated", timecreated=D20 + 1, userid=2, relateduserid=bob)
+
+    passwords = log_review(make_site(builder), *PERIOD).privileged.passwords_changed_by_others
+
+    assert passwords.total == 1
+    [change] = passwords.items
+    assert (change.by_username, change.target_username) == ("admin", "bob")
+
+
+def test_the_default_period_is_the_policy_window_up_to_the_audit_day(
+    builder: SiteBuilder, make_site
+) -> None:
+    site: MoodleSite = make_site(builder)
+    assert review_period(site, Policy(log_review_days=7)) == (
+        date(2026, 11, 23),
+        date(2026, 11, 29),
+    )
+    review = log_review(site)
+    assert (review.period.start, review.period.end) == (date(2026, 10, 30), date(2026, 11, 29))
