@@ -175,3 +175,22 @@ def test_trust_export_refuses_a_contact_customers_cannot_use(
     assert done.exit_code == ExitCode.USAGE
     assert "neither an https:// URL nor an email address" in done.stderr
     assert not (tmp_path / "t.html").exists()
+
+
+def test_checks_list_by_framework(acme: Path) -> None:
+    done = invoke("checks", "list", "--format", "json", "--framework", "iso27001",
+                  "--framework", acme)  # fmt: skip
+    assert done.exit_code == 0
+    rows = {row["id"]: row["requirements"] for row in json.loads(done.stdout)}
+    assert rows["authentication.password_policy_enabled"] == {
+        "iso27001": ["A.5.17"],
+        "acme": ["SEC-1"],
+    }
+    assert rows["backups.automated_backups_enabled"] == {
+        "iso27001": ["A.5.30", "A.8.13"],
+        "acme": [],
+    }
+    table = invoke("checks", "list", "--framework", "nist-800-53")
+    assert table.exit_code == 0 and "AC-2(3)" in table.stdout
+    markdown = invoke("checks", "list", "--format", "markdown", "--framework", "soc2")
+    assert markdown.exit_code == ExitCode.USAGE

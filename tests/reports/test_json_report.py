@@ -63,7 +63,7 @@ def documented_fields() -> dict[str, set[str]]:
 def test_round_trips_to_the_same_run(audit_run: AuditRun) -> None:
     document = json.loads(render_json(audit_run))
 
-    assert document["schema_version"] == SCHEMA_VERSION == "1.1"
+    assert document["schema_version"] == SCHEMA_VERSION == "2.0"
     assert AuditRun.model_validate(document) == audit_run
 
 

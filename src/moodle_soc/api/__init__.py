@@ -27,6 +27,7 @@ _EXPORTS = {
     "load_frameworks": "frameworks",
     "validate_framework_file": "frameworks",
     "score_frameworks": "frameworks",
+    "period_frameworks": "frameworks",
     "latest_run": "frameworks",
     "trust_page": "frameworks",
     "render_trust_page": "frameworks",
@@ -55,6 +56,15 @@ _EXPORTS = {
     "log_review": "logs",
     "review_period": "logs",
     "sign_off_log_review": "logs",
+    # the readiness programme
+    "site_payment_records": "readiness",
+    "decide_readiness_scope": "readiness",
+    "readiness_scope": "readiness",
+    "readiness_programme": "readiness",
+    "set_control_owner": "readiness",
+    "add_exception": "readiness",
+    "list_exceptions": "readiness",
+    "revoke_exception": "readiness",
     # access reviews
     "access_inventory": "reviews",
     "start_review": "reviews",

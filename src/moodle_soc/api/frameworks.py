@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from moodle_soc.evidence.store.store import EvidenceStore
     from moodle_soc.frameworks import Framework
-    from moodle_soc.models.frameworks import FrameworkScore
+    from moodle_soc.models.frameworks import FrameworkPeriod, FrameworkScore
+    from moodle_soc.models.period import PeriodReport
     from moodle_soc.models.run import AuditRun
     from moodle_soc.models.trust import TrustPage
 
@@ -75,6 +76,16 @@ def score_frameworks(
     from moodle_soc.checks.scoring import score_framework
 
     return tuple(score_framework(run.findings, f) for f in load_frameworks(frameworks))
+
+
+def period_frameworks(
+    report: PeriodReport, frameworks: Sequence[str | os.PathLike[str] | Framework] = ("soc2",)
+) -> tuple[FrameworkPeriod, ...]:
+    """A period report (``api.period_report``) seen through each framework: which requirements
+    operated throughout, which had an exception (and from which checks), which are manual."""
+    from moodle_soc.evidence.periods.frameworks import framework_periods
+
+    return framework_periods(report, load_frameworks(frameworks))
 
 
 def latest_run(store: EvidenceStore, site: str) -> AuditRun:

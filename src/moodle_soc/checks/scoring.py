@@ -43,7 +43,7 @@ def score_framework(
         failing = [
             cid
             for cid in criterion.checks
-            if {Status.FAIL, Status.ERROR} & set(statuses_by_check.get(cid, []))
+            if {Status.FAIL, Status.ERROR, Status.ACCEPTED} & set(statuses_by_check.get(cid, []))
         ]
         states.append(
             RequirementState(
@@ -59,11 +59,11 @@ def score_framework(
         )
     readiness = []
     for category, info in framework.categories.items():
-        counts = {"met": 0, "gap": 0, "error": 0, "manual": 0, "not_applicable": 0}
+        counts = {"met": 0, "gap": 0, "error": 0, "manual": 0, "not_applicable": 0, "accepted": 0}
         in_category = [s for s in states if s.category == category]
         for state in in_category:
             counts[state.state] += 1
-        decided = counts["met"] + counts["gap"] + counts["error"]
+        decided = counts["met"] + counts["gap"] + counts["error"] + counts["accepted"]
         readiness.append(
             CategoryReadiness(
                 category=category,
@@ -74,7 +74,7 @@ def score_framework(
             )
         )
     met = sum(r.met for r in readiness)
-    decided_all = sum(r.met + r.gap + r.error for r in readiness)
+    decided_all = sum(r.met + r.gap + r.error + r.accepted for r in readiness)
     return FrameworkScore(
         id=framework.id,
         name=framework.name,
@@ -96,6 +96,8 @@ def _criterion_state(statuses: list[Status]) -> RequirementStateName:
         return "gap"
     if Status.ERROR in statuses:
         return "error"
+    if Status.ACCEPTED in statuses:  # a risk accepted is a gap someone chose to carry: not met
+        return "accepted"
     if Status.MANUAL in statuses:
         return "manual"
     if Status.PASS in statuses:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from moodle_soc.frameworks import Framework
-    from moodle_soc.models.frameworks import FrameworkScore
+    from moodle_soc.models.frameworks import FrameworkPeriod, FrameworkScore
 
 FrameworkOption = Annotated[
     list[str] | None,
@@ -172,19 +172,20 @@ def print_scores(console: Console, scores: tuple[FrameworkScore, ...]) -> None:
             title_justify="left",
             caption=f"{sum(coverage.values())} requirements: {coverage['automated']} automated,"
             f" {coverage['partly']} partly automated, {coverage['manual']} manual. Score = met /"
-            " (met + gap + error) over requirements checks decide.",
+            " (met + gap + accepted + error) over requirements checks decide.",
             caption_justify="left",
             show_footer=True,
         )
         table.add_column("Category", footer="Overall", overflow="fold")
         totals = {
             n: sum(getattr(r, n) for r in score.readiness)
-            for n in ("criteria", "met", "gap", "error", "manual", "not_applicable")
+            for n in ("criteria", "met", "gap", "accepted", "error", "manual", "not_applicable")
         }
         for name, header in (
             ("criteria", "Requirements"),
             ("met", "Met"),
             ("gap", "Gap"),
+            ("accepted", "Accepted"),
             ("error", "Error"),
             ("manual", "Manual"),
             ("not_applicable", "N/A"),
@@ -194,7 +195,7 @@ def print_scores(console: Console, scores: tuple[FrameworkScore, ...]) -> None:
         table.add_column("Score", justify="right", footer=overall)
         for r in score.readiness:
             shown = "manual" if r.score is None else f"{r.score:.1f}%"
-            counts = (r.criteria, r.met, r.gap, r.error, r.manual, r.not_applicable)
+            counts = (r.criteria, r.met, r.gap, r.accepted, r.error, r.manual, r.not_applicable)
             table.add_row(Text(terminal_safe(f"{r.category} {r.name}")), *map(str, counts), shown)
         console.print(table)
         gaps = score.gaps()
@@ -203,6 +204,33 @@ def print_scores(console: Console, scores: tuple[FrameworkScore, ...]) -> None:
             for gap in gaps:
                 line = f"  {gap.id} {gap.title}: {gap.state}, held back by"
                 console.print(Text(terminal_safe(f"{line} {', '.join(gap.failing_checks)}.")))
+        console.print()
+
+
+def print_framework_periods(console: Console, views: tuple[FrameworkPeriod, ...]) -> None:
+    """Each framework's requirements over a period: counts, then each exception."""
+    from rich.text import Text
+
+    for view in views:
+        counts = view.counts
+        console.print(
+            Text(
+                terminal_safe(
+                    f"{view.name} ({view.version}): {len(view.requirements)} requirements,"
+                    f" {counts['operated']} operated throughout, {counts['exception']} with an"
+                    f" exception, {counts['incomplete']} without passing evidence every day,"
+                    f" {counts['manual']} manual."
+                ),
+                style="bold",
+            )
+        )
+        for r in view.requirements:
+            if r.state == "exception":
+                line = (
+                    f"  {r.id} {r.title}: failed on {r.days_fail} day(s) from {r.first_failure},"
+                    f" by {', '.join(r.exception_checks)}."
+                )
+                console.print(Text(terminal_safe(line)))
         console.print()
 
 

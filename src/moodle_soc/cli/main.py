@@ -57,6 +57,7 @@ def _register_subcommands() -> None:
     )
     from moodle_soc.cli.period import period_app, populations_command, sample_command
     from moodle_soc.cli.plugins import advisories_app, plugins_command
+    from moodle_soc.cli.readiness import exception_app, readiness_app
     from moodle_soc.cli.review import review_app
     from moodle_soc.cli.scan import demo, scan
 
@@ -81,6 +82,8 @@ def _register_subcommands() -> None:
     app.add_typer(frameworks_app, name="frameworks")
     app.add_typer(trust_app, name="trust")
     app.add_typer(logs_app, name="logs")
+    app.add_typer(readiness_app, name="readiness")
+    app.add_typer(exception_app, name="exception")
     app.command()(worker)
     app.command()(monitor)
 

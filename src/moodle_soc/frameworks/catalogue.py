@@ -168,6 +168,10 @@ class Framework(_Model):
     def check_ids(self) -> frozenset[str]:
         return frozenset(check_id for c in self.criteria for check_id in c.checks)
 
+    def requirements_for_check(self, check_id: str) -> tuple[str, ...]:
+        """The requirements the check gives evidence for, in the framework's order."""
+        return tuple(c.id for c in self.criteria if check_id in c.checks)
+
 
 class ReadinessItem(_Model):
     """Something an organisation needs in place before the audit, and who owns it."""

@@ -6,13 +6,15 @@ score and the run's own readiness can never disagree on what "met" means.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from moodle_soc.models.run import CategoryReadiness
 
-RequirementStateName = Literal["met", "gap", "error", "manual", "not_applicable"]
+#: ``accepted``: its only failures are covered by active risk exceptions (a gap, never met).
+RequirementStateName = Literal["met", "gap", "error", "manual", "not_applicable", "accepted"]
 CoverageName = Literal["automated", "partly", "manual"]
 
 
@@ -48,4 +50,41 @@ class FrameworkScore(BaseModel):
 
     def gaps(self) -> tuple[RequirementState, ...]:
         """Requirements a failing or erroring check holds back, in the framework's order."""
-        return tuple(r for r in self.requirements if r.state in ("gap", "error"))
+        return tuple(r for r in self.requirements if r.state in ("gap", "error", "accepted"))
+
+
+RequirementPeriodState = Literal["operated", "exception", "incomplete", "manual"]
+
+
+class RequirementPeriod(BaseModel):
+    """One requirement over an audit period, from the day-by-day record of its mapped checks:
+    ``operated`` when every one passed on every day, ``exception`` when any failed on some
+    day, ``incomplete`` when some day has no passing evidence (no scan, or a check that could
+    not decide) but nothing failed, ``manual`` when no check maps to it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    title: str
+    category: str
+    coverage: CoverageName
+    state: RequirementPeriodState
+    checks: tuple[str, ...]
+    exception_checks: tuple[str, ...]
+    days_fail: int  # days on which at least one mapped check failed
+    first_failure: date | None
+    manual_evidence: tuple[str, ...]
+
+
+class FrameworkPeriod(BaseModel):
+    """A framework's view of a Type II period report."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    version: str
+    source: str
+    coverage: dict[CoverageName, int]
+    counts: dict[RequirementPeriodState, int]
+    requirements: tuple[RequirementPeriod, ...]

@@ -22,7 +22,7 @@ class TrustCategory(BaseModel):
     requirements: int
     monitored: int  # requirements with automated checks (fully or partly)
     met: int
-    in_progress: int  # monitored requirements not met at the last scan (gap or error)
+    in_progress: int  # monitored requirements not met at the last scan (gap, accepted, error)
     documented: int  # requirements evidenced by manual evidence alone
 
 

@@ -20,10 +20,18 @@ from moodle_soc.models.run import AuditRun, CheckSummary, Finding
 from moodle_soc.reports.templating import environment
 from moodle_soc.results import Severity, Status
 
-STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)
+STATUS_ORDER = (
+    Status.FAIL,
+    Status.ERROR,
+    Status.ACCEPTED,
+    Status.MANUAL,
+    Status.PASS,
+    Status.NOT_APPLICABLE,
+)
 STATUS_LABEL = {
     Status.FAIL: "Fail",
     Status.ERROR: "Error",
+    Status.ACCEPTED: "Accepted",
     Status.MANUAL: "Manual",
     Status.PASS: "Pass",
     Status.NOT_APPLICABLE: "N/A",
@@ -100,6 +108,7 @@ def render_html(run: AuditRun, frameworks: Sequence[FrameworkScore] = ()) -> str
         failures=[f for f in ordered if f.status is Status.FAIL],
         failed_checks=_failed_checks(ordered),
         errors=[f for f in ordered if f.status is Status.ERROR],
+        accepted=[f for f in ordered if f.status is Status.ACCEPTED],
         manual=[f for f in ordered if f.status is Status.MANUAL],
         not_applicable=[f for f in ordered if f.status is Status.NOT_APPLICABLE],
         groups=_groups(run, ordered),

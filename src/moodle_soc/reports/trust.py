@@ -60,7 +60,7 @@ def build_trust_page(
                     requirements=readiness.criteria,
                     monitored=monitored,
                     met=readiness.met,
-                    in_progress=readiness.gap + readiness.error,
+                    in_progress=readiness.gap + readiness.accepted + readiness.error,
                     documented=len(coverages) - monitored,
                 )
             )
