@@ -143,14 +143,14 @@ def test_period_report_in_every_format(tmp_path: Path, store_live: StoreLive) ->
     assert invoke("period", "report", *where, "--format", "pdf").exit_code == 2
 
 
-def test_period_report_per_framework(tmp_path: Path) -> None:
+def test_period_report_per_framework(tmp_path: Path, store_live: StoreLive) -> None:
     location = str(tmp_path / "e.sqlite")
     builder = SiteBuilder()
     with open_store(location, create=True) as store:
         for day, threshold in ((1, 5), (2, 0), (3, 5)):
             builder.setting("lockoutthreshold", threshold)
-            store_run(store, _scan(builder, day))
-    where = ["--site", "Acme Academy", "--from", "2026-11-01", "--to", "2026-11-03",
+            store_live(store, _scan(builder, day))
+    where = ["--site", "Acme Academy", "--period", "2026-11-01..2026-11-03",
              "--store", location, "--framework", "nist-800-53"]  # fmt: skip
     document = json.loads(invoke("period", "report", *where, "--format", "json").stdout)
     (nist,) = document["frameworks"]
