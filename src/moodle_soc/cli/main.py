@@ -60,6 +60,8 @@ def _register_subcommands() -> None:
     from moodle_soc.cli.readiness import exception_app, readiness_app
     from moodle_soc.cli.review import review_app
     from moodle_soc.cli.scan import demo, scan
+    from moodle_soc.cli.serve import serve
+    from moodle_soc.cli.users import users_app
 
     app.command()(scan)
     app.command()(demo)
@@ -86,6 +88,8 @@ def _register_subcommands() -> None:
     app.add_typer(exception_app, name="exception")
     app.command()(worker)
     app.command()(monitor)
+    app.command()(serve)
+    app.add_typer(users_app, name="users")
 
 
 _register_subcommands()
