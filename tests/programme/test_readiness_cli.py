@@ -140,3 +140,27 @@ def test_an_exception_shows_as_accepted_in_the_next_scan(
     assert finding["exception"]["scan_status"] == "fail"
     listed = cli("exception", "list", "--site", "Acme", "--store", scanned, "--format", "json")
     assert [v["state"] for v in json.loads(listed.stdout)] == ["active"]
+
+
+def test_remediation_list_assign_and_export(cli: Any, scanned: str, tmp_path: Path) -> None:
+    listed = cli("remediation", "list", "--site", "Acme", "--store", scanned, "--as-of", AS_OF,
+                 "--format", "json")  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    items = json.loads(listed.stdout)
+    assert items and {i["status"] for i in items} == {"open"}
+    first = items[0]
+    assigned = cli("remediation", "assign", first["id"], "--owner", "IT lead", "--ticket",
+                   "SEC-9", "--due", "2027-01-31", "--site", "Acme",
+                   "--store", scanned)  # fmt: skip
+    assert assigned.returncode == 0, assigned.stderr
+    assert assigned.stdout.strip().endswith("assigned to IT lead, due 2027-01-31.")
+    out = tmp_path / "items.csv"
+    exported = cli("remediation", "export", "--site", "Acme", "--store", scanned, "-o", str(out))
+    assert exported.returncode == 0, exported.stderr
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("Summary,Description,Priority,Assignee,Due Date")
+    assert any("IT lead,2027-01-31" in line and "SEC-9" in line for line in lines)
+    one_line_error(
+        cli("remediation", "list", "--site", "Acme", "--store", scanned, "--status", "late"),
+        2, "--status 'late' must be open, overdue, accepted or closed.",
+    )  # fmt: skip

@@ -65,6 +65,9 @@ _EXPORTS = {
     "add_exception": "readiness",
     "list_exceptions": "readiness",
     "revoke_exception": "readiness",
+    "remediation_items": "readiness",
+    "assign_remediation": "readiness",
+    "remediation_export": "readiness",
     # access reviews
     "access_inventory": "reviews",
     "start_review": "reviews",

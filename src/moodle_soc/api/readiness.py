@@ -18,9 +18,11 @@ if TYPE_CHECKING:
         Owner,
         ReadinessOverview,
         ReadinessScope,
+        RemediationItem,
         RiskException,
     )
     from moodle_soc.models.records import SiteRef, StoredRecord
+    from moodle_soc.policy import Policy
     from moodle_soc.site.moodle import MoodleSite
 
 
@@ -172,6 +174,62 @@ def revoke_exception(
     return ExceptionView(
         exception=found.exception, state=found.state_at(moment), revocation=found.revocation
     )
+
+
+def remediation_items(
+    store: EvidenceStore,
+    *,
+    site: str,
+    as_of: datetime | None = None,
+    policy: Policy | None = None,
+    status: str | None = None,
+) -> list[RemediationItem]:
+    """Every failing finding of the site's stored scans as an item: owner, due date (severity
+    and ``policy``), ticket, and status ``open``, ``overdue``, ``accepted`` or ``closed`` (by
+    the first later scan in which the check ran and the resource passed)."""
+    from moodle_soc.programme.remediation import remediation_items as build
+
+    if status is not None and status not in ("open", "overdue", "accepted", "closed"):
+        raise UsageError(f"--status {status!r} must be open, overdue, accepted or closed.")
+    moment = as_of or datetime.now(UTC)
+    items = build(store, store.find_site(site).key, moment, policy)
+    return [i for i in items if status is None or i.status == status]
+
+
+def assign_remediation(
+    store: EvidenceStore,
+    *,
+    site: str,
+    item: str,
+    owner: str,
+    assigned_by: str,
+    due: date | None = None,
+    ticket: str = "",
+    policy: Policy | None = None,
+    now: datetime | None = None,
+) -> RemediationItem:
+    """Assign an open item (its ``REM-`` id, or its check id when that check has one item) to
+    ``owner``, optionally with a due date and the ticket that tracks it; returns it updated."""
+    from moodle_soc.programme.remediation import assign
+
+    moment = now or datetime.now(UTC)
+    ref = store.find_site(site)
+    items = remediation_items(store, site=site, as_of=moment, policy=policy)
+    found, _ = assign(store, ref, items, item=item, owner=owner, assigned_by=assigned_by,
+                      due=due, ticket=ticket, now=moment)  # fmt: skip
+    updated = remediation_items(store, site=site, as_of=moment, policy=policy)
+    return next(i for i in updated if i.id == found.id)
+
+
+def remediation_export(items: list[RemediationItem], fmt: str) -> str:
+    """``csv`` (an issue tracker's import: Jira, GitHub) or ``json``."""
+    from moodle_soc.programme.remediation import items_csv, items_json
+
+    if fmt == "csv":
+        return items_csv(items)
+    if fmt == "json":
+        return items_json(items) + "\n"
+    raise UsageError(f"--format {fmt!r} must be csv or json.")
 
 
 def _site_ref(store: EvidenceStore, site: str | MoodleSite) -> tuple[SiteRef, int | None]:

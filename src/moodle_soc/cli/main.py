@@ -57,7 +57,7 @@ def _register_subcommands() -> None:
     )
     from moodle_soc.cli.period import period_app, populations_command, sample_command
     from moodle_soc.cli.plugins import advisories_app, plugins_command
-    from moodle_soc.cli.readiness import exception_app, readiness_app
+    from moodle_soc.cli.readiness import exception_app, readiness_app, remediation_app
     from moodle_soc.cli.review import review_app
     from moodle_soc.cli.scan import demo, scan
     from moodle_soc.cli.serve import serve
@@ -86,6 +86,7 @@ def _register_subcommands() -> None:
     app.add_typer(logs_app, name="logs")
     app.add_typer(readiness_app, name="readiness")
     app.add_typer(exception_app, name="exception")
+    app.add_typer(remediation_app, name="remediation")
     app.command()(worker)
     app.command()(monitor)
     app.command()(serve)

@@ -344,3 +344,125 @@ def _print_scope(scope: ReadinessScope) -> None:
     typer.echo(f"Hosting: {answers.hosting_model}; report: {answers.report_type}, {period}.")
     for decision in scope.decisions:
         typer.echo(f"  {decision.id}: {decision.reason}")
+
+
+# --- remediation -----------------------------------------------------------------------------
+
+remediation_app = typer.Typer(
+    help="Remediation: every failing finding as an item with owner and due date; a passing"
+    " scan closes it.",
+    no_args_is_help=True,
+)
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+@remediation_app.command("list")
+def remediation_list(
+    site: SiteOption = None,
+    store: StoreOption = None,
+    as_of: AsOfOption = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only open, overdue, accepted or closed items.")
+    ] = None,
+    fmt: Annotated[ScopeFormat, typer.Option("--format", "-f")] = ScopeFormat.terminal,
+) -> None:
+    """Every failing finding of the stored scans: owner, due date, status, ticket."""
+    from moodle_soc.api.readiness import remediation_items
+
+    try:
+        if site is None:
+            raise UsageError("Give --site: the site whose remediation items to list.")
+        with open_store(store) as evidence:
+            items = remediation_items(
+                evidence, site=site, as_of=parse_as_of(as_of), policy=_policy(), status=status
+            )
+    except MoodleSocError as error:
+        fail(error)
+    if fmt is ScopeFormat.json:
+        typer.echo(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    from moodle_soc.safety import terminal_safe
+
+    overdue = sum(1 for i in items if i.status == "overdue")
+    table = Table(title=f"{len(items)} remediation items, {overdue} overdue", title_justify="left")
+    for column in ("Id", "Status", "Severity", "Check", "Resource", "Owner", "Due", "Ticket"):
+        table.add_column(column, overflow="fold")
+    styles = {"overdue": "bold red", "open": "yellow", "accepted": "magenta", "closed": "green"}
+    for i in items:
+        cells = (i.check_id, i.resource, i.owner)
+        table.add_row(i.id, Text(i.status, style=styles[i.status]), i.severity,
+                      *(Text(terminal_safe(c)) for c in cells), str(i.due),
+                      Text(terminal_safe(i.ticket)))  # fmt: skip
+    _console(None).print(table)
+
+
+@remediation_app.command("assign")
+def remediation_assign(
+    item: Annotated[str, typer.Argument(help="The item's REM- id (or its check id).")],
+    owner: Annotated[str, typer.Option(help="Who fixes it.")],
+    site: SiteOption = None,
+    due: Annotated[
+        str | None, typer.Option(help="Due date (YYYY-MM-DD); default from severity and policy.")
+    ] = None,
+    ticket: Annotated[str, typer.Option(help="The tracking ticket, e.g. SEC-123.")] = "",
+    store: StoreOption = None,
+    by: ByOption = None,
+    sign_key: SignKeyOption = None,
+) -> None:
+    """Assign an open item to an owner, with a due date and ticket (recorded as evidence)."""
+    from moodle_soc.api.readiness import assign_remediation
+
+    try:
+        if site is None:
+            raise UsageError("Give --site: the site the item belongs to.")
+        day = parse_day(due, "--due") if due else None
+        with open_store(store, sign_key, create=True) as evidence:
+            updated = assign_remediation(evidence, site=site, item=item, owner=owner,
+                                         assigned_by=by or getpass.getuser(), due=day,
+                                         ticket=ticket, policy=_policy())  # fmt: skip
+    except MoodleSocError as error:
+        fail(error)
+    typer.echo(f"{updated.id} ({updated.check_id}, {updated.resource}) assigned to"
+               f" {updated.owner}, due {updated.due}.")  # fmt: skip
+
+
+@remediation_app.command("export")
+def remediation_export_command(
+    site: SiteOption = None,
+    store: StoreOption = None,
+    as_of: AsOfOption = None,
+    status: Annotated[str | None, typer.Option(help="Only items with this status.")] = None,
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.csv,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Write the items as CSV (Jira or GitHub import) or JSON."""
+    from moodle_soc.api.readiness import remediation_export, remediation_items
+
+    try:
+        if site is None:
+            raise UsageError("Give --site: the site whose remediation items to export.")
+        with open_store(store) as evidence:
+            items = remediation_items(
+                evidence, site=site, as_of=parse_as_of(as_of), policy=_policy(), status=status
+            )
+        text = remediation_export(items, fmt.value)
+        if output:
+            write_text(output, text)
+        else:
+            typer.echo(text, nl=False)
+    except MoodleSocError as error:
+        fail(error)
+
+
+def _policy() -> Any:
+    """The policy of ./moodle-soc.yaml when there is one (remediation due days)."""
+    from moodle_soc.settings_file import find_settings_file
+
+    return find_settings_file(None).policy

@@ -211,3 +211,33 @@ class ReadinessOverview(_Frozen):
     score_formula: str
     exceptions: tuple[ExceptionView, ...]
     next_due: tuple[ManualControl, ...]
+
+
+# --- remediation ----------------------------------------------------------------------------
+
+RemediationStatus = Literal["open", "overdue", "accepted", "closed"]
+
+
+class RemediationItem(_Frozen):
+    """A failing finding to fix: opened by the scan that first saw it fail, closed only by a
+    later scan in which the check ran and the resource no longer failed."""
+
+    id: str  # REM-<8 hex>, stable per check and resource
+    check_id: str
+    title: str
+    resource: str
+    severity: str
+    reason: str  # the latest failing scan's sentence
+    status: RemediationStatus
+    first_seen: datetime
+    first_seen_run: int
+    last_failed: datetime
+    last_failed_run: int
+    due: date
+    due_source: str  # "policy (high: 30 days)" or who set it
+    owner: str  # "unassigned" until someone is assigned
+    ticket: str = ""
+    exception_id: str | None = None  # the active exception that accepts it
+    closed_at: datetime | None = None
+    closed_by_run: int | None = None
+    recurrences: int = 0  # times it failed again after a closing scan
