@@ -93,6 +93,7 @@ _EXPORTS = {
     "check_page": "dashboard",
     "site_runs": "dashboard",
     "site_attachments": "dashboard",
+    "attachment_file": "dashboard",
     "latest_run_within": "dashboard",
     "site_period": "dashboard",
     "add_dashboard_user": "users",
