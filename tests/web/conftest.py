@@ -40,6 +40,7 @@ PASSWORD = "correct horse battery"
 XSS_NAME = "<script>alert('site')</script>Evil & Co"
 XSS_USER = "<img src=x onerror=alert('user')>"
 REVIEWER = "rev@acme.test"
+HTMX = '<script src="/static/htmx.min.js" defer></script>'  # the pages' one script
 # One account per role, plus an auditor whose access has expired and a second reviewer.
 USERS = {
     "admin": {"role": "admin"},

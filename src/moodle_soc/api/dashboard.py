@@ -342,6 +342,35 @@ def site_period(store: EvidenceStore, site_key: str, start: date, end: date) -> 
                  lambda: period_report(store, site_key, start, end))  # fmt: skip
 
 
+@dataclass(frozen=True)
+class AttachmentFile:
+    filename: str
+    media_type: str
+    data: bytes
+
+
+def attachment_file(
+    store: EvidenceStore, site_key: str, seq: int, *, within: Within = None
+) -> AttachmentFile:
+    """The bytes of one of the site's attachments, checked against the SHA-256 its record
+    holds (a changed or missing file is refused, never served)."""
+    import hashlib
+
+    found = next((a for a in site_attachments(store, site_key, within=within) if a.seq == seq),
+                 None)  # fmt: skip
+    if found is None:
+        raise BadInputError(f"Record {seq} is not an attachment of this site you may see.")
+    data = store.get_blob(found.sha256)
+    if data is None or hashlib.sha256(data).hexdigest() != found.sha256:
+        raise BadInputError(
+            f"The file of attachment {seq} ({found.filename}) is missing or does not match its"
+            " recorded SHA-256; run 'moodle-soc evidence verify'."
+        )
+    payload = store.payload(store.get(str(seq)))
+    media = str(payload.get("media_type", "")) if isinstance(payload, dict) else ""
+    return AttachmentFile(found.filename, media or "application/octet-stream", data)
+
+
 def latest_run_within(store: EvidenceStore, site_key: str, *, within: Within = None) -> AuditRun:
     """The site's newest readable run (in ``within``): what the HTML/JSON report renders."""
     runs = _runs(store, site_key, within)
