@@ -111,3 +111,8 @@ def test_a_missing_framework_file_is_bad_input(tmp_path: Path) -> None:
 def test_the_same_framework_twice_is_refused() -> None:
     with pytest.raises(UsageError, match=r"Framework 'soc2' is given twice\."):
         resolve_frameworks(["soc2", "iso27001", "soc2"])
+
+
+@pytest.mark.parametrize("framework", builtin_frameworks(), ids=lambda f: f.id)
+def test_every_built_in_framework_names_its_source(framework: Framework) -> None:
+    assert framework.source
