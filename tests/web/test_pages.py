@@ -80,6 +80,8 @@ def test_the_runs_page_verifies_the_chain_on_demand(client: TestClient, web_stor
     assert "Verify this site's chain now" in before
     after = _text(client.get(f"/sites/{web_store.acme_key}/runs?verify=true").text)
     assert "The chain is intact:" in after
+    # The review campaign started on the site is one of its other evidence records.
+    assert "review_campaign 2026-11-29 09:00 2026-11-29 no" in after
 
 
 def test_every_moodle_value_renders_inert(client: TestClient, web_store: Fixture) -> None:

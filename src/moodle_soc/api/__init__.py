@@ -96,6 +96,7 @@ _EXPORTS = {
     "site_runs": "dashboard",
     "site_attachments": "dashboard",
     "attachment_file": "dashboard",
+    "site_records": "dashboard",
     "latest_run_within": "dashboard",
     "site_period": "dashboard",
     "add_dashboard_user": "users",

@@ -343,6 +343,42 @@ def site_period(store: EvidenceStore, site_key: str, start: date, end: date) -> 
 
 
 @dataclass(frozen=True)
+class RecordRow:
+    """An evidence record's header: what it is, when, and whether it is signed or sealed."""
+
+    seq: int
+    kind: str
+    collected_at: datetime
+    effective_date: date | None
+    record_hash: str
+    signed: bool
+    cleared: bool
+
+
+def site_records(store: EvidenceStore, site_key: str, *, within: Within = None) -> list[RecordRow]:
+    """The site's other evidence records (populations, samples, change populations, log
+    reviews, access reviews, exceptions, seals: everything but runs and attachments), newest
+    first."""
+    _site(store, site_key)
+    start = datetime.combine(within[0], time.min, UTC) if within else None
+    end = datetime.combine(within[1], time.max, UTC) if within else None
+    rows = [
+        RecordRow(
+            r.seq,
+            r.kind,
+            r.collected_at,
+            r.effective_date,
+            r.record_hash,
+            r.signature is not None,
+            r.pruned_by is not None,
+        )
+        for r in store.records(site_key=site_key, collected_from=start, collected_to=end)
+        if r.kind not in ("run", "attachment")
+    ]
+    return rows[::-1]
+
+
+@dataclass(frozen=True)
 class AttachmentFile:
     filename: str
     media_type: str
