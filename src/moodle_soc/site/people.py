@@ -80,7 +80,6 @@ class People:
     def __init__(self, site: MoodleSite) -> None:
         self.site = site
         self.db = site.db
-        self._by_id = ById[Person]()
         self._logins: dict[int, ById[LoginCount]] = {}
 
     def _select(self, condition: sa.ColumnElement[bool], purpose: str) -> list[Person]:
@@ -88,17 +87,12 @@ class People:
         statement = sa.select(*(user.c[key] for key in _COLUMNS)).where(condition)
         return [_person(row) for row in self.db.fetch_all(statement, purpose)]
 
-    def by_id(self, userids: Iterable[int]) -> dict[int, Person]:
-        """Users by id (a bounded set); ids without a row are absent."""
-        return self._by_id.get(userids, self._read_by_id)
-
-    def _read_by_id(self, userids: list[int]) -> dict[int, Person]:
+    def within(self, population: sa.Select[Any]) -> dict[int, Person]:
+        """Users whose id is in ``population`` (a one-column SELECT of user ids), read in one
+        query joined against it in the database, however many there are."""
         user = self.db.table("user")
-        return {
-            person.user.id: person
-            for chunk in _chunks(userids)
-            for person in self._select(user.c.id.in_(chunk), "people: users by id (no secrets)")
-        }
+        purpose = "people: users of a population read in SQL (no secrets)"
+        return {p.user.id: p for p in self._select(user.c.id.in_(population), purpose)}
 
     def everyone(self) -> Iterator[Person]:
         """Every user that is not deleted, streamed in id order (keyset pages)."""
