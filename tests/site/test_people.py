@@ -90,3 +90,17 @@ def test_login_as_use_is_cut_at_the_limit(builder, make_site):
 
     assert found.truncated
     assert [(u.userid, u.sessions) for u in found.rows] == [(admins[2], 3), (admins[1], 2)]
+
+
+def test_a_population_asked_for_twice_is_read_once(builder, make_site):
+    uid = builder.user("ana.ruiz")
+    site = make_site(builder)
+    user = site.db.table("user")
+
+    def population():
+        return sa.select(user.c.id).where(user.c.id.in_([uid]))
+
+    first, second = site.people.within(population()), site.people.within(population())
+
+    assert first == second and list(first) == [uid]
+    assert len([r for r in site.db.records if r.purpose.startswith("people:")]) == 1
