@@ -342,6 +342,71 @@ def site_period(store: EvidenceStore, site_key: str, start: date, end: date) -> 
                  lambda: period_report(store, site_key, start, end))  # fmt: skip
 
 
+@dataclass(frozen=True)
+class RecordRow:
+    """An evidence record's header: what it is, when, and whether it is signed or sealed."""
+
+    seq: int
+    kind: str
+    collected_at: datetime
+    effective_date: date | None
+    record_hash: str
+    signed: bool
+    cleared: bool
+
+
+def site_records(store: EvidenceStore, site_key: str, *, within: Within = None) -> list[RecordRow]:
+    """The site's other evidence records (populations, samples, change populations, log
+    reviews, access reviews, exceptions, seals: everything but runs and attachments), newest
+    first."""
+    _site(store, site_key)
+    start = datetime.combine(within[0], time.min, UTC) if within else None
+    end = datetime.combine(within[1], time.max, UTC) if within else None
+    rows = [
+        RecordRow(
+            r.seq,
+            r.kind,
+            r.collected_at,
+            r.effective_date,
+            r.record_hash,
+            r.signature is not None,
+            r.pruned_by is not None,
+        )
+        for r in store.records(site_key=site_key, collected_from=start, collected_to=end)
+        if r.kind not in ("run", "attachment")
+    ]
+    return rows[::-1]
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    filename: str
+    media_type: str
+    data: bytes
+
+
+def attachment_file(
+    store: EvidenceStore, site_key: str, seq: int, *, within: Within = None
+) -> AttachmentFile:
+    """The bytes of one of the site's attachments, checked against the SHA-256 its record
+    holds (a changed or missing file is refused, never served)."""
+    import hashlib
+
+    found = next((a for a in site_attachments(store, site_key, within=within) if a.seq == seq),
+                 None)  # fmt: skip
+    if found is None:
+        raise BadInputError(f"Record {seq} is not an attachment of this site you may see.")
+    data = store.get_blob(found.sha256)
+    if data is None or hashlib.sha256(data).hexdigest() != found.sha256:
+        raise BadInputError(
+            f"The file of attachment {seq} ({found.filename}) is missing or does not match its"
+            " recorded SHA-256; run 'moodle-soc evidence verify'."
+        )
+    payload = store.payload(store.get(str(seq)))
+    media = str(payload.get("media_type", "")) if isinstance(payload, dict) else ""
+    return AttachmentFile(found.filename, media or "application/octet-stream", data)
+
+
 def latest_run_within(store: EvidenceStore, site_key: str, *, within: Within = None) -> AuditRun:
     """The site's newest readable run (in ``within``): what the HTML/JSON report renders."""
     runs = _runs(store, site_key, within)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from moodle_soc.frameworks import Framework
-    from moodle_soc.models.frameworks import FrameworkPeriod, FrameworkScore
+    from moodle_soc.models.frameworks import FrameworkPeriod, FrameworkReadiness, FrameworkScore
 
 FrameworkOption = Annotated[
     list[str] | None,
@@ -234,6 +234,30 @@ def print_framework_periods(console: Console, views: tuple[FrameworkPeriod, ...]
         console.print()
 
 
+def print_framework_readiness(console: Any, views: tuple[FrameworkReadiness, ...]) -> None:
+    """Each framework's readiness per category (``readiness --framework``)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    for view in views:
+        overall = "n/a" if view.score is None else f"{view.score:.1f}%"
+        table = Table(
+            title=Text(terminal_safe(f"{view.name} ({view.version}): {overall}"), style="bold"),
+            title_justify="left",
+            caption="A requirement is met when its checks passed in the latest scan and its"
+            " manual evidence is ready or due soon.",
+            caption_justify="left",
+        )
+        table.add_column("Category", overflow="fold")
+        for header in ("Requirements", "Met", "Not met", "N/A", "Score"):
+            table.add_column(header, justify="right")
+        for c in view.categories:
+            score = "n/a" if c.score is None else f"{c.score:.1f}%"
+            counts = (c.criteria, c.met, c.not_met, c.not_applicable)
+            table.add_row(Text(terminal_safe(f"{c.category} {c.name}")), *map(str, counts), score)
+        console.print(table)
+
+
 @trust_app.command("export")
 def trust_export(
     site: Annotated[str, typer.Option(help="Site key (or prefix), name or wwwroot.")],
@@ -246,7 +270,8 @@ def trust_export(
     period: Annotated[
         list[str] | None,
         typer.Option(
-            help="A report period to list, FROM..TO (repeatable), e.g. 2026-01-01..2026-12-31."
+            help="A report period to list, FROM..TO (repeatable), e.g. 2026-01-01..2026-12-31;"
+            " default the audit period of the readiness scope ('moodle-soc readiness scope')."
         ),
     ] = None,
     scope: Annotated[
@@ -266,6 +291,12 @@ def trust_export(
         periods = [parse_period(text) for text in period or ()]
         with open_store(store) as evidence:
             run = latest_run(evidence, site)
+            if not periods:  # the audit period the readiness scope decided, if any
+                from moodle_soc.api.readiness import readiness_scope
+
+                decided = readiness_scope(evidence, site=site)
+                if decided is not None:
+                    periods = [(decided.answers.period_start, decided.answers.period_end)]
         page = render_trust_page(
             run, contact=contact, frameworks=framework or ["soc2"], periods=periods, scope=scope
         )
