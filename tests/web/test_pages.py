@@ -33,6 +33,10 @@ def test_the_overview_shows_readiness_its_trend_failing_checks_and_monitoring_ga
         assert f"/checks/{failing.check_id}" in html
     # The monitoring window ends today: weeks without a daily scan are gaps.
     assert "day(s) without a scan" in text
+    assert [f.id for f in o.frameworks] == ["soc2", "soc1", "iso27001", "nist-800-53"]
+    for framework in o.frameworks:
+        score = "n/a" if framework.overall_score is None else f"{framework.overall_score:.1f}%"
+        assert f"{framework.name} {framework.id} · {framework.version} {score}" in text
 
 
 def test_monitoring_gaps_are_the_days_without_a_scan(web_store: Fixture) -> None:

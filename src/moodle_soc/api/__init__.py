@@ -67,6 +67,8 @@ _EXPORTS = {
     "readiness_report_pdf": "readiness",
     "questionnaire_answers": "readiness",
     "write_questionnaire_answers": "readiness",
+    "readiness_template": "readiness",
+    "readiness_template_names": "readiness",
     "set_control_owner": "readiness",
     "add_exception": "readiness",
     "list_exceptions": "readiness",

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from moodle_soc.evidence.store.store import EvidenceStore
+    from moodle_soc.models.frameworks import FrameworkScore
     from moodle_soc.models.period import DateRange, FindingHistory, PeriodReport
     from moodle_soc.models.records import SiteRef, StoredRecord
     from moodle_soc.models.run import AuditRun, CategoryReadiness
@@ -79,6 +80,7 @@ class SiteOverview:
     failing: list[FailingCheck]
     monitoring_window: tuple[date, date]
     monitoring_gaps: list[DateRange]
+    frameworks: list[FrameworkScore] = field(default_factory=list)  # the latest run, each built-in
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,14 @@ def _overview(store: EvidenceStore, site_key: str, within: Within, today: date) 
         failing=_failing(latest) if latest else [],
         monitoring_window=(start, end),
         monitoring_gaps=day_ranges(d for d in missing if d not in scanned),
+        frameworks=_frameworks(latest) if latest else [],
     )
+
+
+def _frameworks(run: AuditRun) -> list[FrameworkScore]:
+    from moodle_soc.api.frameworks import list_frameworks, score_frameworks
+
+    return list(score_frameworks(run, list_frameworks()))
 
 
 def site_findings(
