@@ -138,8 +138,11 @@ def test_views_downloads_and_sign_ins_are_in_the_admin_audit_log(
 ) -> None:
     login(client, "admin")
     client.get(f"/sites/{web_store.acme_key}/findings.csv")
+    client.get(f"/sites/{web_store.acme_key}/runs")
+    client.app.state.audit_queue.flush()  # type: ignore[attr-defined]  # views are batched
     log = _text(client.get("/admin/audit").text.replace("<wbr>", ""))
     assert "admin login" in log
+    assert f"admin view /sites/{web_store.acme_key}/runs" in log
     assert f"admin download /sites/{web_store.acme_key}/findings.csv" in log
 
 
