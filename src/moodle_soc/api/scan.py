@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +50,7 @@ def evidence_on_record(
     states of the runs of the change-review window (and the one before it), and the latest
     manual evidence per control (vendor reviews)."""
     from moodle_soc.checks.context import OnRecord
+    from moodle_soc.evidence.periods.log_reviews import log_reviews_in_period
     from moodle_soc.evidence.store.runs import site_ref_for_site
     from moodle_soc.evidence.store.states import latest_attachments, recorded_states
     from moodle_soc.policy import Policy
@@ -63,6 +64,7 @@ def evidence_on_record(
         campaigns=tuple(load_campaigns(store, key)),
         site_states=tuple(recorded_states(store, key, start, site.audit_time)),
         attachments=latest_attachments(store, key, site.audit_time.date()),
+        log_reviews=tuple(log_reviews_in_period(store, key, date.min, date.max)),
     )
 
 

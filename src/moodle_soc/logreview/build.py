@@ -55,10 +55,11 @@ def build_log_review(site: MoodleSite, start: date, end: date, policy: Policy) -
     events: Counter[str] = Counter()
     for group in days:
         events[group.eventname] += group.rows
+    ids = id_range(days)
     auth = None
     if queries.has_standard_log:
-        auth = _authentication(site, queries, window, policy, events[q.LOGGED_IN])
-    privileged = _privileged(site, queries, window, days)
+        auth = _authentication(site, queries, window, ids, policy, events[q.LOGGED_IN])
+    privileged = _privileged(site, queries, window, ids, days)
     integrity = _integrity(site, queries, window, start, end, days, auth)
     return LogReview(
         site=site.identity.name,
@@ -74,6 +75,13 @@ def build_log_review(site: MoodleSite, start: date, end: date, policy: Policy) -
         notes=notes,
         queries=list(site.queries_since(first_query)),
     )
+
+
+def id_range(days: list[q.DayCount]) -> tuple[int, int] | None:
+    """The lowest and highest id of the period's rows (None when it has none)."""
+    if not days:
+        return None
+    return min(g.first_id for g in days), max(g.last_id for g in days)
 
 
 def _thresholds(policy: Policy) -> dict[str, int]:
@@ -112,6 +120,7 @@ def _authentication(
     site: MoodleSite,
     queries: q.LogReviewQueries,
     window: Window,
+    ids: tuple[int, int] | None,
     policy: Policy,
     successful: int,
 ) -> _Auth:
@@ -121,7 +130,7 @@ def _authentication(
     reasons: Counter[str] = Counter()
     attempts: dict[tuple[int, str, int], _Span] = {}  # (reason, username, userid)
     total = malformed = 0
-    for failure in queries.failed_logins(window):
+    for failure in queries.failed_logins(window, ids) if ids is not None else ():
         total += 1
         malformed += failure.malformed
         reasons["unknown" if failure.reason is None else str(failure.reason)] += 1
@@ -227,7 +236,11 @@ def _new_sources(site: MoodleSite, queries: q.LogReviewQueries, window: Window) 
 
 
 def _privileged(
-    site: MoodleSite, queries: q.LogReviewQueries, window: Window, days: list[q.DayCount]
+    site: MoodleSite,
+    queries: q.LogReviewQueries,
+    window: Window,
+    ids: tuple[int, int] | None,
+    days: list[q.DayCount],
 ) -> Privileged:
     totals: Counter[str] = Counter()
     acting_as = 0
@@ -237,13 +250,13 @@ def _privileged(
             if group.eventname in counted:
                 totals[counter] += group.rows
     detail: dict[str, list[AdminEvent]] = defaultdict(list)
-    if queries.has_standard_log:
-        for event in queries.admin_events(window):
+    if queries.has_standard_log and ids is not None:
+        for event in queries.admin_events(window, ids):
             detail[event.eventname].append(event)
-    ids = {e.userid for events in detail.values() for e in events}
-    ids |= {e.relateduserid for events in detail.values() for e in events if e.relateduserid}
-    ids |= {e.realuserid for events in detail.values() for e in events if e.realuserid}
-    names = queries.usernames(ids)
+    people = {e.userid for events in detail.values() for e in events}
+    people |= {e.relateduserid for events in detail.values() for e in events if e.relateduserid}
+    people |= {e.realuserid for events in detail.values() for e in events if e.realuserid}
+    names = queries.usernames(people)
     role_names = queries.role_names() if system_roles_wanted(detail) else {}
     settings = list(site.history.setting_changes(window))
     roles = list(site.history.roles.events(window)) if queries.has_standard_log else []

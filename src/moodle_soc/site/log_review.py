@@ -212,12 +212,17 @@ class LogReviewQueries:
         )
         return missing, [IdGap(int(r["id"]), int(r["next_id"])) for r in rows]
 
-    def failed_logins(self, window: Window) -> Iterator[FailedLogin]:
-        """Every failed login in ``window``, in id order, streamed in keyset pages."""
+    def failed_logins(self, window: Window, ids: tuple[int, int]) -> Iterator[FailedLogin]:
+        """Every failed login in ``window``, in id order, streamed in keyset pages; ``ids`` is
+        the window's id range (from ``day_counts``), so every page is bounded on the key."""
         log = self._log()
         statement = sa.select(
             log.c.id, log.c.timecreated, log.c.userid, log.c.ip, log.c.other
-        ).where(log.c.eventname == LOGIN_FAILED, window.holds(log.c.timecreated))
+        ).where(
+            log.c.eventname == LOGIN_FAILED,
+            window.holds(log.c.timecreated),
+            log.c.id.between(*ids),
+        )
         purpose = "logs: failed logins in the period"
         for row in self.db.stream(statement, log.c.id, purpose, self.chunk_size):
             other, malformed = _decoded(row["other"])
@@ -232,13 +237,16 @@ class LogReviewQueries:
                 malformed=malformed,
             )
 
-    def admin_events(self, window: Window) -> Iterator[AdminEvent]:
-        """Administrative events in ``window`` (``DETAIL_EVENTS``), streamed by id."""
+    def admin_events(self, window: Window, ids: tuple[int, int]) -> Iterator[AdminEvent]:
+        """Administrative events in ``window`` (``DETAIL_EVENTS``), streamed by id within the
+        window's id range ``ids``."""
         log = self._log()
         names = ("id", "timecreated", "eventname", "userid", "relateduserid", "realuserid",
                  "contextlevel", "objectid", "ip", "other")  # fmt: skip
         statement = sa.select(*(log.c[n] for n in names)).where(
-            log.c.eventname.in_(sorted(DETAIL_EVENTS)), window.holds(log.c.timecreated)
+            log.c.eventname.in_(sorted(DETAIL_EVENTS)),
+            window.holds(log.c.timecreated),
+            log.c.id.between(*ids),
         )
         purpose = "logs: administrative events in the period"
         for row in self.db.stream(statement, log.c.id, purpose, self.chunk_size):
