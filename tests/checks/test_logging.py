@@ -101,8 +101,9 @@ def every_day(b: SiteBuilder, *, skip: int | None = None) -> None:
 
 def burst(b: SiteBuilder) -> None:
     every_day(b)
+    alice = b.user("alice")
     for n in range(5):
-        b.log(FAILED, timecreated=NOW - 2 * DAY + n * 60, ip=f"198.51.100.{n}",
+        b.log(FAILED, timecreated=NOW - 2 * DAY + n * 60, ip=f"198.51.100.{n}", userid=alice,
               other={"username": "alice", "reason": 3})  # fmt: skip
 
 

@@ -107,5 +107,5 @@ class ScanContext:
 
             end = self.audit_time.date()
             start = end - timedelta(days=self.policy.log_review_days - 1)
-            self._log_review = build_log_review(self.site, start, end, self.policy)
+            self._log_review = build_log_review(self.site, start, end, self.policy, detail=False)
         return self._log_review
