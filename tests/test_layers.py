@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("checks",),
     ("reports",),
     ("evidence.store",),
-    ("reviews",),
+    ("reviews", "programme"),
     ("evidence.periods",),
     ("evidence.package", "evidence.oscal"),
     ("api",),

@@ -141,6 +141,28 @@ class Policy(BaseModel):
         24, ge=1, description="The window a password-spraying IP's attempts fall within."
     )
 
+    remediation_days_critical: int = Field(
+        7, ge=1, description="A critical failing finding must be fixed within this many days."
+    )
+    remediation_days_high: int = Field(
+        30, ge=1, description="A high-severity failing finding must be fixed within a month."
+    )
+    remediation_days_medium: int = Field(
+        90, ge=1, description="A medium-severity failing finding must be fixed within a quarter."
+    )
+    remediation_days_low: int = Field(
+        180, ge=1, description="A low-severity or informational finding: within half a year."
+    )
+
+    def remediation_days(self, severity: str) -> int:
+        """Days from a failure's first sighting to its remediation due date."""
+        days = {
+            "critical": self.remediation_days_critical,
+            "high": self.remediation_days_high,
+            "medium": self.remediation_days_medium,
+        }
+        return days.get(severity, self.remediation_days_low)
+
     @classmethod
     def from_mapping(cls, data: dict[str, Any] | None, source: str = "moodle-soc.yaml") -> Policy:
         try:

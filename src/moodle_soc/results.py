@@ -18,6 +18,9 @@ class Status(StrEnum):
     MANUAL = "manual"
     NOT_APPLICABLE = "not_applicable"
     ERROR = "error"
+    #: A failing finding covered by an active, approved risk exception: never a pass; the
+    #: finding carries the exception (and the scan's own verdict) wherever it is shown.
+    ACCEPTED = "accepted"
 
 
 class Severity(StrEnum):

@@ -40,3 +40,4 @@ def test_the_docs_page_runs_as_written(tmp_path: Path, monkeypatch: pytest.Monke
         exec(compile(block, str(DOC), "exec"), namespace)
     assert (tmp_path / "acme-evidence.zip").is_file()
     assert os.path.getsize(tmp_path / "evidence.sqlite") > 0
+    assert "Request the full report" in (tmp_path / "trust.html").read_text(encoding="utf-8")

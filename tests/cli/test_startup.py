@@ -4,7 +4,8 @@ import subprocess
 import sys
 
 HEAVY = ("sqlalchemy", "jinja2", "weasyprint", "openpyxl", "trestle", "psycopg", "pymysql",
-         "celery", "kombu", "redis", "croniter")  # fmt: skip
+         "celery", "kombu", "redis", "croniter", "fastapi", "starlette", "uvicorn",
+         "argon2")  # fmt: skip
 
 
 def test_importing_the_cli_loads_no_heavy_module():

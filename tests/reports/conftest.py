@@ -7,7 +7,7 @@ tested on the model they render, never on a scan.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from moodle_soc.models.run import (
     CategoryReadiness,
     CheckSummary,
     Finding,
+    FindingException,
     SiteInfo,
     Summary,
     worst_status,
@@ -160,6 +161,32 @@ FINDINGS: tuple[Finding, ...] = (
         criteria=("P4.2",),
     ),
 )
+
+#: A failing finding under an active risk exception; the approver's name is hostile text.
+ACCEPTED = finding(
+    "webservices.tokens_restricted",
+    Status.FAIL,
+    Severity.HIGH,
+    resource="token:7",
+    reason="Token 7 of user integration (user:9) has no IP restriction.",
+    criteria=("CC6.1",),
+).model_copy(
+    update={
+        "status": Status.ACCEPTED,
+        "exception": FindingException(
+            id="EXC-0a1b2c3d",
+            state="active",
+            scan_status=Status.FAIL,
+            reason="The SIS integration moves IPs until the migration ends.",
+            owner="Integration team",
+            approver=SCRIPT_USERNAME,
+            approved_at=date(2026, 11, 1),
+            expires=date(2027, 3, 31),
+            compensating_control="Token expires monthly.",
+        ),
+    }
+)
+FINDINGS = (*FINDINGS, ACCEPTED)
 
 READINESS = (
     CategoryReadiness(

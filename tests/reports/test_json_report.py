@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 import moodle_soc.reports
+from moodle_soc.models.frameworks import FrameworkScore, RequirementState
 from moodle_soc.models.run import (
     SCHEMA_VERSION,
     AuditRun,
@@ -43,6 +44,8 @@ SECTIONS: dict[str, set[str]] = {
     "query": QUERY_KEYS,
     "site_state": set(SiteState.model_fields),
     "observed setting": set(ObservedSetting.model_fields),
+    "frameworks": set(FrameworkScore.model_fields),
+    "requirement": set(RequirementState.model_fields),
 }
 
 
@@ -60,7 +63,7 @@ def documented_fields() -> dict[str, set[str]]:
 def test_round_trips_to_the_same_run(audit_run: AuditRun) -> None:
     document = json.loads(render_json(audit_run))
 
-    assert document["schema_version"] == SCHEMA_VERSION == "1.1"
+    assert document["schema_version"] == SCHEMA_VERSION == "2.0"
     assert AuditRun.model_validate(document) == audit_run
 
 

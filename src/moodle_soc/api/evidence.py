@@ -4,6 +4,8 @@ named the way users name it (key, key prefix, name or wwwroot)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from moodle_soc.evidence.store.signing import Signer
     from moodle_soc.evidence.store.store import EvidenceStore
     from moodle_soc.evidence.store.verify import VerifyReport
+    from moodle_soc.frameworks import Framework
     from moodle_soc.models.period import PeriodReport
     from moodle_soc.models.records import SiteRef, StoredRecord
     from moodle_soc.policy import Policy
@@ -146,14 +149,23 @@ def verify_package(path: Path) -> PackageVerifyReport:
 
 
 def export_oscal(
-    store: EvidenceStore, *, site: str, start: date, end: date, output: Path
+    store: EvidenceStore,
+    *,
+    site: str,
+    start: date,
+    end: date,
+    output: Path,
+    frameworks: Sequence[str | os.PathLike[str] | Framework] = (),
 ) -> SiteRef:
-    """Write NIST OSCAL assessment results for the period to ``output``; returns the site."""
+    """Write NIST OSCAL assessment results for the period to ``output``; returns the site.
+    One result per framework in ``frameworks`` (ids, files or loaded; default SOC 2)."""
+    from moodle_soc.api.frameworks import load_frameworks
     from moodle_soc.evidence.oscal.assessment import export_oscal as export
 
     _check_period(start, end)
+    loaded = load_frameworks(frameworks)
     found = store.find_site(site)
-    export(store, found.key, start, end, output)
+    export(store, found.key, start, end, output, loaded)
     return found
 
 

@@ -169,3 +169,33 @@ def review_report_html(campaign: Campaign, statuses: list[FollowUpStatus] | None
         decisions=decision_rows(campaign),
         follow_ups=follow_up_rows(campaign, statuses) if campaign.close else None,
     )
+
+
+def decide_review_entry(
+    store: EvidenceStore,
+    campaign: str,
+    *,
+    key: str,
+    decision: str,
+    by: str,
+    comment: str = "",
+    remove_grants: list[str] | None = None,
+    now: datetime | None = None,
+) -> tuple[Campaign, StoredRecord]:
+    """Record one reviewer decision (as the web dashboard does), with the review file's rules;
+    refused once the campaign is signed off."""
+    from moodle_soc.reviews.browser import browser_decision
+    from moodle_soc.reviews.campaigns import ensure_open, record_decisions
+
+    found = get_review(store, campaign)
+    ensure_open(found, "recording decisions")
+    made = browser_decision(
+        found,
+        key=key,
+        decision=decision,
+        comment=comment,
+        remove_grants=remove_grants or [],
+        by=by,
+        now=now,
+    )
+    return found, record_decisions(store, found, made)

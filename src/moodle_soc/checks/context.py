@@ -16,6 +16,7 @@ from moodle_soc.policy import Policy
 
 if TYPE_CHECKING:
     from moodle_soc.changes.drift import DriftSide
+    from moodle_soc.checks.exceptions import ExceptionOnRecord
     from moodle_soc.data.advisories import LoadedAdvisories
     from moodle_soc.models.access import AccessInventory, Scope
     from moodle_soc.models.changes import Approvals, ChangeSet
@@ -37,6 +38,8 @@ class OnRecord:
     site_states: tuple[RecordedState, ...] = ()
     #: Manual evidence by control id (e.g. ``vendor_review:local_reports``): latest effective date.
     attachments: dict[str, date] = field(default_factory=dict)
+    #: Risk exceptions on record (with their revocations): the runner applies them.
+    exceptions: tuple[ExceptionOnRecord, ...] = ()
     #: Signed-off audit-log reviews (``moodle-soc logs review``).
     log_reviews: tuple[LogReviewSummary, ...] = ()
 

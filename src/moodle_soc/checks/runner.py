@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from moodle_soc import __version__
 from moodle_soc.checks.context import ScanContext
+from moodle_soc.checks.exceptions import apply_exceptions
 from moodle_soc.checks.registry import CheckSpec, all_checks
 from moodle_soc.checks.scoring import summarize
 from moodle_soc.errors import CannotConnectError, MoodleSocError
@@ -78,6 +79,7 @@ def run_scan(
     catalogue = catalogue or load_catalogue()
     specs = list(checks) if checks is not None else list(all_checks())
     site.version  # noqa: B018 - fail fast on a non-Moodle or too old site before any check
+    exceptions = scan.on_record.exceptions if scan.on_record is not None else ()
     findings: list[Finding] = []
     summaries: list[CheckSummary] = []
     for spec in specs:
@@ -87,29 +89,32 @@ def run_scan(
         results = evaluate(spec, scan)
         elapsed = (time.perf_counter() - began) * 1000
         criteria = catalogue.criteria_for_check(spec.id)
-        for result in results:
-            findings.append(
-                Finding(
-                    check_id=spec.id,
-                    title=spec.title,
-                    status=result.status,
-                    severity=result.severity or spec.severity,
-                    resource=result.resource,
-                    reason=result.reason,
-                    observed=dict(result.observed),
-                    moodle_check=spec.moodle_check,
-                    criteria=criteria,
-                    remediation=spec.remediation,
-                    fix_command=spec.fix_command if result.status is Status.FAIL else None,
-                )
+        judged = [
+            Finding(
+                check_id=spec.id,
+                title=spec.title,
+                status=result.status,
+                severity=result.severity or spec.severity,
+                resource=result.resource,
+                reason=result.reason,
+                observed=dict(result.observed),
+                moodle_check=spec.moodle_check,
+                criteria=criteria,
+                remediation=spec.remediation,
+                fix_command=spec.fix_command if result.status is Status.FAIL else None,
             )
+            for result in results
+        ]
+        if exceptions:
+            judged = apply_exceptions(judged, exceptions, site.audit_time)
+        findings.extend(judged)
         summaries.append(
             CheckSummary(
                 id=spec.id,
                 title=spec.title,
                 area=spec.area,
                 severity=spec.severity,
-                status=worst_status([r.status for r in results]),
+                status=worst_status([f.status for f in judged]),
                 moodle_check=spec.moodle_check,
                 criteria=criteria,
                 rationale=spec.rationale,

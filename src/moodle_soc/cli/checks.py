@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from moodle_soc.cli.common import fail
+from moodle_soc.cli.frameworks import FrameworkOption
 from moodle_soc.cli.options import SettingsOption
 from moodle_soc.errors import MoodleSocError, UsageError
+from moodle_soc.safety import terminal_markup
 
 checks_app = typer.Typer(help="The control catalogue: checks, criteria, remediation.")
 
@@ -17,8 +19,10 @@ checks_app = typer.Typer(help="The control catalogue: checks, criteria, remediat
 @checks_app.command("list")
 def checks_list(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or markdown.")] = "table",
+    framework: FrameworkOption = None,
 ) -> None:
-    """List every automated check with its severity, criteria and mirrored Moodle check."""
+    """List every automated check with its severity, criteria and mirrored Moodle check; with
+    --framework, the requirements of each framework it gives evidence for."""
     import json
 
     from rich.console import Console
@@ -29,6 +33,9 @@ def checks_list(
 
     if fmt not in ("table", "json", "markdown"):
         fail(UsageError(f"--format {fmt!r} is not one of table, json, markdown."))
+    if framework:
+        _list_by_framework(fmt, framework)
+        return
     if fmt == "markdown":
         from moodle_soc.checks.docs import render_checks_markdown
 
@@ -61,6 +68,48 @@ def checks_list(
             ", ".join(catalogue.criteria_for_check(s.id)),
             s.moodle_check or "",
         )
+    Console().print(table)
+
+
+def _list_by_framework(fmt: str, references: list[str]) -> None:
+    """``checks list --framework``: each check with the requirements it evidences per framework."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from moodle_soc.api.frameworks import load_frameworks
+    from moodle_soc.checks.registry import all_checks
+
+    if fmt == "markdown":
+        fail(UsageError("--format markdown lists the SOC 2 catalogue; use table or json."))
+    try:
+        frameworks = load_frameworks(references)
+    except MoodleSocError as error:
+        fail(error)
+    specs = all_checks()
+    if fmt == "json":
+        rows = [
+            {
+                "id": s.id,
+                "title": s.title,
+                "severity": s.severity.value,
+                "requirements": {f.id: list(f.requirements_for_check(s.id)) for f in frameworks},
+            }
+            for s in specs
+        ]
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{len(specs)} automated checks")
+    table.add_column("Check", overflow="fold")
+    table.add_column("Severity")
+    for f in frameworks:
+        table.add_column(terminal_markup(f.id), overflow="fold")
+    for s in specs:
+        cells = [
+            ", ".join(map(terminal_markup, f.requirements_for_check(s.id))) for f in frameworks
+        ]
+        table.add_row(s.id, s.severity.value, *cells)
     Console().print(table)
 
 

@@ -41,6 +41,7 @@ def _register_subcommands() -> None:
     from moodle_soc.cli.checks import checks_app
     from moodle_soc.cli.evidence import evidence_app
     from moodle_soc.cli.fleet import fleet_app
+    from moodle_soc.cli.frameworks import frameworks_app, trust_app
     from moodle_soc.cli.logs import logs_app
     from moodle_soc.cli.monitor import monitor, worker
     from moodle_soc.cli.oscal import oscal_command
@@ -51,8 +52,11 @@ def _register_subcommands() -> None:
     )
     from moodle_soc.cli.period import period_app, populations_command, sample_command
     from moodle_soc.cli.plugins import advisories_app, plugins_command
+    from moodle_soc.cli.readiness import exception_app, readiness_app, remediation_app
     from moodle_soc.cli.review import review_app
     from moodle_soc.cli.scan import demo, scan
+    from moodle_soc.cli.serve import serve
+    from moodle_soc.cli.users import users_app
 
     app.command()(scan)
     app.command()(demo)
@@ -72,9 +76,16 @@ def _register_subcommands() -> None:
     app.command("plugins")(plugins_command)
     app.add_typer(advisories_app, name="advisories")
     app.add_typer(fleet_app, name="fleet")
+    app.add_typer(frameworks_app, name="frameworks")
+    app.add_typer(trust_app, name="trust")
     app.add_typer(logs_app, name="logs")
+    app.add_typer(readiness_app, name="readiness")
+    app.add_typer(exception_app, name="exception")
+    app.add_typer(remediation_app, name="remediation")
     app.command()(worker)
     app.command()(monitor)
+    app.command()(serve)
+    app.add_typer(users_app, name="users")
 
 
 _register_subcommands()

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from moodle_soc.cli.common import fail, open_store
+from moodle_soc.cli.frameworks import FrameworkOption
 from moodle_soc.cli.options import StoreOption
 from moodle_soc.errors import BadInputError, MoodleSocError
 from moodle_soc.safety import terminal_safe
@@ -20,9 +21,9 @@ from moodle_soc.safety import terminal_safe
 PERIOD_EXAMPLE = "2026-01-01..2026-03-31"
 
 
-def summarize(document: dict[str, Any]) -> tuple[Counter[str], list[str]]:
-    """Verdict counts over the findings, and one line per criterion that was not satisfied."""
-    result = document["assessment-results"]["results"][0]
+def summarize(document: dict[str, Any], index: int = 0) -> tuple[Counter[str], list[str]]:
+    """Verdict counts over one result's findings, and one line per criterion not satisfied."""
+    result = document["assessment-results"]["results"][index]
     verdicts: Counter[str] = Counter()
     failures = []
     for finding in result.get("findings", []):
@@ -42,8 +43,10 @@ def oscal_command(
         Path, typer.Option("--output", "-o", help="Where to write the OSCAL JSON file.")
     ],
     store: StoreOption = None,
+    framework: FrameworkOption = None,
 ) -> None:
-    """Export a period as NIST OSCAL assessment results (JSON), read back through trestle."""
+    """Export a period as NIST OSCAL assessment results (JSON), read back through trestle;
+    one result per --framework (default SOC 2)."""
     # One observation per check per scan day, one finding per SOC 2 criterion: satisfied,
     # not-satisfied, or no status where nothing was determined (see evidence/oscal.py).
     from moodle_soc.api.evidence import export_oscal, parse_period
@@ -51,22 +54,35 @@ def oscal_command(
     try:
         start, end = parse_period(period)
         with open_store(store) as evidence:
-            site_ref = export_oscal(evidence, site=site, start=start, end=end, output=output)
+            site_ref = export_oscal(
+                evidence,
+                site=site,
+                start=start,
+                end=end,
+                output=output,
+                frameworks=framework or (),
+            )
         document = _read_back(output)
     except MoodleSocError as error:
         fail(error)
-    verdicts, failures = summarize(document)
-    result = document["assessment-results"]["results"][0]
-    typer.echo(
-        f"Wrote {output}: OSCAL {document['assessment-results']['metadata']['oscal-version']}"
-        f" assessment results for {terminal_safe(site_ref.name)}, {start} to {end};"
-        f" {len(result.get('observations', []))} observations,"
-        f" {verdicts['satisfied']} criteria satisfied, {verdicts['not-satisfied']} not satisfied,"
-        f" {verdicts['not-determined']} not determined, {verdicts['not-assessed']} not assessed"
-        " automatically."
-    )
-    for line in failures:
-        typer.echo(terminal_safe(line))
+    results = document["assessment-results"]["results"]
+    for index, result in enumerate(results):
+        verdicts, failures = summarize(document, index)
+        head = (
+            f"Wrote {output}: OSCAL {document['assessment-results']['metadata']['oscal-version']}"
+            f" assessment results for {terminal_safe(site_ref.name)}, {start} to {end};"
+            if index == 0
+            else " "
+        )
+        scope = f" {terminal_safe(result['title'])}:" if len(results) > 1 else ""
+        typer.echo(
+            f"{head}{scope} {len(result.get('observations', []))} observations,"
+            f" {verdicts['satisfied']} criteria satisfied, {verdicts['not-satisfied']} not"
+            f" satisfied, {verdicts['not-determined']} not determined,"
+            f" {verdicts['not-assessed']} not assessed automatically."
+        )
+        for line in failures:
+            typer.echo(terminal_safe(line))
 
 
 def _read_back(path: Path) -> dict[str, Any]:

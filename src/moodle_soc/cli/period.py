@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from moodle_soc.cli.common import fail, open_store, parse_day
+from moodle_soc.cli.frameworks import FrameworkOption, print_framework_periods
 from moodle_soc.cli.options import (
     AskPasswordOption,
     AsOfOption,
@@ -80,30 +81,44 @@ def report(
     ] = "terminal",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
     store: StoreOption = None,
+    framework: FrameworkOption = None,
 ) -> None:
     """For every control: passing, failing and unknown days, first failure, fix date, gaps."""
     from moodle_soc.api.evidence import period_report
+    from moodle_soc.api.frameworks import load_frameworks, period_frameworks
     from moodle_soc.reports.period import render_period_html
 
     try:
         _choice(fmt, "--format", ("terminal", "json", "html"))
         start, end = _period(from_, to)
+        frameworks = load_frameworks(framework or ())
         with open_store(store) as evidence:
             result = period_report(evidence, site=site, start=start, end=end)
+        views = period_frameworks(result, frameworks)
     except MoodleSocError as error:
         fail(error)
     try:
-        if fmt != "terminal":
-            html = fmt == "html"
-            _write(render_period_html(result) if html else result.model_dump_json(indent=2), output)
+        if fmt == "html":
+            _write(render_period_html(result, views), output)
+            return
+        if fmt == "json":
+            if not views:
+                _write(result.model_dump_json(indent=2), output)
+                return
+            document = result.model_dump(mode="json")
+            document["frameworks"] = [view.model_dump(mode="json") for view in views]
+            _write(json.dumps(document, indent=2, ensure_ascii=False), output)
             return
         from rich.console import Console
 
         if output is None:
             render_period_terminal(result, Console())
+            print_framework_periods(Console(), views)
             return
         with output.open("w", encoding="utf-8") as handle:
-            render_period_terminal(result, Console(file=handle, width=120, no_color=True))
+            console = Console(file=handle, width=120, no_color=True)
+            render_period_terminal(result, console)
+            print_framework_periods(console, views)
     except OSError as exc:
         fail(BadInputError(f"Cannot write {output}: {exc.strerror or exc}."))
     except MoodleSocError as error:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from moodle_soc.cli.common import fail, open_site, open_store, parse_as_of, stderr
+from moodle_soc.cli.frameworks import FrameworkOption
 from moodle_soc.cli.options import (
     AskPasswordOption,
     AsOfOption,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from moodle_soc.api.scan import ScanProgress
     from moodle_soc.changes.drift import DriftSide
     from moodle_soc.evidence.store.store import EvidenceStore
+    from moodle_soc.models.frameworks import FrameworkScore
     from moodle_soc.models.records import StoredRecord
     from moodle_soc.models.run import AuditRun
     from moodle_soc.settings_file import StagingSite
@@ -76,25 +78,28 @@ def _emit(
     fmt: OutputFormat,
     output: Path | None,
     verbose: bool,
+    scores: tuple[FrameworkScore, ...] = (),
 ) -> None:
     from rich.console import Console
 
+    from moodle_soc.cli.frameworks import print_scores
     from moodle_soc.reports import render
     from moodle_soc.reports.terminal import render_terminal
 
     if fmt is OutputFormat.terminal:
         if output is None:
             render_terminal(run, Console(), verbose=verbose)
+            print_scores(Console(), scores)
             return
         try:
             with output.open("w", encoding="utf-8") as handle:
-                render_terminal(
-                    run, Console(file=handle, width=120, no_color=True), verbose=verbose
-                )
+                console = Console(file=handle, width=120, no_color=True)
+                render_terminal(run, console, verbose=verbose)
+                print_scores(console, scores)
         except OSError as exc:
             raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
         return
-    document = render(run, "json" if fmt is OutputFormat.json else "html")
+    document = render(run, "json" if fmt is OutputFormat.json else "html", frameworks=scores)
     if output is None:
         sys.stdout.write(document)
         if not document.endswith("\n"):
@@ -167,8 +172,10 @@ def scan(
         Path | None,
         typer.Option(help="Approved change tickets (CSV or JSON, docs/changes.md) to match."),
     ] = None,
+    framework: FrameworkOption = None,
 ) -> None:
     """Scan a Moodle site read-only, report every control's verdict, and store the run."""
+    from moodle_soc.api.frameworks import load_frameworks, score_frameworks
     from moodle_soc.api.scan import judge_site
     from moodle_soc.settings_file import find_settings_file
 
@@ -181,6 +188,7 @@ def scan(
             stderr().print(f"Stored run as evidence record {record.seq} ({record.short}){where}.")
 
     try:
+        frameworks = load_frameworks(framework or ())  # a bad file is refused before connecting
         settings_file = find_settings_file(settings)
         loaded_roster = None
         if roster is not None:
@@ -218,7 +226,7 @@ def scan(
             line, code = nagios_line(run)
             typer.echo(line)
             raise typer.Exit(code)
-        _emit(run, fmt, output, verbose)
+        _emit(run, fmt, output, verbose, score_frameworks(run, frameworks))
     except MoodleSocError as error:
         if nagios:
             typer.echo(f"UNKNOWN: {terminal_safe(' '.join(error.message.split()))}")

@@ -20,7 +20,7 @@ from moodle_soc.fleet.inventory import Fleet, FleetSite
 from moodle_soc.fleet.runs import FleetRun, latest_runs
 from moodle_soc.fleet.support import BranchSupport, branch_support, support_data_available
 
-_WORST = ("fail", "error", "manual", "pass", "not_applicable")
+_WORST = ("fail", "error", "accepted", "manual", "pass", "not_applicable")
 
 
 class AreaCell(BaseModel):

@@ -10,24 +10,29 @@ import functools
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Container, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Collection, Container, Iterable, Iterator, Mapping
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self, TypeVar
+from typing import Annotated, Any, Literal, Self
 
-import yaml
 from pydantic import (
     AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     ValidationInfo,
     model_validator,
 )
 
 from moodle_soc.errors import BadInputError
+from moodle_soc.frameworks.files import (
+    KNOWN_EVIDENCE,
+    Located,
+    describe,
+    parse_with_lines,
+    validate,
+)
 
 Owner = Literal["moodle_core", "hosting", "client"]
 Frequency = Literal["per_event", "daily", "weekly", "monthly", "quarterly", "semi_annual", "annual"]
@@ -35,7 +40,6 @@ CheckId = Annotated[str, StringConstraints(pattern=r"^[a-z]+\.[a-z0-9_]+$")]
 SnakeCaseId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 
 _FILES = ("soc2.yaml", "soc1.yaml", "readiness.yaml")  # the version hashes all three
-_KNOWN = "known_evidence"  # validation context: evidence ids defined in other files
 
 
 def _require_unique(owner: str, what: str, values: Iterable[str]) -> None:
@@ -68,8 +72,12 @@ class Category(_Model):
     description: str = ""
 
 
+Coverage = Literal["automated", "partly", "manual"]
+
+
 class Criterion(_Model):
-    """A SOC 2 criterion or SOC 1 objective: the checks and manual evidence that support it."""
+    """A requirement of a framework (a SOC 2 criterion, a SOC 1 objective, an ISO 27001 control):
+    the checks and manual evidence that support it."""
 
     id: str
     category: str = Field(validation_alias=AliasChoices("category", "domain"))
@@ -89,18 +97,30 @@ class Criterion(_Model):
             _require_unique(f"criterion {self.id}", what, getattr(self, what))
         return self
 
+    @property
+    def coverage(self) -> Coverage:
+        """``automated`` when checks alone evidence it, ``partly`` when manual evidence is
+        needed too, ``manual`` when no check can."""
+        if not self.checks:
+            return "manual"
+        return "partly" if self.manual_evidence else "automated"
+
 
 class Framework(_Model):
     """A framework file: categories (or SOC 1 domains), the manual evidence it defines (keyed by
-    id) and its criteria (or objectives). It may reference evidence other catalogue files define.
+    id) and its criteria (or objectives, or requirements). It may reference evidence other
+    catalogue files define.
     """
 
-    id: str
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str
     version: str
+    source: str = ""
     categories: dict[str, Category] = Field(validation_alias=AliasChoices("categories", "domains"))
     manual_evidence: dict[str, ManualEvidence] = Field(default_factory=dict)
-    criteria: tuple[Criterion, ...] = Field(validation_alias=AliasChoices("criteria", "objectives"))
+    criteria: tuple[Criterion, ...] = Field(
+        validation_alias=AliasChoices("criteria", "requirements", "objectives")
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -115,15 +135,42 @@ class Framework(_Model):
     def _consistent(self, info: ValidationInfo) -> Self:
         if wrong := [key for key, item in self.manual_evidence.items() if key != item.id]:
             raise ValueError(f"manual evidence {', '.join(wrong)} declares a different id")
-        defined = set(self.manual_evidence) | set((info.context or {}).get(_KNOWN, ()))
+        defined = set(self.manual_evidence) | set((info.context or {}).get(KNOWN_EVIDENCE, ()))
         if not self.criteria:
-            raise ValueError(f"framework {self.id} lists no criteria")
-        _require_unique(f"framework {self.id}", "criteria", (c.id for c in self.criteria))
-        for criterion in self.criteria:
-            owner = f"criterion {criterion.id}"
-            _require_known(owner, "category", [criterion.category], self.categories)
-            _require_known(owner, "manual evidence", criterion.manual_evidence, defined)
+            raise Located(f"framework {self.id} lists no criteria", ("criteria",))
+        seen: set[str] = set()
+        for index, criterion in enumerate(self.criteria):
+            owner, here = f"criterion {criterion.id}", ("criteria", index)
+            if criterion.id in seen:
+                raise Located(
+                    f"framework {self.id} lists criteria {criterion.id} more than once", here
+                )
+            seen.add(criterion.id)
+            if criterion.category not in self.categories:
+                raise Located(
+                    f"{owner} references unknown category {criterion.category}", (*here, "category")
+                )
+            for position, evidence in enumerate(criterion.manual_evidence):
+                if evidence not in defined:
+                    raise Located(
+                        f"{owner} references unknown manual evidence {evidence}",
+                        (*here, "manual_evidence", position),
+                    )
         return self
+
+    def coverage(self) -> dict[Coverage, int]:
+        """How many requirements checks evidence fully, partly, or not at all."""
+        counts: dict[Coverage, int] = {"automated": 0, "partly": 0, "manual": 0}
+        for criterion in self.criteria:
+            counts[criterion.coverage] += 1
+        return counts
+
+    def check_ids(self) -> frozenset[str]:
+        return frozenset(check_id for c in self.criteria for check_id in c.checks)
+
+    def requirements_for_check(self, check_id: str) -> tuple[str, ...]:
+        """The requirements the check gives evidence for, in the framework's order."""
+        return tuple(c.id for c in self.criteria if check_id in c.checks)
 
 
 class ReadinessItem(_Model):
@@ -197,65 +244,6 @@ class Catalogue(_Model):
             yield from framework.criteria
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that rejects duplicate keys instead of silently keeping the last one."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[Hashable] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, Hashable) and key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"found duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _parse(data: bytes, source: str) -> dict[str, Any]:
-    try:
-        document = yaml.load(data, Loader=_StrictLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "cannot be parsed"
-        raise BadInputError(f"{source} is not valid YAML: {problem}{where}.") from None
-    if not isinstance(document, dict):
-        raise BadInputError(f"{source} must be a YAML mapping with id, name, version and criteria.")
-    return document
-
-
-def _location(loc: tuple[int | str, ...], data: Any) -> str:
-    """Turn a pydantic error location into ``criteria[CC6.1].owners[0]``."""
-    parts: list[str] = []
-    for step in loc:
-        if isinstance(step, int):
-            data = data[step] if isinstance(data, list) and step < len(data) else None
-            label = data.get("id", step) if isinstance(data, dict) else step
-            parts.append(f"[{label}]")
-        else:
-            data = data.get(step) if isinstance(data, dict) else None
-            parts.append(f".{step}" if parts else step)
-    return "".join(parts)
-
-
-_M = TypeVar("_M", bound=BaseModel)
-
-
-def _validate(model: type[_M], data: Any, problem: str, known: set[str]) -> _M:
-    try:
-        return model.model_validate(data, context={_KNOWN: known})
-    except ValidationError as exc:
-        errors = exc.errors()
-        first = errors[0]
-        where = _location(tuple(first["loc"]), data)
-        message = first["msg"].removeprefix("Value error, ").rstrip(".")
-        extra = len(errors) - 1
-        more = f" (and {extra} more problem{'s' * (extra > 1)})" if extra else ""
-        detail = f"{where}: {message}" if where else message
-        raise BadInputError(f"{problem}: {detail}{more}.") from None
-
-
 def _evidence_ids(documents: Mapping[str, dict[str, Any]]) -> set[str]:
     """Evidence ids the framework files define; each may be defined in one file only."""
     sections = [d.get("manual_evidence") for d in documents.values()]
@@ -265,19 +253,34 @@ def _evidence_ids(documents: Mapping[str, dict[str, Any]]) -> set[str]:
     return set(ids)
 
 
+def _read(path: str | os.PathLike[str]) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"Cannot read framework file {path}: {exc.strerror or exc}.") from None
+
+
 @functools.cache
 def load_catalogue() -> Catalogue:
     """The built-in catalogue, validated; its version hashes the three YAML files."""
     package = files("moodle_soc.frameworks")
     raw = {name: package.joinpath(name).read_bytes() for name in _FILES}
-    documents = {name: _parse(data, name) for name, data in raw.items()}
+    parsed = {name: parse_with_lines(data, name) for name, data in raw.items()}
+    documents = {name: document for name, (document, _) in parsed.items()}
     known = _evidence_ids(documents)
     soc2, soc1 = (
-        _validate(Framework, documents[name], f"{name} is not a valid framework file", known)
+        validate(
+            Framework,
+            documents[name],
+            f"{name} is not a valid framework file",
+            known,
+            parsed[name][1],
+        )
         for name in ("soc2.yaml", "soc1.yaml")
     )
     problem = "readiness.yaml is not a valid readiness checklist"
-    readiness = _validate(_ReadinessFile, documents["readiness.yaml"], problem, known)
+    lines = parsed["readiness.yaml"][1]
+    readiness = validate(_ReadinessFile, documents["readiness.yaml"], problem, known, lines)
     digest = hashlib.sha256()
     for name in _FILES:
         digest.update(f"{name}\0{len(raw[name])}\0".encode())
@@ -289,17 +292,36 @@ def load_catalogue() -> Catalogue:
         "manual_evidence": soc2.manual_evidence | soc1.manual_evidence,
         "version": f"sha256:{digest.hexdigest()[:16]}",
     }
-    return _validate(Catalogue, catalogue, "The built-in catalogue is inconsistent", known)
+    return validate(Catalogue, catalogue, "The built-in catalogue is inconsistent", known)
 
 
-def load_framework_file(path: str | os.PathLike[str]) -> Framework:
-    """A user's own framework file; it may reference the built-in manual evidence ids."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise BadInputError(f"Cannot read framework file {path}: {exc.strerror or exc}.") from None
-    source = os.fspath(path)
+def parse_framework(
+    data: bytes, source: str, known_checks: Collection[str] | None = None
+) -> Framework:
+    """A framework document (a user's file or a shipped one beyond the catalogue), validated:
+    it may reference the built-in manual evidence ids; with ``known_checks`` every check id it
+    maps must be one of them. Errors name ``source`` and the line."""
+    problem = f"{source} is not a valid framework file"
+    document, lines = parse_with_lines(data, source)
     known = set(load_catalogue().manual_evidence)
-    return _validate(
-        Framework, _parse(data, source), f"{source} is not a valid framework file", known
-    )
+    framework = validate(Framework, document, problem, known, lines)
+    if known_checks is not None:
+        unknown = [
+            (("criteria", index, "checks", position), check_id)
+            for index, criterion in enumerate(framework.criteria)
+            for position, check_id in enumerate(criterion.checks)
+            if check_id not in known_checks
+        ]
+        if unknown:
+            (loc, check_id), extra = unknown[0], len(unknown) - 1
+            more = f" (and {extra} more unknown check{'s' * (extra > 1)})" if extra else ""
+            message = f"unknown check id {check_id}; see 'moodle-soc checks list'"
+            raise BadInputError(f"{describe(problem, loc, message, document, lines)}{more}.")
+    return framework
+
+
+def load_framework_file(
+    path: str | os.PathLike[str], known_checks: Collection[str] | None = None
+) -> Framework:
+    """A user's own framework file (see ``parse_framework``)."""
+    return parse_framework(_read(path), os.fspath(path), known_checks)

@@ -33,6 +33,11 @@ class RecordKind(StrEnum):
     REVIEW_FOLLOWUP_CHECK = "review_followup_check"
     CHANGE_POPULATION = "change_population"
     LOG_REVIEW = "log_review"
+    READINESS_SCOPE = "readiness_scope"
+    RISK_EXCEPTION = "risk_exception"
+    EXCEPTION_REVOCATION = "exception_revocation"
+    CONTROL_OWNER = "control_owner"
+    REMEDIATION_ASSIGNMENT = "remediation_assignment"
 
     @classmethod
     def known(cls, text: object) -> RecordKind | None:

@@ -70,14 +70,16 @@ class Decision(_Record):
 
 
 class DecisionImport(_Record):
-    """The ``review_decisions`` payload: one validated review file."""
+    """The ``review_decisions`` payload: one validated review file, or one decision recorded
+    in the web dashboard (``file_format`` "web": no file; ``file_sha256`` hashes the decision
+    as submitted, ``row`` is 0)."""
 
     campaign_id: str
     imported_by: str
     imported_at: datetime
     file_name: str
     file_sha256: str
-    file_format: Literal["xlsx", "csv"]
+    file_format: Literal["xlsx", "csv", "web"]
     decisions: list[Decision]
 
 

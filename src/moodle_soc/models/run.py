@@ -6,17 +6,46 @@ Every report (terminal, JSON, HTML) renders this one model; its JSON form is doc
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from moodle_soc.models.state import SiteState
 from moodle_soc.results import Severity, Status
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "2.0"
 
-_STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)
+_STATUS_ORDER = (
+    Status.FAIL,
+    Status.ERROR,
+    Status.ACCEPTED,
+    Status.MANUAL,
+    Status.PASS,
+    Status.NOT_APPLICABLE,
+)
+
+
+class FindingException(BaseModel):
+    """The risk exception that covers (or covered) a failing finding, as the scan saw it.
+
+    ``state`` is ``active`` (the finding is ``accepted``), ``expired`` or ``revoked`` (the
+    finding fails again and the lapsed exception is listed with it); ``scan_status`` is the
+    verdict the checks gave, which an exception never hides.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    state: Literal["active", "expired", "revoked"]
+    scan_status: Status
+    reason: str
+    owner: str
+    approver: str
+    approved_at: date
+    expires: date
+    compensating_control: str = ""
+    revoked_reason: str | None = None
 
 
 class Finding(BaseModel):
@@ -35,6 +64,7 @@ class Finding(BaseModel):
     criteria: tuple[str, ...]
     remediation: str
     fix_command: str | None = None
+    exception: FindingException | None = None  # schema 2.0: a risk exception that applies
 
 
 class CheckSummary(BaseModel):
@@ -73,6 +103,7 @@ class CategoryReadiness(BaseModel):
     manual: int
     not_applicable: int
     score: float | None
+    accepted: int = 0  # schema 2.0: gaps covered by an active risk exception (not met)
 
 
 class SiteInfo(BaseModel):

@@ -10,7 +10,7 @@ importing this package keeps CLI start-up fast.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from moodle_soc.models.run import AuditRun
 from moodle_soc.reports.html import render_html
@@ -18,13 +18,21 @@ from moodle_soc.reports.json_report import render_json
 from moodle_soc.reports.nagios import nagios_line
 from moodle_soc.reports.terminal import render_terminal
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from moodle_soc.models.frameworks import FrameworkScore
+
 __all__ = ["nagios_line", "render", "render_html", "render_json", "render_terminal"]
 
 
-def render(run: AuditRun, fmt: Literal["json", "html"]) -> str:
-    """The run as a document in ``fmt``: ``json`` (docs/json-format.md) or ``html``."""
+def render(
+    run: AuditRun, fmt: Literal["json", "html"], frameworks: Sequence[FrameworkScore] = ()
+) -> str:
+    """The run as a document in ``fmt``: ``json`` (docs/json-format.md) or ``html``, with the
+    readiness of each framework in ``frameworks`` (``api.score_frameworks``)."""
     if fmt == "json":
-        return render_json(run)
+        return render_json(run, frameworks)
     if fmt == "html":
-        return render_html(run)
+        return render_html(run, frameworks)
     raise ValueError(f"Unknown report format {fmt!r}; expected 'json' or 'html'.")

@@ -10,18 +10,28 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
+from moodle_soc.models.frameworks import FrameworkScore
 from moodle_soc.models.run import AuditRun, CheckSummary, Finding
 from moodle_soc.reports.templating import environment
 from moodle_soc.results import Severity, Status
 
-STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)
+STATUS_ORDER = (
+    Status.FAIL,
+    Status.ERROR,
+    Status.ACCEPTED,
+    Status.MANUAL,
+    Status.PASS,
+    Status.NOT_APPLICABLE,
+)
 STATUS_LABEL = {
     Status.FAIL: "Fail",
     Status.ERROR: "Error",
+    Status.ACCEPTED: "Accepted",
     Status.MANUAL: "Manual",
     Status.PASS: "Pass",
     Status.NOT_APPLICABLE: "N/A",
@@ -87,8 +97,8 @@ class FailedCheck:
         return max(0, len(self.findings) - FIX_FIRST_LIMIT)
 
 
-def render_html(run: AuditRun) -> str:
-    """The run as one self-contained, escaped HTML document."""
+def render_html(run: AuditRun, frameworks: Sequence[FrameworkScore] = ()) -> str:
+    """The run as one self-contained, escaped HTML document, with each framework's readiness."""
     template = environment().get_template("report.html.j2")
     ordered = run.findings_sorted()
     return template.render(
@@ -98,6 +108,7 @@ def render_html(run: AuditRun) -> str:
         failures=[f for f in ordered if f.status is Status.FAIL],
         failed_checks=_failed_checks(ordered),
         errors=[f for f in ordered if f.status is Status.ERROR],
+        accepted=[f for f in ordered if f.status is Status.ACCEPTED],
         manual=[f for f in ordered if f.status is Status.MANUAL],
         not_applicable=[f for f in ordered if f.status is Status.NOT_APPLICABLE],
         groups=_groups(run, ordered),
@@ -112,6 +123,7 @@ def render_html(run: AuditRun) -> str:
         scan_seconds=(run.finished_at - run.started_at).total_seconds(),
         script=_SCRIPT,
         script_hash=_script_hash(),
+        frameworks=frameworks,
     )
 
 

@@ -8,10 +8,15 @@ its PDF with ``reports.pdf.html_to_pdf``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from moodle_soc.models.frameworks import FrameworkPeriod
 from moodle_soc.models.period import PeriodReport
 from moodle_soc.reports.templating import environment
 
 
-def render_period_html(report: PeriodReport) -> str:
-    """One self-contained, autoescaped HTML page: exceptions first, a P/F/? bar per control."""
-    return environment().get_template("period_report.html.j2").render(report=report)
+def render_period_html(report: PeriodReport, frameworks: Sequence[FrameworkPeriod] = ()) -> str:
+    """One self-contained, autoescaped HTML page: exceptions first, a P/F/? bar per control,
+    and each framework's requirements over the period (``period report --framework``)."""
+    template = environment().get_template("period_report.html.j2")
+    return template.render(report=report, frameworks=frameworks)

@@ -30,6 +30,7 @@ SEVERITY_STYLE = {
 STATUS_STYLE = {
     Status.FAIL: "bold red",
     Status.ERROR: "bold magenta",
+    Status.ACCEPTED: "bold yellow",
     Status.MANUAL: "bold blue",
     Status.PASS: "green",
     Status.NOT_APPLICABLE: "dim",
@@ -37,6 +38,7 @@ STATUS_STYLE = {
 STATUS_LABEL = {
     Status.FAIL: "failed",
     Status.ERROR: "error",
+    Status.ACCEPTED: "accepted",
     Status.MANUAL: "manual",
     Status.PASS: "passed",
     Status.NOT_APPLICABLE: "not applicable",
@@ -67,6 +69,13 @@ def render_terminal(run: AuditRun, console: Console, *, verbose: bool = False) -
         _section(console, f"Could not run ({len(errors)})", "magenta")
         for item in errors:
             console.print(_finding_block(item, show_fix=False))
+    accepted = by_status[Status.ACCEPTED]
+    if accepted:
+        _section(
+            console, f"Accepted risks: failing, under an exception ({len(accepted)})", "yellow"
+        )
+        for item in accepted:
+            console.print(_finding_block(item, show_fix=True))
     hidden = (Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)
     if verbose:
         titles = {
@@ -192,7 +201,13 @@ def _counts(run: AuditRun) -> Text:
                 text.append(", ")
             text.append(f"{count} {severity.value}", style=SEVERITY_STYLE[severity])
         text.append(")")
-    for status in (Status.ERROR, Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE):
+    for status in (
+        Status.ERROR,
+        Status.ACCEPTED,
+        Status.MANUAL,
+        Status.PASS,
+        Status.NOT_APPLICABLE,
+    ):
         count = by_status.get(status.value, 0)
         text.append(" · ")
         label = "errors" if status is Status.ERROR and count != 1 else STATUS_LABEL[status]
@@ -221,6 +236,8 @@ def _finding_block(item: Finding, *, show_fix: bool) -> RenderableType:
     heading.append(terminal_safe(item.resource), style="italic")
     grid.add_row(_label(item), heading)
     grid.add_row(Text(""), Text(terminal_safe(item.reason)))
+    if item.exception is not None:
+        grid.add_row(Text("Exception", style="dim", justify="right"), _exception_text(item))
     if show_fix:
         grid.add_row(
             Text("Fix", style="dim", justify="right"), Text(terminal_safe(item.remediation))
@@ -230,6 +247,22 @@ def _finding_block(item: Finding, *, show_fix: bool) -> RenderableType:
                 Text("$", style="dim", justify="right"), Text(terminal_safe(item.fix_command))
             )
     return Padding(grid, (1, 0, 0, 0))
+
+
+def _exception_text(item: Finding) -> Text:
+    """The exception beside the scan's own verdict: an auditor sees what was excepted."""
+    exc = item.exception
+    assert exc is not None
+    text = (
+        f"{exc.id} ({exc.state}; the scan says {exc.scan_status.value}): approved by"
+        f" {exc.approver} on {exc.approved_at}, owner {exc.owner}, expires {exc.expires}."
+        f" Reason: {exc.reason}"
+    )
+    if exc.compensating_control:
+        text += f" Compensating control: {exc.compensating_control}"
+    if exc.revoked_reason:
+        text += f" Revoked: {exc.revoked_reason}"
+    return Text(terminal_safe(text), style="yellow")
 
 
 def _compact_list(items: Iterable[Finding]) -> RenderableType:

@@ -141,3 +141,38 @@ def test_period_report_in_every_format(tmp_path: Path) -> None:
     assert invoke("period", "report", *where[:2], "--from", "2026-11-05", "--to", "2026-11-01",
                   "--store", location).exit_code == 2  # fmt: skip
     assert invoke("period", "report", *where, "--format", "pdf").exit_code == 2
+
+
+def test_period_report_per_framework(tmp_path: Path) -> None:
+    location = str(tmp_path / "e.sqlite")
+    builder = SiteBuilder()
+    with open_store(location, create=True) as store:
+        for day, threshold in ((1, 5), (2, 0), (3, 5)):
+            builder.setting("lockoutthreshold", threshold)
+            store_run(store, _scan(builder, day))
+    where = ["--site", "Acme Academy", "--from", "2026-11-01", "--to", "2026-11-03",
+             "--store", location, "--framework", "nist-800-53"]  # fmt: skip
+    document = json.loads(invoke("period", "report", *where, "--format", "json").stdout)
+    (nist,) = document["frameworks"]
+    ac7 = next(r for r in nist["requirements"] if r["id"] == "AC-7")
+    assert ac7["state"] == "exception"
+    assert ac7["exception_checks"] == ["authentication.account_lockout_enabled"]
+    assert (ac7["first_failure"], ac7["days_fail"]) == ("2026-11-02", 1)
+    policy = next(r for r in nist["requirements"] if r["id"] == "AC-1")
+    assert policy["state"] == "manual"
+    assert sum(nist["counts"].values()) == len(nist["requirements"]) == 62
+    assert nist["counts"]["manual"] == 13
+    # A requirement operated when every mapped check passed on every day.
+    controls = {c["check_id"]: c for c in document["controls"]}
+    for requirement in nist["requirements"]:
+        if requirement["state"] == "operated":
+            assert all(controls[c]["operated_throughout"] for c in requirement["checks"])
+    text = " ".join(invoke("period", "report", *where).stdout.split())
+    assert "AC-7 Unsuccessful Logon Attempts: failed on 1 day(s) from 2026-11-02, by" in text
+    html = tmp_path / "period.html"
+    assert invoke("period", "report", *where, "--format", "html", "-o", str(html)).exit_code == 0
+    assert 'id="framework-nist-800-53"' in html.read_text()
+    plain = json.loads(invoke("period", "report", *where[:-2], "--format", "json").stdout)
+    assert "frameworks" not in plain
+    bad = invoke("period", "report", *where[:-1], "iso9001")
+    assert bad.exit_code == 2 and "Unknown framework 'iso9001'" in bad.output

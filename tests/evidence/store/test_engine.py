@@ -30,7 +30,7 @@ def execute(store: EvidenceStore, sql: str) -> None:
 
 
 def test_the_shipped_head_revision_is_read_from_the_scripts(tmp_path: Path) -> None:
-    assert shipped_revisions() == Revisions(head="0001", known=frozenset({"0001"}))
+    assert shipped_revisions() == Revisions(head="0002", known=frozenset({"0001", "0002"}))
     chain = tmp_path / "chain"
     chain.mkdir()
     (chain / "0001_first.py").write_text('"""Revision ID: 0001"""\nrevision = "0001"\n')
@@ -54,7 +54,7 @@ def test_the_schema_is_migrated_only_when_its_revision_differs(store_location: s
             prepare(engine, store_location, create=False)
         assert prepare(engine, store_location, create=True)  # a new store: created
         assert not prepare(engine, store_location, create=False)  # at the head: nothing to do
-        newer = Revisions(head="0002", known=frozenset({"0001", "0002"}))
+        newer = Revisions(head="0003", known=frozenset({"0001", "0002", "0003"}))
         assert prepare(engine, store_location, create=False, shipped=newer)  # upgraded
     finally:
         engine.dispose()
@@ -81,7 +81,7 @@ def test_a_store_written_by_a_newer_version_is_refused(store_location: str) -> N
         store.append(SITE, RecordKind.RUN, {"n": 1}, collected_at=T0)
         execute(store, "UPDATE alembic_version SET version_num = '0099'")
     for create in (False, True):
-        with pytest.raises(StoreError, match=r"revision 0099.*newest is 0001.*newer moodle-soc"):
+        with pytest.raises(StoreError, match=r"revision 0099.*newest is 0002.*newer moodle-soc"):
             open_store(store_location, create=create)
     engine = engine_for(store_location)
     try:

@@ -17,6 +17,13 @@ from moodle_soc.evidence.store.runs import site_ref_for, store_run
 from moodle_soc.evidence.store.store import EvidenceStore
 from moodle_soc.models.access import AccessInventory
 from moodle_soc.models.logs import LogReviewSignOff
+from moodle_soc.models.programme import (
+    ControlOwnerChange,
+    ExceptionRevocation,
+    RemediationAssignment,
+    RiskException,
+    ScopeAnswers,
+)
 from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 from moodle_soc.models.reviews import (
     CampaignClose,
@@ -25,6 +32,7 @@ from moodle_soc.models.reviews import (
     FollowUpCheck,
     FollowUpStatus,
 )
+from moodle_soc.programme.scope import decide_scope
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 SITE = SiteRef(key="kinds-site", name="Kinds")
@@ -37,10 +45,15 @@ def test_every_kind_has_exactly_one_handler_and_the_stored_strings_never_change(
         "run", "attachment", "population", "sample", "retention_seal", "review_campaign",
         "review_decisions", "review_close", "review_followup_check", "change_population",
         "log_review",
+        "readiness_scope", "risk_exception", "exception_revocation", "control_owner",
+        "remediation_assignment",
     ]  # fmt: skip
+    # A seal, and the readiness programme's decisions (small, and in force for years).
     assert [k for k, h in HANDLERS.items() if not h.retention_may_clear] == [
-        RecordKind.RETENTION_SEAL
-    ]
+        RecordKind.RETENTION_SEAL, RecordKind.READINESS_SCOPE, RecordKind.RISK_EXCEPTION,
+        RecordKind.EXCEPTION_REVOCATION, RecordKind.CONTROL_OWNER,
+        RecordKind.REMEDIATION_ASSIGNMENT,
+    ]  # fmt: skip
     assert [k for k, h in HANDLERS.items() if h.blobs] == [RecordKind.ATTACHMENT]
     assert handler_for("run") is HANDLERS[RecordKind.RUN]
     assert handler_for("note") is None and handler_for(b"run") is None
@@ -87,6 +100,39 @@ def review_payloads() -> dict[RecordKind, dict[str, Any]]:
     }
 
 
+def programme_payloads() -> dict[RecordKind, dict[str, Any]]:
+    answers = ScopeAnswers(
+        hosted_for_customers=True, availability_commitments=False, confidential_data=True,
+        processes_transactions=False, personal_information=False, takes_payments=True,
+        revenue_recognition=False, erp_integration=False, customers_under_financial_audit=False,
+        hosting_model="self-hosted", report_type="type2", period_start=date(2026, 1, 1),
+        period_end=date(2026, 12, 31),
+    )  # fmt: skip
+    scope = decide_scope(answers, payment_records=3, decided_by="cco", decided_at=T0)
+    exception = RiskException(
+        id="EXC-0a1b2c3d", check_id="authentication.mfa_enabled", reason="Rollout in Q1.",
+        owner="IT", approver="CISO", approved_at=date(2026, 3, 1), expires=date(2026, 6, 30),
+        created_by="cco", created_at=T0,
+    )  # fmt: skip
+    revocation = ExceptionRevocation(
+        exception_id="EXC-0a1b2c3d", reason="MFA is on.", revoked_by="cco", revoked_at=T0
+    )
+    owner = ControlOwnerChange(
+        control="restore_test_record", owner="client", changed_by="cco", changed_at=T0
+    )
+    assignment = RemediationAssignment(
+        check_id="authentication.mfa_enabled", resource="plugin:tool_mfa", owner="IT",
+        due=date(2026, 4, 1), ticket="SEC-12", assigned_by="cco", assigned_at=T0,
+    )  # fmt: skip
+    return {
+        RecordKind.READINESS_SCOPE: scope.model_dump(mode="json"),
+        RecordKind.RISK_EXCEPTION: exception.model_dump(mode="json"),
+        RecordKind.EXCEPTION_REVOCATION: revocation.model_dump(mode="json"),
+        RecordKind.CONTROL_OWNER: owner.model_dump(mode="json"),
+        RecordKind.REMEDIATION_ASSIGNMENT: assignment.model_dump(mode="json"),
+    }
+
+
 def test_a_record_of_every_kind_reads_as_one_sentence(
     sqlite_store: EvidenceStore, scans: Any, tmp_path: Path
 ) -> None:
@@ -112,7 +158,7 @@ def test_a_record_of_every_kind_reads_as_one_sentence(
     changes = population.model_copy(update={"name": "changes"})
     records.append(store.append(site, RecordKind.CHANGE_POPULATION,
                                 changes.model_dump(mode="json"), collected_at=T0))  # fmt: skip
-    for kind, payload in review_payloads().items():
+    for kind, payload in (review_payloads() | programme_payloads()).items():
         records.append(store.append(site, kind, payload, collected_at=T0))
     signed = LogReviewSignOff.model_validate(
         {"site": "Acme", "wwwroot": None, "period": {"from": "2026-02-01", "to": "2026-02-28"},
@@ -149,6 +195,14 @@ def test_a_record_of_every_kind_reads_as_one_sentence(
         "change_population": "Population changes for 2026-03-01 to 2026-03-01: 12 rows.",
         "log_review": "Log review of Acme for 2026-02-01 to 2026-02-28 signed off by sam"
         " (review abababababab).",
+        "readiness_scope": "Audit scope by cco: SOC 2 CC, C; SOC 1 applies; self-hosted, type2"
+        " 2026-01-01 to 2026-12-31.",
+        "risk_exception": "Risk exception EXC-0a1b2c3d for authentication.mfa_enabled, approved"
+        " by CISO on 2026-03-01, owner IT, until 2026-06-30.",
+        "exception_revocation": "Exception EXC-0a1b2c3d revoked by cco: MFA is on.",
+        "control_owner": "Control restore_test_record assigned to client by cco.",
+        "remediation_assignment": "Remediation of authentication.mfa_enabled plugin:tool_mfa"
+        " assigned to IT by cco, due 2026-04-01.",
     }
     run = scans.acme[0]
     assert described["run"].startswith(f"Scan of {run.site.name} at ")

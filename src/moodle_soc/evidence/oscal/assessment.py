@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,7 +27,13 @@ from moodle_soc.errors import UsageError
 from moodle_soc.evidence.periods.timeline import RunView, build_period_report
 from moodle_soc.evidence.store.runs import load_run
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
-from moodle_soc.frameworks import Catalogue, Criterion, load_catalogue
+from moodle_soc.frameworks import (
+    Catalogue,
+    Criterion,
+    Framework,
+    ManualEvidence,
+    load_catalogue,
+)
 from moodle_soc.models.period import ControlPeriod
 from moodle_soc.models.records import RecordKind, StoredRecord
 from moodle_soc.models.run import AuditRun, Finding, worst_status
@@ -62,9 +69,11 @@ class _Context(NamedTuple):
     start: date
     end: date
     controls: dict[str, ControlPeriod]  # the period report's days of each check
+    scope: str = ""  # the framework of a result other than SOC 2 (keeps SOC 2's uuids as they were)
 
     def uid(self, *parts: object) -> str:
-        key = "|".join(map(str, (self.site_key, self.start, self.end, *parts)))
+        scope = (self.scope,) if self.scope else ()
+        key = "|".join(map(str, (self.site_key, self.start, self.end, *scope, *parts)))
         return str(uuid.uuid5(_ROOT, key))
 
     @property
@@ -93,8 +102,15 @@ def _scan_days(
     return sorted(days.items()), cleared
 
 
-def build_assessment_results(store: EvidenceStore, site_key: str, start: date, end: date) -> Any:
-    """The period's assessment results as a validated trestle ``AssessmentResults`` model."""
+def build_assessment_results(
+    store: EvidenceStore,
+    site_key: str,
+    start: date,
+    end: date,
+    frameworks: Sequence[Framework] = (),
+) -> Any:
+    """The period's assessment results as a validated trestle ``AssessmentResults`` model: one
+    result per framework (default SOC 2), each with a finding per requirement."""
     first, last = period_bounds(start, end)
     site = next((s for s in store.sites() if s.key == site_key), None)
     if site is None:
@@ -104,38 +120,20 @@ def build_assessment_results(store: EvidenceStore, site_key: str, start: date, e
     report = build_period_report(site, views, start, end, generated_at=first)
     name = " ".join(site.name.split()) or site_key  # OSCAL titles are one non-empty line
     ctx = _Context(site_key, name, start, end, {c.check_id: c for c in report.controls})
-    catalogue, operational = load_catalogue(), oc.Status(state="operational")
-    criteria = catalogue.soc2.criteria
+    catalogue = load_catalogue()
     runs = [record for _day, day_runs in days for record, _run in day_runs]
     lost = ", ".join(str(record.seq) for record in cleared)
-    observations, seen = _observations(ctx, days, {c for k in criteria for c in k.checks})
-    components = [
-        oc.SystemComponent(
-            uuid=ctx.uid(key), type=kind, title=title, description=text, status=operational
+    results = [
+        _result(
+            ctx._replace(scope="" if framework.id == "soc2" else framework.id),
+            framework,
+            catalogue,
+            days,
+            runs,
+            f"Retention cleared scans {lost}: their days count as unscanned." if lost else None,
         )
-        for key, kind, title, text in (
-            ("tool", "software", f"moodle-soc {__version__}", "The read-only audit tool."),
-            ("site", "this-system", name, "The Moodle site every scan observed."),
-        )
+        for framework in frameworks or (catalogue.soc2,)
     ]
-    selection = [oc.SelectControlById(control_id=control_id(c.id)) for c in criteria]
-    result = ar.Result(
-        uuid=ctx.uid("result"),
-        title=f"SOC 2 period {start} to {end}",
-        description=f"{len(runs)} stored moodle-soc scans of {site.name} on {len(days)} of the"
-        f" {(end - start).days + 1} days, judged by check catalogue {catalogue.version}.",
-        start=first,
-        end=last,
-        props=[_prop("site_key", site_key), _prop("catalogue_version", catalogue.version)],
-        local_definitions=ar.LocalDefinitions1(components=components),
-        reviewed_controls=oc.ReviewedControls(
-            description=f"{catalogue.soc2.name} ({catalogue.soc2.version}), every criterion.",
-            control_selections=[oc.ControlSelections(include_controls=selection)],
-        ),
-        observations=observations or None,
-        findings=[_finding(ctx, c, seen, catalogue) for c in criteria],
-        remarks=f"Retention cleared scans {lost}: their days count as unscanned." if lost else None,
-    )
     return ar.AssessmentResults(
         uuid=ctx.uid("assessment-results"),
         metadata=oc.Metadata(
@@ -149,8 +147,56 @@ def build_assessment_results(store: EvidenceStore, site_key: str, start: date, e
             href=f"#{ctx.uid('plan')}",
             remarks="The plan is moodle-soc's check catalogue, the back-matter resource named.",
         ),
-        results=[result],
+        results=results,
         back_matter=oc.BackMatter(resources=_resources(ctx, catalogue, runs)),
+    )
+
+
+def _result(
+    ctx: _Context,
+    framework: Framework,
+    catalogue: Catalogue,
+    days: list[_ScanDay],
+    runs: list[StoredRecord],
+    remarks: str | None,
+) -> Any:
+    """One framework's result: an observation per check per scan day, a finding per requirement."""
+    start, end, operational = ctx.start, ctx.end, oc.Status(state="operational")
+    criteria = framework.criteria
+    observations, seen = _observations(ctx, days, {c for k in criteria for c in k.checks})
+    components = [
+        oc.SystemComponent(
+            uuid=ctx.uid(key), type=kind, title=title, description=text, status=operational
+        )
+        for key, kind, title, text in (
+            ("tool", "software", f"moodle-soc {__version__}", "The read-only audit tool."),
+            ("site", "this-system", ctx.site_name, "The Moodle site every scan observed."),
+        )
+    ]
+    selection = [oc.SelectControlById(control_id=control_id(c.id)) for c in criteria]
+    label = "SOC 2" if framework.id == "soc2" else framework.name
+    evidence = catalogue.manual_evidence | framework.manual_evidence
+    props = [_prop("site_key", ctx.site_key), _prop("catalogue_version", catalogue.version)]
+    if framework.id != "soc2":
+        props.append(_prop("framework", framework.id))
+    return ar.Result(
+        uuid=ctx.uid("result"),
+        title=f"{label} period {start} to {end}",
+        description=f"{len(runs)} stored moodle-soc scans of {ctx.site_name} on {len(days)} of"
+        f" the {(end - start).days + 1} days, judged by check catalogue {catalogue.version}.",
+        start=period_bounds(start, end)[0],
+        end=period_bounds(start, end)[1],
+        props=props,
+        local_definitions=ar.LocalDefinitions1(components=components),
+        reviewed_controls=oc.ReviewedControls(
+            description=f"{framework.name} ({framework.version}), every requirement."
+            if framework.id != "soc2"
+            else f"{framework.name} ({framework.version}), every criterion.",
+            control_selections=[oc.ControlSelections(include_controls=selection)],
+        ),
+        observations=observations or None,
+        findings=[_finding(ctx, c, seen, evidence) for c in criteria],
+        remarks=remarks,
     )
 
 
@@ -239,12 +285,14 @@ def _resources(ctx: _Context, catalogue: Catalogue, runs: list[StoredRecord]) ->
     ]
 
 
-def _finding(ctx: _Context, criterion: Criterion, seen: _Seen, catalogue: Catalogue) -> Any:
+def _finding(
+    ctx: _Context, criterion: Criterion, seen: _Seen, evidence: Mapping[str, ManualEvidence]
+) -> Any:
     verdict, sentence = _verdict(criterion, seen, ctx)
     reason = {"satisfied": "pass", "not-satisfied": "fail"}.get(verdict)
     status = oc.ObjectiveStatus(state=verdict, reason=reason) if reason else None
     related = [ctx.uid("observation", d, c) for c in criterion.checks for d, _ in seen.get(c, [])]
-    manual = [catalogue.manual_evidence[e].title for e in criterion.manual_evidence]
+    manual = [evidence[e].title for e in criterion.manual_evidence if e in evidence]
     return oc.Finding(
         uuid=ctx.uid("finding", criterion.id),
         title=f"{criterion.id} {criterion.title}",
@@ -294,9 +342,16 @@ def _verdict(criterion: Criterion, seen: _Seen, ctx: _Context) -> tuple[str, str
     )
 
 
-def export_oscal(store: EvidenceStore, site_key: str, start: date, end: date, output: Path) -> Path:
+def export_oscal(
+    store: EvidenceStore,
+    site_key: str,
+    start: date,
+    end: date,
+    output: Path,
+    frameworks: Sequence[Framework] = (),
+) -> Path:
     """Write the period's assessment results as OSCAL JSON with trestle's own serializer."""
-    results = build_assessment_results(store, site_key, start, end)
+    results = build_assessment_results(store, site_key, start, end, frameworks)
     try:
         output.write_bytes(results.oscal_serialize_json_bytes(pretty=True) + b"\n")
     except OSError as exc:

@@ -36,7 +36,7 @@ from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 from moodle_soc.results import Status
 
 if TYPE_CHECKING:
-    from moodle_soc.models.run import AuditRun
+    from moodle_soc.models.run import AuditRun, Finding
 
 _PASSING = (Status.PASS, Status.NOT_APPLICABLE)
 
@@ -62,8 +62,8 @@ class RunView:
         failing = {}
         for f in run.findings:
             statuses.setdefault(f.check_id, []).append(f.status)
-            if f.status is Status.FAIL:
-                failing[(f.check_id, f.resource)] = (f.severity.value, f.reason)
+            if f.status in (Status.FAIL, Status.ACCEPTED):  # an accepted risk did not operate
+                failing[(f.check_id, f.resource)] = (f.severity.value, _with_exception(f))
         verdicts = {cid: _verdict(s) for cid, s in statuses.items()}
         meta = {c.id: (c.title, c.area, c.severity.value) for c in run.checks}
         return cls(record.seq, record.record_hash, run.audit_time, verdicts, failing, meta)
@@ -74,8 +74,19 @@ class RunView:
                       day=self.day, failed_checks=failed)  # fmt: skip
 
 
+def _with_exception(finding: Finding) -> str:
+    """The finding's reason, with the exception that accepts (or accepted) it."""
+    exc = finding.exception
+    if exc is None:
+        return finding.reason
+    return (
+        f"{finding.reason} Risk exception {exc.id} ({exc.state}): approved by {exc.approver},"
+        f" expires {exc.expires}."
+    )
+
+
 def _verdict(statuses: list[Status]) -> DayStatus:
-    if Status.FAIL in statuses:
+    if Status.FAIL in statuses or Status.ACCEPTED in statuses:
         return "fail"
     return "pass" if statuses and all(s in _PASSING for s in statuses) else "unknown"
 

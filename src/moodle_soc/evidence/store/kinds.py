@@ -135,6 +135,41 @@ def _log_review(p: Payload) -> str:
     )
 
 
+def _scope(p: Payload) -> str:
+    soc1 = "SOC 1 applies" if p["soc1"] else "no SOC 1"
+    answers = p["answers"]
+    return (
+        f"Audit scope by {p['decided_by']}: SOC 2 {', '.join(p['soc2_categories'])}; {soc1};"
+        f" {answers['hosting_model']}, {answers['report_type']}"
+        f" {answers['period_start']} to {answers['period_end']}."
+    )
+
+
+def _exception(p: Payload) -> str:
+    resource = f" ({p['resource']})" if p.get("resource") else ""
+    return (
+        f"Risk exception {p['id']} for {p['check_id']}{resource}, approved by {p['approver']}"
+        f" on {p['approved_at']}, owner {p['owner']}, until {p['expires']}."
+    )
+
+
+def _revocation(p: Payload) -> str:
+    reason = str(p["reason"]).rstrip(".")
+    return f"Exception {p['exception_id']} revoked by {p['revoked_by']}: {reason}."
+
+
+def _owner(p: Payload) -> str:
+    return f"Control {p['control']} assigned to {p['owner']} by {p['changed_by']}."
+
+
+def _assignment(p: Payload) -> str:
+    due = f", due {p['due']}" if p.get("due") else ""
+    return (
+        f"Remediation of {p['check_id']} {p['resource']} assigned to {p['owner']}"
+        f" by {p['assigned_by']}{due}."
+    )
+
+
 # --- models (imported when a payload is parsed) ---------------------------------------------
 
 
@@ -174,6 +209,16 @@ def _followup() -> type[BaseModel]:
     return FollowUpCheck
 
 
+def _programme(name: str) -> Callable[[], type[BaseModel]]:
+    def model() -> type[BaseModel]:
+        from moodle_soc.models import programme
+
+        found: type[BaseModel] = getattr(programme, name)
+        return found
+
+    return model
+
+
 # Population and sample payloads are modelled in evidence.periods, above the store: their
 # handlers read the JSON as stored.
 HANDLERS: Mapping[RecordKind, KindHandler] = {
@@ -196,5 +241,41 @@ HANDLERS: Mapping[RecordKind, KindHandler] = {
             RecordKind.REVIEW_FOLLOWUP_CHECK, "follow-up check", _followup_check, _followup
         ),
         KindHandler(RecordKind.LOG_REVIEW, "log review sign-off", _log_review, _log_sign_off),
+        # The programme's decisions stay readable for as long as the chain: retention keeps them.
+        KindHandler(
+            RecordKind.READINESS_SCOPE,
+            "audit scope",
+            _scope,
+            _programme("ReadinessScope"),
+            retention_may_clear=False,
+        ),
+        KindHandler(
+            RecordKind.RISK_EXCEPTION,
+            "risk exception",
+            _exception,
+            _programme("RiskException"),
+            retention_may_clear=False,
+        ),
+        KindHandler(
+            RecordKind.EXCEPTION_REVOCATION,
+            "exception revocation",
+            _revocation,
+            _programme("ExceptionRevocation"),
+            retention_may_clear=False,
+        ),
+        KindHandler(
+            RecordKind.CONTROL_OWNER,
+            "control owner change",
+            _owner,
+            _programme("ControlOwnerChange"),
+            retention_may_clear=False,
+        ),
+        KindHandler(
+            RecordKind.REMEDIATION_ASSIGNMENT,
+            "remediation assignment",
+            _assignment,
+            _programme("RemediationAssignment"),
+            retention_may_clear=False,
+        ),
     )
 }

@@ -55,3 +55,46 @@ keys = sa.Table(
     sa.Column("public_key", sa.Text, nullable=False),
     sa.Column("added_at", sa.String(40), nullable=False),
 )
+
+# The web dashboard (migration 0002): its users, their sessions, and its append-only audit log.
+# ``sites`` is a comma-separated list of site keys ("" = every site); dates are ISO days.
+web_users = sa.Table(
+    "web_users",
+    metadata,
+    sa.Column("username", sa.String(200), primary_key=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("sites", sa.Text, nullable=False),
+    sa.Column("period_start", sa.String(10), nullable=True),
+    sa.Column("period_end", sa.String(10), nullable=True),
+    sa.Column("expires", sa.String(10), nullable=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False),
+    sa.Column("locked_until", sa.String(40), nullable=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("password_changed_at", sa.String(40), nullable=False),
+)
+
+# A session is found by the SHA-256 of its cookie: the store never holds a usable token.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(200), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("expires_at", sa.String(40), nullable=False),
+    sa.Index("ix_web_sessions_username", "username"),
+)
+
+web_audit = sa.Table(
+    "web_audit",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("username", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("client", sa.String(100), nullable=False),
+)

@@ -1,0 +1,171 @@
+"""The compliance pages: sites, a site's overview, findings, a check, runs, the period."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from moodle_soc.web.access import (
+    READERS,
+    check_site,
+    route,
+    store_of,
+    user_of,
+    within_for,
+)
+from moodle_soc.web.charts import trend_chart
+from moodle_soc.web.render import audit, page
+
+router = APIRouter()
+Day = Annotated[str | None, Query(max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+@route(router, "GET", "/", READERS, response_class=HTMLResponse)
+def sites(request: Request) -> HTMLResponse:
+    from moodle_soc.api.dashboard import dashboard_sites
+
+    user = user_of(request)
+    cards = dashboard_sites(store_of(request), user.sites)
+    audit(request, "view", "/")
+    return page(request, "sites.html.j2", cards=cards, within=within_for(user))
+
+
+@route(router, "GET", "/sites/{site_key}", READERS, response_class=HTMLResponse)
+def overview(request: Request, site_key: str) -> HTMLResponse:
+    from moodle_soc.api.dashboard import site_overview
+
+    check_site(request, site_key)
+    found = site_overview(store_of(request), site_key, within=within_for(user_of(request)))
+    names = ["Overall", *(c.category for c in found.readiness)]
+    times = [p.audit_time for p in found.trend]
+    series = {"Overall": [p.overall for p in found.trend]}
+    for name in names[1:]:
+        series[name] = [p.categories.get(name) for p in found.trend]
+    audit(request, "view", request.url.path)
+    return page(
+        request,
+        "overview.html.j2",
+        o=found,
+        chart=trend_chart(times, series) if times else None,
+        tab="overview",
+    )
+
+
+@route(router, "GET", "/sites/{site_key}/findings", READERS, response_class=HTMLResponse)
+def findings(
+    request: Request,
+    site_key: str,
+    state: Annotated[str, Query(pattern="^(all|open|fixed)$")] = "all",
+    severity: Annotated[str, Query(pattern="^(|critical|high|medium|low|info)$")] = "",
+    check: Annotated[str, Query(max_length=100)] = "",
+) -> HTMLResponse:
+    from moodle_soc.api.dashboard import site_findings
+
+    site = check_site(request, site_key)
+    store, within = store_of(request), within_for(user_of(request))
+    rows = site_findings(
+        store, site_key, within=within, state=state, severity=severity or None, check=check
+    )
+    audit(request, "view", request.url.path, detail=str(request.url.query))
+    return page(
+        request,
+        "findings.html.j2",
+        o={"site": site},
+        rows=rows,
+        state=state,
+        severity=severity,
+        check=check,
+        tab="findings",
+    )
+
+
+@route(router, "GET", "/sites/{site_key}/checks/{check_id}", READERS, response_class=HTMLResponse)
+def check_detail(request: Request, site_key: str, check_id: str) -> HTMLResponse:
+    from moodle_soc.api.dashboard import check_page
+
+    site = check_site(request, site_key)
+    store, within = store_of(request), within_for(user_of(request))
+    found = check_page(store, site_key, check_id, within=within)
+    audit(request, "view", request.url.path)
+    return page(
+        request,
+        "check.html.j2",
+        o={"site": site},
+        c=found,
+        tab="findings",
+    )
+
+
+@route(router, "GET", "/sites/{site_key}/runs", READERS, response_class=HTMLResponse)
+def runs(
+    request: Request,
+    site_key: str,
+    verify: Annotated[bool, Query()] = False,
+) -> HTMLResponse:
+    from moodle_soc.api.dashboard import site_attachments, site_runs
+    from moodle_soc.api.evidence import verify_store
+
+    site = check_site(request, site_key)
+    store, within = store_of(request), within_for(user_of(request))
+    verification = verify_store(store, site=site_key) if verify else None
+    if verification is not None:
+        verdict = "intact" if verification.ok else "TAMPERED"
+        audit(request, "verify_chain", request.url.path, detail=verdict)
+    else:
+        audit(request, "view", request.url.path)
+    return page(
+        request,
+        "runs.html.j2",
+        o={"site": site},
+        runs=site_runs(store, site_key, within=within),
+        attachments=site_attachments(store, site_key, within=within),
+        verification=verification,
+        tab="runs",
+    )
+
+
+@route(router, "GET", "/sites/{site_key}/period", READERS, response_class=HTMLResponse)
+def period(request: Request, site_key: str, start: Day = None, end: Day = None) -> HTMLResponse:
+    from moodle_soc.api.dashboard import site_period
+
+    site = check_site(request, site_key)
+    store, user = store_of(request), user_of(request)
+    first, last = chosen_period(user.period if user.role == "auditor" else None, start, end)
+    report = site_period(store, site_key, first, last)
+    audit(request, "view", request.url.path, detail=f"{first}..{last}")
+    return page(
+        request,
+        "period.html.j2",
+        o={"site": site},
+        report=report,
+        start=first,
+        end=last,
+        tab="period",
+    )
+
+
+def chosen_period(
+    allowed: tuple[date, date] | None, start: str | None, end: str | None
+) -> tuple[date, date]:
+    """The period asked for (default: the auditor's period, else the last 90 days); an
+    auditor's request must lie inside their audit period."""
+    from moodle_soc.errors import UsageError
+    from moodle_soc.web.access import ForbiddenError
+
+    today = datetime.now(UTC).date()
+    default = allowed or (today - timedelta(days=89), today)
+    try:
+        first = date.fromisoformat(start) if start else default[0]
+        last = date.fromisoformat(end) if end else default[1]
+    except ValueError:
+        raise UsageError("The period's days must be dates such as 2026-01-31.") from None
+    if last < first:
+        raise UsageError(f"The period {first}..{last} ends before it starts.")
+    if allowed and (first < allowed[0] or last > allowed[1]):
+        raise ForbiddenError(
+            f"Your audit period is {allowed[0]}..{allowed[1]}; {first}..{last} lies outside it."
+        )
+    return first, last

@@ -1,0 +1,166 @@
+"""The readiness and exception commands as a user runs them: one-line errors with their exit
+codes, the JSON contract, the questionnaire on the terminal, an exception seen in the scan."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+AS_OF = "2026-11-29T12:00:00Z"
+ANSWERS = """\
+hosted_for_customers: true
+availability_commitments: false
+confidential_data: true
+processes_transactions: false
+personal_information: true
+takes_payments: false
+revenue_recognition: false
+erp_integration: false
+customers_under_financial_audit: false
+hosting_model: self-hosted
+report_type: type2
+period: 2026-01-01..2026-12-31
+"""
+
+
+@pytest.fixture
+def scanned(cli: Any, acme_site_db: Path, tmp_path: Path) -> str:
+    store = str(tmp_path / "evidence.sqlite")
+    done = cli("scan", "--db", f"sqlite:///{acme_site_db}", "--as-of", AS_OF, "--store", store,
+               "--format", "json", "-o", str(tmp_path / "run.json"))  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    return store
+
+
+def one_line_error(done: subprocess.CompletedProcess[str], code: int, text: str) -> None:
+    assert done.returncode == code, done.stderr
+    assert done.stderr.startswith(f"moodle-soc: error: {text}"), done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_scope_from_an_answers_file_then_the_programme_as_json(
+    cli: Any, scanned: str, tmp_path: Path
+) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(ANSWERS, encoding="utf-8")
+    done = cli("readiness", "scope", "--answers", str(answers), "--store", scanned,
+               "--site", "Acme", "--by", "cco")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (
+        done.stdout.splitlines()[0] == "Scope decided by cco: SOC 2 CC, C, P; SOC 1 does not apply."
+    )
+    shown = cli("readiness", "--store", scanned, "--site", "Acme", "--as-of", AS_OF,
+                "--format", "json")  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert document["scope"]["soc2_categories"] == ["CC", "C", "P"]
+    assert document["scope"]["soc1"] is False
+    assert {"id", "title", "owner", "frequency", "status", "due"} <= set(document["controls"][0])
+    assert len(document["checklist"]) == 7 and "state" in document["checklist"][0]
+    terminal = cli("readiness", "--store", scanned, "--site", "Acme", "--as-of", AS_OF)
+    assert terminal.returncode == 0, terminal.stderr
+    assert "Readiness checklist" in terminal.stdout and "Score per category" in terminal.stdout
+
+
+def test_the_questionnaire_asks_on_the_terminal(acme_site_db: Path, scanned: str) -> None:
+    from .conftest import _fixtures
+
+    # nine yes/no questions, hosting model, host name, report type, period
+    typed = "y\nn\ny\nn\nn\nn\nn\ny\nn\nmanaged-inclusive\nCloudHost\ntype1\n2026-12-31\n"
+    environment = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    done = subprocess.run(
+        [str(_fixtures.CLI), "readiness", "scope", "--store", scanned, "--site", "Acme",
+         "--format", "json"],
+        input=typed, capture_output=True, text=True, env=environment, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    scope = json.loads(done.stdout[done.stdout.index("{") :])
+    assert scope["soc2_categories"] == ["CC", "C"] and scope["soc1"] is True  # ERP integration
+    assert scope["answers"]["hosting_model"] == "managed-inclusive"
+    assert scope["answers"]["period_start"] == scope["answers"]["period_end"] == "2026-12-31"
+
+
+def test_bad_input_gets_one_line_and_its_exit_code(cli: Any, scanned: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(ANSWERS.replace("report_type: type2", "report_type: soc3"), encoding="utf-8")
+    one_line_error(
+        cli("readiness", "scope", "--answers", str(bad), "--store", scanned, "--site", "Acme"),
+        7,
+        f"{bad}: report_type must be one of type1, type2, not 'soc3'.",
+    )
+    one_line_error(cli("readiness", "--store", scanned), 2, "Give --site")
+    one_line_error(
+        cli("readiness", "scope", "--answers", str(bad), "--store", scanned), 2, "Give --site SITE"
+    )
+    one_line_error(
+        cli("exception", "add", "--site", "Acme", "--store", scanned, "--check", "nope.nothing",
+            "--reason", "r", "--owner", "o", "--approver", "a", "--expires", "2027-01-31"),
+        2, "--check 'nope.nothing' is not a check id",
+    )  # fmt: skip
+    one_line_error(
+        cli("exception", "add", "--site", "Acme", "--store", scanned, "--check",
+            "authentication.mfa_enabled", "--reason", "r", "--owner", "o", "--approver", "a",
+            "--expires", "31/01/2027"),
+        2, "--expires '31/01/2027' is not a date",
+    )  # fmt: skip
+    one_line_error(
+        cli("exception", "revoke", "EXC-00000000", "--reason", "r", "--site", "Acme",
+            "--store", scanned),
+        2, "Exception 'EXC-00000000' is not on record",
+    )  # fmt: skip
+
+
+def test_an_exception_shows_as_accepted_in_the_next_scan(
+    cli: Any, scanned: str, acme_site_db: Path, tmp_path: Path
+) -> None:
+    today = date.today()  # exceptions are approved and expire by the real calendar
+    expires = (today + timedelta(days=90)).isoformat()
+    approved = (today - timedelta(days=1)).isoformat()
+    added = cli("exception", "add", "--site", "Acme", "--store", scanned, "--check",
+                "authentication.mfa_enabled", "--reason", "Rollout in Q1.", "--owner", "IT",
+                "--approver", "CISO", "--expires", expires, "--approved-at", approved,
+                "--compensating-control", "IdP MFA.")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.startswith("Exception EXC-")
+    report = tmp_path / "again.json"
+    again = cli("scan", "--db", f"sqlite:///{acme_site_db}", "--store", scanned,
+                "--format", "json", "-o", str(report))  # fmt: skip  # judged now
+    assert again.returncode in (0, 1), again.stderr
+    run = json.loads(report.read_text(encoding="utf-8"))
+    (finding,) = [f for f in run["findings"] if f["check_id"] == "authentication.mfa_enabled"]
+    assert finding["status"] == "accepted"
+    assert finding["exception"]["approver"] == "CISO"
+    assert finding["exception"]["expires"] == expires
+    assert finding["exception"]["scan_status"] == "fail"
+    listed = cli("exception", "list", "--site", "Acme", "--store", scanned, "--format", "json")
+    assert [v["state"] for v in json.loads(listed.stdout)] == ["active"]
+
+
+def test_remediation_list_assign_and_export(cli: Any, scanned: str, tmp_path: Path) -> None:
+    listed = cli("remediation", "list", "--site", "Acme", "--store", scanned, "--as-of", AS_OF,
+                 "--format", "json")  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    items = json.loads(listed.stdout)
+    assert items and {i["status"] for i in items} == {"open"}
+    first = items[0]
+    assigned = cli("remediation", "assign", first["id"], "--owner", "IT lead", "--ticket",
+                   "SEC-9", "--due", "2027-01-31", "--site", "Acme",
+                   "--store", scanned)  # fmt: skip
+    assert assigned.returncode == 0, assigned.stderr
+    assert assigned.stdout.strip().endswith("assigned to IT lead, due 2027-01-31.")
+    out = tmp_path / "items.csv"
+    exported = cli("remediation", "export", "--site", "Acme", "--store", scanned, "-o", str(out))
+    assert exported.returncode == 0, exported.stderr
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("Summary,Description,Priority,Assignee,Due Date")
+    assert any("IT lead,2027-01-31" in line and "SEC-9" in line for line in lines)
+    one_line_error(
+        cli("remediation", "list", "--site", "Acme", "--store", scanned, "--status", "late"),
+        2, "--status 'late' must be open, overdue, accepted or closed.",
+    )  # fmt: skip

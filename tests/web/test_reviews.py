@@ -1,0 +1,101 @@
+"""Reviewers decide in the browser: each decision is evidence, the review file's rules apply,
+only the campaign's reviewer decides, and the sign-off is final."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from tests.web.conftest import REVIEWER, Fixture, login
+
+from moodle_soc.api.reviews import get_review
+from moodle_soc.evidence.store.store import open_store
+from moodle_soc.evidence.store.verify import verify_store
+from moodle_soc.models.records import RecordKind
+
+
+def _campaign(web_store: Fixture, campaign_id: str):  # type: ignore[no-untyped-def]
+    with open_store(str(web_store.path)) as store:
+        return get_review(store, campaign_id)
+
+
+def test_a_reviewer_decides_every_entry_and_signs_off(
+    client: TestClient, web_store: Fixture
+) -> None:
+    csrf = login(client, REVIEWER)
+    campaign = _campaign(web_store, web_store.acme_campaign)
+    url = f"/reviews/{campaign.id}"
+    for number, entry in enumerate(campaign.entries):
+        decision = "revoke" if number == 0 else "keep"
+        answer = client.post(
+            f"{url}/decisions",
+            data={
+                "key": entry.key,
+                "decision": decision,
+                "comment": f"checked {number}",
+                "csrf_token": csrf,
+            },
+        )
+        assert answer.status_code == 303, answer.text
+    assert client.post(f"{url}/signoff", data={"csrf_token": csrf}).status_code == 303
+    after = _campaign(web_store, campaign.id)
+    assert after.close is not None and after.close.closed_by == REVIEWER
+    assert [f.username for f in after.close.follow_ups] == [campaign.entries[0].username]
+    first = after.decisions[campaign.entries[0].key]
+    assert (first.decision, first.comment, first.reviewer) == ("revoke", "checked 0", REVIEWER)
+    assert {i.file_format for i in after.imports} == {"web"}
+    with open_store(str(web_store.path)) as store:
+        kinds = [r.kind for r in store.records(site_key=campaign.start.site_key)]
+        assert kinds.count(RecordKind.REVIEW_DECISIONS) == len(campaign.entries)
+        assert verify_store(store).ok
+    page = client.get(url).text
+    assert (
+        f"Signed off by {REVIEWER}" in page and 'action="/reviews' not in page.split("<table", 1)[1]
+    )
+    late = client.post(
+        f"{url}/decisions",
+        data={"key": campaign.entries[0].key, "decision": "keep", "csrf_token": csrf},
+    )
+    assert late.status_code == 400 and "refused after sign-off" in late.text
+
+
+def test_a_decision_breaking_the_review_rules_is_refused_and_not_stored(
+    client: TestClient, web_store: Fixture
+) -> None:
+    csrf = login(client, REVIEWER)
+    entry = _campaign(web_store, web_store.acme_campaign).entries[0]
+    answer = client.post(
+        f"/reviews/{web_store.acme_campaign}/decisions",
+        data={"key": entry.key, "decision": "modify", "csrf_token": csrf},
+    )
+    assert answer.status_code == 400
+    assert "decision modify needs the grants to take away" in answer.text
+    assert _campaign(web_store, web_store.acme_campaign).imports == []
+
+
+def test_signing_off_with_undecided_entries_is_refused(
+    client: TestClient, web_store: Fixture
+) -> None:
+    csrf = login(client, REVIEWER)
+    answer = client.post(f"/reviews/{web_store.acme_campaign}/signoff", data={"csrf_token": csrf})
+    assert answer.status_code == 400 and "cannot be closed" in answer.text
+
+
+def test_only_the_campaigns_reviewer_sees_and_decides_it(
+    client: TestClient, web_store: Fixture
+) -> None:
+    csrf = login(client, "other@acme.test")
+    assert "No campaign to show" in client.get("/reviews").text
+    assert client.get(f"/reviews/{web_store.acme_campaign}").status_code == 404
+    entry = _campaign(web_store, web_store.acme_campaign).entries[0]
+    answer = client.post(
+        f"/reviews/{web_store.acme_campaign}/decisions",
+        data={"key": entry.key, "decision": "keep", "csrf_token": csrf},
+    )
+    assert answer.status_code == 404
+
+
+def test_a_manager_reads_a_campaign_but_gets_no_decision_forms(
+    client: TestClient, web_store: Fixture
+) -> None:
+    login(client, "manager")
+    page = client.get(f"/reviews/{web_store.acme_campaign}").text
+    assert "undecided" in page and "/decisions" not in page and "Sign off" not in page
