@@ -4,8 +4,9 @@ A throwaway copy of the fixture is scanned through the CLI once a day for seven 
 day 1 to day 7) into a temporary evidence store. Between scans an administrator connection
 keeps cron's heartbeat fresh and logs an event a day (the site keeps running), breaks account
 lockout on day 3 (``lockoutthreshold`` 0, logged in config_log as Moodle would) and restores it
-on day 5. The period report must say exactly that; ``evidence diff`` must show the change as new and fixed;
-and the populations over the fixture's history must match direct SQL counts, reproducibly.
+on day 5. The period report must say exactly that; ``evidence diff`` must show the change as new
+and fixed; and the populations over the fixture's history must match direct SQL counts,
+reproducibly.
 """
 
 from __future__ import annotations
