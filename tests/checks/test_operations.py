@@ -14,7 +14,7 @@ from moodle_soc.results import Severity, Status
 from moodle_soc.synthetic.builder import SiteBuilder
 
 PASS, FAIL, NA = Status.PASS, Status.FAIL, Status.NOT_APPLICABLE
-CRIT, HIGH, MED = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM
+HIGH, MED = Severity.HIGH, Severity.MEDIUM
 NOW = 1795936000
 HOUR = 3600
 DAY = 86400
@@ -47,7 +47,7 @@ CRON: dict[str, Case] = {
     "cron_healthy": (lambda b: None, [(PASS, None, "site", "Cron last started 1 minute ago")]),
     "cron_never_ran": (
         cron(""),
-        [(FAIL, CRIT, "site", "Cron has never run on this site (tool_task/lastcronstart is not")],
+        [(FAIL, HIGH, "site", "Cron has never run on this site (tool_task/lastcronstart is not")],
     ),
     "cron_late_by_minutes": (
         cron(NOW - 121),
@@ -56,7 +56,7 @@ CRON: dict[str, Case] = {
     "cron_on_time_at_the_limit": (cron(NOW - 120), [(PASS, None, "site", "2 minutes ago")]),
     "cron_stopped_for_days": (
         cron(NOW - 3 * DAY),
-        [(FAIL, CRIT, "site", "Cron last started 3 days ago")],
+        [(FAIL, HIGH, "site", "Cron last started 3 days ago")],
     ),
     "cron_infrequent": (
         cron(NOW - 30, interval=600),

@@ -84,6 +84,10 @@ IP: dict[str, Case] = {
         lambda b: b.token(b.user("leaver", deleted=1)),
         [(FAIL, "token:1", "of user leaver (deleted) for service moodle_mobile_app has no IP")],
     ),
+    "expired_token_without_ip": (
+        lambda b: b.token(svc(b), validuntil=NOW - DAY),
+        [(PASS, "site", "1 expired token(s) (1) were set aside: Moodle refuses them")],
+    ),
 }
 
 
@@ -123,6 +127,13 @@ ADMINS: dict[str, Case] = {
     "service_account_token": (
         lambda b: b.token(svc(b), service="acme_sis"),
         [(PASS, "site", "No web service token belongs to a site administrator (the only")],
+    ),
+    "admins_expired_token": (
+        lambda b: (b.token(2, validuntil=NOW - DAY), b.token(svc(b), service="acme_sis")),
+        [
+            (PASS, "site", "1 expired token(s) (1) were set aside"),
+            (PASS, "site", "No web service token belongs to a site administrator (the only"),
+        ],
     ),
 }
 

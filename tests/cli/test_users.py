@@ -78,3 +78,13 @@ def test_serve_refuses_a_missing_store_in_one_line(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 7
     assert done.stderr.startswith("moodle-soc: error: No evidence store at")
+
+
+def test_serve_refuses_half_a_trust_page_setting(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(CLI), "serve", "--store", str(tmp_path / "none.sqlite"), "--trust-site", "Acme"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (
+        2, "moodle-soc: error: Give both --trust-site and --trust-contact, or neither.\n"
+    )  # fmt: skip

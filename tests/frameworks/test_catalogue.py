@@ -193,7 +193,6 @@ def test_every_registered_check_is_mapped() -> None:
 def test_criteria_for_check_lists_soc2_before_soc1() -> None:
     catalogue = load_catalogue()
     assert catalogue.criteria_for_check("operations.cron_running") == (
-        "CC7.2",
         "A1.1",
         "A1.2",
         "PI1.3",

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from .conftest import Scans, restored
-from .fixtures import FIXTURE_SITES, HARDENED, WEAK, FixtureSite, RestoredSite
+from .fixtures import FIXTURE_SITES, HARDENED, LEGACY, WEAK, FixtureSite, RestoredSite
 
 pytestmark = pytest.mark.integration
 
@@ -152,3 +152,39 @@ def test_a_db_only_scan_has_no_errors(request: pytest.FixtureRequest, fixture: F
         assert cookies["status"] == "manual", cookies
     else:  # stored off: wrong on http and https alike
         assert (cookies["status"], cookies["resource"]) == ("fail", "setting:cookiesecure")
+
+
+def test_an_expired_token_is_judged_only_as_expired(request: pytest.FixtureRequest) -> None:
+    """Moodle refuses a token past its validuntil: it grants nothing, it is only clutter."""
+    site = restored(request, WEAK)
+    now = int(WEAK.audit_time.timestamp())
+    expired = [
+        int(str(r["id"]))
+        for r in site.rows(
+            "SELECT id FROM {p}external_tokens WHERE validuntil > 0 AND validuntil < :now",
+            now=now,
+        )
+    ]
+    assert expired, "fixture changed: the weak site has no expired token"
+    report = _scan(request, WEAK)
+    for check_id in ("webservices.tokens_ip_restricted", "webservices.tokens_not_owned_by_admins"):
+        resources = {f["resource"] for f in _findings(report, check_id)}
+        assert not resources & {f"token:{t}" for t in expired}, check_id
+    removed = {
+        f["resource"]
+        for f in _findings(report, "webservices.expired_tokens_removed")
+        if f["status"] == "fail"
+    }
+    assert removed == {f"token:{t}" for t in expired}
+
+
+def test_the_security_score_tells_hardened_from_weak(request: pytest.FixtureRequest) -> None:
+    """Severity-weighted readiness (docs/severity.md) separates the sites."""
+
+    def security(fixture: FixtureSite) -> float:
+        report = _scan(request, fixture)
+        (cc,) = [r for r in report["summary"]["readiness"] if r["category"] == "CC"]
+        return float(cc["score"])
+
+    hardened, weak, legacy = security(HARDENED), security(WEAK), security(LEGACY)
+    assert hardened >= 75 and weak <= 45 and legacy <= 45, (hardened, weak, legacy)

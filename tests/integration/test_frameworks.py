@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from moodle_soc import api
+from moodle_soc.checks.scoring import check_verdicts, weighted_score
 from moodle_soc.frameworks import builtin_ids
 
 from .conftest import Scans, restored
@@ -36,6 +37,7 @@ def test_soc2_through_the_framework_path_is_the_scans_own_summary(
 
 
 #: Per site: (framework, overall score, requirements met, requirements with a gap, the met ones).
+#: Scores weigh checks by severity (docs/severity.md), so a few high-severity passes count.
 #: The weak and legacy sites fail nearly every check, so only requirements whose checks all pass
 #: are met: capacity (A.8.6: the task queue is healthy) and deletion (A.8.10: no overdue data
 #: requests) on both; the log store (AU-2, AU-12) and a supported branch (SA-22) on the weak
@@ -44,13 +46,13 @@ def test_soc2_through_the_framework_path_is_the_scans_own_summary(
 #: users trusted with XSS-risk and user-data backup capabilities (A.8.2).
 SCORES: dict[str, list[tuple[str, float, int, int, list[str]]]] = {
     WEAK.key: [
-        ("iso27001", 6.7, 2, 28, ["A.8.6", "A.8.10"]),
-        ("nist-800-53", 7.3, 3, 38, ["AU-2", "AU-12", "SA-22"]),
+        ("iso27001", 38.3, 2, 28, ["A.8.6", "A.8.10"]),
+        ("nist-800-53", 32.4, 3, 38, ["AU-2", "AU-12", "SA-22"]),
     ],
     HARDENED.key: [
         (
             "iso27001",
-            59.3,
+            86.8,
             16,
             11,
             [
@@ -74,7 +76,7 @@ SCORES: dict[str, list[tuple[str, float, int, int, list[str]]]] = {
         ),
         (
             "nist-800-53",
-            65.0,
+            85.7,
             26,
             14,
             [
@@ -108,8 +110,8 @@ SCORES: dict[str, list[tuple[str, float, int, int, list[str]]]] = {
         ),
     ],
     LEGACY.key: [
-        ("iso27001", 6.9, 2, 27, ["A.8.6", "A.8.10"]),
-        ("nist-800-53", 7.7, 3, 36, ["IA-4", "IA-12", "SI-11"]),
+        ("iso27001", 33.6, 2, 27, ["A.8.6", "A.8.10"]),
+        ("nist-800-53", 32.0, 3, 36, ["IA-4", "IA-12", "SI-11"]),
     ],
 }
 
@@ -125,8 +127,10 @@ def test_iso_and_nist_scores_on_the_fixtures(
         states = [r.state for r in score.requirements]
         met = [r.id for r in score.requirements if r.state == "met"]
         seen.append((score.id, score.overall_score, len(met), states.count("gap"), met))
-        decided = len(met) + states.count("gap") + states.count("error")
-        assert score.overall_score == round(100 * len(met) / decided, 1)
+        # The one rule (docs/severity.md): decided checks of every requirement, by severity.
+        verdicts = check_verdicts(run.findings)
+        weighed = [verdicts[c] for r in score.requirements for c in r.checks if c in verdicts]
+        assert score.overall_score == weighted_score(weighed)
     assert seen == SCORES[fixture.key]
 
 

@@ -44,7 +44,7 @@ REQUESTS: dict[tuple[str, str], tuple[str, int, dict[str, str] | None]] = {
     ("GET", "/api/v1/sites/{site_key}"): ("/api/v1/sites/{acme}", 200, None),
     ("GET", "/api/v1/sites/{site_key}/findings"): ("/api/v1/sites/{acme}/findings", 200, None),
 }  # fmt: skip
-PUBLIC = {"/healthz": 200, "/login": 200, "/static/app.css": 200}
+PUBLIC = {"/healthz": 200, "/login": 200, "/static/app.css": 200, "/trust": 404}
 CALLERS = ("anonymous", "admin", "manager", "reviewer", "auditor", "expired-auditor")
 ACCOUNTS = {"reviewer": REVIEWER}
 
@@ -59,7 +59,7 @@ def test_every_route_has_a_rule_and_a_request_in_this_matrix(client: TestClient)
         for route in routes
         for method in getattr(route, "methods", None) or ()
         if method != "HEAD"
-        and route.path not in ("/login", "/logout", "/healthz")
+        and route.path not in ("/login", "/logout", "/healthz", "/trust")
         and not route.path.startswith("/api/v1/openapi")
     }
     assert served == set(declared_rules()) == set(REQUESTS)

@@ -125,8 +125,11 @@ def export_package(
     replace: bool = False,
     signer: Signer | None = None,
     progress: Progress | None = None,
+    frameworks: Sequence[str | os.PathLike[str] | Framework] = (),
 ) -> PackageSummary:
-    """Write the auditor's ZIP package of ``site``'s evidence for the period to ``output``."""
+    """Write the auditor's ZIP package of ``site``'s evidence for the period to ``output``;
+    with ``frameworks`` (ids, files or loaded), each one's requirements over the period."""
+    from moodle_soc.api.frameworks import load_frameworks
     from moodle_soc.evidence.package.export import export_package as export
 
     _check_period(start, end)
@@ -135,7 +138,10 @@ def export_package(
     if output.exists() and not output.is_file():
         raise UsageError(f"{output} is not a file.")
     key = store.find_site(site).key
-    return export(store, key, start, end, output, signer=signer, progress=progress)
+    loaded = load_frameworks(frameworks)
+    return export(
+        store, key, start, end, output, signer=signer, progress=progress, frameworks=loaded
+    )
 
 
 def verify_package(path: Path) -> PackageVerifyReport:

@@ -41,7 +41,7 @@ def _when(timestamp: int) -> str:
 
 @check(
     "operations.cron_running",
-    severity=Severity.CRITICAL,
+    severity=Severity.HIGH,
     title="Cron runs at the expected frequency",
     remediation=(
         "Run admin/cli/cron.php from the system scheduler every minute; Site administration >"
@@ -71,7 +71,7 @@ def cron_running(scan: ScanContext) -> Iterator[Result]:
             f"Cron has never run on this site (tool_task/lastcronstart is not set){ran}; it"
             f" should run every {_duration(expected)}.",
             observed=observed,
-            severity=Severity.CRITICAL,
+            severity=Severity.HIGH,
         )
         return
     delta = scan.site.now - beat.lastcronstart
@@ -82,7 +82,7 @@ def cron_running(scan: ScanContext) -> Iterator[Result]:
             f"Cron last started {_duration(delta)} ago ({started}); it should run every"
             f" {_duration(expected)}.",
             observed=observed,
-            severity=Severity.CRITICAL if delta > DAY else Severity.MEDIUM,
+            severity=Severity.HIGH if delta > DAY else Severity.MEDIUM,
         )
         return
     interval = beat.lastcroninterval or 0

@@ -1,15 +1,76 @@
 """Readiness: how a run's findings add up per framework category and overall.
 
-``score_framework`` is the one scoring rule: the run's own SOC 2 summary and every other
-framework's view (ISO 27001, NIST 800-53, a user's file) come from it.
+``score_framework`` is the one path every framework takes: the run's own SOC 2 summary and
+every other framework's view (ISO 27001, NIST 800-53, a user's file) come from it, and every
+score in it is ``weighted_score``: the severity-weighted share of decided checks that pass.
+A category weighs the checks of all its requirements (a check counted once per requirement it
+evidences). docs/severity.md states the rubric and the formula; a test keeps it equal to
+``SEVERITY_WEIGHTS`` and ``FORMULA``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from moodle_soc.frameworks import Catalogue, Framework
 from moodle_soc.models.frameworks import FrameworkScore, RequirementState, RequirementStateName
 from moodle_soc.models.run import CategoryReadiness, Finding, Summary
-from moodle_soc.results import Status
+from moodle_soc.results import Severity, Status
+
+#: How much a check weighs in a score, by its severity (docs/severity.md).
+SEVERITY_WEIGHTS: dict[Severity, int] = {
+    Severity.CRITICAL: 10,
+    Severity.HIGH: 5,
+    Severity.MEDIUM: 3,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+FORMULA = (
+    "score = 100 × Σ weight(passed checks) ÷ Σ weight(passed, failed, errored and"
+    " risk-accepted checks); weight by severity: critical 10, high 5, medium 3, low 1, info 0;"
+    " manual and not-applicable checks are left out"
+)
+#: Statuses a score counts: only a pass adds to the numerator.
+DECIDED = (Status.PASS, Status.FAIL, Status.ERROR, Status.ACCEPTED)
+
+#: A check's verdict in a score: its status and the severity it weighs with.
+Verdict = tuple[Status, Severity]
+
+
+def weighted_score(verdicts: Iterable[Verdict]) -> float | None:
+    """The one scoring rule: 100 × passed weight ÷ decided weight, one decimal; None when no
+    check was decided (or every decided one weighs nothing)."""
+    passed = decided = 0
+    for status, severity in verdicts:
+        if status not in DECIDED:
+            continue
+        weight = SEVERITY_WEIGHTS[severity]
+        decided += weight
+        passed += weight if status is Status.PASS else 0
+    return round(100 * passed / decided, 1) if decided else None
+
+
+def check_verdicts(findings: Iterable[Finding]) -> dict[str, Verdict]:
+    """Each check's verdict: fail if any finding fails (weighing with the worst failing
+    severity), else error, else accepted, else manual, else pass, else not applicable."""
+    by_check: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_check.setdefault(finding.check_id, []).append(finding)
+    verdicts: dict[str, Verdict] = {}
+    for check_id, found in by_check.items():
+        status = _check_state([f.status for f in found])
+        failing = [f.severity for f in found if f.status is Status.FAIL]
+        severity = max(failing or [f.severity for f in found], key=lambda s: s.rank)
+        verdicts[check_id] = (status, severity)
+    return verdicts
+
+
+def _check_state(statuses: list[Status]) -> Status:
+    order = (Status.FAIL, Status.ERROR, Status.ACCEPTED, Status.MANUAL, Status.PASS)
+    for status in order:
+        if status in statuses:
+            return status
+    return Status.NOT_APPLICABLE
 
 
 def summarize(findings: list[Finding], catalogue: Catalogue) -> Summary:
@@ -37,6 +98,8 @@ def score_framework(
     statuses_by_check: dict[str, list[Status]] = {}
     for finding in findings:
         statuses_by_check.setdefault(finding.check_id, []).append(finding.status)
+    verdicts = check_verdicts(findings)
+    weighed: dict[str, list[Verdict]] = {}
     states: list[RequirementState] = []
     for criterion in framework.criteria:
         statuses = [s for cid in criterion.checks for s in statuses_by_check.get(cid, [])]
@@ -45,6 +108,8 @@ def score_framework(
             for cid in criterion.checks
             if {Status.FAIL, Status.ERROR, Status.ACCEPTED} & set(statuses_by_check.get(cid, []))
         ]
+        own = [verdicts[cid] for cid in criterion.checks if cid in verdicts]
+        weighed.setdefault(criterion.category, []).extend(own)
         states.append(
             RequirementState(
                 id=criterion.id,
@@ -63,18 +128,16 @@ def score_framework(
         in_category = [s for s in states if s.category == category]
         for state in in_category:
             counts[state.state] += 1
-        decided = counts["met"] + counts["gap"] + counts["error"] + counts["accepted"]
         readiness.append(
             CategoryReadiness(
                 category=category,
                 name=info.name,
                 criteria=len(in_category),
-                score=round(100 * counts["met"] / decided, 1) if decided else None,
+                score=weighted_score(weighed.get(category, [])),
                 **counts,
             )
         )
-    met = sum(r.met for r in readiness)
-    decided_all = sum(r.met + r.gap + r.error + r.accepted for r in readiness)
+    everything = [v for category in framework.categories for v in weighed.get(category, [])]
     return FrameworkScore(
         id=framework.id,
         name=framework.name,
@@ -82,7 +145,7 @@ def score_framework(
         source=framework.source,
         coverage=framework.coverage(),
         readiness=tuple(readiness),
-        overall_score=round(100 * met / decided_all, 1) if decided_all else None,
+        overall_score=weighted_score(everything),
         requirements=tuple(states),
     )
 

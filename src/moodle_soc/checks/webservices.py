@@ -32,6 +32,26 @@ def _tokens(site: MoodleSite) -> tuple[list[TokenRecord], int]:
     return permanent, len(tokens) - len(permanent)
 
 
+def _live_tokens(site: MoodleSite) -> tuple[list[TokenRecord], int, list[TokenRecord]]:
+    """Permanent tokens that still work, how many embedded ones were set aside, and the expired
+    ones: Moodle refuses a token past its validuntil, so it grants nothing (it belongs to
+    ``webservices.expired_tokens_removed``)."""
+    tokens, embedded = _tokens(site)
+    expired = [t for t in tokens if t.validuntil and 0 < t.validuntil < site.now]
+    return [t for t in tokens if t not in expired], embedded, expired
+
+
+def _expired_note(expired: list[TokenRecord]) -> Result | None:
+    if not expired:
+        return None
+    ids = ", ".join(str(t.id) for t in expired)
+    return Result.passed(
+        f"{len(expired)} expired token(s) ({ids}) were set aside: Moodle refuses them, so they"
+        " grant no access (see webservices.expired_tokens_removed).",
+        observed={"expired_tokens": [t.id for t in expired]},
+    )
+
+
 def _count(tokens: list[TokenRecord]) -> str:
     return "the only permanent token" if len(tokens) == 1 else f"{len(tokens)} permanent tokens"
 
@@ -92,9 +112,12 @@ def protocols_allowed(scan: ScanContext) -> Iterator[Result]:
 )
 def tokens_ip_restricted(scan: ScanContext) -> Iterator[Result]:
     """A stolen token without an IP restriction works from anywhere on the internet."""
-    tokens, embedded = _tokens(scan.site)
+    tokens, embedded, expired = _live_tokens(scan.site)
+    note = _expired_note(expired)
     if not tokens:
-        yield _no_tokens(embedded)
+        yield note or _no_tokens(embedded)
+    elif note:
+        yield note
     for token in tokens:
         if token.iprestriction:
             reason = f"{token.label} is restricted to {token.iprestriction}."
@@ -142,11 +165,14 @@ def tokens_expire(scan: ScanContext) -> Iterator[Result]:
 )
 def tokens_not_owned_by_admins(scan: ScanContext) -> Iterator[Result]:
     """A token of a site administrator bypasses every capability check for whoever holds it."""
-    tokens, embedded = _tokens(scan.site)
+    tokens, embedded, expired = _live_tokens(scan.site)
     admins = set(scan.site.site_admin_ids)
+    note = _expired_note(expired)
     if not tokens:
-        yield _no_tokens(embedded)
+        yield note or _no_tokens(embedded)
         return
+    if note:
+        yield note
     owned = [token for token in tokens if token.userid in admins]
     for token in owned:
         yield Result.failed(
@@ -196,9 +222,12 @@ def expired_tokens_removed(scan: ScanContext) -> Iterator[Result]:
 )
 def tokens_in_use(scan: ScanContext) -> Iterator[Result]:
     """An unused token is forgotten access nobody watches."""
-    tokens, embedded = _tokens(scan.site)
+    tokens, embedded, expired = _live_tokens(scan.site)
+    note = _expired_note(expired)
     if not tokens:
-        yield _no_tokens(embedded)
+        yield note or _no_tokens(embedded)
+    elif note:
+        yield note
     idle_days = scan.policy.max_token_idle_days
     cutoff = scan.site.days_ago(idle_days)
     for token in tokens:

@@ -171,8 +171,8 @@ def print_scores(console: Console, scores: tuple[FrameworkScore, ...]) -> None:
             title=Text(f"{score.name} ({score.version})", style="bold"),
             title_justify="left",
             caption=f"{sum(coverage.values())} requirements: {coverage['automated']} automated,"
-            f" {coverage['partly']} partly automated, {coverage['manual']} manual. Score = met /"
-            " (met + gap + accepted + error) over requirements checks decide.",
+            f" {coverage['partly']} partly automated, {coverage['manual']} manual. Scores weigh"
+            " checks by severity (docs/severity.md).",
             caption_justify="left",
             show_footer=True,
         )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from moodle_soc.cli.common import fail, open_store, parse_day
+from moodle_soc.cli.frameworks import FrameworkOption
 from moodle_soc.cli.options import SettingsOption, SignKeyOption, StoreOption
 from moodle_soc.errors import ExitCode, MoodleSocError, UsageError
 from moodle_soc.safety import terminal_safe
@@ -34,6 +35,7 @@ def export_command(
     sign_key: SignKeyOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    framework: FrameworkOption = None,
 ) -> None:
     """Export a site's evidence for a period as a ZIP package anyone can verify offline."""
     from moodle_soc.api.evidence import export_package, parse_period
@@ -49,6 +51,7 @@ def export_command(
                 output=output,
                 replace=force,
                 progress=advance,
+                frameworks=framework or (),
             )
     except MoodleSocError as error:
         fail(error)

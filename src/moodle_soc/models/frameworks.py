@@ -34,8 +34,9 @@ class RequirementState(BaseModel):
 
 
 class FrameworkScore(BaseModel):
-    """A framework's view of one run: scores count only requirements checks decide,
-    met / (met + gap + error); ``coverage`` says how many could be decided at all."""
+    """A framework's view of one run: scores weigh the decided checks of its requirements by
+    severity (``checks.scoring.weighted_score``); ``coverage`` says how many requirements
+    could be decided at all."""
 
     model_config = ConfigDict(frozen=True)
 

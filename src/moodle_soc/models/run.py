@@ -89,7 +89,8 @@ class CategoryReadiness(BaseModel):
 
     A criterion is ``met`` when all findings of its mapped checks pass, a ``gap`` when any
     fails, ``error`` when any could not run, and ``manual`` when only manual evidence can
-    show it. The score counts only automated criteria: met / (met + gap + error).
+    show it. The score weighs the category's decided checks by severity
+    (``checks.scoring.weighted_score``, docs/severity.md).
     """
 
     model_config = ConfigDict(frozen=True)

@@ -35,6 +35,9 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    from moodle_soc.checks.scoring import FORMULA
+
+    env.globals["score_formula"] = FORMULA
     env.filters.update(
         breakable=breakable,
         compact_json=compact_json,

@@ -16,6 +16,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from moodle_soc.checks.scoring import FORMULA
 from moodle_soc.models.run import AuditRun, CategoryReadiness, Finding
 from moodle_soc.results import Severity, Status
 from moodle_soc.safety import terminal_safe
@@ -137,8 +138,8 @@ def _readiness(run: AuditRun) -> Table:
         title=Text("SOC 2 readiness by Trust Services category", style="bold"),
         title_justify="left",
         caption=Text(
-            "Score = met / (met + gap + error) over criteria with automated checks; "
-            "manual criteria need evidence from outside Moodle.",
+            f"Scores weigh checks by severity: {FORMULA}; manual criteria need evidence from"
+            " outside Moodle.",
             style="dim",
         ),
         caption_justify="left",

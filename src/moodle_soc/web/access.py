@@ -98,6 +98,8 @@ def route(
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         prefix = router.prefix
         RULES[(method, prefix + path)] = Rule(method, prefix + path, roles, note)
+        # Only the JSON API is described by the OpenAPI schema; pages and downloads are not.
+        options.setdefault("include_in_schema", (prefix + path).startswith("/api/"))
         router.add_api_route(
             path, handler, methods=[method], dependencies=[Depends(require)], **options
         )

@@ -3,15 +3,25 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Form, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 
 from moodle_soc.errors import MoodleSocError
@@ -31,11 +41,27 @@ STATIC = Path(__file__).with_name("static")
 LOGIN_COOKIE = "msoc_login"
 STORE_ENV = "MOODLE_SOC_STORE"
 LOGIN_RATE_ENV = "MOODLE_SOC_LOGIN_RATE"
+TRUST_ENV = ("MOODLE_SOC_TRUST_SITE", "MOODLE_SOC_TRUST_CONTACT", "MOODLE_SOC_TRUST_FRAMEWORKS")
 
 
-def create_app(store_location: str, *, login_attempts_per_minute: int = 10) -> FastAPI:
+@dataclass(frozen=True)
+class TrustSettings:
+    """The one site whose public trust page ``/trust`` serves (publishing is opt-in)."""
+
+    site: str
+    contact: str
+    frameworks: tuple[str, ...] = ("soc2",)
+
+
+def create_app(
+    store_location: str,
+    *,
+    login_attempts_per_minute: int = 10,
+    trust: TrustSettings | None = None,
+) -> FastAPI:
     """The dashboard over the evidence store at ``store_location`` (opened at start-up; a
-    missing or unreadable store stops the server with its one-line error)."""
+    missing or unreadable store stops the server with its one-line error). ``trust`` publishes
+    one site's trust page at ``/trust``, without sign-in."""
     from moodle_soc.api.stores import open_evidence_store
 
     store = open_evidence_store(store_location)
@@ -57,6 +83,7 @@ def create_app(store_location: str, *, login_attempts_per_minute: int = 10) -> F
     )
     app.state.store = store
     app.state.login_limit = LoginRateLimit(attempts=login_attempts_per_minute)
+    app.state.trust = trust
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_pages(app)
@@ -82,14 +109,20 @@ def declared_rules() -> dict[tuple[str, str], Rule]:
 def from_environment() -> FastAPI:
     """For ``uvicorn --factory moodle_soc.web.app:from_environment``: the store named by
     ``$MOODLE_SOC_STORE``, sign-ins per client address per minute by ``$MOODLE_SOC_LOGIN_RATE``
-    (default 10)."""
+    (default 10), and the published trust page by ``$MOODLE_SOC_TRUST_SITE``,
+    ``$MOODLE_SOC_TRUST_CONTACT`` and ``$MOODLE_SOC_TRUST_FRAMEWORKS`` (comma-separated)."""
     location = os.environ.get(STORE_ENV)
     if not location:
         raise MoodleSocError(f"Set {STORE_ENV} to the evidence store the dashboard serves.")
     rate = os.environ.get(LOGIN_RATE_ENV, "10")
     if not rate.isdigit() or int(rate) < 1:
         raise MoodleSocError(f"{LOGIN_RATE_ENV} must be a whole number of 1 or more.")
-    return create_app(location, login_attempts_per_minute=int(rate))
+    site, contact, frameworks = (os.environ.get(name, "") for name in TRUST_ENV)
+    trust = None
+    if site and contact:
+        names = tuple(f.strip() for f in frameworks.split(",") if f.strip()) or ("soc2",)
+        trust = TrustSettings(site, contact, names)
+    return create_app(location, login_attempts_per_minute=int(rate), trust=trust)
 
 
 def _wants_json(request: Request) -> bool:
@@ -128,6 +161,18 @@ def _install_login(app: FastAPI) -> None:
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
+
+    @app.get("/trust", include_in_schema=False)
+    def trust_page(request: Request) -> Response:
+        """The published site's public trust page (counts only, never a finding), or 404."""
+        settings: TrustSettings | None = request.app.state.trust
+        if settings is None:
+            raise NotFoundError()
+        from moodle_soc.api.frameworks import latest_run, render_trust_page
+
+        run = latest_run(store_of(request), settings.site)
+        html = render_trust_page(run, contact=settings.contact, frameworks=settings.frameworks)
+        return HTMLResponse(html, headers={"content-security-policy": _trust_policy(html)})
 
     @app.get("/login", include_in_schema=False)
     def login_form(request: Request) -> Response:
@@ -186,6 +231,19 @@ def _install_login(app: FastAPI) -> None:
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
+
+
+def _trust_policy(html: str) -> str:
+    """The trust page is self-contained: only its own inline stylesheet may apply (by hash)."""
+    styles = re.findall(r"<style>(.*?)</style>", html, re.S)
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in styles
+    )
+    allowed = hashes or "'none'"
+    return (
+        f"default-src 'none'; style-src {allowed}; img-src data:;"
+        " base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
 
 
 def _login_page(request: Request, error: str = "", status_code: int = 200) -> Response:

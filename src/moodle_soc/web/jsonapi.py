@@ -15,6 +15,21 @@ from moodle_soc.web.access import READERS, check_site, route, store_of, user_of,
 router = APIRouter(prefix="/api/v1")
 
 
+class Detail(BaseModel):
+    """Why the request was refused, in one sentence."""
+
+    detail: str
+
+
+# Every answer besides 200 and FastAPI's 422: signed out, role refused, out of scope, refused.
+REFUSALS: dict[int | str, dict[str, object]] = {
+    400: {"model": Detail, "description": "Refused (the sentence says why)."},
+    401: {"model": Detail, "description": "Not signed in."},
+    403: {"model": Detail, "description": "The role may not use this route."},
+    404: {"model": Detail, "description": "No such site, or not one the user may see."},
+}
+
+
 class SiteOut(BaseModel):
     key: str
     name: str
@@ -70,7 +85,7 @@ class FindingOut(BaseModel):
     recurrences: int
 
 
-@route(router, "GET", "/sites", READERS, response_model=list[SiteOut])
+@route(router, "GET", "/sites", READERS, response_model=list[SiteOut], responses=REFUSALS)
 def sites(request: Request) -> list[SiteOut]:
     from moodle_soc.api.dashboard import dashboard_sites
 
@@ -89,7 +104,7 @@ def sites(request: Request) -> list[SiteOut]:
     ]
 
 
-@route(router, "GET", "/sites/{site_key}", READERS, response_model=OverviewOut)
+@route(router, "GET", "/sites/{site_key}", READERS, response_model=OverviewOut, responses=REFUSALS)
 def overview(request: Request, site_key: str) -> OverviewOut:
     from moodle_soc.api.dashboard import site_overview
 
@@ -125,7 +140,14 @@ def overview(request: Request, site_key: str) -> OverviewOut:
     )
 
 
-@route(router, "GET", "/sites/{site_key}/findings", READERS, response_model=list[FindingOut])
+@route(
+    router,
+    "GET",
+    "/sites/{site_key}/findings",
+    READERS,
+    response_model=list[FindingOut],
+    responses=REFUSALS,
+)
 def findings(
     request: Request,
     site_key: str,

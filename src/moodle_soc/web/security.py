@@ -51,7 +51,8 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
-                headers.extend(HEADERS)
+                own = {k.lower() for k, _ in headers}  # a page with its own stricter policy
+                headers.extend((k, v) for k, v in HEADERS if k not in own)
                 if tls:
                     headers.append(HSTS)
                 if not static and not any(k.lower() == b"cache-control" for k, _ in headers):

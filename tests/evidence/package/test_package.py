@@ -33,6 +33,7 @@ from moodle_soc.evidence.store.retention import apply_retention
 from moodle_soc.evidence.store.runs import store_run
 from moodle_soc.evidence.store.signing import generate_key
 from moodle_soc.evidence.store.store import EvidenceStore, open_store
+from moodle_soc.frameworks import builtin_framework
 from moodle_soc.models.records import SiteRef, StoredRecord
 from moodle_soc.models.run import AuditRun
 from moodle_soc.policy import Policy
@@ -332,3 +333,28 @@ def test_records_cleared_by_retention_export_as_headers(
     assert any("cleared by retention seal" in note for note in report.notes)
     record = json.loads(members(package)[f"records/{run.seq}.json"])
     assert record["payload"] is None and record["cleared_by"]
+
+
+def test_a_package_per_framework_holds_each_requirement_and_its_mapping(
+    world: World, tmp_path: Path
+) -> None:
+    iso = builtin_framework("iso27001")
+    package = tmp_path / "iso.zip"
+    export_package(world.store, world.site.key, START, END, package, generated_at=GENERATED,
+                   frameworks=[iso])  # fmt: skip
+    assert verify_package(package).problem is None
+    files = members(package)
+    rows = list(csv.DictReader(io.StringIO(files["frameworks/iso27001.csv"].decode())))
+    assert [r["id"] for r in rows] == [c.id for c in iso.criteria]
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["A.5.1"]["state"] == "manual" and by_id["A.5.1"]["checks"] == ""
+    assert {r["state"] for r in rows} <= {"operated", "exception", "incomplete", "manual"}
+    for row in rows:
+        assert (row["state"] == "exception") == bool(row["exception_checks"]), row["id"]
+    mapping = json.loads(files["frameworks/iso27001.json"])
+    assert mapping["id"] == "iso27001" and len(mapping["criteria"]) == 93
+    assert 'id="framework-iso27001"' in files["report/period-report.html"].decode()
+    # Everything else is the package the default export writes.
+    plain = members(world.package)
+    assert set(files) - set(plain) == {"frameworks/iso27001.csv", "frameworks/iso27001.json"}
+    assert files["controls/control-matrix.csv"] == plain["controls/control-matrix.csv"]

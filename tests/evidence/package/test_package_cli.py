@@ -177,3 +177,24 @@ def test_retention_dry_run_confirmation_and_seal(setup: Setup, tmp_path: Path) -
     assert verified.returncode == 0, verified.stderr
     again = run(retention, "--yes", cwd=tmp_path)
     assert again.returncode == 0 and again.stdout.startswith("Nothing to clear")
+
+
+def test_export_per_framework(setup: Setup, tmp_path: Path) -> None:
+    import zipfile
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "id: own\nname: Own\nversion: '1'\ncategories: {OPS: {name: Ops}}\nrequirements:\n"
+        "  - {id: O-1, category: OPS, title: T, description: D., checks: [operations.nope],"
+        " manual_evidence: [], owners: [client]}\n"
+    )
+    export = f"evidence export --site {setup.site} --period {PERIOD} -o p.zip -q"
+    done = run(export, "--store", setup.store, "--framework", str(bad), cwd=tmp_path)
+    assert done.returncode == 7 and "line 6" in done.stderr and "operations.nope" in done.stderr
+    assert not (tmp_path / "p.zip").exists()
+    done = run(export, "--store", setup.store, "--framework", "nist-800-53", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(tmp_path / "p.zip") as archive:
+        names = archive.namelist()
+    assert {"frameworks/nist-800-53.csv", "frameworks/nist-800-53.json"} <= set(names)
+    assert run(f"evidence verify-package {tmp_path / 'p.zip'}", cwd=tmp_path).returncode == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -25,11 +25,13 @@ from moodle_soc.evidence.package.tables import (
     csv_bytes,
     finding_rows,
     findings_table,
+    framework_table,
     xlsx_bytes,
 )
 from moodle_soc.evidence.periods.populations import POPULATION_KINDS
 from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
+from moodle_soc.frameworks import Framework
 from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 from moodle_soc.models.run import AuditRun
 
@@ -59,7 +61,9 @@ def collect(
     end: date,
     moment: datetime,
     progress: Progress | None,
+    frameworks: Sequence[Framework] = (),
 ) -> Content:
+    from moodle_soc.evidence.periods.frameworks import framework_periods
     from moodle_soc.evidence.periods.timeline import period_report
     from moodle_soc.evidence.store.verify import verify_store
     from moodle_soc.reports.pdf import html_to_pdf
@@ -73,7 +77,8 @@ def collect(
         )
     content = Content(total=len(included) + FIXED_STEPS + 1)
     report = period_report(store, site.key, start, end, generated_at=moment)
-    html = render_period_html(report)
+    views = framework_periods(report, frameworks)
+    html = render_period_html(report, views)
     content.step(progress, "Period report")
     pdf = html_to_pdf(html)
     content.step(progress, "Period report (PDF)")
@@ -116,6 +121,13 @@ def collect(
         "findings/findings.csv": csv_bytes(table),
         "findings/findings.xlsx": xlsx_bytes([table], moment),
     }
+    for framework, view in zip(frameworks, views, strict=True):
+        content.files[f"frameworks/{safe_name(framework.id)}.csv"] = csv_bytes(
+            framework_table(view)
+        )
+        content.files[f"frameworks/{safe_name(framework.id)}.json"] = _pretty(
+            framework.model_dump(mode="json")
+        )
     content.step(progress, "Control matrix and findings")
     content.files |= dict(sorted(derived.items()))
     for group in per_record.values():

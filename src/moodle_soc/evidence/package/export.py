@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from importlib import resources
@@ -39,6 +40,7 @@ from moodle_soc.evidence.periods.populations import POPULATION_KINDS
 from moodle_soc.evidence.store.canonical import sha256_hex
 from moodle_soc.evidence.store.signing import Signer, public_pem
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
+from moodle_soc.frameworks import Framework
 from moodle_soc.models.records import GENESIS, RecordKind, SiteRef, StoredRecord
 
 README = "README.txt"
@@ -101,8 +103,11 @@ def export_package(
     signer: Signer | None = None,
     progress: Progress | None = None,
     generated_at: datetime | None = None,
+    frameworks: Sequence[Framework] = (),
 ) -> PackageSummary:
-    """Write ``site_key``'s evidence for ``start``..``end`` to ``output`` (replacing it).
+    """Write ``site_key``'s evidence for ``start``..``end`` to ``output`` (replacing it); with
+    ``frameworks``, each one's requirements over the period (``frameworks/<id>.csv``, and the
+    mapping itself as ``frameworks/<id>.json``) and its section in the period report.
 
     The manifest is signed by ``signer`` and by the store's own signer, when there are any.
     """
@@ -117,7 +122,8 @@ def export_package(
     broader = _broader_periods(store, [chain[n] for n in by_date], start, end)
     inside = [n for n in by_date if chain[n].record_hash not in broader]
     segment = chain[by_date[0] : by_date[-1] + 1] if by_date else []
-    content = collect(store, site, [chain[n] for n in inside], start, end, moment, progress)
+    included = [chain[n] for n in inside]
+    content = collect(store, site, included, start, end, moment, progress, frameworks)
     content.files[CHAIN] = b"".join(
         chain_line(
             r,

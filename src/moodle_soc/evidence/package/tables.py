@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from moodle_soc.models.frameworks import FrameworkPeriod
 from moodle_soc.models.period import FindingHistory, PeriodReport
 from moodle_soc.models.run import AuditRun
 from moodle_soc.results import Status
@@ -213,6 +214,32 @@ def control_matrix(report: PeriodReport, attached: Mapping[int, str]) -> Table:
             rows[-1].append(" ".join(criterion.manual_evidence))
             rows[-1].append(files_for(criterion.id, *criterion.manual_evidence, *criterion.checks))
     return Table("Control matrix", MATRIX_COLUMNS, rows)
+
+
+REQUIREMENT_COLUMNS = (
+    "id", "title", "category", "coverage", "state", "checks", "exception_checks",
+    "first_failure", "days_fail", "manual_evidence",
+)  # fmt: skip
+
+
+def framework_table(view: FrameworkPeriod) -> Table:
+    """One framework's requirements over the period (``frameworks/<id>.csv``)."""
+    rows: list[list[Cell]] = [
+        [
+            r.id,
+            r.title,
+            r.category,
+            r.coverage,
+            r.state,
+            " ".join(r.checks),
+            " ".join(r.exception_checks),
+            str(r.first_failure or ""),
+            r.days_fail,
+            " ".join(r.manual_evidence),
+        ]
+        for r in view.requirements
+    ]
+    return Table(f"{view.name} ({view.version})", REQUIREMENT_COLUMNS, rows)
 
 
 def _combine(statuses: list[str], complete: bool) -> str:
