@@ -107,6 +107,12 @@ class Policy(BaseModel):
         description="Each scan matches the changes of this many days before the audit time to"
         " their approvals, so every change is reviewed by a quarterly scan at the latest.",
     )
+    max_recording_delay_hours: int = Field(
+        6,
+        ge=0,
+        description="A run recorded more than this long after its audit time is reconstructed,"
+        " not contemporaneous: it is shown as such and never counts as a monitored day.",
+    )
     vendor_review_max_age_days: int = Field(
         365, ge=1, description="An additional plugin's vendor review must be renewed yearly."
     )

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -213,3 +214,29 @@ def drop_guards(store: EvidenceStore) -> None:
 @pytest.fixture
 def unguarded() -> Callable[[EvidenceStore], None]:
     return drop_guards
+
+
+# --- recording runs "live" at a past audit time -----------------------------------------------
+
+StoreLive = Callable[[EvidenceStore, AuditRun], Any]
+
+
+def store_run_live(store: EvidenceStore, run: AuditRun) -> Any:
+    """Store ``run`` as if recorded a minute after its audit time (the store's clock is
+    injected for this one append), so a period report counts it as monitoring."""
+    from datetime import timedelta
+
+    from moodle_soc.evidence.store.runs import store_run
+
+    kept = store.clock
+    store.clock = lambda: run.audit_time + timedelta(minutes=1)
+    try:
+        return store_run(store, run)
+    finally:
+        store.clock = kept
+
+
+@pytest.fixture(scope="session")
+def store_live() -> StoreLive:
+    """``store_run_live``: a run recorded contemporaneously at its (past) audit time."""
+    return store_run_live

@@ -54,7 +54,8 @@ class Week:
     store: Path
     days: list[date]
     runs: list[StoredRecord]  # one per day, in order
-    report: PeriodReport
+    report: PeriodReport  # with a tolerance that accepts the backdated runs as live
+    default: PeriodReport  # with the default tolerance: every run is reconstructed
 
 
 def _admin(site: RestoredSite, sql: str, **params: object) -> None:
@@ -108,9 +109,14 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
         evidence = open_store(str(store), create=True)
         runs = evidence.records(kind="run")
         assert [r.collected_at.date() for r in runs] == days
-        report = period_report(evidence, runs[0].site_key, days[0], days[-1])
+        # The week was scanned today with --as-of: a reconstruction. Only a tolerance wider
+        # than the time since lets the report treat the runs as monitoring.
+        lenient = int((datetime.now(UTC) - HARDENED.audit_time).total_seconds() // 3600) + 48
+        key = runs[0].site_key
+        report = period_report(evidence, key, days[0], days[-1], max_recording_delay_hours=lenient)
+        default = period_report(evidence, key, days[0], days[-1])
         evidence.close()
-        yield Week(site, store, days, runs, report)
+        yield Week(site, store, days, runs, report, default)
     finally:
         site.drop()
 
@@ -134,6 +140,20 @@ def test_the_period_report_says_lockout_failed_on_days_3_and_4_and_was_fixed_on_
     assert history.first_seen_run == week.runs[BROKEN - 1].seq
     assert history.resolved_run == week.runs[FIXED - 1].seq
     assert "lockoutthreshold is 0" in history.reason
+
+
+def test_backdated_runs_are_reconstructed_and_never_count_as_monitored_days(week: Week) -> None:
+    default = week.default
+    assert default.days_scanned == 0 and default.runs == [] and default.findings == []
+    assert [r.seq for r in default.reconstructed_runs] == [r.seq for r in week.runs]
+    assert all(r.reconstructed and r.recorded_at for r in default.reconstructed_runs)
+    assert default.reconstructed_days == week.days
+    assert [(g.start, g.days) for g in default.monitoring_gaps] == [(week.days[0], DAYS)]
+    lockout = _control(default, LOCKOUT)
+    assert lockout.days_unknown == DAYS and not lockout.exception
+    assert [c.reconstructed_runs for c in lockout.timeline] == [1] * DAYS
+    html = render_period_html(default)
+    assert "0 / 7</b>days monitored live" in html and "Reconstructed runs" in html
 
 
 def test_every_other_control_kept_its_day_1_verdict_all_week(week: Week) -> None:

@@ -164,3 +164,17 @@ def test_remediation_list_assign_and_export(cli: Any, scanned: str, tmp_path: Pa
         cli("remediation", "list", "--site", "Acme", "--store", scanned, "--status", "late"),
         2, "--status 'late' must be open, overdue, accepted or closed.",
     )  # fmt: skip
+
+
+def test_the_readiness_report_as_html_and_pdf(cli: Any, scanned: str, tmp_path: Path) -> None:
+    pdf = tmp_path / "readiness.pdf"
+    done = cli("readiness", "report", "--site", "Acme", "--store", scanned, "--as-of", AS_OF,
+               "--format", "pdf", "-o", str(pdf))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    html = cli("readiness", "--site", "Acme", "--store", scanned, "--as-of", AS_OF, "-f", "html")
+    assert html.returncode == 0 and '<h2 id="h-gaps">4. Top gaps</h2>' in html.stdout
+    one_line_error(
+        cli("readiness", "report", "--site", "Acme", "--store", scanned, "--format", "pdf"),
+        2, "A PDF needs --output FILE.",
+    )  # fmt: skip

@@ -30,7 +30,10 @@ LATER = AUDIT + timedelta(hours=2)
 
 @pytest.fixture
 def store(tmp_path):
-    evidence = open_store(str(tmp_path / "evidence.sqlite"), create=True)
+    # The campaigns are dated from the fixture's 2026-11-29 to months later: a store whose
+    # clock is a year ahead records them all as past evidence.
+    later = datetime(2027, 12, 31, tzinfo=UTC)
+    evidence = open_store(str(tmp_path / "evidence.sqlite"), create=True, clock=lambda: later)
     yield evidence
     evidence.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -100,17 +101,26 @@ def test_a_quarterly_review_end_to_end(started, builder, tmp_path):
     done = review("import", _filled(review, campaign, REVOKE), "--campaign", campaign,
                   "--by", "rev@acme.test")  # fmt: skip
     assert "1 keep, 2 revoke, 0 modify, 0 escalate, 0 undecided" in done.stdout
+    report = tmp_path / "review.html"
+    review("report", campaign, "-o", report)
+    html = report.read_text(encoding="utf-8")
+    assert f"<code>{campaign}</code> (open)" in html and "<strong>Not signed off</strong>" in html
     done = review("close", campaign, "--by", "ciso@acme.test", "--follow-up-days", "14")
     assert "2 follow-up(s)" in done.stdout and "Remove siteadmin from admin2" in done.stdout
 
     fixed = _site(SiteBuilder(), tmp_path / "fixed.sqlite", revoked=True)
     done = review("status", campaign, "--db", fixed)
     assert done.stdout.count("done: Account") == 2, done.stdout
-    report = tmp_path / "review.html"
     review("report", campaign, "-o", report)
     html = report.read_text(encoding="utf-8")
     assert "Review decisions" in html and "support (user:3) no longer holds any privileged" in html
     (row,) = review.campaigns()
+    block = html[html.index('id="sign-off"') : html.index('id="summary"')]
+    assert f"<code>{campaign}</code> (closed)" in block
+    assert "<td>privileged accounts of " in block and "<td>rev@acme.test</td>" in block
+    assert re.search(r"<strong>\d{4}-\d\d-\d\d \d\d:\d\d UTC by ciso@acme.test</strong>", block)
+    assert "2 follow-up(s), due within 14 days of the sign-off" in block
+    assert "review.csv (csv, SHA-256 <code>" in block and "by rev@acme.test" in block
     assert (row["state"], row["closed_by"], row["follow_ups"]) == ("closed", "ciso@acme.test", 2)
     assert review.records("review_followup_check") == 1
 

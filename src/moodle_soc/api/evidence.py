@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from moodle_soc.errors import UsageError
+from moodle_soc.models.records import DEFAULT_MAX_RECORDING_DELAY_HOURS
 
 if TYPE_CHECKING:
     from moodle_soc.evidence.package.content import Progress
@@ -107,12 +108,23 @@ def verify_store(
     return outcome
 
 
-def period_report(store: EvidenceStore, *, site: str, start: date, end: date) -> PeriodReport:
-    """Did each control operate throughout ``start``..``end`` (UTC days, inclusive)?"""
+def period_report(
+    store: EvidenceStore,
+    *,
+    site: str,
+    start: date,
+    end: date,
+    max_recording_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS,
+) -> PeriodReport:
+    """Did each control operate throughout ``start``..``end`` (UTC days, inclusive)?
+
+    Runs recorded more than ``max_recording_delay_hours`` after their audit time are
+    reconstructed: listed, never counted as monitored days."""
     from moodle_soc.evidence.periods.timeline import period_report as build
 
     _check_period(start, end)
-    return build(store, store.find_site(site).key, start, end)
+    key = store.find_site(site).key
+    return build(store, key, start, end, max_recording_delay_hours=max_recording_delay_hours)
 
 
 def export_package(
@@ -126,6 +138,7 @@ def export_package(
     signer: Signer | None = None,
     progress: Progress | None = None,
     frameworks: Sequence[str | os.PathLike[str] | Framework] = (),
+    max_recording_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS,
 ) -> PackageSummary:
     """Write the auditor's ZIP package of ``site``'s evidence for the period to ``output``;
     with ``frameworks`` (ids, files or loaded), each one's requirements over the period."""
@@ -140,7 +153,15 @@ def export_package(
     key = store.find_site(site).key
     loaded = load_frameworks(frameworks)
     return export(
-        store, key, start, end, output, signer=signer, progress=progress, frameworks=loaded
+        store,
+        key,
+        start,
+        end,
+        output,
+        signer=signer,
+        progress=progress,
+        frameworks=loaded,
+        max_recording_delay_hours=max_recording_delay_hours,
     )
 
 
@@ -184,8 +205,13 @@ def attach_evidence(
     effective_date: date,
     collected_by: str,
     note: str = "",
+    effective_until: date | None = None,
+    supersedes: str | None = None,
 ) -> StoredRecord:
     """Store a manual evidence file by hash, for a control, with who and its effective date.
+
+    It stays in force until ``effective_until`` (if given), or until the day before a later
+    attachment that names it in ``supersedes`` (a record number or hash) takes effect.
 
     ``site`` names a site of the store, or is a ``SiteRef`` (a chain that may not exist yet,
     such as a fleet's hosting platform, whose evidence its sites inherit)."""
@@ -199,6 +225,8 @@ def attach_evidence(
         effective_date=effective_date,
         collected_by=collected_by,
         note=note,
+        effective_until=effective_until,
+        supersedes=supersedes,
     )
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         ExceptionView,
         Owner,
         ReadinessOverview,
+        ReadinessReport,
         ReadinessScope,
         RemediationItem,
         RiskException,
@@ -77,6 +78,31 @@ def readiness_programme(
 
     moment = as_of or datetime.now(UTC)
     return readiness_overview(store, store.find_site(site), moment, load_catalogue())
+
+
+def readiness_report(
+    store: EvidenceStore, *, site: str, as_of: datetime | None = None
+) -> ReadinessReport:
+    """The executive report: the programme plus top gaps with owners and effort, the
+    shared-responsibility matrix, the evidence calendar, open exceptions and the band's
+    guidance. Render it with ``readiness_report_html`` or ``readiness_report_pdf``."""
+    from moodle_soc.frameworks import load_catalogue
+    from moodle_soc.programme.report import build_report
+
+    overview = readiness_programme(store, site=site, as_of=as_of)
+    return build_report(store, overview, load_catalogue())
+
+
+def readiness_report_html(report: ReadinessReport) -> str:
+    from moodle_soc.reports.readiness import render_readiness_html
+
+    return render_readiness_html(report)
+
+
+def readiness_report_pdf(report: ReadinessReport) -> bytes:
+    from moodle_soc.reports.readiness import render_readiness_pdf
+
+    return render_readiness_pdf(report)
 
 
 def set_control_owner(

@@ -168,7 +168,35 @@ def review_report_html(campaign: Campaign, statuses: list[FollowUpStatus] | None
         campaign.start.inventory,
         decisions=decision_rows(campaign),
         follow_ups=follow_up_rows(campaign, statuses) if campaign.close else None,
+        campaign=_sign_off(campaign),
     )
+
+
+def _sign_off(campaign: Campaign) -> dict[str, object]:
+    """What CC6.2/CC6.3 ask of a review: which campaign, what scope, who reviewed, who
+    signed it off and when."""
+    start, close = campaign.start, campaign.close
+    reviewers = [start.reviewer]
+    for each in campaign.imports:
+        for name in (each.imported_by, *(d.reviewer for d in each.decisions)):
+            if name and name not in reviewers:
+                reviewers.append(name)
+    return {
+        "id": campaign.id,
+        "state": campaign.state,
+        "scope": start.scope,
+        "site": start.site_name,
+        "started_at": start.started_at,
+        "started_by": start.started_by,
+        "reviewers": reviewers,
+        "imports": campaign.imports,
+        "closed_at": close.closed_at if close else None,
+        "closed_by": close.closed_by if close else None,
+        "follow_ups": len(close.follow_ups) if close else 0,
+        "follow_up_days": close.follow_up_days if close else None,
+        "record_seq": campaign.record.seq,
+        "record_hash": campaign.record.record_hash,
+    }
 
 
 def decide_review_entry(

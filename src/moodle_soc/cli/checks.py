@@ -26,6 +26,7 @@ def checks_list(
     import json
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from moodle_soc.checks.registry import all_checks
@@ -58,17 +59,21 @@ def checks_list(
         ]
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(specs)} automated checks")
-    for column in ("Check", "Severity", "Criteria", "Moodle check"):
-        table.add_column(column)
+    # A check id is never cut: its column is as wide as the longest id, and the title (and the
+    # Moodle check it mirrors) wraps under it; severity and criteria share the second column,
+    # so the table fits 80 columns.
+    console = Console()
+    first = max(max(len(s.id) for s in specs), console.width - 7 - 40)  # 7: borders, padding
+    table = Table(title=f"{len(specs)} automated checks", show_lines=True)
+    table.add_column("Check", width=first)
+    table.add_column("Severity, criteria", width=max(12, console.width - 7 - first))
     for s in specs:
+        mirrors = f"\n[dim]mirrors {s.moodle_check}[/]" if s.moodle_check else ""
         table.add_row(
-            s.id,
-            s.severity.value,
-            ", ".join(catalogue.criteria_for_check(s.id)),
-            s.moodle_check or "",
+            f"[bold]{s.id}[/]\n{escape(s.title)}{mirrors}",
+            f"{s.severity.value}\n{', '.join(catalogue.criteria_for_check(s.id))}",
         )
-    Console().print(table)
+    console.print(table)
 
 
 def _list_by_framework(fmt: str, references: list[str]) -> None:
@@ -125,7 +130,7 @@ def checks_show(check_id: Annotated[str, typer.Argument(help="A check id.")]) ->
     try:
         spec = get_check(check_id)
     except KeyError:
-        fail(UsageError(f"Unknown check {check_id!r}; see 'moodle-soc checks list'."))
+        fail(UsageError(f"Unknown check {check_id!r}; {_did_you_mean(check_id)}"))
     console = Console()
     console.print(f"[bold]{escape(spec.id)}[/]: {escape(spec.title)}")
     console.print(f"Severity: {spec.severity.value}")
@@ -135,6 +140,25 @@ def checks_show(check_id: Annotated[str, typer.Argument(help="A check id.")]) ->
     console.print(f"Remediation: {escape(spec.remediation)}")
     if spec.fix_command:
         console.print(f"Fix: {escape(spec.fix_command)}")
+
+
+def _did_you_mean(text: str) -> str:
+    """A suggestion for a partial or mistyped check id, else where to look them up."""
+    import difflib
+
+    from moodle_soc.checks.registry import all_checks
+
+    ids = [spec.id for spec in all_checks()]
+    wanted = text.strip().lower()
+    partial = [i for i in ids if wanted and (wanted in i or i.endswith("." + wanted))]
+    close = partial or difflib.get_close_matches(wanted, ids, n=3, cutoff=0.6)
+    if not close:
+        names = sorted({i.split(".")[1] for i in ids if "." in i})
+        close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.6)
+        close = [i for i in ids if i.split(".", 1)[-1] in close]
+    if not close:
+        return "see 'moodle-soc checks list'."
+    return "did you mean " + " or ".join(close[:3]) + "?"
 
 
 @checks_app.command("policy")

@@ -51,6 +51,39 @@ def parse_day(value: str, option: str) -> date:
         raise UsageError(f"{option} {value!r} is not a date such as 2026-01-31.") from None
 
 
+def period_days(
+    period: str | None, from_: str | None, to: str | None, *, required: bool = True
+) -> tuple[date | None, date | None]:
+    """``--period FROM..TO``, or the older hidden ``--from``/``--to`` (either may be left open
+    when the period is not ``required``)."""
+    from moodle_soc.api.evidence import parse_period
+
+    if period is not None:
+        if from_ is not None or to is not None:
+            raise UsageError("Give the period once: --period FROM..TO (not with --from/--to).")
+        return parse_period(period)
+    if required and (from_ is None or to is None):
+        raise UsageError("Give the period: --period FROM..TO, such as 2026-11-01..2026-11-30.")
+    start = parse_day(from_, "--from") if from_ is not None else None
+    end = parse_day(to, "--to") if to is not None else None
+    if start is not None and end is not None and end < start:
+        raise UsageError(f"The period {start}..{end} ends before it starts.")
+    return start, end
+
+
+def required_period(period: str | None, from_: str | None, to: str | None) -> tuple[date, date]:
+    start, end = period_days(period, from_, to)
+    assert start is not None and end is not None
+    return start, end
+
+
+def max_recording_delay(settings: Path | None) -> int:
+    """The policy's tolerance between a record's audit time and its recording."""
+    from moodle_soc.settings_file import find_settings_file
+
+    return find_settings_file(settings).policy.max_recording_delay_hours
+
+
 def write_text(output: Path, text: str) -> None:
     try:
         output.write_text(text, encoding="utf-8")

@@ -10,8 +10,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from moodle_soc.cli.common import fail, open_store, parse_day, write_text
-from moodle_soc.cli.options import SignKeyOption, StoreOption
+from moodle_soc.cli.common import (
+    fail,
+    max_recording_delay,
+    open_store,
+    parse_day,
+    period_days,
+    write_text,
+)
+from moodle_soc.cli.options import (
+    FromDayOption,
+    SettingsOption,
+    SignKeyOption,
+    StoreOption,
+    ToDayOption,
+)
 from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError, UsageError
 from moodle_soc.safety import terminal_markup, terminal_safe
 
@@ -28,11 +41,19 @@ def list_records(
     kind: Annotated[
         str | None, typer.Option(help="Only this kind: run, attachment, population, ...")
     ] = None,
-    from_: Annotated[str | None, typer.Option("--from", help="Collected on or after.")] = None,
-    to: Annotated[str | None, typer.Option(help="Collected on or before (inclusive).")] = None,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="Only records whose audit time is in FROM..TO (UTC days)."),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    settings: SettingsOption = None,
+    from_: FromDayOption = None,
+    to: ToDayOption = None,
 ) -> None:
-    """List records per site, optionally within a period."""
+    """List records per site, optionally within a period.
+
+    Each record has two times: the audit time it judges and when it was recorded. One
+    recorded more than the policy's max_recording_delay_hours later is reconstructed."""
     from rich.console import Console
     from rich.table import Table
 
@@ -42,13 +63,13 @@ def list_records(
         if kind is not None and RecordKind.known(kind) is None:
             known = ", ".join(k.value for k in RecordKind)
             raise UsageError(f"--kind {kind!r} is not a record kind ({known}).")
-        start = (
-            datetime.combine(parse_day(from_, "--from"), datetime.min.time(), UTC)
-            if from_
-            else None
-        )
-        end = datetime.combine(parse_day(to, "--to"), datetime.max.time(), UTC) if to else None
-        with open_store(store) as evidence:
+        if fmt not in ("table", "json"):
+            raise UsageError(f"--format {fmt!r} is not one of table, json.")
+        first, last = period_days(period, from_, to, required=False)
+        start = datetime.combine(first, datetime.min.time(), UTC) if first else None
+        end = datetime.combine(last, datetime.max.time(), UTC) if last else None
+        delay = max_recording_delay(settings)
+        with open_store(store, settings=settings) as evidence:
             site_key = evidence.find_site(site).key if site else None
             records = evidence.records(
                 site_key=site_key, kind=kind, collected_from=start, collected_to=end
@@ -66,6 +87,8 @@ def list_records(
                 "index": r.chain_index,
                 "kind": r.kind,
                 "collected_at": r.collected_at.isoformat(),
+                "recorded_at": r.created_at.isoformat(),
+                "reconstructed": r.reconstructed(delay),
                 "effective_date": r.effective_date.isoformat() if r.effective_date else None,
                 "record_hash": r.record_hash,
                 "signed": r.signature is not None,
@@ -75,19 +98,31 @@ def list_records(
         typer.echo(json.dumps(rows, indent=2))
         return
     table = Table(title=f"{len(records)} evidence records in {terminal_markup(where)}")
-    for column in ("#", "Site", "Kind", "Collected (audit time)", "Effective", "Hash", "Signed"):
+    for column in ("#", "Site", "Kind", "Audit time", "Recorded", "Effective", "Hash", "Signed"):
         table.add_column(column)
+    late = 0
     for r in records:
+        recorded = r.created_at.strftime("%Y-%m-%d %H:%MZ")
+        if r.reconstructed(delay):
+            late += 1
+            recorded += " [yellow]reconstructed[/]"
         table.add_row(
             str(r.seq),
             terminal_markup(names.get(r.site_key, r.site_key[:12])),
             r.kind,
-            r.collected_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+            r.collected_at.strftime("%Y-%m-%d %H:%MZ"),
+            recorded,
             r.effective_date.isoformat() if r.effective_date else "",
             r.short,
             "yes" if r.signature else "",
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    if late:
+        console.print(
+            f"{late} record(s) reconstructed: recorded more than {delay} h after their audit"
+            " time, so they never count as monitoring (policy max_recording_delay_hours)."
+        )
 
 
 @evidence_app.command("show")
@@ -261,10 +296,20 @@ def attach(
         str | None, typer.Option(help="Who collected it (default: the current OS user).")
     ] = None,
     note: Annotated[str, typer.Option(help="A short description.")] = "",
+    effective_until: Annotated[
+        str | None, typer.Option(help="Last day it is in force (default: until superseded).")
+    ] = None,
+    supersedes: Annotated[
+        str | None,
+        typer.Option(help="The earlier attachment (record number or hash) this one replaces."),
+    ] = None,
     store: StoreOption = None,
     sign_key: SignKeyOption = None,
 ) -> None:
-    """Store a manual evidence file by hash, with who, when and the date it is effective for."""
+    """Store a manual evidence file by hash, with who, when and the date it is effective for.
+
+    It stays in force (and goes into every package of a period it overlaps) until
+    --effective-until, or until a later attachment that --supersedes it takes effect."""
     from moodle_soc.api.evidence import attach_evidence
 
     try:
@@ -277,6 +322,10 @@ def attach(
                 effective_date=parse_day(effective_date, "--effective-date"),
                 collected_by=by or getpass.getuser(),
                 note=note,
+                effective_until=(
+                    parse_day(effective_until, "--effective-until") if effective_until else None
+                ),
+                supersedes=supersedes,
             )
     except MoodleSocError as error:
         fail(error)

@@ -7,8 +7,13 @@ import sys
 from typing import Annotated
 
 import typer
+import typer.core
 
 from moodle_soc import __version__
+
+# Plain Click help and errors: they wrap to the terminal (readable at 80 columns, no boxes
+# that cut option names and help), and importing Rich waits until a command prints a table.
+typer.core.HAS_RICH = False
 
 app = typer.Typer(
     name="moodle-soc",
@@ -91,9 +96,48 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+def _click_error(name: str) -> type[Exception]:
+    """Click's exception class ``name`` (Typer vendors Click; ``BadParameter`` is public)."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
 def main() -> None:
+    """Run the CLI: every error, a mistyped command or option included, is one line on
+    stderr with its documented exit code (see README, "Exit codes")."""
+    usage_error, click_error = _click_error("UsageError"), _click_error("ClickException")
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except usage_error as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a group without a command: its help
+            typer.echo(_message(exc), err=True)
+            sys.exit(2)
+        sys.exit(_usage_error(exc))
+    except click_error as exc:
+        typer.echo(f"moodle-soc: error: {_one_line(_message(exc))}", err=True)
+        sys.exit(int(getattr(exc, "exit_code", 1)))
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("moodle-soc: interrupted.", err=True)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _message(exc: Exception) -> str:
+    format_message = getattr(exc, "format_message", None)
+    return str(format_message() if callable(format_message) else exc)
+
+
+def _one_line(text: str) -> str:
+    from moodle_soc.safety import terminal_safe
+
+    return terminal_safe(" ".join(text.split()))
+
+
+def _usage_error(exc: Exception) -> int:
+    """``moodle-soc: error: No such option: --sotre (Possible options: --store); see
+    'moodle-soc scan --help'.``: Click's own did-you-mean, on one line, exit code 2."""
+    message = _one_line(_message(exc)).replace("Value error, ", "").rstrip(".")
+    context = getattr(exc, "ctx", None)
+    where = getattr(context, "command_path", None) or "moodle-soc"
+    joined = f"{message} See" if message.endswith("?") else f"{message}; see"
+    typer.echo(f"moodle-soc: error: {joined} '{where} --help'.", err=True)
+    return int(getattr(exc, "exit_code", 2))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from moodle_soc.cli.common import fail, open_store, parse_day
+from moodle_soc.cli.common import fail, max_recording_delay, open_store, parse_day
 from moodle_soc.cli.frameworks import FrameworkOption
 from moodle_soc.cli.options import SettingsOption, SignKeyOption, StoreOption
 from moodle_soc.errors import ExitCode, MoodleSocError, UsageError
@@ -36,13 +36,21 @@ def export_command(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     framework: FrameworkOption = None,
+    settings: SettingsOption = None,
 ) -> None:
-    """Export a site's evidence for a period as a ZIP package anyone can verify offline."""
+    """Export a site's evidence for a period as a ZIP package anyone can verify offline.
+
+    Its period report counts only runs recorded within the policy's max_recording_delay_hours
+    of their audit time; later ones are shown as reconstructed."""
     from moodle_soc.api.evidence import export_package, parse_period
 
     try:
         start, end = parse_period(period)
-        with open_store(store, sign_key) as evidence, _ProgressBar(quiet) as advance:
+        delay = max_recording_delay(settings)
+        with (
+            open_store(store, sign_key, settings=settings) as evidence,
+            _ProgressBar(quiet) as advance,
+        ):
             summary = export_package(
                 evidence,
                 site=site,
@@ -52,6 +60,7 @@ def export_command(
                 replace=force,
                 progress=advance,
                 frameworks=framework or (),
+                max_recording_delay_hours=delay,
             )
     except MoodleSocError as error:
         fail(error)

@@ -17,16 +17,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from moodle_soc.cli.common import fail, open_store, parse_day
+from moodle_soc.cli.common import fail, max_recording_delay, open_store, required_period
 from moodle_soc.cli.frameworks import FrameworkOption, print_framework_periods
 from moodle_soc.cli.options import (
     AskPasswordOption,
     AsOfOption,
     ConfigOption,
     DbOption,
+    FromDayOption,
+    PeriodOption,
     PrefixOption,
+    SettingsOption,
     SignKeyOption,
     StoreOption,
+    ToDayOption,
     WwwrootOption,
 )
 from moodle_soc.errors import BadInputError, MoodleSocError, UsageError
@@ -43,16 +47,12 @@ if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
 
 period_app = typer.Typer(help="SOC 2 Type II periods: did each control operate throughout?")
-FromOption = Annotated[str, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")]
-ToOption = Annotated[str, typer.Option("--to", help="Last day of the period, inclusive.")]
-_LETTER = {"pass": "[green]P[/]", "fail": "[bold red]F[/]", "unknown": "[dim]?[/]"}
-
-
-def _period(from_: str, to: str) -> tuple[date, date]:
-    start, end = parse_day(from_, "--from"), parse_day(to, "--to")
-    if end < start:
-        raise UsageError(f"--to {to} is before --from {from_}.")
-    return start, end
+_LETTER = {
+    "pass": "[green]P[/]",
+    "fail": "[bold red]F[/]",
+    "unknown": "[dim]?[/]",
+    "reconstructed": "[yellow]r[/]",
+}
 
 
 def _choice(value: str, option: str, allowed: tuple[str, ...]) -> str:
@@ -74,26 +74,35 @@ def _write(text: str, output: Path | None) -> None:
 @period_app.command("report")
 def report(
     site: Annotated[str, typer.Option(help="Site key, name or wwwroot.")],
-    from_: FromOption,
-    to: ToOption,
+    period: PeriodOption = None,
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="terminal, json or html.")
     ] = "terminal",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
     store: StoreOption = None,
+    settings: SettingsOption = None,
+    from_: FromDayOption = None,
+    to: ToDayOption = None,
     framework: FrameworkOption = None,
 ) -> None:
-    """For every control: passing, failing and unknown days, first failure, fix date, gaps."""
+    """For every control: passing, failing and unknown days, first failure, fix date, gaps.
+
+    Only runs recorded within the policy's max_recording_delay_hours of their audit time
+    count as monitored days; later ones (backdated --as-of scans) are shown as reconstructed.
+    """
     from moodle_soc.api.evidence import period_report
     from moodle_soc.api.frameworks import load_frameworks, period_frameworks
     from moodle_soc.reports.period import render_period_html
 
     try:
         _choice(fmt, "--format", ("terminal", "json", "html"))
-        start, end = _period(from_, to)
+        start, end = required_period(period, from_, to)
+        delay = max_recording_delay(settings)
         frameworks = load_frameworks(framework or ())
-        with open_store(store) as evidence:
-            result = period_report(evidence, site=site, start=start, end=end)
+        with open_store(store, settings=settings) as evidence:
+            result = period_report(
+                evidence, site=site, start=start, end=end, max_recording_delay_hours=delay
+            )
         views = period_frameworks(result, frameworks)
     except MoodleSocError as error:
         fail(error)
@@ -134,11 +143,23 @@ def render_period_terminal(report: PeriodReport, console: Console) -> None:
     console.print(
         f"[bold]{terminal_markup(report.site_name)}[/]: {report.start} to {report.end}"
         f" ({report.days} days)"
-        f" · {report.days_scanned} days scanned · {len(report.runs)} runs · {throughout} of"
-        f" {len(report.controls)} controls operated throughout · {len(exceptions)} exception(s)."
+        f" · {report.days_scanned} days monitored live · {len(report.runs)} runs · {throughout}"
+        f" of {len(report.controls)} controls operated throughout"
+        f" · {len(exceptions)} exception(s)."
     )
     gaps = "; ".join(f"{g.start} to {g.end} ({g.days} d)" for g in report.monitoring_gaps)
-    console.print(f"Monitoring gaps (days with no scan): {gaps or 'none'}.")
+    console.print(f"Monitoring gaps (days with no live scan): {gaps or 'none'}.")
+    if report.reconstructed_runs:
+        late = ", ".join(
+            f"#{r.seq} ({r.day}, recorded {r.recorded_at:%Y-%m-%d %H:%M}Z)"
+            if r.recorded_at
+            else f"#{r.seq} ({r.day})"
+            for r in report.reconstructed_runs
+        )
+        console.print(
+            f"[yellow]Reconstructed[/], not counted as monitoring (recorded more than"
+            f" {report.max_recording_delay_hours} h after their audit time): {late}."
+        )
     if exceptions:
         table = Table(title="Exceptions: controls that failed on at least one day")
         for column in ("Control", "Severity", "First failure", "Fixed on", "Failed days"):
@@ -151,11 +172,14 @@ def render_period_terminal(report: PeriodReport, console: Console) -> None:
                 terminal_markup(c.check_id), c.severity, str(c.first_failure), fixed, days
             )
         console.print(table)
-    table = Table(title="Controls (P pass, F fail, ? unknown)")
+    legend = "P pass, F fail, ? unknown" + (
+        ", r reconstructed only" if report.reconstructed_runs else ""
+    )
+    table = Table(title=f"Controls ({legend})")
     for column in ("Control", "Pass", "Fail", "Unknown", "Timeline"):
         table.add_column(column)
     for c in report.controls:
-        cells = [_LETTER[cell.status] for cell in c.timeline]
+        cells = [_LETTER[_shown(cell)] for cell in c.timeline]
         timeline = "".join(cells) if len(cells) <= 62 else _compressed(c.timeline)
         table.add_row(
             terminal_markup(c.check_id),
@@ -167,9 +191,16 @@ def render_period_terminal(report: PeriodReport, console: Console) -> None:
     console.print(table)
 
 
+def _shown(cell: DayCell) -> str:
+    """A day's letter: its live status, or ``r`` when only reconstructed runs covered it."""
+    if cell.status == "unknown" and cell.runs == 0 and cell.reconstructed_runs:
+        return "reconstructed"
+    return cell.status
+
+
 def _compressed(timeline: list[DayCell]) -> str:
     """Long timelines as runs: ``P×40 F×2 P×48``."""
-    runs = groupby(cell.status for cell in timeline)
+    runs = groupby(_shown(cell) for cell in timeline)
     return " ".join(f"{_LETTER[status]}×{len(list(cells))}" for status, cells in runs)
 
 
@@ -191,8 +222,7 @@ def _cell(value: Any) -> str:
 
 
 def populations_command(
-    from_: FromOption,
-    to: ToOption,
+    period: PeriodOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
     prefix: PrefixOption = None,
@@ -213,6 +243,8 @@ def populations_command(
         Path | None, typer.Option("--output", "-o", help="Write <name>.csv/.json/.jsonl here.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    from_: FromDayOption = None,
+    to: ToDayOption = None,
 ) -> None:
     """Build the period's complete populations from the live site (read-only) and store them."""
     from moodle_soc.cli.common import open_site, parse_as_of
@@ -221,7 +253,7 @@ def populations_command(
 
     try:
         _choice(fmt, "--format", ("table", "json", "csv"))
-        start, end = _period(from_, to)
+        start, end = required_period(period, from_, to)
         names = population or list(POPULATIONS)
         for name in names:
             _choice(name, "--population", tuple(POPULATIONS))

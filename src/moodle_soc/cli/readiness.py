@@ -46,6 +46,12 @@ ByOption = Annotated[
 class OverviewFormat(StrEnum):
     terminal = "terminal"
     json = "json"
+    html = "html"
+
+
+class ReportFormat(StrEnum):
+    html = "html"
+    pdf = "pdf"
 
 
 class ScopeFormat(StrEnum):
@@ -76,6 +82,9 @@ def readiness_command(
         if site is None:
             raise UsageError("Give --site: the site whose readiness programme to show.")
         moment = parse_as_of(as_of)
+        if fmt is OverviewFormat.html:
+            _write_report(store, site, moment, ReportFormat.html, output)
+            return
         with open_store(store) as evidence:
             overview = readiness_programme(evidence, site=site, as_of=moment)
         if fmt is OverviewFormat.json:
@@ -90,6 +99,56 @@ def readiness_command(
     from moodle_soc.reports.readiness_terminal import render_readiness_terminal
 
     render_readiness_terminal(overview, _console(output))
+
+
+@readiness_app.command("report")
+def report_command(
+    site: SiteOption = None,
+    store: StoreOption = None,
+    as_of: AsOfOption = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.html,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here (PDF needs a file).")
+    ] = None,
+) -> None:
+    """The executive readiness report: scope, scores and formula, checklist, top gaps with
+    owners and effort, shared responsibility, evidence calendar, open exceptions."""
+    try:
+        if site is None:
+            raise UsageError("Give --site: the site whose readiness report to write.")
+        _write_report(store, site, parse_as_of(as_of), fmt, output)
+    except MoodleSocError as error:
+        fail(error)
+
+
+def _write_report(
+    store: str | None, site: str, moment: datetime | None, fmt: ReportFormat, output: Path | None
+) -> None:
+    from moodle_soc.api.readiness import (
+        readiness_report,
+        readiness_report_html,
+        readiness_report_pdf,
+    )
+
+    if fmt is ReportFormat.pdf and output is None:
+        raise UsageError("A PDF needs --output FILE.")
+    with open_store(store) as evidence:
+        report = readiness_report(evidence, site=site, as_of=moment)
+    if fmt is ReportFormat.pdf:
+        assert output is not None
+        data = readiness_report_pdf(report)
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            raise UsageError(f"Cannot write {output}: {exc.strerror or exc}.") from None
+        typer.echo(f"Wrote the readiness report to {output} ({len(data)} bytes).")
+        return
+    html = readiness_report_html(report)
+    if output:
+        write_text(output, html)
+        typer.echo(f"Wrote the readiness report to {output}.")
+    else:
+        typer.echo(html)
 
 
 @readiness_app.command("scope")

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class FindingHistory(BaseModel):
@@ -82,8 +82,9 @@ class DateRange(_Model):
 
 class DayCell(_Model):
     day: date
-    status: DayStatus
+    status: DayStatus  # from contemporaneous runs only
     runs: int
+    reconstructed_runs: int = 0  # runs recorded late for this day: shown, never counted
 
 
 class ControlPeriod(_Model):
@@ -113,6 +114,8 @@ class RunRef(_Model):
     audit_time: datetime
     day: date
     failed_checks: int
+    recorded_at: datetime | None = None  # when the store recorded it (None: not known)
+    reconstructed: bool = False  # recorded more than the tolerance after its audit time
 
 
 class PeriodReport(_Model):
@@ -124,9 +127,9 @@ class PeriodReport(_Model):
     end: date
     generated_at: datetime
     days: int
-    days_scanned: int
-    monitoring_gaps: list[DateRange]  # days with no run at all
-    runs: list[RunRef]
+    days_scanned: int  # days monitored live: with at least one contemporaneous run
+    monitoring_gaps: list[DateRange]  # days with no contemporaneous run
+    runs: list[RunRef]  # the contemporaneous runs the timelines count
     unreadable_runs: list[RunRef]  # payload cleared by retention: their days count as gaps
     controls: list[ControlPeriod]  # exceptions first
     exceptions: list[str]
@@ -134,6 +137,9 @@ class PeriodReport(_Model):
     access_reviews: list[AccessReviewSummary] = []  # review campaigns started or closed in it
     log_reviews: list[LogReviewSummary] = []  # signed-off log reviews of days in it
     logs_unreviewed: list[DateRange] = []  # days of it no signed-off log review covers
+    max_recording_delay_hours: int = 6  # the policy's tolerance that tells live from late
+    reconstructed_runs: list[RunRef] = []  # recorded late: listed, never counted as monitoring
+    reconstructed_days: list[date] = []  # days covered only by reconstructed runs
 
 
 DayStatus = Literal["pass", "fail", "unknown"]

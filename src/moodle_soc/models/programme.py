@@ -241,3 +241,55 @@ class RemediationItem(_Frozen):
     closed_at: datetime | None = None
     closed_by_run: int | None = None
     recurrences: int = 0  # times it failed again after a closing scan
+
+
+# --- the readiness report (HTML and PDF) ----------------------------------------------------
+
+
+class ReportGap(_Frozen):
+    """One of the top gaps an executive reads: what, who owns it, how much work."""
+
+    kind: Literal["check", "evidence"]
+    id: str
+    title: str
+    owner: str
+    priority: str  # a severity for checks, the control's status for evidence
+    effort: str  # an estimate, said as one: "small (one setting)", ...
+    detail: str
+
+
+class MatrixRow(_Frozen):
+    """The shared-responsibility split of one checklist item."""
+
+    item: str
+    owner: Owner
+    moodle_core: str
+    hosting: str
+    organisation: str
+
+
+class CalendarEntry(_Frozen):
+    due: date
+    control: str
+    title: str
+    owner: str
+    status: str
+
+
+class BandNotes(_Frozen):
+    band: str
+    label: str
+    core_provides: tuple[str, ...]
+    limits: tuple[str, ...]
+
+
+class ReadinessReport(_Frozen):
+    overview: ReadinessOverview
+    generated_at: datetime
+    band: BandNotes | None
+    top_gaps: tuple[ReportGap, ...]
+    matrix: tuple[MatrixRow, ...]
+    calendar: tuple[CalendarEntry, ...]  # overdue and due within CALENDAR_DAYS
+    open_exceptions: tuple[ExceptionView, ...]
+    failing_checks: int
+    accepted_checks: int

@@ -7,7 +7,7 @@ with microseconds and a ``Z``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -15,6 +15,12 @@ GENESIS = "0" * 64
 
 
 RECORD_VERSION = 1
+
+#: The default of the policy's ``max_recording_delay_hours``.
+DEFAULT_MAX_RECORDING_DELAY_HOURS = 6
+#: How far a record's audit time may lie after its recording time (clock skew between the
+#: scanning machine and the store's); anything later is refused as future-dated.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class RecordKind(StrEnum):
@@ -82,6 +88,15 @@ class StoredRecord:
     def short(self) -> str:
         return self.record_hash[:12]
 
+    @property
+    def recorded_at(self) -> datetime:
+        """When the store recorded it (the machine clock; the chain's order)."""
+        return self.created_at
+
+    def reconstructed(self, max_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS) -> bool:
+        """Recorded more than ``max_delay_hours`` after the audit time it judges."""
+        return is_reconstructed(self.collected_at, self.created_at, max_delay_hours)
+
     def header(self) -> dict[str, Any]:
         """What ``record_hash`` covers (RFC 8785 canonical JSON of this mapping)."""
         return record_header(
@@ -94,6 +109,16 @@ class StoredRecord:
             self.content_sha256,
             self.prev_hash,
         )
+
+
+def is_reconstructed(
+    audit_time: datetime,
+    recorded_at: datetime,
+    max_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS,
+) -> bool:
+    """Whether evidence about ``audit_time`` recorded at ``recorded_at`` came too late to be
+    contemporaneous (a backdated scan, a reconstruction): it never counts as monitoring."""
+    return recorded_at - audit_time > timedelta(hours=max_delay_hours)
 
 
 def record_header(

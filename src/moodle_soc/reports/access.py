@@ -78,8 +78,10 @@ def render_access_review(
     *,
     decisions: list[dict[str, Any]] | None = None,
     follow_ups: list[dict[str, Any]] | None = None,
+    campaign: dict[str, Any] | None = None,
 ) -> str:
-    """The HTML access-review report; decisions and follow-ups are rendered when given."""
+    """The HTML access-review report; decisions and follow-ups are rendered when given, and a
+    campaign's sign-off block (id, scope, reviewers, imports, who closed it and when)."""
     entries = inventory.entries
     summary = {
         "Accounts listed": len(entries),
@@ -102,4 +104,5 @@ def render_access_review(
         decision_columns=_columns(decisions or []),
         follow_ups=follow_ups,
         follow_up_columns=_columns(follow_ups or []),
+        campaign=campaign,
     )

@@ -116,11 +116,14 @@ def timeline_segments(timeline: Sequence[Any]) -> list[dict[str, Any]]:
     """
     segments: list[dict[str, Any]] = []
     for cell in timeline:
-        if segments and segments[-1]["status"] == cell.status:
+        status = cell.status
+        if status == "unknown" and not cell.runs and getattr(cell, "reconstructed_runs", 0):
+            status = "reconstructed"  # only a late run covered it: still not monitored
+        if segments and segments[-1]["status"] == status:
             segments[-1]["days"] += 1
             segments[-1]["last"] = cell.day
         else:
-            segments.append({"status": cell.status, "first": cell.day, "last": cell.day, "days": 1})
+            segments.append({"status": status, "first": cell.day, "last": cell.day, "days": 1})
     total = max(1, sum(s["days"] for s in segments))
     for segment in segments:
         segment["width"] = round(100 * segment["days"] / total, 3)

@@ -10,6 +10,7 @@ is enough.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -125,11 +126,26 @@ class Database:
         return self._connection
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.rollback()
-            self._connection.close()
-            self._connection = None
+        """Release the connection; a connection the server already dropped closes quietly
+        (the read-only transaction has nothing to keep)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                connection.rollback()
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                connection.close()
         self.engine.dispose()
+
+    def _lost(self, exc: Exception) -> CannotConnectError:
+        """The connection dropped mid-scan: the scan cannot be completed (exit 3)."""
+        if isinstance(exc, sa.exc.DBAPIError):
+            detail = describe_connect_error(self.display_url, exc, self.password)
+        else:
+            detail = f"The connection to {self.display_url} was lost."
+        return CannotConnectError(
+            f"{detail.rstrip('.')}; the connection was lost during the scan, so the scan is"
+            " incomplete and nothing was stored."
+        )
 
     # --- schema -------------------------------------------------------------------------
 
@@ -203,28 +219,25 @@ class Database:
 
     def _run(self, statement: sa.Executable, purpose: str) -> tuple[list[str], list[sa.Row[Any]]]:
         started = time.perf_counter()
-        connection = self.connection
-        # A savepoint per statement: on PostgreSQL one failing statement would otherwise abort
-        # the shared snapshot transaction and every later check with it.
-        savepoint = connection.begin_nested() if self.backend != "sqlite" else None
+        savepoint: sa.engine.NestedTransaction | None = None
         try:
+            connection = self.connection
+            # A savepoint per statement: on PostgreSQL one failing statement would otherwise
+            # abort the shared snapshot transaction and every later check with it. Opening it
+            # talks to the server too, so a connection lost here is caught like any other.
+            savepoint = connection.begin_nested() if self.backend != "sqlite" else None
             result = connection.execute(statement)
             rows = list(result)
             columns = list(result.keys())
-        except sa.exc.OperationalError as exc:
             if savepoint is not None:
-                savepoint.rollback()
-            if _is_lost_connection(exc):
-                raise CannotConnectError(
-                    describe_connect_error(self.display_url, exc, self.password)
-                ) from None
-            raise QueryFailedError(purpose, exc, self.password) from None
+                savepoint.commit()
         except sa.exc.DBAPIError as exc:
-            if savepoint is not None:
-                savepoint.rollback()
+            if _is_lost_connection(exc):
+                raise self._lost(exc) from None
+            _rollback_quietly(savepoint)
             raise QueryFailedError(purpose, exc, self.password) from None
-        if savepoint is not None:
-            savepoint.commit()
+        except (sa.exc.PendingRollbackError, sa.exc.ResourceClosedError) as exc:  # used again
+            raise self._lost(exc) from None
         elapsed = (time.perf_counter() - started) * 1000
         # render_postcompile writes IN-lists into the SQL, so the recorded text is exact.
         compiled = statement.compile(  # type: ignore[attr-defined]
@@ -278,6 +291,12 @@ class Database:
 
 def _is_lost_connection(exc: sa.exc.DBAPIError) -> bool:
     return bool(exc.connection_invalidated)
+
+
+def _rollback_quietly(savepoint: sa.engine.NestedTransaction | None) -> None:
+    if savepoint is not None and savepoint.is_active:
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            savepoint.rollback()
 
 
 class QueryFailedError(MoodleSocError):

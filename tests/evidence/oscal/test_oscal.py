@@ -28,7 +28,7 @@ from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
 from moodle_soc.cli.oscal import oscal_command
 from moodle_soc.evidence.oscal.assessment import build_assessment_results, control_id, export_oscal
-from moodle_soc.evidence.store.runs import site_ref_for, store_run
+from moodle_soc.evidence.store.runs import site_ref_for
 from moodle_soc.evidence.store.store import EvidenceStore, open_store
 from moodle_soc.frameworks import builtin_framework, load_catalogue
 from moodle_soc.models.records import StoredRecord
@@ -38,6 +38,8 @@ from moodle_soc.results import Status
 from moodle_soc.site.db import Database
 from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.synthetic.acme import build_acme
+
+from ..conftest import StoreLive
 
 START, END = date(2026, 3, 1), date(2026, 3, 31)
 FIRST_SCAN = datetime(2026, 2, 28, 2, 30, tzinfo=UTC)  # the day before the period
@@ -61,7 +63,7 @@ def _changed(run: AuditRun, check_id: str, status: Status) -> AuditRun:
 
 @pytest.fixture(scope="module")
 def stored(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, store_live: StoreLive
 ) -> Iterator[tuple[EvidenceStore, str, list[Any]]]:
     """The store, the site key, and (record, run) for each stored scan, in audit order."""
     builder = build_acme(users=60)
@@ -77,7 +79,7 @@ def stored(
             run = run_scan(ScanContext(site, Policy()))
             if offset in CHANGES:
                 run = _changed(run, *CHANGES[offset])
-            kept.append((store_run(store, run), run))
+            kept.append((store_live(store, run), run))
         yield store, site_ref_for(kept[0][1]).key, kept
 
 

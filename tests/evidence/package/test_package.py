@@ -42,6 +42,8 @@ from moodle_soc.site.db import Database
 from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.synthetic.acme import build_acme
 
+from ..conftest import StoreLive
+
 START, END = date(2026, 3, 1), date(2026, 3, 14)
 INSIDE = (datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 3, 9, 9, tzinfo=UTC))
 OUTSIDE = (datetime(2026, 2, 27, 9, tzinfo=UTC), datetime(2026, 3, 20, 9, tzinfo=UTC))
@@ -113,13 +115,13 @@ def store_population(store: EvidenceStore, site: SiteRef) -> StoredRecord:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, store_live: StoreLive) -> Iterator[World]:
     where = tmp_path_factory.mktemp("package")
     signer = generate_key(where / "signing.pem")
     with open_store(str(where / "evidence.sqlite"), signer=signer, create=True) as store:
-        before = store_run(store, scan(OUTSIDE[0]))
-        runs_in = (store_run(store, scan(INSIDE[0])), store_run(store, hostile(scan(INSIDE[1]))))
-        after = store_run(store, scan(OUTSIDE[1]))
+        before = store_live(store, scan(OUTSIDE[0]))
+        runs_in = (store_live(store, scan(INSIDE[0])), store_live(store, hostile(scan(INSIDE[1]))))
+        after = store_live(store, scan(OUTSIDE[1]))
         site = store.find_site(before.site_key)
         evidence = where / "Restore test <March>.pdf"
         evidence.write_bytes(b"%PDF-1.4 restore test signed by the DBA")

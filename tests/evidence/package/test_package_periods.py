@@ -51,3 +51,62 @@ def test_broader_population_is_left_out_and_the_package_says_why(
     with zipfile.ZipFile(whole_year) as archive:
         lines = [json.loads(line) for line in archive.read("chain/records.jsonl").splitlines()]
     assert {line["record_hash"]: line["included"] for line in lines}[broad.record_hash] is True
+
+
+def test_a_policy_in_force_during_the_period_goes_into_the_package(
+    builder, make_site, sqlite_store, tmp_path
+):
+    from moodle_soc.evidence.store.attachments import attach_file
+
+    store = sqlite_store
+    site = make_site(builder, audit_time=AUDIT)
+    store_run(store, run_scan(ScanContext(site, Policy())))
+    ref = site_ref_for_site(site)
+
+    def attach(name: str, effective: date, **extra):  # type: ignore[no-untyped-def]
+        path = tmp_path / name
+        path.write_bytes(name.encode())
+        return attach_file(store, ref, path, control="CC1.1", effective_date=effective,
+                           collected_by="ciso", **extra)  # fmt: skip
+
+    policy = attach("security-policy.pdf", date(2026, 11, 1))
+    old = attach("old-policy.pdf", date(2026, 1, 1))
+    attach("new-policy.pdf", date(2026, 6, 1), supersedes=old.record_hash)
+    ended = attach("temp.pdf", date(2026, 10, 1), effective_until=date(2026, 11, 19))
+    package = tmp_path / "late-november.zip"
+    export_package(store, ref.key, date(2026, 11, 20), date(2026, 12, 7), package)
+    result = verify_package(package)
+    assert result.ok, result.problem
+    with zipfile.ZipFile(package) as archive:
+        names = archive.namelist()
+        lines = [json.loads(line) for line in archive.read("chain/records.jsonl").splitlines()]
+    by_hash = {line["record_hash"]: line for line in lines}
+    assert by_hash[policy.record_hash]["included"] is True
+    assert by_hash[policy.record_hash]["in_force"] == {"from": "2026-11-01", "until": None}
+    included = {h for h, line in by_hash.items() if line["included"]}
+    assert old.record_hash not in included  # superseded in June
+    assert ended.record_hash not in included  # ended the day before the period
+    attached = sorted(n for n in names if n.startswith("attachments/"))
+    assert attached == [f"attachments/{policy.seq}-security-policy.pdf",
+                        f"attachments/{policy.seq + 2}-new-policy.pdf"]  # fmt: skip
+
+    # A forged claim that an ended attachment was in force is caught.
+    from moodle_soc.evidence.package.chain import ChainCheck
+    from moodle_soc.evidence.package.manifest import Manifest
+
+    with zipfile.ZipFile(package) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    manifest = Manifest.model_validate_json(files["manifest.json"])
+    forged = [dict(line) for line in lines]
+    for line in forged:
+        if line["record_hash"] == policy.record_hash:
+            line["in_force"] = {"from": "2026-11-01", "until": "2026-11-10"}
+    files["chain/records.jsonl"] = b"".join(
+        json.dumps(line, sort_keys=True).encode() + b"\n" for line in forged
+    )
+    import pytest
+
+    from moodle_soc.evidence.package.chain import Tampered
+
+    with pytest.raises(Tampered, match="included as in force, but not during the period"):
+        ChainCheck(manifest, files).run()

@@ -15,12 +15,13 @@ from typer.testing import CliRunner
 from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
 from moodle_soc.cli.period import period_app, populations_command, sample_command
-from moodle_soc.evidence.store.runs import store_run
 from moodle_soc.evidence.store.store import open_store
 from moodle_soc.policy import Policy
 from moodle_soc.site.db import Database
 from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.synthetic.builder import SiteBuilder
+
+from ..conftest import StoreLive
 
 app = typer.Typer()
 app.add_typer(period_app, name="period")
@@ -119,15 +120,14 @@ def _scan(builder: SiteBuilder, day: int) -> Any:
         db.close()
 
 
-def test_period_report_in_every_format(tmp_path: Path) -> None:
+def test_period_report_in_every_format(tmp_path: Path, store_live: StoreLive) -> None:
     location = str(tmp_path / "e.sqlite")
     builder = SiteBuilder()
     with open_store(location, create=True) as store:
         for day, threshold in ((1, 5), (2, 0), (3, 5)):
             builder.setting("lockoutthreshold", threshold)
-            store_run(store, _scan(builder, day))
-    where = ["--site", "Acme Academy", "--from", "2026-11-01", "--to", "2026-11-04",
-             "--store", location]  # fmt: skip
+            store_live(store, _scan(builder, day))
+    where = ["--site", "Acme Academy", "--period", "2026-11-01..2026-11-04", "--store", location]
     report = json.loads(invoke("period", "report", *where, "--format", "json").stdout)
     lockout = next(c for c in report["controls"] if c["check_id"].endswith("lockout_enabled"))
     assert lockout["exception_days"] == ["2026-11-02"] and lockout["fixed_on"] == "2026-11-03"
@@ -143,14 +143,14 @@ def test_period_report_in_every_format(tmp_path: Path) -> None:
     assert invoke("period", "report", *where, "--format", "pdf").exit_code == 2
 
 
-def test_period_report_per_framework(tmp_path: Path) -> None:
+def test_period_report_per_framework(tmp_path: Path, store_live: StoreLive) -> None:
     location = str(tmp_path / "e.sqlite")
     builder = SiteBuilder()
     with open_store(location, create=True) as store:
         for day, threshold in ((1, 5), (2, 0), (3, 5)):
             builder.setting("lockoutthreshold", threshold)
-            store_run(store, _scan(builder, day))
-    where = ["--site", "Acme Academy", "--from", "2026-11-01", "--to", "2026-11-03",
+            store_live(store, _scan(builder, day))
+    where = ["--site", "Acme Academy", "--period", "2026-11-01..2026-11-03",
              "--store", location, "--framework", "nist-800-53"]  # fmt: skip
     document = json.loads(invoke("period", "report", *where, "--format", "json").stdout)
     (nist,) = document["frameworks"]

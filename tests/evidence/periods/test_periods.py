@@ -172,6 +172,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
         for day, threshold in ((date(2026, 2, 28), 0), (START, 5), (_day(2), 0), (_day(3), 5)):
             builder.setting("lockoutthreshold", threshold)
             run = _scan(builder, datetime(day.year, day.month, day.day, 6, tzinfo=UTC))
+            store.clock = lambda run=run: run.audit_time + timedelta(minutes=1)  # recorded live
             store_run(store, run)
         yield store, site_ref_for(run)
 
@@ -200,3 +201,57 @@ def test_period_html_is_self_contained_escaped_and_not_colour_only(scanned) -> N
     assert 'title="2026-03-02 to 2026-03-02: fail">F</span>' in html
     assert "2026-03-02 (1 day)" in html
     assert ">?</span>" in html and ">P</span>" in html
+
+
+# --- reconstructed runs: recorded too late to count as monitoring ------------------------------
+
+
+def _recorded(run: RunView, after: timedelta) -> RunView:
+    return RunView(run.seq, run.record_hash, run.audit_time, run.verdicts, run.failing,
+                   recorded_at=run.audit_time + after)  # fmt: skip
+
+
+def test_a_run_recorded_late_is_listed_as_reconstructed_and_never_counted() -> None:
+    live = _recorded(_run(1, _day(1), {"logging.enabled": "pass"}), timedelta(hours=6))
+    late = _recorded(_run(2, _day(2), {"logging.enabled": "fail"}), timedelta(hours=7))
+    report = build_period_report(SITE, [live, late], START, _day(3))
+    assert [r.seq for r in report.runs] == [1] and report.days_scanned == 1
+    (ref,) = report.reconstructed_runs
+    assert (ref.seq, ref.reconstructed, ref.recorded_at) == (2, True, late.recorded_at)
+    assert report.reconstructed_days == [_day(2)] and report.max_recording_delay_hours == 6
+    assert [(g.start, g.end) for g in report.monitoring_gaps] == [(_day(2), _day(3))]
+    (control,) = report.controls
+    assert [c.status for c in control.timeline] == ["pass", "unknown", "unknown"]
+    assert [c.reconstructed_runs for c in control.timeline] == [0, 1, 0]
+    assert not control.exception and report.findings == []  # its failure is not monitoring
+    wide = build_period_report(SITE, [live, late], START, _day(3), max_recording_delay_hours=7)
+    assert wide.days_scanned == 2 and wide.reconstructed_runs == [] and wide.exceptions
+
+
+def test_a_live_run_the_same_day_keeps_the_day_monitored() -> None:
+    live = _recorded(_run(1, _day(1), {"logging.enabled": "pass"}, hour=9), timedelta(0))
+    late = _recorded(_run(2, _day(1), {"logging.enabled": "pass"}, hour=10), timedelta(days=3))
+    report = build_period_report(SITE, [live, late], START, START)
+    assert report.days_scanned == 1 and report.reconstructed_days == []
+    assert [r.seq for r in report.reconstructed_runs] == [2]
+
+
+def test_the_html_and_terminal_reports_show_reconstructed_days() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from moodle_soc.cli.period import render_period_terminal
+
+    late = _recorded(_run(7, _day(2), {"logging.enabled": "pass"}), timedelta(days=2))
+    report = build_period_report(SITE, [late], START, _day(3))
+    html = render_period_html(report)
+    assert "0 / 3</b>days monitored live" in html
+    assert 'title="2026-03-02 to 2026-03-02: reconstructed">r</span>' in html
+    assert "Reconstructed runs: not counted as monitoring" in html
+    out = StringIO()
+    render_period_terminal(report, Console(file=out, width=120, no_color=True))
+    text = " ".join(out.getvalue().split())
+    assert "0 days monitored live" in text and "?r?" in text
+    assert "Reconstructed, not counted as monitoring (recorded more than 6 h after" in text
+    assert "#7 (2026-03-02, recorded 2026-03-04 12:00Z)" in text

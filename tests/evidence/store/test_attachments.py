@@ -110,3 +110,70 @@ def test_refusals_store_nothing(
     assert store.records() == []
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT COUNT(*) FROM evidence_blobs").scalar() == 0
+
+
+# --- in force: effective date, effective until, superseded -------------------------------------
+
+
+def _policy(store: EvidenceStore, tmp_path: Path, name: str, effective: date, **extra: object):  # type: ignore[no-untyped-def]
+    path = tmp_path / name
+    path.write_bytes(name.encode())
+    return attach_file(
+        store, SITE, path, control="CC1.1", effective_date=effective, collected_by="ciso",
+        **extra,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_a_policy_stays_in_force_until_it_ends_or_is_superseded(
+    store: EvidenceStore, tmp_path: Path
+) -> None:
+    v1 = _policy(store, tmp_path, "v1.pdf", date(2026, 1, 1))
+    v2 = _policy(store, tmp_path, "v2.pdf", date(2026, 6, 1), supersedes=str(v1.seq))
+    temp = _policy(store, tmp_path, "t.pdf", date(2026, 3, 1), effective_until=date(2026, 3, 31))
+    assert store.payload(v2)["supersedes"] == v1.record_hash
+    assert store.payload(temp)["effective_until"] == "2026-03-31"
+    spans = {
+        i.record.seq: (i.start, i.until) for i in attachments.attachments_in_force(store, SITE.key)
+    }
+    assert spans == {
+        v1.seq: (date(2026, 1, 1), date(2026, 5, 31)),
+        v2.seq: (date(2026, 6, 1), None),
+        temp.seq: (date(2026, 3, 1), date(2026, 3, 31)),
+    }
+    from moodle_soc.evidence.store.states import latest_attachments
+
+    assert latest_attachments(store, SITE.key, date(2026, 3, 15)) == {"CC1.1": date(2026, 3, 1)}
+    assert latest_attachments(store, SITE.key, date(2026, 4, 1)) == {"CC1.1": date(2026, 1, 1)}
+    assert latest_attachments(store, SITE.key, date(2026, 12, 1)) == {"CC1.1": date(2026, 6, 1)}
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "in_force"),
+    [
+        (date(2026, 5, 31), date(2026, 5, 31), True),  # its last day
+        (date(2026, 6, 1), date(2026, 6, 30), False),  # superseded from 1 June
+        (date(2025, 12, 1), date(2025, 12, 31), False),  # before it took effect
+        (date(2025, 12, 1), date(2026, 1, 1), True),  # its first day
+    ],
+)
+def test_in_force_during_any_part_of_a_period(
+    store: EvidenceStore, tmp_path: Path, first: date, last: date, in_force: bool
+) -> None:
+    v1 = _policy(store, tmp_path, "v1.pdf", date(2026, 1, 1))
+    _policy(store, tmp_path, "v2.pdf", date(2026, 6, 1), supersedes=v1.record_hash[:12])
+    (item,) = [i for i in attachments.attachments_in_force(store, SITE.key) if i.record == v1]
+    assert item.overlaps(first, last) is in_force
+
+
+def test_bad_end_dates_and_supersessions_are_refused(store: EvidenceStore, tmp_path: Path) -> None:
+    v1 = _policy(store, tmp_path, "v1.pdf", date(2026, 6, 1))
+    with pytest.raises(BadInputError, match="before --effective-date"):
+        _policy(store, tmp_path, "x.pdf", date(2026, 6, 1), effective_until=date(2026, 5, 1))
+    with pytest.raises(BadInputError, match="takes effect on 2026-06-01, after the new"):
+        _policy(store, tmp_path, "x.pdf", date(2026, 1, 1), supersedes=str(v1.seq))
+    with pytest.raises(BadInputError, match="matches no record"):
+        _policy(store, tmp_path, "x.pdf", date(2026, 7, 1), supersedes="999")
+    other = store.append(SiteRef("other", "Other"), "run", {}, collected_at=datetime.now(UTC))
+    with pytest.raises(BadInputError, match="is not an attachment of Attach"):
+        _policy(store, tmp_path, "x.pdf", date(2026, 7, 1), supersedes=str(other.seq))
+    assert len(store.records(site_key=SITE.key)) == 1

@@ -102,6 +102,7 @@ def test_any_sequence_of_appends_verifies_and_recomputes(
     tag = uuid.uuid4().hex[:12]
     sites = [SiteRef(key=f"{tag}-{n}-ŝïte", name=f"Site {n} ✓") for n in range(3)]
     appended = []
+    store.clock = lambda: datetime(2100, 1, 1, tzinfo=UTC)  # any audit time is in its past
     for which, kind, payload, collected_at, effective in operations:
         stored = store.append(
             sites[which], kind, payload, collected_at=collected_at, effective_date=effective

@@ -134,12 +134,31 @@ def test_list_as_table_and_json(scanned: Scanned, invoke: Cli) -> None:
 
 def test_list_filters(scanned: Scanned, invoke: Cli) -> None:
     store = str(scanned.store)
-    middle = records_json(invoke, scanned.store, "--from", "2026-11-10", "--to", "2026-11-15")
+    middle = records_json(invoke, scanned.store, "--period", "2026-11-10..2026-11-15")
     assert [r["seq"] for r in middle] == [2]
+    old = records_json(invoke, scanned.store, "--from", "2026-11-10", "--to", "2026-11-15")
+    assert old == middle  # the older spelling still works, hidden from --help
+    assert [r["seq"] for r in records_json(invoke, scanned.store, "--from", "2026-11-10")] == [2, 3]
     assert records_json(invoke, scanned.store, "--kind", "attachment") == []
     assert len(records_json(invoke, scanned.store, "--site", WWWROOT)) == 3
     clean_failure(invoke("evidence", "list", "--store", store, "--from", "11/10"), EXIT_USAGE)
     clean_failure(invoke("evidence", "list", "--store", store, "--site", "x"), EXIT_BAD_INPUT)
+
+
+def test_list_shows_backdated_scans_as_reconstructed(scanned: Scanned, invoke: Cli) -> None:
+    """The fixture's scans ran today with --as-of in November: recorded days late."""
+    rows = records_json(invoke, scanned.store)
+    assert all(r["reconstructed"] and str(r["recorded_at"]) > str(r["collected_at"]) for r in rows)
+    table = invoke("evidence", "list", "--store", str(scanned.store))
+    assert table.stdout.count("reconstructed") == 4  # three rows and the note under them
+    assert "3 record(s) reconstructed: recorded more than 6 h after their audit time" in (
+        " ".join(table.stdout.split())
+    )
+    policy = Path.cwd() / "moodle-soc.yaml"
+    policy.write_text("policy:\n  max_recording_delay_hours: 1000000\n", encoding="utf-8")
+    assert not any(r["reconstructed"] for r in records_json(invoke, scanned.store))
+    help_text = invoke("evidence", "list", "--help").stdout
+    assert "--period" in help_text and "--from" not in help_text
 
 
 def test_show_a_run_as_a_report_and_as_json(scanned: Scanned, invoke: Cli) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from moodle_soc.evidence.store import schema as schema_module
 from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
 from moodle_soc.evidence.store.store import (
     STORE_ENV,
@@ -46,14 +47,21 @@ def execute(store: EvidenceStore, sql: str, **params: object) -> None:
 # --- opening -----------------------------------------------------------------------------------
 
 
+#: The newest migration's revision (each file is named by its revision).
+NEWEST = sorted(
+    p.name[:4]
+    for p in (Path(schema_module.__file__).parent / "migrations" / "versions").glob("0*.py")
+)[-1]
+
+
 def test_open_creates_the_schema_at_the_newest_revision(store_location: str) -> None:
     with open_store(store_location, create=True) as store:
         assert set(sa.inspect(store.engine).get_table_names()) >= TABLES
-        assert alembic_revision(store) == ["0001"]
+        assert alembic_revision(store) == [NEWEST]
         store.append(SITE_A, "run", {"n": 1}, collected_at=T0)
     # Reopening migrates nothing and loses nothing.
     with open_store(store_location, create=True) as again:
-        assert alembic_revision(again) == ["0001"]
+        assert alembic_revision(again) == [NEWEST]
         assert [r.chain_index for r in again.records()] == [0]
         assert verify_store(again).ok
 
@@ -322,3 +330,56 @@ def test_verify_names_every_damaged_chain_once(
     only_b = verify_store(store, SITE_B.key)
     assert [p.seq for p in only_b.problems] == [b[2].seq]
     assert only_b.records == 3
+
+
+# --- two clocks: the audit time a record judges, and when the store recorded it -------------
+
+RECORDED = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def test_the_store_records_its_own_clock_beside_the_audit_time(store: EvidenceStore) -> None:
+    store.clock = lambda: RECORDED
+    audit = RECORDED - timedelta(hours=6)
+    record = store.append(SiteRef("clock-a", "A"), RecordKind.RUN, {}, collected_at=audit)
+    assert (record.collected_at, record.recorded_at) == (audit, RECORDED)
+    (stored,) = store.records(site_key="clock-a")
+    assert stored.created_at == RECORDED and not stored.reconstructed()  # exactly at 6 h: live
+
+
+@pytest.mark.parametrize(
+    ("delay", "tolerance", "reconstructed"),
+    [
+        (timedelta(minutes=1), 6, False),
+        (timedelta(hours=6), 6, False),
+        (timedelta(hours=6, seconds=1), 6, True),
+        (timedelta(days=8), 6, True),
+        (timedelta(days=8), 24 * 9, False),
+        (timedelta(seconds=1), 0, True),
+    ],
+)
+def test_a_record_is_reconstructed_when_recorded_later_than_the_tolerance(
+    store: EvidenceStore, delay: timedelta, tolerance: int, reconstructed: bool
+) -> None:
+    store.clock = lambda: RECORDED
+    site = SiteRef(f"clock-{delay.total_seconds()}-{tolerance}", "B")
+    record = store.append(site, RecordKind.RUN, {}, collected_at=RECORDED - delay)
+    assert record.reconstructed(tolerance) is reconstructed
+
+
+@pytest.mark.parametrize(
+    ("ahead", "refused"),
+    [(timedelta(minutes=5), False), (timedelta(minutes=5, seconds=1), True),
+     (timedelta(days=30), True)],
+)  # fmt: skip
+def test_a_record_dated_after_its_recording_time_is_refused(
+    store: EvidenceStore, ahead: timedelta, refused: bool
+) -> None:
+    store.clock = lambda: RECORDED
+    site = SiteRef(f"future-{ahead.total_seconds()}", "C")
+    if not refused:  # clock skew between the scanning machine and the store is tolerated
+        store.append(site, RecordKind.RUN, {}, collected_at=RECORDED + ahead)
+        return
+    with pytest.raises(StoreError, match="after the time it is recorded") as caught:
+        store.append(site, RecordKind.RUN, {}, collected_at=RECORDED + ahead)
+    assert "evidence cannot describe the future" in str(caught.value)
+    assert store.records(site_key=site.key) == []

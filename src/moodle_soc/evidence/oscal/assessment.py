@@ -35,7 +35,7 @@ from moodle_soc.frameworks import (
     load_catalogue,
 )
 from moodle_soc.models.period import ControlPeriod
-from moodle_soc.models.records import RecordKind, StoredRecord
+from moodle_soc.models.records import DEFAULT_MAX_RECORDING_DELAY_HOURS, RecordKind, StoredRecord
 from moodle_soc.models.run import AuditRun, Finding, worst_status
 from moodle_soc.results import Status
 
@@ -86,15 +86,19 @@ _Seen = dict[str, list[tuple[date, Status]]]  # check id: (scan day, worst statu
 
 
 def _scan_days(
-    store: EvidenceStore, key: str, first: datetime, last: datetime
+    store: EvidenceStore, key: str, first: datetime, last: datetime, max_delay_hours: int
 ) -> tuple[list[_ScanDay], list[StoredRecord]]:
-    """Readable runs by UTC day of their audit time, and the runs retention cleared."""
+    """Readable contemporaneous runs by UTC day of their audit time, and the runs retention
+    cleared. Reconstructed runs (recorded too long after their audit time) are no
+    observation of the control operating, so they are left out."""
     days: dict[date, list[tuple[StoredRecord, AuditRun]]] = defaultdict(list)
     last, cleared = last + timedelta(microseconds=999_999), []
     records = store.records(
         site_key=key, kind=RecordKind.RUN, collected_from=first, collected_to=last
     )
     for record in sorted(records, key=lambda r: (r.collected_at, r.seq)):
+        if record.reconstructed(max_delay_hours):
+            continue
         try:  # collected_at is UTC, so its date is the UTC day
             days[record.collected_at.date()].append((record, load_run(store, record)))
         except StoreError:  # the payload was cleared by retention; its seal accounts for it
@@ -108,6 +112,8 @@ def build_assessment_results(
     start: date,
     end: date,
     frameworks: Sequence[Framework] = (),
+    *,
+    max_recording_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS,
 ) -> Any:
     """The period's assessment results as a validated trestle ``AssessmentResults`` model: one
     result per framework (default SOC 2), each with a finding per requirement."""
@@ -115,9 +121,12 @@ def build_assessment_results(
     site = next((s for s in store.sites() if s.key == site_key), None)
     if site is None:
         raise StoreError(f"No site with key {site_key!r} in the evidence store {store.display}.")
-    days, cleared = _scan_days(store, site_key, first, last)
+    delay = max_recording_delay_hours
+    days, cleared = _scan_days(store, site_key, first, last, delay)
     views = [RunView.from_run(record, run) for _day, pairs in days for record, run in pairs]
-    report = build_period_report(site, views, start, end, generated_at=first)
+    report = build_period_report(
+        site, views, start, end, generated_at=first, max_recording_delay_hours=delay
+    )
     name = " ".join(site.name.split()) or site_key  # OSCAL titles are one non-empty line
     ctx = _Context(site_key, name, start, end, {c.check_id: c for c in report.controls})
     catalogue = load_catalogue()

@@ -37,10 +37,15 @@ class Tampered(Exception):
 
 
 def chain_line(
-    record: StoredRecord, *, included: bool, outside_period: dict[str, str] | None = None
+    record: StoredRecord,
+    *,
+    included: bool,
+    outside_period: dict[str, str] | None = None,
+    in_force: dict[str, str | None] | None = None,
 ) -> bytes:
-    """One line of ``chain/records.jsonl``: the record's header, hash and signature, and for a
-    population dated inside the period but built over a broader one, that broader period."""
+    """One line of ``chain/records.jsonl``: the record's header, hash and signature; for a
+    population dated inside the period but built over a broader one, that broader period; for
+    an attachment effective before the period but in force during it, from and until when."""
     line: dict[str, Any] = {
         "seq": record.seq,
         "included": included,
@@ -51,6 +56,8 @@ def chain_line(
     }
     if outside_period is not None:
         line["outside_period"] = outside_period
+    if in_force is not None:
+        line["in_force"] = in_force
     return json.dumps(line, ensure_ascii=False, sort_keys=True).encode() + b"\n"
 
 
@@ -70,6 +77,7 @@ class ChainCheck:
         self.notes: list[str] = []
         self.range_head: str | None = None
         self.headers: dict[int, dict[str, Any]] = {}
+        self.in_force: dict[int, dict[str, Any]] = {}  # included for being in force
 
     def run(self) -> None:
         self._chain()
@@ -148,8 +156,19 @@ class ChainCheck:
             inside = in_period(header, period.start, period.end)
         except (TypeError, ValueError):
             raise fail("the record's dates are malformed") from None
-        broader = line.get("outside_period")
-        if inside and line.get("included") is False and isinstance(broader, dict):
+        broader, claim = line.get("outside_period"), line.get("in_force")
+        if not inside and line.get("included") is True and isinstance(claim, dict):
+            # An attachment adopted before the period and in force during part of it.
+            if header["kind"] != RecordKind.ATTACHMENT:
+                raise fail("only attachments can be included for being in force")
+            until = claim.get("until")
+            if claim.get("from") != header["effective_date"] or not (
+                str(header["effective_date"]) < period.start.isoformat()
+                and (until is None or str(until) >= period.start.isoformat())
+            ):
+                raise fail("the record is included as in force, but not during the period")
+            self.in_force[int(line.get("seq", -1))] = claim
+        elif inside and line.get("included") is False and isinstance(broader, dict):
             # A population over a broader period: left out, and the line must say so truly.
             own_start, own_end = str(broader.get("start")), str(broader.get("end"))
             if own_start >= period.start.isoformat() and own_end <= period.end.isoformat():
@@ -198,6 +217,13 @@ class ChainCheck:
         return payload
 
     def _attachment(self, entry: RecordEntry, payload: Any) -> None:
+        claim = self.in_force.get(entry.seq)
+        if claim is not None and isinstance(payload, dict):
+            ends = payload.get("effective_until")
+            if ends is not None and (claim.get("until") is None or claim["until"] > ends):
+                raise Tampered(
+                    self._file(entry), "it is included as in force after its effective_until"
+                )
         name = entry.attachment or f"attachments/{entry.seq}"
         data = self.files.get(name)
         if data is None:

@@ -32,7 +32,12 @@ from moodle_soc.evidence.periods.populations import POPULATION_KINDS
 from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.frameworks import Framework
-from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
+from moodle_soc.models.records import (
+    DEFAULT_MAX_RECORDING_DELAY_HOURS,
+    RecordKind,
+    SiteRef,
+    StoredRecord,
+)
 from moodle_soc.models.run import AuditRun
 
 Progress = Callable[[str, int, int], None]
@@ -62,6 +67,8 @@ def collect(
     moment: datetime,
     progress: Progress | None,
     frameworks: Sequence[Framework] = (),
+    *,
+    max_recording_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS,
 ) -> Content:
     from moodle_soc.evidence.periods.frameworks import framework_periods
     from moodle_soc.evidence.periods.timeline import period_report
@@ -76,7 +83,14 @@ def collect(
             " run 'moodle-soc evidence verify' and resolve it before exporting."
         )
     content = Content(total=len(included) + FIXED_STEPS + 1)
-    report = period_report(store, site.key, start, end, generated_at=moment)
+    report = period_report(
+        store,
+        site.key,
+        start,
+        end,
+        generated_at=moment,
+        max_recording_delay_hours=max_recording_delay_hours,
+    )
     views = framework_periods(report, frameworks)
     html = render_period_html(report, views)
     content.step(progress, "Period report")

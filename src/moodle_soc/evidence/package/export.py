@@ -41,7 +41,13 @@ from moodle_soc.evidence.store.canonical import sha256_hex
 from moodle_soc.evidence.store.signing import Signer, public_pem
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.frameworks import Framework
-from moodle_soc.models.records import GENESIS, RecordKind, SiteRef, StoredRecord
+from moodle_soc.models.records import (
+    DEFAULT_MAX_RECORDING_DELAY_HOURS,
+    GENESIS,
+    RecordKind,
+    SiteRef,
+    StoredRecord,
+)
 
 README = "README.txt"
 _COMPRESSED = (".json", ".jsonl", ".csv", ".html", ".txt")  # PDF, XLSX, attachments: as is
@@ -104,6 +110,7 @@ def export_package(
     progress: Progress | None = None,
     generated_at: datetime | None = None,
     frameworks: Sequence[Framework] = (),
+    max_recording_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS,
 ) -> PackageSummary:
     """Write ``site_key``'s evidence for ``start``..``end`` to ``output`` (replacing it); with
     ``frameworks``, each one's requirements over the period (``frameworks/<id>.csv``, and the
@@ -118,17 +125,34 @@ def export_package(
         raise StoreError(f"No site with key {site_key!r} in {store.display}.")
     moment = (generated_at or datetime.now(UTC)).astimezone(UTC)
     chain = store.records(site_key=site_key)
-    by_date = [n for n, record in enumerate(chain) if in_period(record.header(), start, end)]
+    forced = _in_force_before(store, site_key, start, end)
+    by_date = [
+        n
+        for n, record in enumerate(chain)
+        if in_period(record.header(), start, end) or record.record_hash in forced
+    ]
     broader = _broader_periods(store, [chain[n] for n in by_date], start, end)
     inside = [n for n in by_date if chain[n].record_hash not in broader]
     segment = chain[by_date[0] : by_date[-1] + 1] if by_date else []
     included = [chain[n] for n in inside]
-    content = collect(store, site, included, start, end, moment, progress, frameworks)
+    content = collect(
+        store,
+        site,
+        included,
+        start,
+        end,
+        moment,
+        progress,
+        frameworks,
+        max_recording_delay_hours=max_recording_delay_hours,
+    )
     content.files[CHAIN] = b"".join(
         chain_line(
             r,
-            included=in_period(r.header(), start, end) and r.record_hash not in broader,
+            included=(in_period(r.header(), start, end) and r.record_hash not in broader)
+            or r.record_hash in forced,
             outside_period=broader.get(r.record_hash),
+            in_force=forced.get(r.record_hash),
         )
         for r in segment
     )
@@ -179,6 +203,23 @@ def export_package(
         head_at_export=head,
         signed_by=tuple(sorted(signers)),
     )
+
+
+def _in_force_before(
+    store: EvidenceStore, site_key: str, start: date, end: date
+) -> dict[str, dict[str, str | None]]:
+    """Attachments effective before the period and still in force during part of it (a policy
+    adopted earlier): included, each chain line saying from when and until when."""
+    from moodle_soc.evidence.store.attachments import attachments_in_force
+
+    return {
+        item.record.record_hash: {
+            "from": item.start.isoformat(),
+            "until": item.until.isoformat() if item.until else None,
+        }
+        for item in attachments_in_force(store, site_key)
+        if item.start < start and item.overlaps(start, end)
+    }
 
 
 def _chain_info(segment: list[StoredRecord], head: str, length: int) -> dict[str, Any]:

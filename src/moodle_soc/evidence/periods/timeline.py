@@ -1,6 +1,9 @@
 """Did each control operate throughout the period? The SOC 2 Type II view of stored runs.
 
-A day is a UTC calendar day of a run's audit time; only runs audited inside the period count.
+A day is a UTC calendar day of a run's audit time; only runs audited inside the period count,
+and only contemporaneous ones: a run the store recorded more than the policy's
+``max_recording_delay_hours`` after its audit time (a backdated ``--as-of`` scan, a
+reconstruction) is listed as reconstructed and never counts as a monitored day.
 For each control and day, over the runs that day that ran its check (a scan limited with
 ``--check`` tests only some): ``fail`` when any has a failed finding for it, ``pass`` when all
 passed (or found it not applicable), else ``unknown`` (no run ran it that day, or it errored or
@@ -32,7 +35,13 @@ from moodle_soc.models.period import (
     PeriodReport,
     RunRef,
 )
-from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
+from moodle_soc.models.records import (
+    DEFAULT_MAX_RECORDING_DELAY_HOURS,
+    RecordKind,
+    SiteRef,
+    StoredRecord,
+    is_reconstructed,
+)
 from moodle_soc.results import Status
 
 if TYPE_CHECKING:
@@ -51,6 +60,12 @@ class RunView:
     verdicts: Mapping[str, DayStatus]
     failing: Mapping[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     meta: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)  # title, area, sev
+    recorded_at: datetime | None = None  # when the store recorded it (None: recorded live)
+
+    def reconstructed(self, max_delay_hours: int) -> bool:
+        return self.recorded_at is not None and is_reconstructed(
+            self.audit_time, self.recorded_at, max_delay_hours
+        )
 
     @property
     def day(self) -> date:
@@ -66,12 +81,27 @@ class RunView:
                 failing[(f.check_id, f.resource)] = (f.severity.value, _with_exception(f))
         verdicts = {cid: _verdict(s) for cid, s in statuses.items()}
         meta = {c.id: (c.title, c.area, c.severity.value) for c in run.checks}
-        return cls(record.seq, record.record_hash, run.audit_time, verdicts, failing, meta)
+        return cls(
+            record.seq,
+            record.record_hash,
+            run.audit_time,
+            verdicts,
+            failing,
+            meta,
+            recorded_at=record.created_at,
+        )
 
-    def ref(self) -> RunRef:
+    def ref(self, max_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS) -> RunRef:
         failed = sum(1 for v in self.verdicts.values() if v == "fail")
-        return RunRef(seq=self.seq, record_hash=self.record_hash, audit_time=self.audit_time,
-                      day=self.day, failed_checks=failed)  # fmt: skip
+        return RunRef(
+            seq=self.seq,
+            record_hash=self.record_hash,
+            audit_time=self.audit_time,
+            day=self.day,
+            failed_checks=failed,
+            recorded_at=self.recorded_at,
+            reconstructed=self.reconstructed(max_delay_hours),
+        )
 
 
 def _with_exception(finding: Finding) -> str:
@@ -98,6 +128,7 @@ def period_report(
     end: date,
     *,
     generated_at: datetime | None = None,
+    max_recording_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS,
 ) -> PeriodReport:
     """The period report of ``site_key`` for the UTC days ``start``..``end`` (inclusive)."""
     site = next((s for s in store.sites() if s.key == site_key), None)
@@ -114,10 +145,22 @@ def period_report(
         try:
             views.append(RunView.from_run(record, load_run(store, record)))
         except StoreError:  # cleared by retention; the seal accounts for it
-            unreadable.append(
-                RunView(record.seq, record.record_hash, record.collected_at, {}).ref()
+            cleared = RunView(
+                record.seq,
+                record.record_hash,
+                record.collected_at,
+                {},
+                recorded_at=record.created_at,
             )
-    report = build_period_report(site, views, start, end, generated_at=generated_at)
+            unreadable.append(cleared.ref(max_recording_delay_hours))
+    report = build_period_report(
+        site,
+        views,
+        start,
+        end,
+        generated_at=generated_at,
+        max_recording_delay_hours=max_recording_delay_hours,
+    )
     reviews = access_reviews_in_period(store, site_key, start, end)
     logs = log_reviews_in_period(store, site_key, start, end)
     reviewed = {
@@ -141,19 +184,29 @@ def build_period_report(
     end: date,
     *,
     generated_at: datetime | None = None,
+    max_recording_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS,
 ) -> PeriodReport:
-    """The period maths over ``runs``; runs audited outside the period are ignored."""
+    """The period maths over ``runs``; runs audited outside the period are ignored, and runs
+    recorded more than ``max_recording_delay_hours`` late are listed but never counted."""
     if end < start:
         raise ValueError(f"the period ends ({end}) before it starts ({start})")
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    used = sorted((r for r in runs if start <= r.day <= end), key=lambda r: (r.audit_time, r.seq))
+    inside = sorted((r for r in runs if start <= r.day <= end), key=lambda r: (r.audit_time, r.seq))
+    late = [r for r in inside if r.reconstructed(max_recording_delay_hours)]
+    used = [r for r in inside if not r.reconstructed(max_recording_delay_hours)]
     by_day: dict[date, list[RunView]] = {}
     for run in used:
         by_day.setdefault(run.day, []).append(run)
+    late_by_day: dict[date, list[RunView]] = {}
+    for run in late:
+        late_by_day.setdefault(run.day, []).append(run)
     meta: dict[str, tuple[str, str, str]] = {}
     for run in used:
         meta.update({cid: run.meta.get(cid, (cid, cid.split(".")[0], "")) for cid in run.verdicts})
-    controls = [_control(cid, meta[cid], days, by_day) for cid in meta]
+    for run in late:  # a control only a reconstructed run tested still gets its (empty) line
+        for cid in run.verdicts:
+            meta.setdefault(cid, run.meta.get(cid, (cid, cid.split(".")[0], "")))
+    controls = [_control(cid, meta[cid], days, by_day, late_by_day) for cid in meta]
     controls.sort(key=lambda c: (not c.exception, c.operated_throughout, c.check_id))
     return PeriodReport(
         site_key=site.key,
@@ -165,11 +218,14 @@ def build_period_report(
         days=len(days),
         days_scanned=len(by_day),
         monitoring_gaps=day_ranges(d for d in days if d not in by_day),
-        runs=[r.ref() for r in used],
+        runs=[r.ref(max_recording_delay_hours) for r in used],
         unreadable_runs=[],
         controls=controls,
         exceptions=[c.check_id for c in controls if c.exception],
         findings=finding_histories(used),
+        max_recording_delay_hours=max_recording_delay_hours,
+        reconstructed_runs=[r.ref(max_recording_delay_hours) for r in late],
+        reconstructed_days=sorted(d for d in late_by_day if d not in by_day),
     )
 
 
@@ -181,11 +237,21 @@ def _day_status(check_id: str, runs: list[RunView]) -> DayStatus:
 
 
 def _control(
-    check_id: str, meta: tuple[str, str, str], days: list[date], by_day: dict[date, list[RunView]]
+    check_id: str,
+    meta: tuple[str, str, str],
+    days: list[date],
+    by_day: dict[date, list[RunView]],
+    late_by_day: dict[date, list[RunView]],
 ) -> ControlPeriod:
     ran = {d: [r for r in runs if check_id in r.verdicts] for d, runs in by_day.items()}
+    late = {d: sum(1 for r in runs if check_id in r.verdicts) for d, runs in late_by_day.items()}
     timeline = [
-        DayCell(day=d, status=_day_status(check_id, ran.get(d, [])), runs=len(ran.get(d, [])))
+        DayCell(
+            day=d,
+            status=_day_status(check_id, ran.get(d, [])),
+            runs=len(ran.get(d, [])),
+            reconstructed_runs=late.get(d, 0),
+        )
         for d in days
     ]
     failed = [c.day for c in timeline if c.status == "fail"]

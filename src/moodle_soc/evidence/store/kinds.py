@@ -67,9 +67,11 @@ def _run(p: Payload) -> str:
 
 
 def _attachment(p: Payload) -> str:
+    until = f" until {p['effective_until']}" if p.get("effective_until") else ""
+    replaces = f", supersedes {str(p['supersedes'])[:12]}" if p.get("supersedes") else ""
     return (
-        f"{p['filename']} for {p['control']}, effective {p['effective_date']}, collected by"
-        f" {p['collected_by']} ({p['size']} bytes)."
+        f"{p['filename']} for {p['control']}, effective {p['effective_date']}{until}{replaces},"
+        f" collected by {p['collected_by']} ({p['size']} bytes)."
     )
 
 

@@ -47,13 +47,12 @@ def recorded_states(
 
 
 def latest_attachments(store: EvidenceStore, site_key: str, on: date) -> dict[str, date]:
-    """Each control's most recent attachment effective on or before ``on``."""
+    """Each control's most recent attachment in force on ``on`` (effective on or before it,
+    neither expired nor superseded by then)."""
+    from moodle_soc.evidence.store.attachments import attachments_in_force
+
     latest: dict[str, date] = {}
-    for record in store.records(site_key=site_key, kind=RecordKind.ATTACHMENT):
-        payload = store.payload(record)
-        if not isinstance(payload, dict) or record.effective_date is None:
-            continue
-        control = str(payload.get("control", ""))
-        if record.effective_date <= on and record.effective_date > latest.get(control, date.min):
-            latest[control] = record.effective_date
+    for item in attachments_in_force(store, site_key):
+        if item.overlaps(on, on) and item.start > latest.get(item.control, date.min):
+            latest[item.control] = item.start
     return latest

@@ -32,6 +32,7 @@ from moodle_soc.evidence.store.engine import (
 from moodle_soc.evidence.store.rows import DEFAULT_PAGE, headers_query, pages, stored_record
 from moodle_soc.evidence.store.signing import Signer, public_pem
 from moodle_soc.models.records import (
+    CLOCK_SKEW,
     GENESIS,
     RecordKind,
     SiteRef,
@@ -54,10 +55,19 @@ __all__ = [
 class EvidenceStore:
     """An open store: a context manager that closes it (``close`` may be called again)."""
 
-    def __init__(self, engine: Engine, location: str, signer: Signer | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        location: str,
+        signer: Signer | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._engine: Engine | None = engine
         self.location = location
         self.signer = signer
+        #: The recording clock (``created_at``): the machine's, unless a test injects one.
+        self.clock: Callable[[], datetime] = clock or _now
 
     @property
     def engine(self) -> Engine:
@@ -136,7 +146,13 @@ class EvidenceStore:
             .limit(1)
         ).first()
         index, prev = (0, GENESIS) if last is None else (last[0] + 1, last[1])
-        created = datetime.now(UTC)
+        created = self.clock().astimezone(UTC)
+        if collected_at - created > CLOCK_SKEW:
+            raise StoreError(
+                f"Refused to record {kind.value} evidence dated {utc_iso(collected_at)[:19]}Z,"
+                f" after the time it is recorded ({utc_iso(created)[:19]}Z): evidence cannot"
+                " describe the future."
+            )
         header = record_header(
             site.key, index, kind.value, created, collected_at, effective_date, digest, prev
         )
@@ -340,8 +356,16 @@ class EvidenceStore:
         self.close()
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def open_store(
-    location: str | None = None, *, create: bool = False, signer: Signer | None = None
+    location: str | None = None,
+    *,
+    create: bool = False,
+    signer: Signer | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> EvidenceStore:
     """Open the store at ``location`` (default: ``default_location()``); use it in a ``with``
     block, which closes it.
@@ -366,7 +390,7 @@ def open_store(
         raise StoreError(
             f"Cannot open the evidence store {shown(where)}: {str(original).strip()}."
         ) from None
-    return EvidenceStore(engine, where, signer)
+    return EvidenceStore(engine, where, signer, clock=clock)
 
 
 def _opening_error(exc: Exception) -> bool:
