@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.runner import run_scan
@@ -58,6 +59,11 @@ def _scan(url: str, now: int) -> Scan:
     )
 
 
+def _log_indexes(engine: sa.Engine) -> set[tuple[str, tuple[str, ...]]]:
+    indexes = sa.inspect(engine).get_indexes("mdl_logstore_standard_log")
+    return {(str(i["name"]), tuple(str(c) for c in i["column_names"])) for i in indexes}
+
+
 @pytest.fixture(scope="module", params=["postgresql", "mariadb"])
 def grown(request: pytest.FixtureRequest) -> Iterator[tuple[Server, str, Scan, Scan, float]]:
     """The synthetic site's scan before and after growing it, and how long growing took."""
@@ -72,9 +78,12 @@ def grown(request: pytest.FixtureRequest) -> Iterator[tuple[Server, str, Scan, S
         try:
             acme.write(engine)
             before = _scan(server.url(name), acme.now)
+            indexes = _log_indexes(engine)
             started = time.perf_counter()
             grow(engine, acme.prefix, acme.now, GROWTH)
             seconds = time.perf_counter() - started
+            # The log's indexes are dropped while rows go in and built again afterwards.
+            assert _log_indexes(engine) == indexes and len(indexes) == 8
         finally:
             engine.dispose()
         yield server, name, before, _scan(server.url(name), acme.now), seconds

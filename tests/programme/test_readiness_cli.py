@@ -178,3 +178,16 @@ def test_the_readiness_report_as_html_and_pdf(cli: Any, scanned: str, tmp_path: 
         cli("readiness", "report", "--site", "Acme", "--store", scanned, "--format", "pdf"),
         2, "A PDF needs --output FILE.",
     )  # fmt: skip
+
+
+def test_the_answers_sheet(cli: Any, scanned: str, tmp_path: Path) -> None:
+    out = tmp_path / "answers.csv"
+    done = cli("readiness", "answers", "--site", "Acme", "--store", scanned, "--as-of", AS_OF,
+               "-o", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Wrote 8 answers to {out} (")
+    assert out.read_text(encoding="utf-8-sig").startswith("Topic,Question,Answer,Statement,")
+    one_line_error(
+        cli("readiness", "answers", "--site", "Acme", "--store", scanned, "-o", "a.txt"),
+        2, "a.txt: the answers sheet must end in .csv or .xlsx.",
+    )  # fmt: skip

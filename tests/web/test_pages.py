@@ -4,7 +4,7 @@ keep an auditor inside their sites and audit period."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 from tests.web.conftest import XSS_NAME, XSS_USER, Fixture, login
@@ -135,3 +135,29 @@ def test_views_downloads_and_sign_ins_are_in_the_admin_audit_log(
     log = _text(client.get("/admin/audit").text.replace("<wbr>", ""))
     assert "admin login" in log
     assert f"admin download /sites/{web_store.acme_key}/findings.csv" in log
+
+
+def test_the_readiness_page_shows_the_programme_exceptions_and_remediation_items(
+    client: TestClient, web_store: Fixture
+) -> None:
+    from moodle_soc.api.readiness import add_exception, remediation_items
+
+    with open_store(str(web_store.path)) as store:
+        exception = add_exception(
+            store, site=web_store.acme_key, check="authentication.mfa_enabled",
+            reason="SSO enforces MFA <until Q1>.", owner="IT lead", approver="CISO",
+            expires=date.today() + timedelta(days=90), created_by="compliance",
+        )  # fmt: skip
+        overdue = remediation_items(store, site=web_store.acme_key, status="overdue")
+    login(client, "manager")
+    html = client.get(f"/sites/{web_store.acme_key}/readiness?status=overdue").text
+    text = _text(html)
+    assert f"{len(overdue)} item(s)." in text
+    assert all(item.id in text for item in overdue)
+    assert f"{exception.id} authentication.mfa_enabled all SSO enforces MFA <until Q1>." in _text(
+        html.replace("<wbr>", "")
+    ).replace("&lt;", "<").replace("&gt;", ">")
+    assert "SSO enforces MFA &lt;until Q1&gt;." in html
+    assert "Checklist" in text and "Manual controls" in text
+    csv_text = client.get(f"/sites/{web_store.acme_key}/remediation.csv").text
+    assert all(item.id in csv_text for item in overdue)

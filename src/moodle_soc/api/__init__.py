@@ -64,6 +64,8 @@ _EXPORTS = {
     "readiness_report": "readiness",
     "readiness_report_html": "readiness",
     "readiness_report_pdf": "readiness",
+    "questionnaire_answers": "readiness",
+    "write_questionnaire_answers": "readiness",
     "set_control_owner": "readiness",
     "add_exception": "readiness",
     "list_exceptions": "readiness",

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from moodle_soc.models.programme import (
         ExceptionView,
         Owner,
+        QuestionnaireAnswer,
         ReadinessOverview,
         ReadinessReport,
         ReadinessScope,
@@ -103,6 +104,37 @@ def readiness_report_pdf(report: ReadinessReport) -> bytes:
     from moodle_soc.reports.readiness import render_readiness_pdf
 
     return render_readiness_pdf(report)
+
+
+def questionnaire_answers(
+    store: EvidenceStore, *, site: str, as_of: datetime | None = None
+) -> list[QuestionnaireAnswer]:
+    """The common security-questionnaire questions (MFA, access reviews, logging, backups,
+    change management, vulnerabilities, encryption in transit, incident response) answered
+    from the evidence, each answer citing the checks and evidence records it relies on."""
+    from moodle_soc.frameworks import load_catalogue
+    from moodle_soc.programme.answers import answer_questions
+
+    overview = readiness_programme(store, site=site, as_of=as_of)
+    return answer_questions(store, overview, load_catalogue())
+
+
+def write_questionnaire_answers(
+    answers: list[QuestionnaireAnswer], output: Path, *, title: str = "Security questionnaire"
+) -> None:
+    """Write the answers sheet as CSV or XLSX (by ``output``'s suffix)."""
+    from moodle_soc.programme.answers import answers_csv, write_answers_xlsx
+
+    suffix = output.suffix.lower()
+    if suffix == ".xlsx":
+        write_answers_xlsx(answers, output, title)
+    elif suffix == ".csv":
+        try:
+            output.write_text(answers_csv(answers), encoding="utf-8-sig", newline="")
+        except OSError as exc:
+            raise UsageError(f"Cannot write {output}: {exc.strerror or exc}.") from None
+    else:
+        raise UsageError(f"{output.name}: the answers sheet must end in .csv or .xlsx.")
 
 
 def set_control_owner(

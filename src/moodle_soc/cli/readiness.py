@@ -121,6 +121,33 @@ def report_command(
         fail(error)
 
 
+@readiness_app.command("answers")
+def answers_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="answers.csv or answers.xlsx.")],
+    site: SiteOption = None,
+    store: StoreOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """The answers sheet for security questionnaires (MFA, access reviews, logging, backups,
+    change management, vulnerabilities, encryption, incident response), citing the evidence."""
+    from moodle_soc.api.readiness import questionnaire_answers, write_questionnaire_answers
+
+    try:
+        if site is None:
+            raise UsageError("Give --site: the site whose questionnaire answers to write.")
+        with open_store(store) as evidence:
+            answers = questionnaire_answers(evidence, site=site, as_of=parse_as_of(as_of))
+            name = evidence.find_site(site).name
+        write_questionnaire_answers(answers, output, title=f"Security questionnaire: {name}")
+    except MoodleSocError as error:
+        fail(error)
+    counts = ", ".join(
+        f"{sum(1 for a in answers if a.answer == w)} {w.lower()}"
+        for w in ("Yes", "Partly", "No", "Not evidenced")
+    )
+    typer.echo(f"Wrote {len(answers)} answers to {output} ({counts}).")
+
+
 def _write_report(
     store: str | None, site: str, moment: datetime | None, fmt: ReportFormat, output: Path | None
 ) -> None:

@@ -293,3 +293,19 @@ class ReadinessReport(_Frozen):
     open_exceptions: tuple[ExceptionView, ...]
     failing_checks: int
     accepted_checks: int
+
+
+# --- the answers sheet for security questionnaires ------------------------------------------
+
+AnswerWord = Literal["Yes", "Partly", "No", "Not evidenced"]
+
+
+class QuestionnaireAnswer(_Frozen):
+    """A common security-questionnaire question answered from the evidence, citing it."""
+
+    id: str
+    topic: str
+    question: str
+    answer: AnswerWord
+    statement: str
+    citations: tuple[str, ...]  # one sentence per check or piece of evidence relied on

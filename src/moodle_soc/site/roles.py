@@ -182,7 +182,12 @@ class Roles:
         self, rc: sa.Subquery, *, max_level: int | None = None
     ) -> sa.Select[Any]:
         """COUNT(DISTINCT user) assigned ``rc.roleid`` in a context overlapping ``rc.contextid``
-        (same path, below it, or above it), as Moodle's riskxss/riskbackup checks count."""
+        (same path, below it, or above it), as Moodle's riskxss/riskbackup checks count.
+
+        Every context lies below the system context, so a role allowed there reaches all of
+        its assignments: those are read by role id alone, and only the few other (override)
+        contexts go through the path comparison, which on a large site would otherwise pair
+        every context with every definition."""
         context = self.db.table("context")
         c, sc = context.alias("c"), context.alias("sc")
         ra = self.db.table("role_assignments")
@@ -192,19 +197,29 @@ class Roles:
             sc.c.path.like(c.c.path.concat("/%")),
             c.c.path.like(sc.c.path.concat("/%")),
         )
-        statement = (
-            sa.select(sa.func.count(sa.distinct(user.c.id)))
+        system = self._system
+        everywhere = (
+            sa.select(ra.c.userid)
+            .select_from(ra)
+            .join(rc, sa.and_(rc.c.roleid == ra.c.roleid, rc.c.contextid == system))
+            .join(sc, sc.c.id == ra.c.contextid)
+        )
+        narrower = (
+            sa.select(ra.c.userid)
             .select_from(rc)
-            .join(c, c.c.id == rc.c.contextid)
+            .join(c, sa.and_(c.c.id == rc.c.contextid, c.c.id != system))
             .join(sc, overlap)
             .join(ra, sa.and_(ra.c.contextid == sc.c.id, ra.c.roleid == rc.c.roleid))
-            .join(user, sa.and_(user.c.id == ra.c.userid, user.c.deleted == 0))
         )
         if max_level is not None:
-            statement = statement.where(
-                sc.c.contextlevel <= max_level, c.c.contextlevel <= max_level
-            )
-        return statement
+            everywhere = everywhere.where(sc.c.contextlevel <= max_level)
+            narrower = narrower.where(sc.c.contextlevel <= max_level, c.c.contextlevel <= max_level)
+        holders = sa.union(everywhere, narrower).subquery("holders")
+        return (
+            sa.select(sa.func.count(sa.distinct(user.c.id)))
+            .select_from(holders)
+            .join(user, sa.and_(user.c.id == holders.c.userid, user.c.deleted == 0))
+        )
 
     def xss_trusted_user_count(self) -> int:
         """core_riskxss: users holding a role that allows an XSS-risk capability in an

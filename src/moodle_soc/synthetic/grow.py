@@ -221,13 +221,59 @@ def grow(
             )
             done()
 
+    done = step("log indexes dropped")
+    rebuild = _drop_indexes(engine, d, f"{p}logstore_standard_log")
+    done()
     logs = _grow_log(engine, d, p, now, growth, (user0, ctx0, course0), step)
+    done = step("log indexes rebuilt")
+    with engine.begin() as conn:
+        if d.postgres:
+            conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
+        for statement in rebuild:
+            conn.execute(sa.text(statement))
+    done()
     done = step("statistics")
     with engine.begin() as conn:
         for table in ("user", "course", "context", "role_assignments", "logstore_standard_log"):
             conn.execute(sa.text(f"ANALYZE {'' if d.postgres else 'TABLE '}{p}{table}"))
     done()
     return Grown(u, c, assigned, logs, factors, seconds)
+
+
+def _drop_indexes(engine: sa.Engine, d: _Dialect, table: str) -> list[str]:
+    """Drop ``table``'s secondary indexes; the statements that make them again. Building an
+    index once over millions of rows is far faster than updating it row by row."""
+    with engine.begin() as conn:
+        if d.postgres:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x"
+                    " JOIN pg_class i ON i.oid = x.indexrelid"
+                    " WHERE x.indrelid = CAST(:t AS regclass) AND NOT x.indisprimary"
+                    " AND NOT x.indisunique ORDER BY i.relname"
+                ),
+                {"t": table},
+            ).all()
+            for name, _definition in rows:
+                conn.execute(sa.text(f'DROP INDEX "{name}"'))
+            return [str(definition) for _name, definition in rows]
+        columns: dict[str, list[str]] = {}
+        for name, column in conn.execute(
+            sa.text(
+                "SELECT index_name, column_name FROM information_schema.statistics"
+                " WHERE table_schema = DATABASE() AND table_name = :t AND non_unique = 1"
+                " ORDER BY index_name, seq_in_index"
+            ),
+            {"t": table},
+        ):
+            columns.setdefault(str(name), []).append(f"`{column}`")
+        if not columns:
+            return []
+        conn.execute(
+            sa.text(f"ALTER TABLE {table} " + ", ".join(f"DROP INDEX `{n}`" for n in columns))
+        )
+        adds = ", ".join(f"ADD INDEX `{n}` ({', '.join(c)})" for n, c in columns.items())
+        return [f"ALTER TABLE {table} {adds}"]
 
 
 def _grow_log(

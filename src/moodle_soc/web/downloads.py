@@ -155,6 +155,21 @@ def oscal(request: Request, site_key: str, start: Day = None, end: Day = None) -
     return _download(request, data, name)
 
 
+@route(router, "GET", "/sites/{site_key}/remediation.{fmt}", READERS)
+def remediation(
+    request: Request, site_key: str, fmt: Annotated[str, PathParam(pattern="^(csv|json)$")]
+) -> Response:
+    """The remediation items for an issue tracker's import (the CLI's ``remediation export``)."""
+    from moodle_soc.api.readiness import remediation_export, remediation_items
+    from moodle_soc.web.pages import as_of_for
+
+    check_site(request, site_key)
+    items = remediation_items(store_of(request), site=site_key, as_of=as_of_for(user_of(request)))
+    return _download(
+        request, remediation_export(items, fmt), f"remediation-{_slug(site_key)}.{fmt}"
+    )
+
+
 @route(router, "GET", "/reviews/{campaign_id}/review.{fmt}", ("admin", "manager", "reviewer"))
 def review_file(
     request: Request, campaign_id: str, fmt: Annotated[str, PathParam(pattern="^(xlsx|csv)$")]

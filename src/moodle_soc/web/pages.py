@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -18,6 +18,9 @@ from moodle_soc.web.access import (
 )
 from moodle_soc.web.charts import trend_chart
 from moodle_soc.web.render import audit, page
+
+if TYPE_CHECKING:
+    from moodle_soc.evidence.store.dashboard import WebUser
 
 router = APIRouter()
 Day = Annotated[str | None, Query(max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$")]
@@ -169,3 +172,39 @@ def chosen_period(
             f"Your audit period is {allowed[0]}..{allowed[1]}; {first}..{last} lies outside it."
         )
     return first, last
+
+
+@route(router, "GET", "/sites/{site_key}/readiness", READERS, response_class=HTMLResponse)
+def readiness(
+    request: Request,
+    site_key: str,
+    status: Annotated[str, Query(pattern="^(|open|overdue|accepted|closed)$")] = "",
+) -> HTMLResponse:
+    """The readiness programme: scope, checklist, manual controls and their owners, exceptions
+    and remediation items (as of the end of an auditor's period)."""
+    from moodle_soc.api.readiness import list_exceptions, readiness_programme, remediation_items
+
+    site = check_site(request, site_key)
+    store, moment = store_of(request), as_of_for(user_of(request))
+    programme = readiness_programme(store, site=site_key, as_of=moment)
+    items = remediation_items(store, site=site_key, as_of=moment, status=status or None)
+    audit(request, "view", request.url.path, detail=str(request.url.query))
+    return page(
+        request,
+        "readiness.html.j2",
+        o={"site": site},
+        p=programme,
+        exceptions=list_exceptions(store, site=site_key, as_of=moment),
+        items=items,
+        status=status,
+        tab="readiness",
+    )
+
+
+def as_of_for(user: WebUser) -> datetime:
+    """Now, or for an auditor the end of their audit period when that is earlier."""
+    now = datetime.now(UTC)
+    if user.role == "auditor" and user.period is not None:
+        end = datetime.combine(user.period[1], time.max, UTC)
+        return min(now, end)
+    return now
