@@ -366,3 +366,36 @@ def test_email_change_confirmed(judge, settings, status, words):
 def test_severities_follow_moodle_and_the_brief():
     assert get_check("authentication.mfa_enabled").severity is Severity.CRITICAL
     assert get_check("authentication.auth_none_disabled").moodle_check == "auth_none_noauth"
+
+
+@pytest.mark.parametrize(
+    ("check_id", "name", "value", "status", "sentence"),
+    [
+        pytest.param(
+            "authentication.password_change_logs_out", "passwordchangelogout", "0", Status.FAIL,
+            "Setting passwordchangelogout is '0' (database); it must be on, so that a password"
+            " change ends the other sessions of the account.",
+            id="password_change_keeps_sessions",
+        ),
+        pytest.param(
+            "authentication.password_change_logs_out", "passwordchangelogout", "1", Status.PASS,
+            "Setting passwordchangelogout is '1' (database)", id="password_change_logs_out",
+        ),
+        pytest.param(
+            "authentication.usernames_protected", "protectusernames", "0", Status.FAIL,
+            "Setting protectusernames is '0' (database); it must be on, so that the"
+            " forgotten-password page does not reveal which usernames and email addresses have"
+            " accounts.",
+            id="usernames_revealed",
+        ),
+        pytest.param(
+            "authentication.usernames_protected", "protectusernames", "1", Status.PASS,
+            "Setting protectusernames is '1' (database)", id="usernames_protected",
+        ),
+    ],
+)  # fmt: skip
+def test_session_and_enumeration_settings(judge, check_id, name, value, status, sentence):
+    result = judge(check_id, {name: value})
+    assert (result.status, result.resource) == (status, f"setting:{name}")
+    assert result.reason.startswith(sentence) and result.observed == {name: value}
+    assert get_check(check_id).fix_command == f"php admin/cli/cfg.php --name={name} --set=1"

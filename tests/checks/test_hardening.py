@@ -259,3 +259,25 @@ def test_antivirus_scanning_enabled(builder, judge, settings, errors, statuses, 
     assert [r.status for r in results] == statuses
     assert words in results[-1].reason
     assert results[0].resource == "setting:antiviruses"
+
+
+@pytest.mark.parametrize(
+    ("release", "settings", "status", "words"),
+    [
+        pytest.param("4.1", {"cookiehttponly": 0}, Status.FAIL, "is '0' (database) on Moodle 4.1",
+                     id="scripts_read_cookies_41"),
+        pytest.param("4.1", {"cookiehttponly": 1}, Status.PASS, "so scripts cannot read",
+                     id="http_only_41"),
+        pytest.param("5.1", {}, Status.PASS, "setting was removed in Moodle 4.3",
+                     id="always_http_only_51"),
+    ],
+)  # fmt: skip
+def test_cookies_http_only(builder, make_site, release, settings, status, words):
+    site_builder = SiteBuilder(release=release)
+    for name, value in settings.items():
+        site_builder.setting(name, value)
+    result = only(
+        evaluate(get_check("hardening.cookies_http_only"), ScanContext(make_site(site_builder)))
+    )
+    assert (result.status, result.resource) == (status, "setting:cookiehttponly")
+    assert words in result.reason

@@ -23,6 +23,9 @@ EXPECTED_CHECK_IDS = frozenset(
         "authentication.mfa_enabled",
         "authentication.mfa_factors_strong",
         "authentication.session_timeout_within_policy",
+        "authentication.password_change_logs_out",
+        "authentication.usernames_protected",
+        "hardening.cookies_http_only",
         "authentication.guest_access_disabled",
         "authentication.self_registration_disabled",
         "authentication.auth_plugins_allowed",
@@ -171,7 +174,7 @@ def test_every_referenced_evidence_id_is_defined_and_every_definition_used() -> 
 
 def test_catalogue_maps_exactly_the_permanent_check_ids() -> None:
     catalogue = load_catalogue()
-    assert len(EXPECTED_CHECK_IDS) == 73
+    assert len(EXPECTED_CHECK_IDS) == 76
     assert catalogue.mapped_check_ids() == EXPECTED_CHECK_IDS
     assert {c for item in catalogue.readiness for c in item.checks} <= EXPECTED_CHECK_IDS
 

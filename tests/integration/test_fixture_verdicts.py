@@ -188,3 +188,19 @@ def test_the_security_score_tells_hardened_from_weak(request: pytest.FixtureRequ
 
     hardened, weak, legacy = security(HARDENED), security(WEAK), security(LEGACY)
     assert hardened >= 75 and weak <= 45 and legacy <= 45, (hardened, weak, legacy)
+
+
+#: New checks for former blind spots: (check, the sites where the weakness is planted).
+BLIND_SPOTS = {
+    "authentication.password_change_logs_out": {"weak", "legacy"},  # passwordchangelogout 0
+    "authentication.usernames_protected": {"weak"},  # protectusernames 0
+    "hardening.cookies_http_only": {"legacy"},  # cookiehttponly 0 on 4.1 (always on from 4.3)
+}
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_SITES, ids=lambda f: f.key)
+def test_former_blind_spots_are_found(request: pytest.FixtureRequest, fixture: FixtureSite) -> None:
+    report = _scan(request, fixture)
+    for check_id, weak_on in BLIND_SPOTS.items():
+        statuses = {f["status"] for f in _findings(report, check_id)}
+        assert statuses == ({"fail"} if fixture.key in weak_on else {"pass"}), check_id

@@ -28,6 +28,7 @@ _EXPORTS = {
     "validate_framework_file": "frameworks",
     "score_frameworks": "frameworks",
     "period_frameworks": "frameworks",
+    "readiness_frameworks": "frameworks",
     "latest_run": "frameworks",
     "trust_page": "frameworks",
     "render_trust_page": "frameworks",

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from moodle_soc.evidence.store.store import EvidenceStore
     from moodle_soc.frameworks import Framework
-    from moodle_soc.models.frameworks import FrameworkPeriod, FrameworkScore
+    from moodle_soc.models.frameworks import FrameworkPeriod, FrameworkReadiness, FrameworkScore
     from moodle_soc.models.period import PeriodReport
     from moodle_soc.models.run import AuditRun
     from moodle_soc.models.trust import TrustPage
@@ -86,6 +86,25 @@ def period_frameworks(
     from moodle_soc.evidence.periods.frameworks import framework_periods
 
     return framework_periods(report, load_frameworks(frameworks))
+
+
+def readiness_frameworks(
+    store: EvidenceStore,
+    *,
+    site: str,
+    frameworks: Sequence[str | os.PathLike[str] | Framework],
+    as_of: datetime | None = None,
+) -> tuple[FrameworkReadiness, ...]:
+    """The readiness programme per category of each framework: a requirement is met when its
+    checks passed in the latest scan and its manual evidence is ready or due soon, the rule of
+    ``api.readiness_programme`` (which shows SOC 2)."""
+    from moodle_soc.frameworks import load_catalogue
+    from moodle_soc.programme.frameworks import framework_readiness
+
+    loaded = load_frameworks(frameworks)
+    moment = as_of or datetime.now(UTC)
+    found, catalogue = store.find_site(site), load_catalogue()
+    return tuple(framework_readiness(store, found, moment, catalogue, f) for f in loaded)
 
 
 def latest_run(store: EvidenceStore, site: str) -> AuditRun:

@@ -336,3 +336,31 @@ def email_change_confirmed(scan: ScanContext) -> Iterator[Result]:
         resource="setting:emailchangeconfirmation",
         observed={"emailchangeconfirmation": confirm, "allowemailaddresses": allowed},
     )
+
+
+password_change_logs_out = setting_check(
+    "authentication.password_change_logs_out",
+    name="passwordchangelogout",
+    passes=lambda value: value not in (None, "", "0"),
+    expectation="it must be on, so that a password change ends the other sessions of the account",
+    title="Changing a password ends the account's other sessions",
+    severity=Severity.MEDIUM,
+    remediation=f"{SITE_POLICIES} > Log out after password change: on.",
+    fix=SettingFix("passwordchangelogout", "1"),
+    doc="Whoever stole a session keeps it after the victim changes the password unless the"
+    " change logs out every other session.",
+)
+
+usernames_protected = setting_check(
+    "authentication.usernames_protected",
+    name="protectusernames",
+    passes=lambda value: value not in (None, "", "0"),
+    expectation="it must be on, so that the forgotten-password page does not reveal which"
+    " usernames and email addresses have accounts",
+    title="The forgotten-password page does not reveal which accounts exist",
+    severity=Severity.MEDIUM,
+    remediation=f"{SITE_POLICIES} > Protect usernames: on.",
+    fix=SettingFix("protectusernames", "1"),
+    doc="A page that confirms which accounts exist hands an attacker the list to guess"
+    " passwords for.",
+)

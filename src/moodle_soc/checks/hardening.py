@@ -338,3 +338,36 @@ def antivirus_scanning_enabled(scan: ScanContext) -> Iterator[Result]:
         " (antivirus/threshold).",
         observed={**window, "scan_errors": errors},
     )
+
+
+@check(
+    "hardening.cookies_http_only",
+    title="Session cookies are hidden from scripts (HttpOnly)",
+    severity=Severity.MEDIUM,
+    remediation=f"{HTTP_SECURITY} > Only http cookies: on (Moodle 4.3 and later always set it).",
+    fix=SettingFix("cookiehttponly", "1"),
+)
+def cookies_http_only(scan: ScanContext) -> Iterator[Result]:
+    """A session cookie readable by JavaScript turns any XSS into a session theft."""
+    version = scan.site.version
+    if version.at_least("4.3"):
+        # Moodle 4.3 removed the setting: session cookies are always HttpOnly.
+        yield Result.passed(
+            f"{version.describe()} always sends session cookies HttpOnly (the cookiehttponly"
+            " setting was removed in Moodle 4.3).",
+            resource="setting:cookiehttponly",
+            observed={"cookiehttponly": None, "moodle": version.label},
+        )
+        return
+    value = scan.site.settings.get("cookiehttponly")
+    source = scan.site.settings.source("cookiehttponly")
+    on = not _off(value)
+    effect = (
+        "so scripts cannot read session cookies" if on else "so scripts can read session cookies"
+    )
+    yield Result.pass_if(
+        on,
+        f"Setting cookiehttponly is {_shown(value)} ({source}) on {version.describe()}, {effect}.",
+        resource="setting:cookiehttponly",
+        observed={"cookiehttponly": value, "moodle": version.label},
+    )

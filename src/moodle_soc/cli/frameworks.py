@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from moodle_soc.frameworks import Framework
-    from moodle_soc.models.frameworks import FrameworkPeriod, FrameworkScore
+    from moodle_soc.models.frameworks import FrameworkPeriod, FrameworkReadiness, FrameworkScore
 
 FrameworkOption = Annotated[
     list[str] | None,
@@ -232,6 +232,30 @@ def print_framework_periods(console: Console, views: tuple[FrameworkPeriod, ...]
                 )
                 console.print(Text(terminal_safe(line)))
         console.print()
+
+
+def print_framework_readiness(console: Any, views: tuple[FrameworkReadiness, ...]) -> None:
+    """Each framework's readiness per category (``readiness --framework``)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    for view in views:
+        overall = "n/a" if view.score is None else f"{view.score:.1f}%"
+        table = Table(
+            title=Text(terminal_safe(f"{view.name} ({view.version}): {overall}"), style="bold"),
+            title_justify="left",
+            caption="A requirement is met when its checks passed in the latest scan and its"
+            " manual evidence is ready or due soon.",
+            caption_justify="left",
+        )
+        table.add_column("Category", overflow="fold")
+        for header in ("Requirements", "Met", "Not met", "N/A", "Score"):
+            table.add_column(header, justify="right")
+        for c in view.categories:
+            score = "n/a" if c.score is None else f"{c.score:.1f}%"
+            counts = (c.criteria, c.met, c.not_met, c.not_applicable)
+            table.add_row(Text(terminal_safe(f"{c.category} {c.name}")), *map(str, counts), score)
+        console.print(table)
 
 
 @trust_app.command("export")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from moodle_soc.cli.common import fail, open_store, parse_as_of, parse_day, write_text
+from moodle_soc.cli.frameworks import FrameworkOption, print_framework_readiness
 from moodle_soc.cli.options import (
     AskPasswordOption,
     AsOfOption,
@@ -71,24 +72,34 @@ def readiness_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here (default stdout).")
     ] = None,
+    framework: FrameworkOption = None,
 ) -> None:
     """The whole programme: scope, automated checks and manual controls together, a score per
     category, the seven checklist items and the next due dates."""
     if ctx.invoked_subcommand is not None:
         return
+    from moodle_soc.api.frameworks import load_frameworks, readiness_frameworks
     from moodle_soc.api.readiness import readiness_programme
 
     try:
         if site is None:
             raise UsageError("Give --site: the site whose readiness programme to show.")
         moment = parse_as_of(as_of)
+        frameworks = load_frameworks(framework or ())
         if fmt is OverviewFormat.html:
             _write_report(store, site, moment, ReportFormat.html, output)
             return
         with open_store(store) as evidence:
             overview = readiness_programme(evidence, site=site, as_of=moment)
+            views = readiness_frameworks(
+                evidence, site=site, frameworks=frameworks, as_of=overview.as_of
+            )
         if fmt is OverviewFormat.json:
             text = overview.model_dump_json(indent=2) + "\n"
+            if views:
+                document = overview.model_dump(mode="json")
+                document["frameworks"] = [view.model_dump(mode="json") for view in views]
+                text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
             if output:
                 write_text(output, text)
             else:
@@ -98,7 +109,9 @@ def readiness_command(
         fail(error)
     from moodle_soc.reports.readiness_terminal import render_readiness_terminal
 
-    render_readiness_terminal(overview, _console(output))
+    console = _console(output)
+    render_readiness_terminal(overview, console)
+    print_framework_readiness(console, views)
 
 
 @readiness_app.command("report")

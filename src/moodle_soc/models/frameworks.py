@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from moodle_soc.models.programme import CategoryScore
 from moodle_soc.models.run import CategoryReadiness
 
 #: ``accepted``: its only failures are covered by active risk exceptions (a gap, never met).
@@ -89,3 +90,17 @@ class FrameworkPeriod(BaseModel):
     coverage: dict[CoverageName, int]
     counts: dict[RequirementPeriodState, int]
     requirements: tuple[RequirementPeriod, ...]
+
+
+class FrameworkReadiness(BaseModel):
+    """A framework's view of the readiness programme (``readiness --framework``): per category,
+    requirements met when every mapped check passed in the latest scan and all their manual
+    evidence is ready or due soon (the programme's rule, ``programme.overview``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    version: str
+    categories: tuple[CategoryScore, ...]
+    score: float | None  # met / (requirements - not applicable) over every category

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from moodle_soc.evidence.store.runs import load_run
 from moodle_soc.evidence.store.store import EvidenceStore
-from moodle_soc.frameworks import Catalogue, Criterion, ReadinessItem
+from moodle_soc.frameworks import Catalogue, Criterion, Framework, ReadinessItem
 from moodle_soc.models.programme import (
     CategoryScore,
     ChecklistEntry,
@@ -155,10 +155,14 @@ def _category_scores(
     scope: ReadinessScope | None,
     controls: dict[str, ManualControl],
     check_status: dict[str, str],
+    framework: Framework | None = None,
 ) -> list[CategoryScore]:
+    """Per category of ``framework`` (default SOC 2, whose categories the scope selects)."""
+    framework = framework or catalogue.soc2
+    scoped = framework.id == "soc2"
     scores = []
-    for category, info in catalogue.soc2.categories.items():
-        criteria = [c for c in catalogue.soc2.criteria if c.category == category]
+    for category, info in framework.categories.items():
+        criteria = [c for c in framework.criteria if c.category == category]
         met = not_met = not_applicable = 0
         for criterion in criteria:
             statuses = [check_status.get(c, "not_scanned") for c in criterion.checks]
@@ -176,7 +180,7 @@ def _category_scores(
             CategoryScore(
                 category=category,
                 name=info.name,
-                in_scope=scope is None or category in scope.soc2_categories,
+                in_scope=not scoped or scope is None or category in scope.soc2_categories,
                 criteria=len(criteria),
                 met=met,
                 not_met=not_met,

@@ -24,6 +24,7 @@ def test_known_controls_cover_criteria_evidence_ids_and_checks() -> None:
 
     ids = known_control_ids()
     assert {"CC6.1", "CC6.3", "A1.2", "CC8.1"} <= ids
+    assert {"A.8.17", "IA-2(1)", "clock_synchronisation_configuration"} <= ids  # ISO, NIST
     assert {spec.id for spec in all_checks()} <= ids
     assert "CC99.9" not in ids and "" not in ids
 

@@ -27,13 +27,15 @@ MAX_ATTACHMENT_BYTES = 200 * 1024 * 1024
 
 
 def known_control_ids() -> set[str]:
-    """Ids an attachment may serve: criteria, SOC 1 objectives, evidence items, checks."""
+    """Ids an attachment may serve: the requirements of every built-in framework (SOC 2
+    criteria, SOC 1 objectives, ISO 27001 and NIST 800-53 controls), evidence items, checks."""
     from moodle_soc.checks.registry import all_checks
-    from moodle_soc.frameworks import load_catalogue
+    from moodle_soc.frameworks import builtin_frameworks, load_catalogue
 
     catalogue = load_catalogue()
-    ids = {c.id for framework in catalogue.frameworks() for c in framework.criteria}
+    ids = {c.id for framework in builtin_frameworks() for c in framework.criteria}
     ids |= set(catalogue.manual_evidence)
+    ids |= {e for framework in builtin_frameworks() for e in framework.manual_evidence}
     ids |= {item.id for item in catalogue.readiness}
     ids |= {spec.id for spec in all_checks()}
     return ids
