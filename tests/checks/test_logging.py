@@ -236,3 +236,10 @@ def test_admin_new_ips_acknowledged(builder, make_site, build, record, status):
 def test_logs_reviewed_within_cadence(builder, make_site, record, status, says):
     (result,) = _run(checks.logs_reviewed_within_cadence, builder, make_site, record)
     assert result.status is status and says in result.reason
+
+
+def test_days_before_the_oldest_row_are_not_silent_days(builder, make_site):
+    for day in range(10):  # the log starts ten days before the audit
+        builder.log(LOGIN, timecreated=NOW - day * DAY, userid=2, ip="10.0.0.1")
+    (result,) = _run(checks.no_days_without_events, builder, make_site, None)
+    assert result.status is PASS and result.observed["oldest_row"] == "2026-11-20T07:06:40+00:00"

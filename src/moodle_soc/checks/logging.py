@@ -167,9 +167,16 @@ def no_days_without_events(scan: ScanContext) -> Iterator[Result]:
         yield problem
         return
     review = scan.log_review()
-    silent = review.integrity.days_without_events
+    oldest = review.integrity.oldest_row
+    # Days before the log's oldest row are a retention question (retention_covers_audit_window):
+    # the site may not have existed yet, or its older rows were cleaned up.
+    silent = [d for d in review.integrity.days_without_events if oldest and d >= oldest.date()]
     logins = review.authentication.successful_logins
-    observed = {"days_without_events": [str(d) for d in silent], "successful_logins": logins}
+    observed = {
+        "days_without_events": [str(d) for d in silent],
+        "successful_logins": logins,
+        "oldest_row": oldest.isoformat() if oldest else None,
+    }
     if logins == 0:
         yield Result.manual(
             f"Nobody logged in during {_window(scan)}, so days without events cannot be told"
