@@ -10,7 +10,7 @@ import pytest
 from moodle_soc.checks import webservices as checks
 from moodle_soc.checks.context import ScanContext
 from moodle_soc.policy import Policy
-from moodle_soc.results import Result, Status
+from moodle_soc.results import Result, Severity, Status
 from moodle_soc.synthetic.builder import SiteBuilder
 
 PASS, FAIL = Status.PASS, Status.FAIL
@@ -185,3 +185,78 @@ IN_USE: dict[str, Case] = {
 @pytest.mark.parametrize("record", IN_USE)
 def test_tokens_in_use(builder, make_site, record):
     judge(checks.tokens_in_use, builder, make_site, record, IN_USE)
+
+
+def web_services_on(b: SiteBuilder) -> None:
+    b.setting("enablewebservices", 1)
+
+
+SERVICES: dict[str, Case] = {
+    "web_services_off": (
+        lambda b: b.service("acme_sis"),
+        [(PASS, "site", "Web services are disabled (enablewebservices)")],
+    ),
+    "only_the_mobile_app": (
+        lambda b: (web_services_on(b), b.service("moodle_mobile_app", component="moodle")),
+        [(PASS, "site", "No external service other than the mobile app's is enabled.")],
+    ),
+    "integration_open_to_all": (
+        lambda b: (web_services_on(b), b.service("acme_sis", name="Acme SIS")),
+        [(FAIL, "service:2", "'Acme SIS' (acme_sis), added on the site, is enabled and is open")],
+    ),
+    "integration_for_authorised_users": (
+        lambda b: (web_services_on(b), b.service("acme_sis", restrictedusers=1)),
+        [(PASS, "service:2", "is enabled and is limited to authorised users.")],
+    ),
+    "plugin_service_open_to_all": (
+        lambda b: (web_services_on(b), b.service("mod_x_app", component="mod_x")),
+        [(FAIL, "service:2", "(mod_x_app), of mod_x, is enabled and is open to all users.")],
+    ),
+    "disabled_integration": (
+        lambda b: (web_services_on(b), b.service("acme_sis", enabled=0)),
+        [(PASS, "site", "No external service other than the mobile app's is enabled.")],
+    ),
+}
+
+
+@pytest.mark.parametrize("record", SERVICES)
+def test_services_restricted_to_users(builder, make_site, record):
+    results = judge(checks.services_restricted_to_users, builder, make_site, record, SERVICES)
+    if record == "plugin_service_open_to_all":
+        assert results[0].severity is Severity.LOW  # runs with each caller's own permissions
+    if record == "integration_open_to_all":
+        assert results[0].severity is None and results[0].observed["restrictedusers"] is False
+
+
+def file_service(b: SiteBuilder, **files: int) -> None:
+    web_services_on(b)
+    b.update("external_services", b.service("acme_sis", restrictedusers=1), **files)
+
+
+FILES: dict[str, Case] = {
+    "web_services_off": (
+        lambda b: b.service("acme_sis"),
+        [(PASS, "site", "Web services are disabled (enablewebservices)")],
+    ),
+    "no_file_transfer": (
+        lambda b: file_service(b),
+        [(PASS, "service:2", "is enabled and cannot download or upload files.")],
+    ),
+    "downloads_files": (
+        lambda b: file_service(b, downloadfiles=1),
+        [(FAIL, "service:2", "is enabled and can download files.")],
+    ),
+    "moves_files_both_ways": (
+        lambda b: file_service(b, downloadfiles=1, uploadfiles=1),
+        [(FAIL, "service:2", "is enabled and can download and upload files.")],
+    ),
+    "mobile_app_moves_files": (
+        lambda b: (web_services_on(b), b.service("moodle_mobile_app", component="moodle")),
+        [(PASS, "site", "No external service other than the mobile app's is enabled.")],
+    ),
+}
+
+
+@pytest.mark.parametrize("record", FILES)
+def test_services_file_transfer_limited(builder, make_site, record):
+    judge(checks.services_file_transfer_limited, builder, make_site, record, FILES)

@@ -194,3 +194,29 @@ def test_checks_list_by_framework(acme: Path) -> None:
     assert table.exit_code == 0 and "AC-2(3)" in table.stdout
     markdown = invoke("checks", "list", "--format", "markdown", "--framework", "soc2")
     assert markdown.exit_code == ExitCode.USAGE
+
+
+def test_trust_export_lists_the_audit_period_the_readiness_scope_decided(
+    tmp_path: Path, builder: SiteBuilder
+) -> None:
+    from moodle_soc import api
+
+    url = site_url(tmp_path, builder)
+    store = tmp_path / "evidence.sqlite"
+    scanned = invoke("scan", "--db", url, "--as-of", AS_OF, "--store", store, "-q", "-f", "json")
+    site_name = json.loads(scanned.stdout)["site"]["name"]
+    answers = {
+        "hosted_for_customers": True, "availability_commitments": True,
+        "confidential_data": False, "processes_transactions": False,
+        "personal_information": False, "takes_payments": False, "revenue_recognition": False,
+        "erp_integration": False, "customers_under_financial_audit": False,
+        "hosting_model": "self-hosted", "report_type": "type2",
+        "period": "2026-04-01..2027-03-31",
+    }  # fmt: skip
+    with api.open_evidence_store(str(store)) as evidence:
+        api.decide_readiness_scope(evidence, answers=answers, site=site_name, decided_by="cco")
+    page = tmp_path / "trust.html"
+    done = invoke("trust", "export", "--site", site_name, "--store", store, "-o", page,
+                  "--contact", "security@example.org")  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    assert "1 April 2026 to 31 March 2027" in page.read_text(encoding="utf-8")

@@ -26,6 +26,8 @@ EXPECTED_CHECK_IDS = frozenset(
         "authentication.password_change_logs_out",
         "authentication.usernames_protected",
         "hardening.cookies_http_only",
+        "webservices.services_restricted_to_users",
+        "webservices.services_file_transfer_limited",
         "authentication.guest_access_disabled",
         "authentication.self_registration_disabled",
         "authentication.auth_plugins_allowed",
@@ -174,7 +176,7 @@ def test_every_referenced_evidence_id_is_defined_and_every_definition_used() -> 
 
 def test_catalogue_maps_exactly_the_permanent_check_ids() -> None:
     catalogue = load_catalogue()
-    assert len(EXPECTED_CHECK_IDS) == 76
+    assert len(EXPECTED_CHECK_IDS) == 78
     assert catalogue.mapped_check_ids() == EXPECTED_CHECK_IDS
     assert {c for item in catalogue.readiness for c in item.checks} <= EXPECTED_CHECK_IDS
 

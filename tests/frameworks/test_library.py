@@ -91,6 +91,9 @@ def test_a_framework_resolves_by_id_or_path(tmp_path: Path) -> None:
     copy = tmp_path / "mine.yaml"
     copy.write_bytes((SHIPPED / "iso27001.yaml").read_bytes().replace(b"id: iso27001", b"id: mine"))
     assert resolve_framework(str(copy), CHECK_IDS).id == "mine"
+    bare = tmp_path / "mine"  # no extension: still a file, not an id
+    bare.write_bytes(copy.read_bytes())
+    assert resolve_framework(str(bare), CHECK_IDS).id == "mine"
 
 
 def test_an_unknown_framework_id_names_the_known_ones() -> None:
@@ -111,3 +114,8 @@ def test_a_missing_framework_file_is_bad_input(tmp_path: Path) -> None:
 def test_the_same_framework_twice_is_refused() -> None:
     with pytest.raises(UsageError, match=r"Framework 'soc2' is given twice\."):
         resolve_frameworks(["soc2", "iso27001", "soc2"])
+
+
+@pytest.mark.parametrize("framework", builtin_frameworks(), ids=lambda f: f.id)
+def test_every_built_in_framework_names_its_source(framework: Framework) -> None:
+    assert framework.source

@@ -195,6 +195,9 @@ BLIND_SPOTS = {
     "authentication.password_change_logs_out": {"weak", "legacy"},  # passwordchangelogout 0
     "authentication.usernames_protected": {"weak"},  # protectusernames 0
     "hardening.cookies_http_only": {"legacy"},  # cookiehttponly 0 on 4.1 (always on from 4.3)
+    # acme_sis (weak), legacy_reports and two plugin services (legacy) are open to all users.
+    "webservices.services_restricted_to_users": {"weak", "legacy"},
+    "webservices.services_file_transfer_limited": {"legacy"},  # legacy_reports downloads files
 }
 
 
@@ -203,4 +206,7 @@ def test_former_blind_spots_are_found(request: pytest.FixtureRequest, fixture: F
     report = _scan(request, fixture)
     for check_id, weak_on in BLIND_SPOTS.items():
         statuses = {f["status"] for f in _findings(report, check_id)}
-        assert statuses == ({"fail"} if fixture.key in weak_on else {"pass"}), check_id
+        if fixture.key in weak_on:
+            assert "fail" in statuses, check_id
+        else:
+            assert statuses == {"pass"}, check_id

@@ -67,12 +67,13 @@ def test_a_real_failing_finding_is_accepted_until_the_exception_expires(
         exception = api.add_exception(
             store, site="weak", check=failing.check_id, resource=failing.resource,
             reason="Accepted while the identity provider migration runs.", owner="IT",
-            approver="CISO", approved_at=date(2026, 11, 1), expires=date(2027, 1, 31),
+            approver="CISO", approved_at=date(2026, 11, 1), expires=date(2026, 11, 20),
             created_by="cco", now=datetime(2026, 11, 2, tzinfo=UTC),
         )  # fmt: skip
-        with open_at(site, AUDIT) as moodle:
+        # Evidence never describes the future: both scans are dated before today.
+        with open_at(site, datetime(2026, 11, 10, tzinfo=UTC)) as moodle:
             during = api.judge_site(moodle, checks=[failing.check_id], store=store)
-        with open_at(site, datetime(2027, 2, 1, tzinfo=UTC)) as moodle:
+        with open_at(site, datetime(2026, 11, 21, tzinfo=UTC)) as moodle:
             after = api.judge_site(moodle, checks=[failing.check_id], store=store)
     (accepted,) = [f for f in during.findings if f.resource == failing.resource]
     assert accepted.status is Status.ACCEPTED and accepted.reason == failing.reason
@@ -82,3 +83,21 @@ def test_a_real_failing_finding_is_accepted_until_the_exception_expires(
     (expired,) = [f for f in after.findings if f.resource == failing.resource]
     assert expired.status is Status.FAIL
     assert expired.exception is not None and expired.exception.state == "expired"
+
+
+@pytest.mark.parametrize("fixture", [WEAK, LEGACY], ids=lambda f: str(f))
+def test_templates_are_filled_from_the_real_site(
+    request: pytest.FixtureRequest, fixture: FixtureSite
+) -> None:
+    site = restored(request, fixture)
+    (admins,) = site.rows("SELECT value FROM {p}config WHERE name = 'siteadmins'")
+    expected = len([i for i in str(admins["value"]).split(",") if i])
+    with site.open_site() as moodle:
+        policy = api.readiness_template("access-control-policy", moodle)
+        plugins = api.readiness_template("plugin-vendor-review-record", moodle)
+    assert f"The site administrators today ({expected}):" in policy
+    if fixture is LEGACY:
+        assert "The tool\\_mfa plugin" in policy or "has no core multi-factor" in policy
+    else:
+        assert "Core multi-factor authentication (tool\\_mfa)" in policy
+    assert "| local\\_" in plugins  # the additional local_* plugins are listed for review

@@ -10,6 +10,7 @@ import pytest
 
 from moodle_soc import api
 from moodle_soc.errors import UsageError
+from moodle_soc.evidence.periods.timeline import _verdict
 from moodle_soc.evidence.store.runs import site_ref_for_site
 from moodle_soc.evidence.store.store import EvidenceStore
 from moodle_soc.results import Status
@@ -41,27 +42,30 @@ def add(store: EvidenceStore, **changes: Any) -> Any:
 def test_a_finding_is_accepted_until_the_exception_expires_then_fails_again(
     store: EvidenceStore, make_site: Any
 ) -> None:
-    first = scan(store, make_site, "2026-11-01")  # the site's chain exists now
+    # Evidence never describes the future: every scan here is dated before today.
+    first = scan(store, make_site, "2026-10-01")  # the site's chain exists now
     assert [f.status for f in first.findings] == [Status.FAIL]
-    exception = add(store)
-    during = scan(store, make_site, "2026-11-29")
+    exception = add(store, approved_at=date(2026, 10, 1), expires=date(2026, 11, 15),
+                    now=datetime(2026, 10, 2, tzinfo=UTC))  # fmt: skip
+    during = scan(store, make_site, "2026-11-15")  # the expiry day is still covered
     (finding,) = during.findings
     assert finding.status is Status.ACCEPTED and during.checks[0].status is Status.ACCEPTED
     assert finding.exception is not None
     assert (finding.exception.id, finding.exception.approver, finding.exception.expires) == (
-        exception.id, "CISO", date(2027, 3, 31),
+        exception.id, "CISO", date(2026, 11, 15),
     )  # fmt: skip
     assert during.summary.by_status["accepted"] == 1 and during.summary.by_status["pass"] == 0
-    after = scan(store, make_site, "2027-04-01")
+    after = scan(store, make_site, "2026-11-16")
     (lapsed,) = after.findings
     assert lapsed.status is Status.FAIL
     assert lapsed.exception is not None and lapsed.exception.state == "expired"
-    listed = api.list_exceptions(store, site="Acme", as_of=datetime(2027, 4, 1, tzinfo=UTC))
+    listed = api.list_exceptions(store, site="Acme", as_of=datetime(2026, 11, 16, tzinfo=UTC))
     assert [(v.exception.id, v.state) for v in listed] == [(exception.id, "expired")]
     # A Type II period never counts an accepted day as operating.
-    period = api.period_report(store, site="Acme", start=date(2026, 11, 1), end=date(2026, 11, 29))
+    period = api.period_report(store, site="Acme", start=date(2026, 10, 1), end=date(2026, 11, 16))
     (control,) = [c for c in period.controls if c.check_id == CHECK]
-    assert (control.days_fail, control.days_pass, control.operated_throughout) == (2, 0, False)
+    assert (control.days_pass, control.operated_throughout) == (0, False)
+    assert _verdict([Status.ACCEPTED, Status.PASS]) == "fail"
 
 
 def test_a_revoked_exception_stops_accepting_and_stays_on_record(

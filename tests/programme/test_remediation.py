@@ -61,26 +61,26 @@ def test_due_date_from_severity_at_and_over_the_threshold(
 def test_an_item_closes_on_the_passing_scan_and_reopens_on_a_new_failure(
     store: EvidenceStore, make_site: Any
 ) -> None:
-    first = scan(store, make_site, "2026-12-01")
-    scan(store, make_site, "2026-12-05")  # still failing: same item
-    item = mfa_item(items(store, "2026-12-05"))
+    first = scan(store, make_site, "2026-11-01")
+    scan(store, make_site, "2026-11-05")  # still failing: same item
+    item = mfa_item(items(store, "2026-11-05"))
     assert (item.first_seen_run, item.status) == (1, "open")
     assert item.last_failed_run == 2 and item.reason == first.findings[0].reason
-    scan(store, make_site, "2026-12-09", mfa=True)  # fixed
-    closed = mfa_item(items(store, "2026-12-09"))
+    scan(store, make_site, "2026-11-09", mfa=True)  # fixed
+    closed = mfa_item(items(store, "2026-11-09"))
     assert (closed.status, closed.closed_by_run) == ("closed", 3)
-    assert closed.closed_at == datetime(2026, 12, 9, 12, tzinfo=UTC)
+    assert closed.closed_at == datetime(2026, 11, 9, 12, tzinfo=UTC)
     with pytest.raises(UsageError, match=f"{closed.id} was closed by scan record 3."):
         api.assign_remediation(
             store, site="Acme", item=closed.id, owner="IT", assigned_by="cco",
-            now=datetime(2026, 12, 10, tzinfo=UTC),
+            now=datetime(2026, 11, 10, tzinfo=UTC),
         )  # fmt: skip
-    scan(store, make_site, "2026-12-20")  # broken again
-    reopened = mfa_item(items(store, "2026-12-20"))
+    scan(store, make_site, "2026-11-20")  # broken again
+    reopened = mfa_item(items(store, "2026-11-20"))
     assert (reopened.status, reopened.recurrences, reopened.first_seen_run) == ("open", 1, 4)
-    assert reopened.due == date(2026, 12, 27)
+    assert reopened.due == date(2026, 11, 27)
     # Looking back, the item was open before the fix: every view is rebuilt from the chain.
-    assert mfa_item(items(store, "2026-12-06")).status == "open"
+    assert mfa_item(items(store, "2026-11-06")).status == "open"
 
 
 def test_an_assignment_sets_owner_due_date_and_ticket(store: EvidenceStore, make_site: Any) -> None:

@@ -65,3 +65,27 @@ def test_the_html_shows_every_section_and_escapes_hostile_text(report: Any) -> N
 def test_the_pdf_renders(report: Any) -> None:
     pdf = api.readiness_report_pdf(report)
     assert pdf.startswith(b"%PDF-") and len(pdf) > 10_000
+
+
+def test_the_export_package_carries_the_readiness_report_and_answers(
+    store: EvidenceStore, scans: Any, tmp_path: Any
+) -> None:
+    import zipfile
+
+    store_run(store, scans.acme[-1])
+    api.add_exception(
+        store, site="Acme", check="authentication.mfa_enabled", reason="Rollout in Q1.",
+        owner="IT", approver="CISO Jane", approved_at=date(2026, 11, 1),
+        expires=date(2027, 3, 31), created_by="cco", now=datetime(2026, 11, 2, tzinfo=UTC),
+    )  # fmt: skip
+    package = tmp_path / "package.zip"
+    api.export_package(store, site="Acme", start=date(2026, 11, 1), end=date(2026, 11, 30),
+                       output=package)  # fmt: skip
+    with zipfile.ZipFile(package) as archive:
+        html = archive.read("report/readiness-report.html").decode()
+        pdf = archive.read("report/readiness-report.pdf")
+        answers = archive.read("report/questionnaire-answers.csv").decode()
+    assert "7. Open exceptions (accepted risks)" in html and "CISO Jane" in html
+    assert pdf.startswith(b"%PDF-")
+    assert answers.startswith("Topic,Question,Answer,Statement,Evidence cited")
+    assert api.verify_package(package).problem is None

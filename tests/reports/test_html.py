@@ -223,3 +223,19 @@ def test_fix_first_groups_a_checks_failures_and_points_to_the_rest(
     assert 'href="#check-accounts.dormant_disabled"' in fix_first
     assert 'id="check-accounts.dormant_disabled"' in findings
     assert findings.count('<tr data-status="fail">') == 12
+
+
+def test_the_headline_counts_failing_checks_and_shows_the_scoring_formula(
+    audit_run: AuditRun,
+) -> None:
+    from moodle_soc.checks.scoring import FORMULA
+
+    html = render_html(audit_run)
+    failed = [f for f in audit_run.findings if f.status is Status.FAIL]
+    checks = {f.check_id for f in failed}
+    assert re.search(
+        rf'Failed checks</div>\s*<div class="value">{len(checks)}</div>\s*<div class="note">'
+        rf"{len(failed)} failed findings:",
+        html,
+    )
+    assert FORMULA in html

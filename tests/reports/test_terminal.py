@@ -157,3 +157,28 @@ def test_a_hostile_username_and_site_name_render_inert(
     assert "\x1b" not in plain and "\x07" not in plain
     assert "\\x1b[2J\\x1b]0;pwned\\x07<b>x</b>" in plain
     assert "\x07" not in coloured and "\x1b[2J" not in coloured and "\x1b]" not in coloured
+
+
+def test_a_failing_check_is_one_headline_with_every_resource_and_one_fix(
+    make_run: RunFactory, make_finding: FindingFactory
+) -> None:
+    """MFA off makes many privileged accounts fail: one problem, its population, one fix."""
+    accounts = [
+        make_finding(
+            "identity.privileged_accounts_use_mfa", Status.FAIL, Severity.HIGH,
+            resource=f"user:{uid}", reason=f"Account u{uid} signs in with a password alone.",
+            fix_command="php admin/cli/cfg.php --component=tool_mfa --name=enabled --set=1",
+        )
+        for uid in (2, 3, 4)
+    ]  # fmt: skip
+    other = make_finding("access.other_ok", Status.FAIL, Severity.LOW)
+    out = rendered(make_run([*accounts, other]), width=200)
+    assert "Failures: fix these first (2 checks, 4 findings)" in out
+    assert "4 failed in 2 checks" in out
+    assert out.count("identity.privileged_accounts_use_mfa · Title") == 1
+    assert "Title of identity.privileged_accounts_use_mfa (3 resources)" in out
+    for uid in (2, 3, 4):
+        assert f"user:{uid}: Account u{uid} signs in with a password alone." in out
+    assert out.count("Fix identity.privileged_accounts_use_mfa in Site administration.") == 1
+    assert out.count("--name=enabled --set=1") == 1
+    assert out.index("identity.privileged_accounts_use_mfa") < out.index("access.other_ok")

@@ -40,6 +40,7 @@ PASSWORD = "correct horse battery"
 XSS_NAME = "<script>alert('site')</script>Evil & Co"
 XSS_USER = "<img src=x onerror=alert('user')>"
 REVIEWER = "rev@acme.test"
+HTMX = '<script src="/static/htmx.min.js" defer></script>'  # the pages' one script
 # One account per role, plus an auditor whose access has expired and a second reviewer.
 USERS = {
     "admin": {"role": "admin"},
@@ -70,7 +71,7 @@ class Fixture:
     evil_campaign: str
 
 
-def _site(builder: SiteBuilder, moment: datetime) -> MoodleSite:
+def moodle_site(builder: SiteBuilder, moment: datetime) -> MoodleSite:
     engine = builder.sqlite_memory()
     return MoodleSite(
         Database(engine=engine, prefix=builder.prefix, display_url="sqlite://(memory)"),
@@ -95,13 +96,13 @@ def built_store(tmp_path_factory: pytest.TempPathFactory) -> Fixture:
     evil = _evil_site()
     with open_store(str(path), create=True) as store:
         for moment in AUDIT_TIMES:
-            run = run_scan(ScanContext(_site(acme, moment), Policy()))
+            run = run_scan(ScanContext(moodle_site(acme, moment), Policy()))
             store_run(store, run)
-        evil_run = run_scan(ScanContext(_site(evil, AUDIT_TIMES[-1]), Policy()))
+        evil_run = run_scan(ScanContext(moodle_site(evil, AUDIT_TIMES[-1]), Policy()))
         store_run(store, evil_run)
         campaigns = []
         for builder in (acme, evil):
-            site = _site(builder, AUDIT_TIMES[-1])
+            site = moodle_site(builder, AUDIT_TIMES[-1])
             inventory = build_inventory(site, Policy(), scope="privileged")
             campaigns.append(
                 start_campaign(

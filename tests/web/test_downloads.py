@@ -53,3 +53,28 @@ def test_reports_and_review_files_download(client: TestClient, web_store: Fixtur
     assert xlsx.content[:2] == b"PK"
     html = client.get(f"/reviews/{web_store.acme_campaign}/report.html")
     assert html.headers["content-disposition"].endswith('.html"')
+
+
+def test_an_attachment_downloads_as_stored_and_a_changed_file_is_refused(
+    client: TestClient, web_store: Fixture, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from moodle_soc.api.evidence import attach_evidence
+
+    policy = tmp_path / "access policy.pdf"
+    policy.write_bytes(b"%PDF-1.4 signed access policy")
+    with open_store(str(web_store.path)) as store:
+        record = attach_evidence(store, policy, site=web_store.acme_key, control="CC6.1",
+                                 effective_date=date(2026, 11, 10), collected_by="ann")  # fmt: skip
+    login(client, "auditor")
+    runs = client.get(f"/sites/{web_store.acme_key}/runs").text
+    assert f'/attachments/{record.seq}">access policy.pdf</a>' in runs
+    answer = client.get(f"/sites/{web_store.acme_key}/attachments/{record.seq}")
+    assert answer.content == b"%PDF-1.4 signed access policy"
+    assert answer.headers["content-disposition"] == 'attachment; filename="access_policy.pdf"'
+    with open_store(str(web_store.path)) as store, store.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE evidence_blobs SET data = x'00'")
+    refused = client.get(f"/sites/{web_store.acme_key}/attachments/{record.seq}")
+    assert refused.status_code == 400
+    assert "does not match its recorded SHA-256" in refused.text

@@ -29,6 +29,7 @@ REQUESTS: dict[tuple[str, str], tuple[str, int, dict[str, str] | None]] = {
     ("GET", "/sites/{site_key}/remediation.{fmt}"): ("/sites/{acme}/remediation.csv", 200, None),
     ("GET", "/sites/{site_key}/report.{fmt}"): ("/sites/{acme}/report.json", 200, None),
     ("GET", "/sites/{site_key}/findings.csv"): ("/sites/{acme}/findings.csv", 200, None),
+    ("GET", "/sites/{site_key}/attachments/{seq}"): ("/sites/{acme}/attachments/1", 400, None),
     ("GET", "/sites/{site_key}/period.{fmt}"): ("/sites/{acme}/period.json" + PERIOD, 200, None),
     ("GET", "/sites/{site_key}/export.zip"): ("/sites/{acme}/export.zip" + PERIOD, 200, None),
     ("GET", "/sites/{site_key}/oscal.json"): ("/sites/{acme}/oscal.json" + PERIOD, 200, None),

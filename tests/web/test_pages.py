@@ -7,7 +7,7 @@ import re
 from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
-from tests.web.conftest import XSS_NAME, XSS_USER, Fixture, login
+from tests.web.conftest import HTMX, XSS_NAME, XSS_USER, Fixture, login
 
 from moodle_soc.api.dashboard import site_findings, site_overview
 from moodle_soc.evidence.store.store import open_store
@@ -33,6 +33,10 @@ def test_the_overview_shows_readiness_its_trend_failing_checks_and_monitoring_ga
         assert f"/checks/{failing.check_id}" in html
     # The monitoring window ends today: weeks without a daily scan are gaps.
     assert "day(s) without a scan" in text
+    assert [f.id for f in o.frameworks] == ["soc2", "soc1", "iso27001", "nist-800-53"]
+    for framework in o.frameworks:
+        score = "n/a" if framework.overall_score is None else f"{framework.overall_score:.1f}%"
+        assert f"{framework.name} {framework.id} · {framework.version} {score}" in text
 
 
 def test_monitoring_gaps_are_the_days_without_a_scan(web_store: Fixture) -> None:
@@ -80,6 +84,8 @@ def test_the_runs_page_verifies_the_chain_on_demand(client: TestClient, web_stor
     assert "Verify this site's chain now" in before
     after = _text(client.get(f"/sites/{web_store.acme_key}/runs?verify=true").text)
     assert "The chain is intact:" in after
+    # The review campaign started on the site is one of its other evidence records.
+    assert "review_campaign 2026-11-29 09:00 2026-11-29 no" in after
 
 
 def test_every_moodle_value_renders_inert(client: TestClient, web_store: Fixture) -> None:
@@ -93,7 +99,7 @@ def test_every_moodle_value_renders_inert(client: TestClient, web_store: Fixture
         "/reviews",
     ]
     for path in pages:
-        html = client.get(path).text
+        html = client.get(path).text.replace(HTMX, "")
         assert "<script" not in html, path
         assert "<img" not in html, path
     assert "&lt;script&gt;alert(&#39;site&#39;)&lt;/script&gt;Evil &amp; Co" in client.get("/").text
@@ -132,8 +138,11 @@ def test_views_downloads_and_sign_ins_are_in_the_admin_audit_log(
 ) -> None:
     login(client, "admin")
     client.get(f"/sites/{web_store.acme_key}/findings.csv")
+    client.get(f"/sites/{web_store.acme_key}/runs")
+    client.app.state.audit_queue.flush()  # type: ignore[attr-defined]  # views are batched
     log = _text(client.get("/admin/audit").text.replace("<wbr>", ""))
     assert "admin login" in log
+    assert f"admin view /sites/{web_store.acme_key}/runs" in log
     assert f"admin download /sites/{web_store.acme_key}/findings.csv" in log
 
 
@@ -161,3 +170,12 @@ def test_the_readiness_page_shows_the_programme_exceptions_and_remediation_items
     assert "Checklist" in text and "Manual controls" in text
     csv_text = client.get(f"/sites/{web_store.acme_key}/remediation.csv").text
     assert all(item.id in csv_text for item in overdue)
+
+
+def test_the_period_page_lists_log_reviews_and_the_days_none_covers(
+    client: TestClient, web_store: Fixture
+) -> None:
+    login(client, "auditor")
+    text = _text(client.get(f"/sites/{web_store.acme_key}/period").text)
+    assert "No signed-off log review covers days of this period." in text
+    assert "Days no signed-off log review covers: 2026-11-01..2026-11-30." in text

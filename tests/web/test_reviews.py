@@ -99,3 +99,26 @@ def test_a_manager_reads_a_campaign_but_gets_no_decision_forms(
     login(client, "manager")
     page = client.get(f"/reviews/{web_store.acme_campaign}").text
     assert "undecided" in page and "/decisions" not in page and "Sign off" not in page
+
+
+def test_with_htmx_a_decision_answers_with_its_row_and_the_counts(
+    client: TestClient, web_store: Fixture
+) -> None:
+    csrf = login(client, REVIEWER)
+    campaign = _campaign(web_store, web_store.acme_campaign)
+    entry = campaign.entries[0]
+    url = f"/reviews/{campaign.id}/decisions"
+    headers = {"HX-Request": "true"}
+    done = client.post(
+        url, headers=headers, data={"key": entry.key, "decision": "keep", "csrf_token": csrf}
+    )
+    assert done.status_code == 200
+    assert done.text.lstrip().startswith(f'<tr id="entry-{entry.key}">')
+    assert '<strong class="decision">keep</strong>' in done.text
+    assert f'<p id="counts" hx-swap-oob="true">{len(campaign.entries)} entries: 1 keep' in done.text
+    refused = client.post(
+        url, headers=headers, data={"key": entry.key, "decision": "modify", "csrf_token": csrf}
+    )
+    assert refused.status_code == 200
+    assert "decision modify needs the grants to take away" in refused.text
+    assert len(_campaign(web_store, campaign.id).imports) == 1

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from moodle_soc.evidence.store.store import EvidenceStore
+    from moodle_soc.models.frameworks import FrameworkScore
     from moodle_soc.models.period import DateRange, FindingHistory, PeriodReport
     from moodle_soc.models.records import SiteRef, StoredRecord
     from moodle_soc.models.run import AuditRun, CategoryReadiness
@@ -79,6 +80,7 @@ class SiteOverview:
     failing: list[FailingCheck]
     monitoring_window: tuple[date, date]
     monitoring_gaps: list[DateRange]
+    frameworks: list[FrameworkScore] = field(default_factory=list)  # the latest run, each built-in
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,14 @@ def _overview(store: EvidenceStore, site_key: str, within: Within, today: date) 
         failing=_failing(latest) if latest else [],
         monitoring_window=(start, end),
         monitoring_gaps=day_ranges(d for d in missing if d not in scanned),
+        frameworks=_frameworks(latest) if latest else [],
     )
+
+
+def _frameworks(run: AuditRun) -> list[FrameworkScore]:
+    from moodle_soc.api.frameworks import list_frameworks, score_frameworks
+
+    return list(score_frameworks(run, list_frameworks()))
 
 
 def site_findings(
@@ -340,6 +349,71 @@ def site_period(store: EvidenceStore, site_key: str, start: date, end: date) -> 
         raise BadInputError(f"The period {start}..{end} ends before it starts.")
     return _memo(store, site_key, ("period", start, end),
                  lambda: period_report(store, site_key, start, end))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """An evidence record's header: what it is, when, and whether it is signed or sealed."""
+
+    seq: int
+    kind: str
+    collected_at: datetime
+    effective_date: date | None
+    record_hash: str
+    signed: bool
+    cleared: bool
+
+
+def site_records(store: EvidenceStore, site_key: str, *, within: Within = None) -> list[RecordRow]:
+    """The site's other evidence records (populations, samples, change populations, log
+    reviews, access reviews, exceptions, seals: everything but runs and attachments), newest
+    first."""
+    _site(store, site_key)
+    start = datetime.combine(within[0], time.min, UTC) if within else None
+    end = datetime.combine(within[1], time.max, UTC) if within else None
+    rows = [
+        RecordRow(
+            r.seq,
+            r.kind,
+            r.collected_at,
+            r.effective_date,
+            r.record_hash,
+            r.signature is not None,
+            r.pruned_by is not None,
+        )
+        for r in store.records(site_key=site_key, collected_from=start, collected_to=end)
+        if r.kind not in ("run", "attachment")
+    ]
+    return rows[::-1]
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    filename: str
+    media_type: str
+    data: bytes
+
+
+def attachment_file(
+    store: EvidenceStore, site_key: str, seq: int, *, within: Within = None
+) -> AttachmentFile:
+    """The bytes of one of the site's attachments, checked against the SHA-256 its record
+    holds (a changed or missing file is refused, never served)."""
+    import hashlib
+
+    found = next((a for a in site_attachments(store, site_key, within=within) if a.seq == seq),
+                 None)  # fmt: skip
+    if found is None:
+        raise BadInputError(f"Record {seq} is not an attachment of this site you may see.")
+    data = store.get_blob(found.sha256)
+    if data is None or hashlib.sha256(data).hexdigest() != found.sha256:
+        raise BadInputError(
+            f"The file of attachment {seq} ({found.filename}) is missing or does not match its"
+            " recorded SHA-256; run 'moodle-soc evidence verify'."
+        )
+    payload = store.payload(store.get(str(seq)))
+    media = str(payload.get("media_type", "")) if isinstance(payload, dict) else ""
+    return AttachmentFile(found.filename, media or "application/octet-stream", data)
 
 
 def latest_run_within(store: EvidenceStore, site_key: str, *, within: Within = None) -> AuditRun:

@@ -137,6 +137,25 @@ def write_questionnaire_answers(
         raise UsageError(f"{output.name}: the answers sheet must end in .csv or .xlsx.")
 
 
+def readiness_template(name: str, site: MoodleSite) -> str:
+    """A core document as Markdown, filled from the open ``site`` (administrators, MFA,
+    password policy, log stores and retention, backup schedule, plugins); the rest is marked
+    ``[to complete: ...]``. Names: ``api.readiness_template_names()``."""
+    from moodle_soc.programme.templates import TEMPLATES, site_facts
+    from moodle_soc.reports.documents import render_document
+
+    if name not in TEMPLATES:
+        raise UsageError(f"Unknown template {name!r}; the templates are {', '.join(TEMPLATES)}.")
+    return render_document(name, TEMPLATES[name], site_facts(site))
+
+
+def readiness_template_names() -> dict[str, str]:
+    """Template name -> the document's title."""
+    from moodle_soc.programme.templates import TEMPLATES
+
+    return dict(TEMPLATES)
+
+
 def set_control_owner(
     store: EvidenceStore,
     *,

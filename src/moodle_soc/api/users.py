@@ -8,6 +8,7 @@ the SHA-256 of their cookie, so the store never holds a token that logs anybody 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import threading
@@ -258,8 +259,53 @@ def record_web_action(
     )
 
 
+class AuditQueue:
+    """Page views for the audit log, written in batches by a background thread (at most
+    ``interval`` seconds late), so a page never waits for the store's write lock; every other
+    action is written at once with ``record_web_action``. ``close`` writes what is left."""
+
+    def __init__(self, store: EvidenceStore, *, interval: float = 0.5) -> None:
+        self._store = store
+        self._interval = interval
+        self._pending: list[dict[str, object]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="msoc-audit", daemon=True)
+        self._thread.start()
+
+    def add(self, username: str, action: str, target: str = "", *, detail: str = "",
+            client: str = "") -> None:  # fmt: skip
+        entry = {"at": datetime.now(UTC), "username": username, "action": action,
+                 "target": target, "detail": detail, "client": client}  # fmt: skip
+        with self._lock:
+            self._pending.append(entry)
+
+    def flush(self) -> None:
+        from moodle_soc.evidence.store.dashboard import append_audit_batch
+
+        with self._lock:
+            batch, self._pending = self._pending, []
+        try:
+            append_audit_batch(self._store, batch)
+        except Exception:
+            with self._lock:  # the store is busy or down: keep the lines for the next try
+                self._pending[:0] = batch
+            raise
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            with contextlib.suppress(Exception):  # kept and retried by ``flush``
+                self.flush()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.flush()
+
+
 def web_audit_log(store: EvidenceStore, *, limit: int = 500) -> list[AuditEntry]:
-    """The dashboard's audit log, newest first."""
+    """The dashboard's audit log, newest first (views queued by an ``AuditQueue`` appear once
+    it has flushed them)."""
     from moodle_soc.evidence.store.dashboard import audit_entries
 
     return audit_entries(store, limit=limit)

@@ -12,7 +12,7 @@ from moodle_soc.results import Result, Severity
 if TYPE_CHECKING:
     from moodle_soc.checks.context import ScanContext
     from moodle_soc.site.moodle import MoodleSite
-    from moodle_soc.site.webservices import TokenRecord
+    from moodle_soc.site.webservices import ServiceRecord, TokenRecord
 
 TOKENS_PAGE = "Site administration > Server > Web services > Manage tokens"
 
@@ -243,4 +243,110 @@ def tokens_in_use(scan: ScanContext) -> Iterator[Result]:
             f"{reason}; the policy allows {idle_days} idle days.",
             resource=f"token:{token.id}",
             observed=token.observed() | {"max_token_idle_days": idle_days},
+        )
+
+
+SERVICES_PAGE = "Site administration > Server > Web services > External services"
+#: Moodle's own app service: it acts for the logged-in user with that user's permissions.
+MOBILE_SERVICE = "moodle_mobile_app"
+
+
+def _custom_services(scan: ScanContext) -> list[ServiceRecord] | None:
+    """Enabled services other than the mobile app's; None when web services are off."""
+    if not scan.site.settings.flag("enablewebservices"):
+        return None
+    return [s for s in scan.site.webservices.enabled_services() if s.shortname != MOBILE_SERVICE]
+
+
+def _services_off(scan: ScanContext) -> Result:
+    return Result.passed(
+        "Web services are disabled (enablewebservices), so no external service other than the"
+        " mobile app's can be called.",
+        observed={"enablewebservices": scan.site.settings.get("enablewebservices")},
+    )
+
+
+def _service_label(service: ServiceRecord) -> str:
+    shown = f" ({service.shortname})" if service.shortname else ""
+    origin = f"of {service.component}" if service.component else "added on the site"
+    return f"External service {service.name!r}{shown}, {origin},"
+
+
+def _service_observed(service: ServiceRecord) -> dict[str, Any]:
+    return {
+        "id": service.id,
+        "shortname": service.shortname,
+        "component": service.component,
+        "restrictedusers": service.restrictedusers,
+        "downloadfiles": service.downloadfiles,
+        "uploadfiles": service.uploadfiles,
+    }
+
+
+@check(
+    "webservices.services_restricted_to_users",
+    severity=Severity.MEDIUM,
+    title="External services are open only to authorised users",
+    remediation=f"{SERVICES_PAGE} > Edit: tick 'Authorised users only', then add the service"
+    " account under Authorised users (or disable the service).",
+)
+def services_restricted_to_users(scan: ScanContext) -> Iterator[Result]:
+    """A service open to all users can be called by anyone who obtains a token for it, not only
+    the integration it was made for (the mobile app's service acts with each user's own
+    permissions and is left out)."""
+    services = _custom_services(scan)
+    if services is None:
+        yield _services_off(scan)
+        return
+    for service in services:
+        open_to_all = not service.restrictedusers
+        effect = "is open to all users" if open_to_all else "is limited to authorised users"
+        # A plugin's own service (like the app's) runs with each caller's permissions; one
+        # added on the site is usually an integration with broad functions.
+        severity = Severity.LOW if service.component else None
+        yield Result.pass_if(
+            not open_to_all,
+            f"{_service_label(service)} is enabled and {effect}.",
+            resource=f"service:{service.id}",
+            observed=_service_observed(service),
+            severity=severity if open_to_all else None,
+        )
+    if not services:
+        yield Result.passed(
+            "No external service other than the mobile app's is enabled.",
+            observed={"services": 0},
+        )
+
+
+@check(
+    "webservices.services_file_transfer_limited",
+    severity=Severity.MEDIUM,
+    title="External services cannot move files unless they must",
+    remediation=f"{SERVICES_PAGE} > Edit > Show more: untick 'Can download files' and 'Can"
+    " upload files' where the integration does not need them.",
+)
+def services_file_transfer_limited(scan: ScanContext) -> Iterator[Result]:
+    """A service that can download or upload files lets a token carry data out of the site or
+    plant files in it, beyond the functions it lists."""
+    services = _custom_services(scan)
+    if services is None:
+        yield _services_off(scan)
+        return
+    for service in services:
+        moves = [
+            word
+            for word, on in (("download", service.downloadfiles), ("upload", service.uploadfiles))
+            if on
+        ]
+        effect = f"can {' and '.join(moves)} files" if moves else "cannot download or upload files"
+        yield Result.pass_if(
+            not moves,
+            f"{_service_label(service)} is enabled and {effect}.",
+            resource=f"service:{service.id}",
+            observed=_service_observed(service),
+        )
+    if not services:
+        yield Result.passed(
+            "No external service other than the mobile app's is enabled.",
+            observed={"services": 0},
         )

@@ -270,7 +270,8 @@ def trust_export(
     period: Annotated[
         list[str] | None,
         typer.Option(
-            help="A report period to list, FROM..TO (repeatable), e.g. 2026-01-01..2026-12-31."
+            help="A report period to list, FROM..TO (repeatable), e.g. 2026-01-01..2026-12-31;"
+            " default the audit period of the readiness scope ('moodle-soc readiness scope')."
         ),
     ] = None,
     scope: Annotated[
@@ -290,6 +291,12 @@ def trust_export(
         periods = [parse_period(text) for text in period or ()]
         with open_store(store) as evidence:
             run = latest_run(evidence, site)
+            if not periods:  # the audit period the readiness scope decided, if any
+                from moodle_soc.api.readiness import readiness_scope
+
+                decided = readiness_scope(evidence, site=site)
+                if decided is not None:
+                    periods = [(decided.answers.period_start, decided.answers.period_end)]
         page = render_trust_page(
             run, contact=contact, frameworks=framework or ["soc2"], periods=periods, scope=scope
         )

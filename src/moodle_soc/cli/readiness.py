@@ -161,6 +161,44 @@ def answers_command(
     typer.echo(f"Wrote {len(answers)} answers to {output} ({counts}).")
 
 
+@readiness_app.command("template")
+def template_command(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="access-control-policy, change-management-procedure,"
+            " incident-response-plan, backup-restore-test-record,"
+            " plugin-vendor-review-record or log-review-record."
+        ),
+    ],
+    db: DbOption = None,
+    config: ConfigOption = None,
+    prefix: PrefixOption = None,
+    ask_password: AskPasswordOption = False,
+    wwwroot: WwwrootOption = None,
+    as_of: AsOfOption = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """A core document as Markdown, filled from the site (administrators, MFA, password
+    policy, logs, backups, plugins); what only you know is marked [to complete: ...]."""
+    from moodle_soc.api.readiness import readiness_template, readiness_template_names
+    from moodle_soc.cli.common import open_site
+
+    try:
+        if name not in readiness_template_names():
+            known = ", ".join(readiness_template_names())
+            raise UsageError(f"Unknown template {name!r}; the templates are {known}.")
+        with open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot) as site:
+            text = readiness_template(name, site)
+        if output:
+            write_text(output, text)
+            typer.echo(f"Wrote {name} to {output}.")
+        else:
+            typer.echo(text, nl=False)
+    except MoodleSocError as error:
+        fail(error)
+
+
 def _write_report(
     store: str | None, site: str, moment: datetime | None, fmt: ReportFormat, output: Path | None
 ) -> None:

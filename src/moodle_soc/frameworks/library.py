@@ -59,7 +59,8 @@ def resolve_framework(
     text = os.fspath(reference)
     if text in builtin_ids():
         return builtin_framework(text)
-    if isinstance(reference, Path) or text.endswith((".yaml", ".yml")) or os.sep in text:
+    looks_like_path = text.endswith((".yaml", ".yml")) or os.sep in text
+    if isinstance(reference, Path) or looks_like_path or Path(text).is_file():
         return load_framework_file(text, known_checks)
     return builtin_framework(text)
 

@@ -309,3 +309,31 @@ class QuestionnaireAnswer(_Frozen):
     answer: AnswerWord
     statement: str
     citations: tuple[str, ...]  # one sentence per check or piece of evidence relied on
+
+
+# --- facts the document templates are filled with -------------------------------------------
+
+
+class AdminFact(_Frozen):
+    username: str
+    auth: str
+    last_access: date | None
+    suspended: bool
+
+
+class SiteFacts(_Frozen):
+    """What the templates state about the site, read from it at ``read_at``."""
+
+    site: str
+    wwwroot: str | None
+    moodle_release: str
+    moodle_band: str
+    read_at: datetime
+    admins: tuple[AdminFact, ...]
+    mfa: str  # one sentence
+    password_policy: str
+    log_stores: tuple[str, ...]
+    log_retention: str
+    backup_schedule: str
+    additional_plugins: tuple[tuple[str, str], ...]  # (component, version)
+    plugin_count: int

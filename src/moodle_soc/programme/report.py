@@ -4,7 +4,7 @@ calendar of manual evidence and the open exceptions; with the site band's guidan
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from moodle_soc.evidence.store.runs import load_run
 from moodle_soc.evidence.store.store import EvidenceStore
@@ -14,10 +14,12 @@ from moodle_soc.models.programme import (
     CalendarEntry,
     ManualControl,
     MatrixRow,
+    QuestionnaireAnswer,
     ReadinessOverview,
     ReadinessReport,
     ReportGap,
 )
+from moodle_soc.models.records import SiteRef
 from moodle_soc.models.run import AuditRun
 from moodle_soc.programme.guidance import BandGuidance, load_guidance
 from moodle_soc.results import Severity, Status
@@ -28,7 +30,10 @@ _DOCUMENT_WORDS = ("policy", "plan", "procedure", "description", "matrix", "char
 
 
 def build_report(
-    store: EvidenceStore, overview: ReadinessOverview, catalogue: Catalogue
+    store: EvidenceStore,
+    overview: ReadinessOverview,
+    catalogue: Catalogue,
+    generated_at: datetime | None = None,
 ) -> ReadinessReport:
     run = None
     if overview.latest_run is not None:
@@ -45,7 +50,7 @@ def build_report(
     statuses = [c.status for c in run.checks] if run else []
     return ReadinessReport(
         overview=overview,
-        generated_at=datetime.now(UTC),
+        generated_at=generated_at or datetime.now(UTC),
         band=_band(overview, band),
         top_gaps=tuple(_top_gaps(overview, run, catalogue)),
         matrix=tuple(_matrix(overview, catalogue)),
@@ -139,3 +144,17 @@ def _matrix(overview: ReadinessOverview, catalogue: Catalogue) -> list[MatrixRow
             )
         )
     return rows
+
+
+def period_readiness(
+    store: EvidenceStore, site: SiteRef, end: date, generated_at: datetime, catalogue: Catalogue
+) -> tuple[ReadinessReport, list[QuestionnaireAnswer]]:
+    """The readiness report and questionnaire answers as of the end of a period (or when the
+    package is made, if earlier): the same evidence always gives the same pages."""
+    from moodle_soc.programme.answers import answer_questions
+    from moodle_soc.programme.overview import readiness_overview
+
+    as_of = min(datetime.combine(end, time.max, UTC), generated_at)
+    overview = readiness_overview(store, site, as_of, catalogue)
+    report = build_report(store, overview, catalogue, generated_at=generated_at)
+    return report, answer_questions(store, overview, catalogue)

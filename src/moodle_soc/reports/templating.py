@@ -47,8 +47,22 @@ def environment() -> jinja2.Environment:
         segments=timeline_segments,
         text=cell_text,
         when=minute,
+        md=markdown_text,
     )
     return env
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+
+
+def markdown_text(value: object) -> Markup:
+    """``value`` as literal Markdown on one line (the document templates are Markdown, not
+    HTML: a username cannot open a table cell, a link or emphasis). Returned as ``Markup`` so
+    the HTML autoescaping leaves the Markdown escaping alone."""
+    from markupsafe import Markup
+
+    text = " ".join(str(value).split())
+    return Markup(_MARKDOWN_SPECIAL.sub(r"\\\1", text))
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,14 @@ def render_terminal(run: AuditRun, console: Console, *, verbose: bool = False) -
     console.print()
     failures = by_status[Status.FAIL]
     if failures:
-        _section(console, f"Failures: fix these first ({len(failures)})", "red")
-        for item in failures:
-            console.print(_finding_block(item, show_fix=True))
+        groups = group_by_check(failures)
+        _section(
+            console,
+            f"Failures: fix these first ({len(groups)} checks, {len(failures)} findings)",
+            "red",
+        )
+        for group in groups:
+            console.print(_check_block(group))
     else:
         console.print(Text("No failed findings.", style="bold green"))
     errors = by_status[Status.ERROR]
@@ -190,6 +195,9 @@ def _counts(run: AuditRun) -> Text:
     failed = by_status.get(Status.FAIL.value, 0)
     text = Text("Findings: ", style="bold")
     text.append(f"{failed} failed", style=STATUS_STYLE[Status.FAIL] if failed else "")
+    checks = len({f.check_id for f in run.findings if f.status is Status.FAIL})
+    if failed:
+        text.append(f" in {checks} check{'s' if checks != 1 else ''}")
     severities = [
         (severity, run.summary.failed_by_severity.get(severity.value, 0))
         for severity in sorted(Severity, key=lambda s: -s.rank)
@@ -247,6 +255,44 @@ def _finding_block(item: Finding, *, show_fix: bool) -> RenderableType:
             grid.add_row(
                 Text("$", style="dim", justify="right"), Text(terminal_safe(item.fix_command))
             )
+    return Padding(grid, (1, 0, 0, 0))
+
+
+def group_by_check(findings: Iterable[Finding]) -> list[list[Finding]]:
+    """Findings grouped by check, in the order their checks first appear (worst first when
+    the findings are sorted): one root cause, one headline, every affected resource kept."""
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(finding.check_id, []).append(finding)
+    return list(groups.values())
+
+
+def _check_block(group: list[Finding]) -> RenderableType:
+    """A failing check once: its worst severity, title, each affected resource with its
+    sentence, and the fix once."""
+    first = group[0]
+    worst = max(group, key=lambda f: f.severity.rank)
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=10, no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    heading = Text(terminal_safe(first.check_id), style="bold")
+    heading.append(" · ")
+    heading.append(terminal_safe(first.title))
+    if len(group) > 1:
+        heading.append(f" ({len(group)} resources)", style="italic")
+    grid.add_row(_label(worst), heading)
+    for item in group:
+        line = Text(terminal_safe(item.resource), style="italic")
+        line.append(": ")
+        line.append(terminal_safe(item.reason))
+        grid.add_row(Text(""), line)
+        if item.exception is not None:
+            grid.add_row(Text("Exception", style="dim", justify="right"), _exception_text(item))
+    grid.add_row(Text("Fix", style="dim", justify="right"), Text(terminal_safe(first.remediation)))
+    if first.fix_command:
+        grid.add_row(
+            Text("$", style="dim", justify="right"), Text(terminal_safe(first.fix_command))
+        )
     return Padding(grid, (1, 0, 0, 0))
 
 

@@ -85,6 +85,8 @@ class ServiceRecord:
     component: str | None
     restrictedusers: bool
     requiredcapability: str | None
+    downloadfiles: bool = False
+    uploadfiles: bool = False
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -96,6 +98,7 @@ class WebServices:
         self._site = site
         self._db = site.db
         self._tokens: list[TokenRecord] | None = None
+        self._services: list[ServiceRecord] | None = None
 
     @property
     def has_tokens(self) -> bool:
@@ -165,7 +168,12 @@ class WebServices:
         ]
 
     def enabled_services(self) -> list[ServiceRecord]:
-        """External services switched on (built-in and custom), ordered by id."""
+        """External services switched on (built-in and custom), ordered by id (read once)."""
+        if self._services is None:
+            self._services = self._read_services()
+        return list(self._services)
+
+    def _read_services(self) -> list[ServiceRecord]:
         services = self._db.table("external_services")
         rows = self._db.fetch_all(
             sa.select(
@@ -175,6 +183,8 @@ class WebServices:
                 services.c.component,
                 services.c.restrictedusers,
                 services.c.requiredcapability,
+                services.c.downloadfiles,
+                services.c.uploadfiles,
             )
             .where(services.c.enabled == 1)
             .order_by(services.c.id),
@@ -188,6 +198,8 @@ class WebServices:
                 component=row["component"] or None,
                 restrictedusers=bool(row["restrictedusers"]),
                 requiredcapability=row["requiredcapability"] or None,
+                downloadfiles=bool(int(row["downloadfiles"] or 0)),
+                uploadfiles=bool(int(row["uploadfiles"] or 0)),
             )
             for row in rows
         ]

@@ -63,14 +63,17 @@ def create_app(
     missing or unreadable store stops the server with its one-line error). ``trust`` publishes
     one site's trust page at ``/trust``, without sign-in."""
     from moodle_soc.api.stores import open_evidence_store
+    from moodle_soc.api.users import AuditQueue
 
     store = open_evidence_store(store_location)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.audit_queue = AuditQueue(store)
         try:
             yield
         finally:
+            app.state.audit_queue.close()
             store.close()
 
     app = FastAPI(

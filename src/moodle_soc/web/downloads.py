@@ -83,6 +83,22 @@ def scan_report(
     return _download(request, html, name)
 
 
+@route(router, "GET", "/sites/{site_key}/attachments/{seq}", READERS)
+def attachment(request: Request, site_key: str, seq: int) -> Response:
+    """A manual evidence file, checked against its recorded SHA-256 before it is sent."""
+    from moodle_soc.api.dashboard import attachment_file
+
+    check_site(request, site_key)
+    found = attachment_file(store_of(request), site_key, seq, within=within_for(user_of(request)))
+    audit(request, "download", request.url.path, detail=found.filename)
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in found.filename)
+    return Response(
+        found.data,
+        media_type="application/octet-stream",
+        headers={"content-disposition": f'attachment; filename="{safe or "attachment"}"'},
+    )
+
+
 @route(router, "GET", "/sites/{site_key}/findings.csv", READERS)
 def findings_csv(
     request: Request,

@@ -108,7 +108,7 @@ def runs(
     site_key: str,
     verify: Annotated[bool, Query()] = False,
 ) -> HTMLResponse:
-    from moodle_soc.api.dashboard import site_attachments, site_runs
+    from moodle_soc.api.dashboard import site_attachments, site_records, site_runs
     from moodle_soc.api.evidence import verify_store
 
     site = check_site(request, site_key)
@@ -125,6 +125,7 @@ def runs(
         o={"site": site},
         runs=site_runs(store, site_key, within=within),
         attachments=site_attachments(store, site_key, within=within),
+        records=site_records(store, site_key, within=within),
         verification=verification,
         tab="runs",
     )

@@ -35,9 +35,19 @@ def client_of(request: Request) -> str:
 
 
 def audit(request: Request, action: str, target: str = "", detail: str = "") -> None:
-    """One line of the dashboard's audit log, for the signed-in user."""
+    """One line of the dashboard's audit log, for the signed-in user: a page view is queued
+    (written within half a second), anything else is written before the answer is sent."""
     from moodle_soc.api.users import record_web_action
 
+    if action == "view":
+        request.app.state.audit_queue.add(
+            signed_in(request).user.username,
+            action,
+            target,
+            detail=detail,
+            client=client_of(request),
+        )
+        return
     record_web_action(
         store_of(request),
         signed_in(request).user.username,

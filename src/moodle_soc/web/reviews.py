@@ -14,6 +14,7 @@ from moodle_soc.web.access import (
     NotFoundError,
     may_see_campaign,
     route,
+    signed_in,
     store_of,
     user_of,
 )
@@ -77,27 +78,46 @@ def campaign(request: Request, campaign_id: str, notice: str = "") -> HTMLRespon
 def _campaign_page(
     request: Request, found: Campaign, *, error: str = "", notice: str = "", status: int = 200
 ) -> HTMLResponse:
-    decided = found.decisions
-    rows = [
-        {
-            "entry": entry,
-            "tag": found.tag(entry.key),
-            "decision": decided.get(entry.key),
-            "decided_at": found.decided_at(entry.key),
-        }
-        for entry in found.entries
-    ]
     return page(
         request,
         "review.html.j2",
         status,
         c=found,
-        rows=rows,
+        rows=[_row(found, entry.key) for entry in found.entries],
         counts=found.counts(),
+        oob=False,
         can_decide=may_decide(user_of(request), found) and found.close is None,
         error=error,
         notice=notice,
     )
+
+
+def _row(found: Campaign, key: str, error: str = "") -> dict[str, object]:
+    return {
+        "entry": found.entry(key),
+        "tag": found.tag(key),
+        "decision": found.decisions.get(key),
+        "decided_at": found.decided_at(key),
+        "error": error,
+    }
+
+
+def _row_fragment(request: Request, found: Campaign, key: str, error: str = "") -> HTMLResponse:
+    """What htmx swaps in after a decision: the entry's row, and the counts (out of band)."""
+    from moodle_soc.reports.templating import environment
+
+    context = {
+        "c": found,
+        "row": _row(found, key, error),
+        "counts": found.counts(),
+        "oob": True,
+        "can_decide": may_decide(user_of(request), found) and found.close is None,
+        "csrf_token": signed_in(request).csrf_token,
+    }
+    env = environment()
+    html = env.get_template("web/review_row.html.j2").render(**context)
+    html += env.get_template("web/review_counts.html.j2").render(**context)
+    return HTMLResponse(html)
 
 
 @route(router, "POST", "/reviews/{campaign_id}/decisions", ("reviewer",))
@@ -118,6 +138,7 @@ def decide(
     user = user_of(request)
     if not may_decide(user, found):
         raise ForbiddenError("Only the campaign's reviewer records its decisions.")
+    htmx = request.headers.get("hx-request") == "true"
     try:
         decide_review_entry(
             store_of(request),
@@ -129,8 +150,12 @@ def decide(
             by=user.username,
         )
     except MoodleSocError as refused:
+        if htmx and found.entry(key) is not None:  # the refusal shows in the entry's row
+            return _row_fragment(request, found, key, refused.message)
         return _campaign_page(request, found, error=refused.message, status=400)
     audit(request, "review_decision", f"/reviews/{found.id}", detail=f"{key}: {decision}")
+    if htmx:
+        return _row_fragment(request, campaign_for(request, found.id), key)
     return RedirectResponse(f"/reviews/{found.id}#entry-{key}", status_code=303)
 
 

@@ -96,6 +96,7 @@ def collect(
     content.step(progress, "Period report")
     pdf = html_to_pdf(html)
     content.step(progress, "Period report (PDF)")
+    readiness_files = _readiness(store, site, end, moment)
     per_record: dict[str, dict[str, bytes]] = {"runs": {}, "records": {}, "attachments": {}}
     derived: dict[str, bytes] = {}
     findings: list[list[Cell]] = []
@@ -134,6 +135,7 @@ def collect(
         "controls/control-matrix.csv": csv_bytes(matrix),
         "findings/findings.csv": csv_bytes(table),
         "findings/findings.xlsx": xlsx_bytes([table], moment),
+        **readiness_files,
     }
     for framework, view in zip(frameworks, views, strict=True):
         content.files[f"frameworks/{safe_name(framework.id)}.csv"] = csv_bytes(
@@ -147,6 +149,25 @@ def collect(
     for group in per_record.values():
         content.files |= group
     return content
+
+
+def _readiness(
+    store: EvidenceStore, site: SiteRef, end: date, moment: datetime
+) -> dict[str, bytes]:
+    """The readiness report (HTML, PDF) and the questionnaire answers at the period's end."""
+    from moodle_soc.frameworks import load_catalogue
+    from moodle_soc.programme.answers import answers_csv
+    from moodle_soc.programme.report import period_readiness
+    from moodle_soc.reports.pdf import html_to_pdf
+    from moodle_soc.reports.readiness import render_readiness_html
+
+    report, answers = period_readiness(store, site, end, moment, load_catalogue())
+    html = render_readiness_html(report)
+    return {
+        "report/readiness-report.html": html.encode(),
+        "report/readiness-report.pdf": html_to_pdf(html),
+        "report/questionnaire-answers.csv": answers_csv(answers).encode(),
+    }
 
 
 def _entry(record: StoredRecord) -> RecordEntry:

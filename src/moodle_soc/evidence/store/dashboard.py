@@ -212,6 +212,26 @@ def append_audit(
         )
 
 
+def append_audit_batch(store: EvidenceStore, entries: list[dict[str, Any]]) -> None:
+    """Several audit lines in one transaction (``append_audit``'s keywords, one dict each)."""
+    if not entries:
+        return
+    a = schema.web_audit
+    rows = [
+        {
+            "at": utc_iso(e["at"]),
+            "username": str(e["username"])[:200],
+            "action": str(e["action"])[:40],
+            "target": str(e["target"]),
+            "detail": str(e["detail"]),
+            "client": str(e["client"])[:100],
+        }
+        for e in entries
+    ]
+    with store.writer().begin() as connection:
+        connection.execute(a.insert(), rows)
+
+
 def audit_entries(store: EvidenceStore, *, limit: int = 500) -> list[AuditEntry]:
     """The newest ``limit`` entries, newest first."""
     a = schema.web_audit
