@@ -7,7 +7,7 @@ Nothing unreadable ever counts as a pass: a check that cannot decide yields ``er
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -54,7 +54,9 @@ class Result:
     ``token:<id>``, ``task:<class>``, ``course:<id>``, ``privacy_request:<id>``,
     ``review_campaign:<id>`` or ``plugin:<component>``.
     ``severity`` overrides the check's declared severity for this one result (for example a
-    Moodle check that is critical in one case and a warning in another).
+    Moodle check that is critical in one case and a warning in another). ``remediation`` and
+    ``fix_command`` override the check's for this result when the exact fix depends on the
+    site (its version, its other settings); ``fix_command`` ``""`` means no command applies.
     """
 
     status: Status
@@ -62,6 +64,16 @@ class Result:
     resource: str = "site"
     observed: Mapping[str, Any] = field(default_factory=dict)
     severity: Severity | None = None
+    remediation: str | None = None
+    fix_command: str | None = None
+
+    def with_fix(self, *, remediation: str | None = None, command: str | None = None) -> Result:
+        """This result with a site-specific remediation and/or fix command."""
+        return replace(
+            self,
+            remediation=remediation or self.remediation,
+            fix_command=self.fix_command if command is None else command,
+        )
 
     def __post_init__(self) -> None:
         if not self.reason.endswith((".", "?", "!")):

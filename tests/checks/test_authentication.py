@@ -338,7 +338,7 @@ def test_auth_none_disabled(judge, auth, status):
     result = judge("authentication.auth_none_disabled", {"auth": auth})
     assert result.status is status
     assert f"auth is {auth!r}" in result.reason
-    assert result.observed == {"auth": auth}
+    assert result.observed["auth"] == auth
 
 
 @pytest.mark.parametrize(

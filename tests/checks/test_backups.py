@@ -29,9 +29,30 @@ def backed_up(b: SiteBuilder, shortname: str, status: str, days_ago: float) -> N
     b.backup_course(courseid, laststatus=status, laststarttime=end - 60, lastendtime=end)
 
 
+def every_day(b: SiteBuilder) -> None:
+    b.setting("backup_auto_weekdays", "1111111", "backup")
+
+
+ENABLE = "php admin/cli/cfg.php --component=backup --name=backup_auto_active --set=1"
+EVERY_DAY = "php admin/cli/cfg.php --component=backup --name=backup_auto_weekdays --set=1111111"
 ENABLED: dict[str, tuple[Callable[[SiteBuilder], Any], Status, str]] = {
-    "backups_disabled": (lambda b: None, FAIL, "is 0: automated course backups are disabled."),
-    "backups_enabled": (active, PASS, "is 1: automated course backups are enabled."),
+    "backups_disabled": (every_day, FAIL, "is 0: automated course backups are disabled."),
+    "backups_disabled_without_days": (
+        lambda b: None,
+        FAIL,
+        "is 0: automated course backups are disabled; backup/backup_auto_weekdays has no day"
+        " ticked, so tick the days too or enabling schedules nothing.",
+    ),
+    "backups_enabled": (
+        lambda b: (active(b), every_day(b)),
+        PASS,
+        "is 1: automated course backups are enabled.",
+    ),
+    "backups_enabled_without_days": (
+        active,
+        FAIL,
+        "are enabled; backup/backup_auto_weekdays has no day ticked",
+    ),
     "backups_manual_cli": (
         lambda b: active(b, 2),
         PASS,
@@ -47,6 +68,10 @@ def test_automated_backups_enabled(builder, make_site, record):
     (result,) = checks.automated_backups_enabled(ScanContext(make_site(builder), Policy()))
     assert (result.status, result.resource) == (status, "setting:backup/backup_auto_active")
     assert says in result.reason
+    if "without_days" in record:  # enabling alone would schedule nothing
+        assert result.fix_command == f"{ENABLE} && {EVERY_DAY}"
+    else:
+        assert result.fix_command is None  # the check's own command applies
 
 
 def test_automated_backups_enabled_is_moodle_core_backups_inverted():

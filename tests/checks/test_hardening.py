@@ -281,3 +281,27 @@ def test_cookies_http_only(builder, make_site, release, settings, status, words)
     )
     assert (result.status, result.resource) == (status, "setting:cookiehttponly")
     assert words in result.reason
+
+
+@pytest.mark.parametrize(
+    ("release", "page"),
+    [
+        pytest.param("4.1", "Site administration > Appearance > Themes > Theme settings", id="41"),
+        pytest.param("5.1", "Site administration > Appearance > Advanced theme settings", id="51"),
+    ],
+)
+def test_designer_mode_names_the_page_of_the_sites_version(make_site, release, page):
+    site_builder = SiteBuilder(release=release)
+    site_builder.setting("themedesignermode", 1)
+    result = only(
+        evaluate(get_check("hardening.designer_mode_off"), ScanContext(make_site(site_builder)))
+    )
+    assert result.status is Status.FAIL
+    assert (result.remediation or get_check("hardening.designer_mode_off").remediation).startswith(
+        page
+    )
+
+
+def test_secure_cookies_on_http_name_no_command(judge):
+    result = only(judge("hardening.cookies_secure", {"cookiesecure": 0}, wwwroot=HTTP))
+    assert result.fix_command == "" and (result.remediation or "").startswith("Serve the site")

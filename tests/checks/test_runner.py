@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
 from moodle_soc.checks.context import ScanContext
-from moodle_soc.checks.registry import CheckSpec, all_checks
+from moodle_soc.checks.registry import CheckSpec, SettingFix, all_checks
 from moodle_soc.checks.runner import evaluate, run_scan
 from moodle_soc.errors import ConfigPhpError
 from moodle_soc.policy import Policy
@@ -89,3 +90,26 @@ def test_fresh_install_defaults_fail_the_controls_moodle_leaves_off(builder, mak
     assert status["authentication.mfa_enabled"] is Status.FAIL
     assert status["logging.retention_covers_audit_window"] is Status.PASS
     assert status["hardening.wwwroot_uses_https"] is Status.PASS
+
+
+def exact_fixes(scan: ScanContext) -> Iterator[Result]:
+    """Yields failures with and without their own fixes."""
+    yield Result.failed("Own command.", resource="a").with_fix(command="php own.php")
+    yield Result.failed("No command.", resource="b").with_fix(
+        remediation="Serve HTTPS first.", command=""
+    )
+    yield Result.failed("Declared.", resource="c")
+    yield Result.passed("Fine.", resource="d").with_fix(command="php own.php")
+
+
+def test_a_result_may_carry_the_sites_exact_fix(builder, make_site):
+    """A failing result's own remediation and command replace the check's; "" means none."""
+    spec = replace(_spec(exact_fixes), remediation="Declared fix.", fix=SettingFix("x", "1"))
+    run = run_scan(ScanContext(make_site(builder), Policy()), checks=[spec])
+    fixes = {f.resource: (f.remediation, f.fix_command) for f in run.findings}
+    assert fixes == {
+        "a": ("Declared fix.", "php own.php"),
+        "b": ("Serve HTTPS first.", None),
+        "c": ("Declared fix.", "php admin/cli/cfg.php --name=x --set=1"),
+        "d": ("Declared fix.", None),
+    }

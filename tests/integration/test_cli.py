@@ -72,6 +72,19 @@ def test_demo_writes_a_self_contained_html_report(demo_run: DemoRun) -> None:
     assert "report.html" in demo_run.done.stderr  # "Wrote HTML report to ..."
 
 
+def test_demo_prints_a_short_summary_and_where_the_report_is(demo_run: DemoRun) -> None:
+    lines = demo_run.done.stdout.splitlines()
+    assert 5 <= len(lines) <= 12, demo_run.done.stdout
+    assert lines[0].startswith("Acme Academy (https://acme.example.test), Moodle ")
+    assert re.fullmatch(r"  \d+ checks: \d+ failed \(.*\), \d+ need manual evidence, \d+ passed\.",
+                        lines[1])  # fmt: skip
+    assert "    CRITICAL authentication.mfa_enabled: " in demo_run.done.stdout
+    assert lines[-1] == "Full report: tmp/report.html (or run 'moodle-soc demo --verbose')."
+    built = demo_run.done.stderr.splitlines()[0]
+    assert built.startswith("Built the synthetic Acme Academy site (120 users) at acme.sqlite")
+    assert "/tmp/" not in built and "moodle-soc-demo-" not in demo_run.done.stderr
+
+
 # --- scan on the synthetic demo site -----------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ there must be argued into that list or fixed.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -210,3 +211,71 @@ def test_former_blind_spots_are_found(request: pytest.FixtureRequest, fixture: F
             assert "fail" in statuses, check_id
         else:
             assert statuses == {"pass"}, check_id
+
+
+CFG = re.compile(
+    r"^php admin/cli/cfg\.php(?: --component=([a-z0-9_]+))? --name=([a-z0-9_]+) --set=\S+$"
+)
+#: Settings a fix may name although a version lacks them: the check cannot fail there.
+ONLY_BEFORE_43 = {("core", "cookiehttponly")}
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_SITES, ids=lambda f: f.key)
+def test_every_fix_command_sets_a_setting_the_version_has(
+    request: pytest.FixtureRequest, fixture: FixtureSite
+) -> None:
+    """Each declared and each site-specific fix is admin/cli/cfg.php syntax naming a setting
+    that exists in this real site's config tables (4.1 and 5.1)."""
+    from moodle_soc.checks.registry import all_checks
+
+    site = restored(request, fixture)
+    known = {("core", str(r["name"])) for r in site.rows("SELECT name FROM {p}config")}
+    known |= {
+        (str(r["plugin"]), str(r["name"]))
+        for r in site.rows("SELECT plugin, name FROM {p}config_plugins")
+    }
+    commands = {spec.id: spec.fix_command for spec in all_checks() if spec.fix_command}
+    report = _scan(request, fixture)
+    for f in report["findings"]:
+        if f["fix_command"]:
+            commands[f"{f['check_id']} on {f['resource']}"] = f["fix_command"]
+    modern = fixture is not LEGACY
+    for where, command in commands.items():
+        for part in command.split(" && "):
+            match = CFG.match(part)
+            assert match, (where, part)
+            key = (match.group(1) or "core", match.group(2))
+            assert key in known or (modern and key in ONLY_BEFORE_43), (where, key)
+
+
+def test_legacy_fixes_are_exact_for_41(request: pytest.FixtureRequest) -> None:
+    report = _scan(request, LEGACY)
+
+    def failed(check_id: str) -> dict[str, Any]:
+        (found,) = [f for f in _findings(report, check_id) if f["status"] == "fail"]
+        return found
+
+    enable = (
+        "php admin/cli/cfg.php --component=tool_log --name=enabled_stores --set=logstore_standard"
+    )
+    retention = failed("logging.retention_covers_audit_window")
+    assert retention["fix_command"] == enable and "enable it first" in retention["reason"]
+    assert failed("logging.standard_log_enabled")["fix_command"] == enable
+    designer = failed("hardening.designer_mode_off")
+    assert designer["remediation"].startswith("Site administration > Appearance > Themes >")
+    cookies = failed("hardening.cookies_secure")
+    assert cookies["fix_command"] is None and cookies["remediation"].startswith("Serve the site")
+    none = failed("authentication.auth_none_disabled")
+    users = int(str(restored(request, LEGACY).scalar(
+        "SELECT COUNT(*) FROM {p}user WHERE auth = 'none' AND deleted = 0 AND suspended = 0"
+    )))  # fmt: skip
+    assert f" {users} live account(s) use auth none" in none["reason"]
+    assert none["fix_command"] == "php admin/cli/cfg.php --name=auth --set=email"
+
+
+def test_enabling_backups_also_schedules_them(request: pytest.FixtureRequest) -> None:
+    (backups,) = _findings(_scan(request, WEAK), "backups.automated_backups_enabled")
+    assert backups["status"] == "fail" and "has no day ticked" in backups["reason"]
+    assert backups["fix_command"].endswith(
+        "&& php admin/cli/cfg.php --component=backup --name=backup_auto_weekdays --set=1111111"
+    )

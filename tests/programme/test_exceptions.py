@@ -3,7 +3,7 @@ applied by every scan judged with the store: ``accepted`` until expiry, then ``f
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,11 +22,15 @@ RECORDED = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
 
 def scan(store: EvidenceStore, make_site: Any, day: str) -> Any:
-    site: MoodleSite = make_site(
-        SiteBuilder(), audit_time=datetime.fromisoformat(f"{day}T12:00:00+00:00")
-    )
-    with site:
-        return api.judge_site(site, checks=[CHECK], store=store)
+    """A scan on ``day``, recorded live that day (the store's clock is set for it)."""
+    moment = datetime.fromisoformat(f"{day}T12:00:00+00:00")
+    site: MoodleSite = make_site(SiteBuilder(), audit_time=moment)
+    kept, store.clock = store.clock, lambda: moment + timedelta(minutes=1)
+    try:
+        with site:
+            return api.judge_site(site, checks=[CHECK], store=store)
+    finally:
+        store.clock = kept
 
 
 def add(store: EvidenceStore, **changes: Any) -> Any:

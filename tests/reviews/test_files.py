@@ -207,3 +207,36 @@ def test_a_file_without_filled_rows_is_refused(campaign, tmp_path):
     rows = exported_csv(campaign, tmp_path)[:1]
     with pytest.raises(ReviewFileError, match="no filled-in rows"):
         read_review_file(write_csv(rows, tmp_path), campaign, by="rev@acme.test")
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (lambda rows: [row.append(row[COL["Decision"]]) for row in rows],
+         f"column {len(COLUMNS) + 1} 'Decision' repeats column {COL['Decision'] + 1}"),
+        (lambda rows: [row.append("x") for row in rows], "'Decision' is not a review column"),
+    ],
+    ids=["duplicate", "unknown"],
+)  # fmt: skip
+def test_duplicate_or_unknown_headers_are_refused(campaign, tmp_path, change, needle):
+    """Two Decision columns: the reviewer sees one and another would be recorded."""
+    rows = fill(exported_csv(campaign, tmp_path), ["keep", "keep", "keep"])
+    for row in rows[1:]:
+        row[COL["Decision"]] = "keep"
+    change(rows)
+    if "not a review" in needle:
+        rows[0][-1], needle = "Decision2", "column 15 'Decision2' is not a review column"
+    else:
+        for row in rows[1:]:
+            row[-1] = "revoke"
+    with pytest.raises(ReviewFileError) as caught:
+        read_review_file(write_csv(rows, tmp_path), campaign, by="rev@acme.test")
+    assert needle in caught.value.message and "nothing was recorded" in caught.value.message
+
+
+def test_a_workbook_that_would_inflate_past_the_bounds_is_refused(campaign, tmp_path):
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bomb:
+        bomb.writestr("xl/worksheets/sheet1.xml", b"\0" * 20_000_000)  # ~20 KB compressed
+    with pytest.raises(BadInputError, match="refused as a likely decompression bomb"):
+        read_review_file(path, campaign, by="rev@acme.test")

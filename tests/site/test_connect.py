@@ -123,3 +123,52 @@ def test_a_plain_dbschema_is_kept(dbschema: str, schema: str | None):
         config(dbtype="'pgsql'", dbname="'m'", dboptions=f"['dbschema' => {dbschema}]")
     )
     assert spec_from_config(cfg).schema == schema
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://auditor@db.example.org:5433/moodle",
+         "postgresql://auditor@db.example.org:5433/moodle"),
+        ("postgres://auditor@db/moodle", "postgres://auditor@db/moodle"),
+        ("mysql://u@h/m", "mysql://u@h/m"),
+        ("postgresql+psycopg://u:secret@h/m?sslmode=require",
+         "postgresql+psycopg://u:***@h/m?sslmode=require"),
+        ("mariadb://u:p%40ss@h/m", "mariadb://u:***@h/m"),
+    ],
+)  # fmt: skip
+def test_a_url_is_shown_as_typed_without_its_password(
+    url: str, shown: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("MOODLE_SOC_DB_PASSWORD", "from-the-environment")
+    spec = spec_from_url(url, "mdl_")
+    assert spec.display == shown  # no driver, charset or *** the user did not write
+    assert "secret" not in spec.display and "environment" not in spec.display
+
+
+@pytest.mark.parametrize(
+    ("dbtype", "shown"),
+    [("pgsql", "postgresql://m@db.internal/moodle"), ("mariadb", "mariadb://m@db.internal/moodle"),
+     ("mysqli", "mysql://m@db.internal/moodle")],
+)  # fmt: skip
+def test_a_config_php_connection_is_shown_by_its_plain_scheme(dbtype: str, shown: str):
+    cfg = parse_config_php(
+        config(dbtype=f"'{dbtype}'", dbhost="'db.internal'", dbname="'moodle'", dbuser="'m'",
+               dbpass="'s3cret!'")
+    )  # fmt: skip
+    assert spec_from_config(cfg).display == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("postgresql://u@[::1/x", "must be a URL"),
+        ("postgresql://u@h:5432:1/db", "must be a URL"),
+        ("postgresql://u@h:99999/db", "port 99999 is not between 1 and 65535"),
+        ("postgresql://u:Pw68@x@host/db", "the password seems to contain '@'"),
+    ],
+)
+def test_malformed_urls_are_one_clear_sentence_that_echoes_no_password(url: str, fragment: str):
+    with pytest.raises(UsageError, match=fragment) as caught:
+        spec_from_url(url, "mdl_")
+    assert "Pw68" not in caught.value.message and "x@host" not in caught.value.message

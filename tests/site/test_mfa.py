@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from moodle_soc.synthetic.builder import SiteBuilder
 
@@ -43,23 +44,41 @@ def test_enrolled_counts_distinct_users_without_revoked_rows(make_site, enrolled
     assert make_site(enrolled).mfa.enrolled_counts == {"totp": 2, "webauthn": 1}
 
 
-def test_users_with_factors_lists_every_requested_user(make_site, enrolled):
+def _ids(site, *ids):
+    user = site.db.table("user")
+    return sa.select(user.c.id).where(user.c.id.in_(ids))
+
+
+def test_factors_within_a_population_skip_revoked_rows_and_outsiders(make_site, enrolled):
     alice, bob, carol = (enrolled.find("user", 1, name)["id"] for name in ("alice", "bob", "carol"))
-    found = make_site(enrolled).mfa.users_with_factors([carol, alice, bob, alice, 99999])
-    assert found == {alice: ["totp", "webauthn"], bob: ["totp"], carol: [], 99999: []}
-
-
-def test_users_with_factors_in_chunks(make_site, enrolled):
     site = make_site(enrolled)
-    found = site.mfa.users_with_factors(range(1, 1201))
-    assert len(found) == 1200
-    assert sum(len(factors) for factors in found.values()) == 3
+    found = site.mfa.factors_within(_ids(site, carol, alice, bob, 99999))
+    assert found == {alice: ["totp", "webauthn"], bob: ["totp"]}  # carol's factor is revoked
+    assert site.mfa.factors_within(_ids(site, bob)) == {bob: ["totp"]}
+
+
+def test_factors_within_everyone(make_site, enrolled):
+    alice, bob = (enrolled.find("user", 1, name)["id"] for name in ("alice", "bob"))
+    assert make_site(enrolled).mfa.factors_within(None) == {
+        alice: ["totp", "webauthn"],
+        bob: ["totp"],
+    }
+
+
+def test_factors_of_a_large_population_are_one_query(make_site, enrolled):
+    """The population is a SELECT the database joins against: 1,200 users are not 3 batches."""
+    site = make_site(enrolled)
+    user = site.db.table("user")
+    population = sa.select(user.c.id).where(user.c.id < 1201)
+    assert sum(len(f) for f in site.mfa.factors_within(population).values()) == 3
+    queries = [r for r in site.db.records if r.purpose.startswith("mfa: factors held")]
+    assert len(queries) == 1 and " IN (SELECT " in queries[0].sql
 
 
 def test_no_query_reads_the_secret_column(make_site, enrolled):
     site = make_site(enrolled)
     site.mfa.enrolled_counts  # noqa: B018
-    site.mfa.users_with_factors([1, 2, 3])
+    site.mfa.factors_within(_ids(site, 1, 2, 3))
     mfa_queries = [r.sql for r in site.db.records if r.purpose.startswith("mfa:")]
     assert len(mfa_queries) == 2
     assert all("secret" not in sql.lower() for sql in mfa_queries)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from moodle_soc.site.people import LOGGED_IN, LOGGED_IN_AS
 
 NOW = 1795936000
 DAY = 86400
 
 
-def test_by_id_returns_names_and_email_without_secrets(builder, make_site):
+def test_within_a_population_returns_names_and_email_without_secrets(builder, make_site):
     uid = builder.user("ana.ruiz", email="Ana.Ruiz@Example.edu", firstname="Ana", lastname="Ruiz")
+    builder.user("bo")
     site = make_site(builder)
+    user = site.db.table("user")
 
-    found = site.people.by_id([uid, 9999])
+    found = site.people.within(sa.select(user.c.id).where(user.c.id.in_([uid, 9999])))
 
     assert list(found) == [uid]
+    assert [r.purpose for r in site.db.records if r.purpose.startswith("people:")] == [
+        "people: users of a population read in SQL (no secrets)"
+    ]
     assert (found[uid].fullname, found[uid].email) == ("Ana Ruiz", "Ana.Ruiz@Example.edu")
     assert not any("password" in r.sql or "secret" in r.sql for r in site.db.records)
 
@@ -83,3 +90,17 @@ def test_login_as_use_is_cut_at_the_limit(builder, make_site):
 
     assert found.truncated
     assert [(u.userid, u.sessions) for u in found.rows] == [(admins[2], 3), (admins[1], 2)]
+
+
+def test_a_population_asked_for_twice_is_read_once(builder, make_site):
+    uid = builder.user("ana.ruiz")
+    site = make_site(builder)
+    user = site.db.table("user")
+
+    def population():
+        return sa.select(user.c.id).where(user.c.id.in_([uid]))
+
+    first, second = site.people.within(population()), site.people.within(population())
+
+    assert first == second and list(first) == [uid]
+    assert len([r for r in site.db.records if r.purpose.startswith("people:")]) == 1

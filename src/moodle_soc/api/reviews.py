@@ -123,9 +123,11 @@ def verify_review_follow_ups(
     policy: Policy | None = None,
 ) -> list[FollowUpStatus]:
     """Check the campaign's follow-ups against the live site now and keep what was found as a
-    ``review_followup_check`` record (when the campaign is signed off)."""
+    ``review_followup_check`` record (when the campaign is signed off, and unless the site's
+    audit time lies in the future: such a check is a projection, not evidence)."""
     from moodle_soc.evidence.store.runs import site_ref_for_site
     from moodle_soc.inventory.follow_ups import verify_follow_ups
+    from moodle_soc.models.records import CLOCK_SKEW
     from moodle_soc.reviews.campaigns import record_follow_up_check
 
     if campaign.close is not None and site.audit_time < campaign.close.closed_at:
@@ -142,7 +144,10 @@ def verify_review_follow_ups(
         )
     inventory = access_inventory(site, policy=policy, scope=campaign.start.scope)
     statuses = verify_follow_ups(campaign, inventory, site.audit_time)
-    if campaign.close is not None:
+    # An audit time after now is a projection ("which follow-ups will be overdue?"), shown
+    # but never kept: evidence cannot describe the future.
+    projected = site.audit_time - store.clock() > CLOCK_SKEW
+    if campaign.close is not None and not projected:
         record_follow_up_check(
             store,
             campaign,

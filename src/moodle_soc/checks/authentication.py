@@ -298,17 +298,37 @@ def auth_plugins_allowed(scan: ScanContext) -> Iterator[Result]:
         )
 
 
-auth_none_disabled = setting_check(
+@check(
     "authentication.auth_none_disabled",
-    name="auth",
-    passes=lambda value: "none" not in [item.strip() for item in (value or "").split(",")],
-    expectation="it must not list none, the No authentication plugin",
     title="The 'No authentication' plugin is disabled",
     severity=Severity.CRITICAL,
-    remediation=f"{MANAGE_AUTHS}: disable No authentication.",
+    remediation=f"{MANAGE_AUTHS}: disable No authentication (the eye icon), after moving the"
+    " accounts that use it to another method (Bulk user actions, or their profiles).",
     moodle_check="auth_none_noauth",
-    doc="With auth_none anyone can log in as any new username without a password.",
 )
+def auth_none_disabled(scan: ScanContext) -> Iterator[Result]:
+    """With auth_none anyone can log in as any new username without a password."""
+    value = scan.site.settings.get("auth")
+    enabled = [item.strip() for item in (value or "").split(",") if item.strip()]
+    source = scan.site.settings.source("auth")
+    reason = (
+        f"Setting auth is {_shown(value)} ({source}); it must not list none, the No"
+        " authentication plugin."
+    )
+    if "none" not in enabled:
+        yield Result.passed(reason, resource="setting:auth", observed={"auth": value})
+        return
+    users = scan.site.accounts.live_accounts_by_auth.get("none", 0)
+    moved = (
+        f" {users} live account(s) use auth none: give them another method (manual, with a"
+        " password reset) before disabling it, or they are locked out."
+        if users
+        else " No live account uses it."
+    )
+    rest = ",".join(item for item in enabled if item != "none")
+    yield Result.failed(
+        reason + moved, resource="setting:auth", observed={"auth": value, "accounts": users}
+    ).with_fix(command=SettingFix("auth", rest).command)
 
 
 @check(

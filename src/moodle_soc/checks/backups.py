@@ -29,6 +29,10 @@ def _mode(site: MoodleSite) -> int:
     return site.settings.int("backup_auto_active", "backup")
 
 
+ENABLE_BACKUPS = SettingFix("backup_auto_active", "1", "backup").command
+EVERY_DAY = SettingFix("backup_auto_weekdays", "1111111", "backup").command
+
+
 @check(
     "backups.automated_backups_enabled",
     severity=Severity.HIGH,
@@ -46,9 +50,18 @@ def automated_backups_enabled(scan: ScanContext) -> Iterator[Result]:
     """
     mode = _mode(scan.site)
     word = AUTO_MODES.get(mode, f"an unknown mode {mode}")
-    yield Result.pass_if(
-        mode in (1, 2),
-        f"Setting backup/backup_auto_active is {mode}: automated course backups are {word}.",
+    weekdays = scan.site.settings.get("backup_auto_weekdays", "backup") or ""
+    # Enabled with no weekday ticked (Moodle's default 0000000), the schedule never runs.
+    no_day = "1" not in weekdays
+    days = (
+        "; backup/backup_auto_weekdays has no day ticked, so tick the days too or enabling"
+        " schedules nothing"
+        if no_day and mode != 2
+        else ""
+    )
+    result = Result.pass_if(
+        mode == 2 or (mode == 1 and not no_day),
+        f"Setting backup/backup_auto_active is {mode}: automated course backups are {word}{days}.",
         resource="setting:backup/backup_auto_active",
         observed={
             "backup/backup_auto_active": mode,
@@ -56,8 +69,14 @@ def automated_backups_enabled(scan: ScanContext) -> Iterator[Result]:
             "backup/backup_auto_destination": scan.site.settings.get(
                 "backup_auto_destination", "backup"
             ),
+            "backup/backup_auto_weekdays": weekdays,
         },
     )
+    if no_day and mode != 2:
+        command = f"{ENABLE_BACKUPS} && {EVERY_DAY}"
+        yield result.with_fix(command=command)
+    else:
+        yield result
 
 
 @check(

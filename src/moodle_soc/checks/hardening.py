@@ -104,10 +104,17 @@ designer_mode_off = setting_check(
     expectation="it must be off in production",
     title="Theme designer mode is off",
     severity=Severity.LOW,
-    remediation=f"{APPEARANCE} > Advanced theme settings > Theme designer mode: off.",
+    remediation=f"{APPEARANCE} > Advanced theme settings > Theme designer mode: off (before"
+    f" Moodle 4.4: {APPEARANCE} > Themes > Theme settings).",
     moodle_check="core_designermode",
     fix=SettingFix("themedesignermode", "0"),
     doc="Designer mode disables caching, so any visitor can exhaust the server (availability).",
+    remediation_for=lambda scan: (
+        None
+        if scan.site.version.at_least("4.4")
+        # The setting moved to "Advanced theme settings" in Moodle 4.4.
+        else f"{APPEARANCE} > Themes > Theme settings > Theme designer mode: off."
+    ),
 )
 
 javascript_cached = setting_check(
@@ -246,12 +253,22 @@ def cookies_secure(scan: ScanContext) -> Iterator[Result]:
         effect, severity = f"setting cookiesecure is {_shown(value)} ({source})", None
     else:
         effect, severity = "that is not HTTPS, and secure cookies need HTTPS", Severity.MEDIUM
-    yield Result.pass_if(
+    result = Result.pass_if(
         https and not _off(value),
         f"wwwroot is {wwwroot!r}; {effect}.",
         resource="setting:cookiesecure",
         observed={"wwwroot": wwwroot, "cookiesecure": value},
         severity=severity,
+    )
+    # On http, cookiesecure=1 changes nothing (browsers drop secure cookies): HTTPS comes first.
+    yield (
+        result
+        if https
+        else result.with_fix(
+            remediation="Serve the site over HTTPS and set $CFG->wwwroot in config.php to its"
+            f" https:// address; then {HTTP_SECURITY} > Secure cookies only: on.",
+            command="",
+        )
     )
 
 

@@ -35,7 +35,12 @@ def standard_log_enabled(scan: ScanContext) -> Iterator[Result]:
         f"Setting tool_log/enabled_stores ({shown}) {verdict} the standard log store.",
         resource="setting:tool_log/enabled_stores",
         observed={"tool_log/enabled_stores": stores},
-    )
+    ).with_fix(command=enable_standard_store(stores))
+
+
+def enable_standard_store(stores: list[str]) -> str:
+    """The cfg.php command that adds the standard store to the enabled ones (keeping them)."""
+    return SettingFix("enabled_stores", ",".join([*stores, STANDARD_STORE]), "tool_log").command
 
 
 @check(
@@ -70,12 +75,17 @@ def retention_covers_audit_window(scan: ScanContext) -> Iterator[Result]:
     stores = scan.site.settings.items("enabled_stores", "tool_log")
     if STANDARD_STORE not in stores:
         observed["tool_log/enabled_stores"] = stores
+        # Retention is moot (often already 0) until the store is on: the fix enables it.
         yield Result.failed(
             "The standard log store is disabled (tool_log/enabled_stores is"
             f" {', '.join(stores) or 'empty'}), so no events are kept whatever the retention"
-            f"{coverage}.",
+            f"{coverage}; enable it first.",
             resource="setting:logstore_standard/loglifetime",
             observed=observed,
+        ).with_fix(
+            remediation=f"{STORES_PAGE}: enable the Standard log store, then check 'Keep logs"
+            " for' under Logging > Standard log.",
+            command=enable_standard_store(stores),
         )
         return
     if lifetime <= 0:

@@ -119,6 +119,7 @@ def setting_check(
     moodle_check: str | None = None,
     fix: SettingFix | None = None,
     doc: str,
+    remediation_for: Callable[[ScanContext], str | None] | None = None,
 ) -> CheckSpec:
     """Declare the 80 % case, "this setting must be X", in one call.
 
@@ -132,12 +133,15 @@ def setting_check(
         label = f"{plugin}/{name}" if plugin else name
         shown = "not set" if value is None else "empty" if value == "" else repr(value)
         source = site.settings.source(name, plugin)
-        yield Result.pass_if(
+        result = Result.pass_if(
             passes(value),
             f"Setting {label} is {shown} ({source}); {expectation}.",
             resource=f"setting:{label}",
             observed={label: value},
         )
+        # Where the admin page depends on the site's version, the site's own path.
+        exact = remediation_for(scan) if remediation_for is not None else None
+        yield result.with_fix(remediation=exact) if exact else result
 
     decide.__doc__ = doc
     decide.__name__ = check_id.split(".", 1)[1]

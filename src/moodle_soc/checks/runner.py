@@ -100,8 +100,8 @@ def run_scan(
                 observed=dict(result.observed),
                 moodle_check=spec.moodle_check,
                 criteria=criteria,
-                remediation=spec.remediation,
-                fix_command=spec.fix_command if result.status is Status.FAIL else None,
+                remediation=result.remediation or spec.remediation,
+                fix_command=_fix_command(spec.fix_command, result),
             )
             for result in results
         ]
@@ -151,3 +151,13 @@ def run_scan(
         queries=site.queries,
         site_state=state,
     )
+
+
+def _fix_command(declared: str | None, result: Result) -> str | None:
+    """The command that fixes a failure: the result's own when the site decides it ("" for
+    none that applies), else the check's."""
+    if result.status is not Status.FAIL:
+        return None
+    if result.fix_command is not None:
+        return result.fix_command or None
+    return declared

@@ -142,7 +142,7 @@ def import_(
 ) -> None:
     """Validate every row of a review file and record its decisions (all or nothing)."""
     from moodle_soc.api.reviews import import_review_decisions
-    from moodle_soc.reviews.files import ReviewFileError
+    from moodle_soc.reviews.files import MAX_PROBLEMS, ReviewFileError
 
     try:
         with open_store(store, sign_key) as evidence:
@@ -152,8 +152,11 @@ def import_(
     except ReviewFileError as error:
         typer.echo(f"moodle-soc: error: {file.name}: {len(error.problems)} problem(s), nothing"
                    " was recorded:", err=True)  # fmt: skip
-        for problem in error.problems:
+        for problem in error.problems[:MAX_PROBLEMS]:
             typer.echo(f"  {terminal_safe(problem.describe())}", err=True)
+        if len(error.problems) > MAX_PROBLEMS:
+            rest = len(error.problems) - MAX_PROBLEMS
+            typer.echo(f"  and {rest:,} more problem(s), not shown.", err=True)
         raise typer.Exit(int(error.exit_code)) from None
     except MoodleSocError as error:
         fail(error)

@@ -262,9 +262,13 @@ def demo(
     as_of: Annotated[
         str | None, typer.Option(help="Audit time (ISO 8601); default the demo site's 'now'.")
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also list passes.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print the full terminal report too.")
+    ] = False,
 ) -> None:
-    """Build the synthetic "Acme Academy" Moodle site, scan it, and write an HTML report."""
+    """Build the synthetic "Acme Academy" Moodle site, scan it, and write an HTML report.
+
+    Prints a short summary and where the report is; --verbose prints the whole report."""
     import tempfile
     import time
 
@@ -277,13 +281,48 @@ def demo(
             began = time.perf_counter()
             with stderr().status("Building the synthetic Acme Academy site…"):
                 demo_site = build_demo_site(path, users=users)
+            kept = f" at {path}" if site_db is not None else ""
             stderr().print(
-                f"Built Acme Academy ({users} users) at {path} in"
+                f"Built the synthetic Acme Academy site ({users} users){kept} in"
                 f" {time.perf_counter() - began:.1f} s."
             )
             with _progress_bar(False) as progress:
                 run = scan_demo_site(demo_site, as_of=audit_time, progress=progress)
-            _emit(run, OutputFormat.terminal, None, verbose)
+            if verbose:
+                _emit(run, OutputFormat.terminal, None, verbose)
             _emit(run, OutputFormat.html, output, verbose)
+            if not verbose:
+                _demo_summary(run, output)
     except MoodleSocError as error:
         fail(error)
+
+
+def _demo_summary(run: AuditRun, output: Path) -> None:
+    """What a newcomer needs from the demo: how the site fared, its worst failures, and where
+    the full report is (a dozen lines, not the whole terminal report)."""
+    from moodle_soc.results import Status
+
+    worst = sorted(
+        (c for c in run.checks if c.status is Status.FAIL),
+        key=lambda c: (-c.severity.rank, c.id),
+    )
+    by_severity: dict[str, int] = {}
+    for check in worst:
+        by_severity[check.severity.value] = by_severity.get(check.severity.value, 0) + 1
+    failed = ", ".join(f"{n} {severity}" for severity, n in by_severity.items())
+    manual = sum(1 for c in run.checks if c.status is Status.MANUAL)
+    passed = sum(1 for c in run.checks if c.status is Status.PASS)
+    score = run.summary.overall_score
+    lines = [
+        f"{run.site.name} ({run.site.wwwroot or 'no wwwroot'}), Moodle {run.site.moodle_label},"
+        f" audited {run.audit_time:%Y-%m-%d %H:%M} UTC:",
+        f"  {len(run.checks)} checks: {len(worst)} failed"
+        + (f" ({failed})" if failed else "")
+        + f", {manual} need manual evidence, {passed} passed.",
+        f"  SOC 2 readiness {score:.1f}%." if score is not None else "  SOC 2 readiness: n/a.",
+        "  Worst failures:",
+    ]
+    lines += [f"    {c.severity.value.upper():8} {c.id}: {c.title}" for c in worst[:5]]
+    lines.append(f"Full report: {output} (or run 'moodle-soc demo --verbose').")
+    for line in lines:
+        typer.echo(terminal_safe(line))

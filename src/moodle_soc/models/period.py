@@ -116,6 +116,7 @@ class RunRef(_Model):
     failed_checks: int
     recorded_at: datetime | None = None  # when the store recorded it (None: not known)
     reconstructed: bool = False  # recorded more than the tolerance after its audit time
+    score: float | None = None  # the run's overall readiness score (percent), when it had one
 
 
 class PeriodReport(_Model):

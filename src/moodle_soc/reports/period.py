@@ -18,5 +18,13 @@ from moodle_soc.reports.templating import environment
 def render_period_html(report: PeriodReport, frameworks: Sequence[FrameworkPeriod] = ()) -> str:
     """One self-contained, autoescaped HTML page: exceptions first, a P/F/? bar per control,
     and each framework's requirements over the period (``period report --framework``)."""
+    from moodle_soc import __version__
+    from moodle_soc.reports.charts import period_trend_svg
+
     template = environment().get_template("period_report.html.j2")
-    return template.render(report=report, frameworks=frameworks)
+    return template.render(
+        report=report,
+        frameworks=frameworks,
+        tool_version=__version__,
+        trend=period_trend_svg(report.runs),
+    )

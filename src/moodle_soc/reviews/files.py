@@ -204,6 +204,26 @@ def _check_row(
     return made, problems
 
 
+def _check_header(source: str, header: list[str]) -> None:
+    """Two columns of one name (which would win?) or a column the file never had are errors:
+    a reviewer must see exactly what is recorded."""
+    known = {column.lower() for column in COLUMNS}
+    seen: dict[str, int] = {}
+    problems = []
+    for number, name in enumerate(header, start=1):
+        if not name:
+            continue
+        if name.lower() in seen:
+            problems.append(
+                RowProblem(1, f"column {number} {name!r} repeats column {seen[name.lower()]}")
+            )
+        elif name.lower() not in known:
+            problems.append(RowProblem(1, f"column {number} {name!r} is not a review column"))
+        seen.setdefault(name.lower(), number)
+    if problems:
+        raise ReviewFileError(source, problems)
+
+
 def read_review_file(
     path: Path, campaign: Campaign, *, by: str, now: datetime | None = None
 ) -> DecisionImport:
@@ -216,6 +236,7 @@ def read_review_file(
         raise BadInputError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     table = _table(path, data)
     header = [_plain(cell) for cell in (table[0] if table else [])]
+    _check_header(path.name, header)
     where = {name.lower(): index for index, name in enumerate(header) if name}
     missing = [c for c in COLUMNS if c.lower() not in where and c not in OPTIONAL]
     if missing:

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 REVIEW_SHEET = "Review"
 MAX_ROWS = 200_000
+#: A workbook is inflated only within these bounds (its parts' declared sizes, which zipfile
+#: never reads past): a review of 200,000 rows is far below them, a zip bomb is not.
+MAX_INFLATED_BYTES = 256 * 2**20
+MAX_RATIO = 200
 WIDTHS = {"Campaign": 14, "Key": 12, "Username": 18, "Name": 22, "Email": 28, "Auth": 10,
           "State": 11, "Grants": 34, "Flags": 60, "Tag": 11, "Decision": 12,
           "Remove grants": 30, "Comment": 40, "Checksum": 10}  # fmt: skip
@@ -139,6 +143,7 @@ def read_xlsx(name: str, data: bytes) -> list[list[Any]]:
     from openpyxl import load_workbook
 
     try:
+        _refuse_bombs(name, data)
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
             if REVIEW_SHEET not in workbook.sheetnames:
@@ -155,3 +160,16 @@ def read_xlsx(name: str, data: bytes) -> list[list[Any]]:
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, SyntaxError, OSError) as exc:
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise BadInputError(f"{name} is not a readable XLSX workbook ({detail}).") from None
+
+
+def _refuse_bombs(name: str, data: bytes) -> None:
+    """Refuse a workbook whose parts would inflate past the bounds, before reading any."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = archive.infolist()
+    total = sum(part.file_size for part in parts)
+    worst = max((part.file_size / max(part.compress_size, 1) for part in parts), default=0)
+    if total > MAX_INFLATED_BYTES or worst > MAX_RATIO:
+        raise BadInputError(
+            f"{name} would inflate to {total:,} bytes (up to {worst:,.0f} times its compressed"
+            " size): refused as a likely decompression bomb, nothing was read."
+        )

@@ -39,35 +39,65 @@ _DBTYPES = {
 }
 
 
+# How a config.php connection is shown: the plain scheme of its dbtype.
+_SHOWN_SCHEME = {"pgsql": "postgresql", "mariadb": "mariadb", "mysqli": "mysql",
+                 "auroramysql": "mysql"}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ConnectionSpec:
     url: sa.URL
     prefix: str
     schema: str | None = None
     statement_timeout: float = STATEMENT_TIMEOUT_SECONDS  # seconds any one query may take
+    scheme: str | None = None  # as the user wrote it (postgresql, mysql+pymysql, ...)
+    shown_query: tuple[tuple[str, str], ...] = ()  # the query options the user wrote
+    typed_password: bool = False  # a password was written into the URL (shown as ***)
 
     @property
     def display(self) -> str:
-        """The URL without its password, safe to print."""
+        """The URL as the user typed it, without its password: safe to print, and no driver
+        name, added option or ``***`` the user never wrote."""
         if self.url.get_backend_name() == "sqlite":
             return f"sqlite:///{(self.url.database or '').removeprefix('file:')}"
-        return self.url.set(password=None).render_as_string(hide_password=True)
+        shown = sa.URL.create(
+            self.scheme or self.url.get_backend_name(),
+            username=self.url.username,
+            password="hidden" if self.typed_password else None,
+            host=self.url.host,
+            port=self.url.port,
+            database=self.url.database,
+            query=dict(self.shown_query),
+        )
+        return shown.render_as_string(hide_password=True)
 
 
 def spec_from_url(url_text: str, prefix: str, password: str | None = None) -> ConnectionSpec:
+    malformed = UsageError(
+        "--db must be a URL such as postgresql://user@host/db, mysql://user@host/db or"
+        " sqlite:///path/site.sqlite."
+    )
     try:
         url = sa.make_url(url_text)
-    except sa.exc.ArgumentError:
+        port = url.port  # parsed lazily: a port such as ':5432:1' fails here
+    except (sa.exc.ArgumentError, ValueError):
+        raise malformed from None
+    if "@" in (url.host or ""):
+        # 'u:p@ss@host': the password holds an '@'. Never echo any part of it.
         raise UsageError(
-            "--db must be a URL such as postgresql://user@host/db, mysql://user@host/db or"
-            " sqlite:///path/site.sqlite."
-        ) from None
+            "--db: the password seems to contain '@'; write it as %40 in the URL, or give it"
+            " with MOODLE_SOC_DB_PASSWORD or --ask-password."
+        )
+    if port is not None and not 0 < port < 65536:
+        raise UsageError(f"--db: port {port} is not between 1 and 65535.")
     driver = _SCHEMES.get(url.drivername)
     if driver is None:
         raise UsageError(
             f"Unsupported database URL scheme {url.drivername!r}; use postgresql://,"
             " mysql://, mariadb:// or sqlite:///."
         )
+    typed, typed_password = url.drivername, url.password is not None
+    typed_query = tuple((k, str(v)) for k, v in url.query.items() if isinstance(v, str))
     url = url.set(drivername=driver)
     if driver == "sqlite":
         if not url.database or url.database == ":memory:":
@@ -81,7 +111,13 @@ def spec_from_url(url_text: str, prefix: str, password: str | None = None) -> Co
         url = url.set(password=password)
     elif url.password is None and os.environ.get(PASSWORD_ENV):
         url = url.set(password=os.environ[PASSWORD_ENV])
-    return ConnectionSpec(url=url, prefix=prefix)
+    return ConnectionSpec(
+        url=url,
+        prefix=prefix,
+        scheme=typed,
+        shown_query=typed_query,
+        typed_password=typed_password,
+    )
 
 
 def _literal(cfg: PhpConfig, key: str, *, required: bool) -> str | None:
@@ -146,7 +182,12 @@ def spec_from_config(cfg: PhpConfig, password: str | None = None) -> ConnectionS
         query=query,
     )
     prefix = _literal(cfg, "prefix", required=False)
-    return ConnectionSpec(url=url, prefix="mdl_" if prefix is None else prefix, schema=schema)
+    return ConnectionSpec(
+        url=url,
+        prefix="mdl_" if prefix is None else prefix,
+        schema=schema,
+        scheme=_SHOWN_SCHEME[dbtype],
+    )
 
 
 def _schema(value: Any) -> str | None:

@@ -8,13 +8,10 @@ Catalyst plugin with the same storage. Settings live in ``config_plugins`` (``to
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-
-from moodle_soc.site.cache import ById
 
 if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
@@ -22,7 +19,6 @@ if TYPE_CHECKING:
 FACTOR_PREFIX = "factor_"
 # Moodle's default factor weight: a login passes once enabled factors add up to 100.
 DEFAULT_WEIGHT = 100
-_CHUNK = 500
 
 
 class Mfa:
@@ -30,7 +26,6 @@ class Mfa:
 
     def __init__(self, site: MoodleSite) -> None:
         self._site = site
-        self._factors = ById[tuple[str, ...]]()
 
     @property
     def available(self) -> bool:
@@ -94,23 +89,19 @@ class Mfa:
         )
         return {str(row["factor"]): int(row["users"]) for row in rows}
 
-    def users_with_factors(self, user_ids: Iterable[int]) -> dict[int, list[str]]:
-        """For each given user id, the factors it holds non-revoked (empty list when none)."""
-        held = self._factors.get(user_ids, self._read_factors)
-        return {user_id: list(factors) for user_id, factors in held.items()}
-
-    def _read_factors(self, ids: list[int]) -> dict[int, tuple[str, ...]]:
-        found: dict[int, list[str]] = {user_id: [] for user_id in ids}
+    def factors_within(self, population: sa.Select[Any] | None) -> dict[int, list[str]]:
+        """The factors held non-revoked by each user whose id is in ``population`` (a
+        one-column SELECT of user ids; None: every user), read in one query joined against it
+        in the database. Users without a factor are absent."""
         table = self._site.db.table("tool_mfa")
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            rows = self._site.db.fetch_all(
-                sa.select(table.c.userid, table.c.factor)
-                .where(table.c.revoked == 0, table.c.userid.in_(chunk))
-                .distinct()
-                .order_by(table.c.userid, table.c.factor),
-                "mfa: factors held by the given users (non-revoked tool_mfa rows)",
-            )
-            for row in rows:
-                found[int(row["userid"])].append(str(row["factor"]))
-        return {user_id: tuple(factors) for user_id, factors in found.items()}
+        statement = sa.select(table.c.userid, table.c.factor).where(table.c.revoked == 0)
+        if population is not None:
+            statement = statement.where(table.c.userid.in_(population))
+        rows = self._site.db.fetch_all(
+            statement.distinct().order_by(table.c.userid, table.c.factor),
+            "mfa: factors held by the users of a population (non-revoked tool_mfa rows)",
+        )
+        held: dict[int, list[str]] = {}
+        for row in rows:
+            held.setdefault(int(row["userid"]), []).append(str(row["factor"]))
+        return held

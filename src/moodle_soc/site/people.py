@@ -7,8 +7,9 @@ time and aggregated per user in SQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -68,6 +69,11 @@ def _person(row: RowMapping) -> Person:
     return Person(UserRecord.from_row(row), **names)
 
 
+def _statement_key(statement: sa.Select[Any]) -> str:
+    """The SQL with its values written in: equal for the same question asked twice."""
+    return str(statement.compile(compile_kwargs={"literal_binds": True}))
+
+
 def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
     items = sorted(set(values))
     for start in range(0, len(items), _CHUNK):
@@ -80,25 +86,24 @@ class People:
     def __init__(self, site: MoodleSite) -> None:
         self.site = site
         self.db = site.db
-        self._by_id = ById[Person]()
         self._logins: dict[int, ById[LoginCount]] = {}
+        self._within: dict[str, Mapping[int, Person]] = {}
 
     def _select(self, condition: sa.ColumnElement[bool], purpose: str) -> list[Person]:
         user = self.db.table("user")
         statement = sa.select(*(user.c[key] for key in _COLUMNS)).where(condition)
         return [_person(row) for row in self.db.fetch_all(statement, purpose)]
 
-    def by_id(self, userids: Iterable[int]) -> dict[int, Person]:
-        """Users by id (a bounded set); ids without a row are absent."""
-        return self._by_id.get(userids, self._read_by_id)
-
-    def _read_by_id(self, userids: list[int]) -> dict[int, Person]:
-        user = self.db.table("user")
-        return {
-            person.user.id: person
-            for chunk in _chunks(userids)
-            for person in self._select(user.c.id.in_(chunk), "people: users by id (no secrets)")
-        }
+    def within(self, population: sa.Select[Any]) -> dict[int, Person]:
+        """Users whose id is in ``population`` (a one-column SELECT of user ids), read in one
+        query joined against it in the database, however many there are."""
+        key = _statement_key(population)
+        if key not in self._within:  # the inventory of each scope asks for the same population
+            user = self.db.table("user")
+            purpose = "people: users of a population read in SQL (no secrets)"
+            people = self._select(user.c.id.in_(population), purpose)
+            self._within[key] = MappingProxyType({p.user.id: p for p in people})
+        return dict(self._within[key])
 
     def everyone(self) -> Iterator[Person]:
         """Every user that is not deleted, streamed in id order (keyset pages)."""

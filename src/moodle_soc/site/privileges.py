@@ -141,21 +141,12 @@ class Privileges:
     ) -> Bounded[Assignment]:
         """Assignments at system or category level of roles allowing a ``site_mask`` risk, and
         in any other context of roles allowing a ``local_mask`` risk."""
-        risks = self.site.roles.role_risk_masks
-        site_roles, local_roles = risks(site_mask), risks(local_mask)
-        if not site_roles:
+        site_roles = self.site.roles.role_risk_masks(site_mask)
+        statement = self._risky_statement(site_mask, local_mask)
+        if statement is None:
             return Bounded((), False)
-        ra, context = self.db.table("role_assignments"), self.db.table("context")
-        wanted = sa.or_(
-            sa.and_(context.c.contextlevel.in_(SITE_LEVELS), ra.c.roleid.in_(sorted(site_roles))),
-            ra.c.roleid.in_(sorted(local_roles) or [0]),
-        )
         found = self._bounded(
-            sa.select(ra.c.userid, ra.c.roleid, ra.c.component, ra.c.contextid)
-            .add_columns(context.c.contextlevel, context.c.instanceid)
-            .select_from(ra.join(context, context.c.id == ra.c.contextid))
-            .where(wanted)
-            .order_by(ra.c.id),
+            statement,
             limit,
             "privileges: assignments of roles with risky capabilities, any context",
         )
@@ -172,6 +163,47 @@ class Privileges:
         )
         return Bounded(rows, found.truncated)
 
+    def _risky_statement(self, site_mask: int, local_mask: int) -> sa.Select[Any] | None:
+        risks = self.site.roles.role_risk_masks
+        site_roles, local_roles = risks(site_mask), risks(local_mask)
+        if not site_roles:
+            return None
+        ra, context = self.db.table("role_assignments"), self.db.table("context")
+        wanted = sa.or_(
+            sa.and_(context.c.contextlevel.in_(SITE_LEVELS), ra.c.roleid.in_(sorted(site_roles))),
+            ra.c.roleid.in_(sorted(local_roles) or [0]),
+        )
+        return (
+            sa.select(ra.c.userid, ra.c.roleid, ra.c.component, ra.c.contextid)
+            .add_columns(context.c.contextlevel, context.c.instanceid)
+            .select_from(ra.join(context, context.c.id == ra.c.contextid))
+            .where(wanted)
+            .order_by(ra.c.id)
+        )
+
+    def holder_ids(self, local_mask: int = LOCAL_PRIVILEGED_MASK) -> sa.Select[Any]:
+        """One SQL set of every user id that may hold a grant: assignments of risky roles (in
+        other than system and category contexts only for a ``local_mask`` risk, as
+        ``risky_assignments``), users reached by risky overrides, "log in as" holders, token
+        owners and site administrators. The inventory reads its users and their MFA factors
+        joined against this set, in one query each, whatever the number of privileged users;
+        it is a superset (every token owner), never a subset, of the users with a grant."""
+        parts: list[sa.Select[Any]] = []
+        risky = self._risky_statement(PRIVILEGED_MASK, local_mask)
+        statements = [risky] if risky is not None else []
+        statements += [self._override_statement(PRIVILEGED_MASK), self._login_as_statement()]
+        for statement in statements:
+            inner = statement.order_by(None).subquery()
+            parts.append(sa.select(inner.c.userid.label("userid")))
+        if self.db.has_table("external_tokens"):
+            tokens = self.db.table("external_tokens")
+            parts.append(sa.select(tokens.c.userid.label("userid")))
+        admins = sorted(self.site.site_admin_ids) or [0]
+        user = self.db.table("user")
+        parts.append(sa.select(user.c.id.label("userid")).where(user.c.id.in_(admins)))
+        union = sa.union(*parts).subquery("holders")
+        return sa.select(union.c.userid)
+
     def _shortname(self, roleid: int) -> str:
         role = self.site.roles.role(roleid)
         return role.shortname if role else f"role{roleid}"
@@ -181,12 +213,7 @@ class Privileges:
         below = a.c.path.like(b.c.path.concat("/%"))
         return sa.or_(a.c.path == b.c.path, below, b.c.path.like(a.c.path.concat("/%")))
 
-    @once_per_site
-    def override_grants(
-        self, mask: int = PRIVILEGED_MASK, limit: int | None = None
-    ) -> Bounded[OverrideGrant]:
-        """Overrides allowing a ``mask`` risk the role's definition does not allow, with each
-        user assigned that role in an overlapping context (where the override takes effect)."""
+    def _override_statement(self, mask: int) -> sa.Select[Any]:
         rc, cap = self.db.table("role_capabilities"), self.db.table("capabilities")
         ra, context = self.db.table("role_assignments"), self.db.table("context")
         defined = rc.alias("definition")
@@ -197,7 +224,7 @@ class Privileges:
             defined.c.contextid == self.site.system_context_id,
             defined.c.permission == CAP_ALLOW,
         )
-        found = self._bounded(
+        return (
             sa.select(rc.c.id, rc.c.roleid, rc.c.capability, cap.c.riskbitmask, ra.c.userid)
             .add_columns(c.c.id.label("contextid"), c.c.contextlevel, c.c.instanceid)
             .distinct()
@@ -207,7 +234,17 @@ class Privileges:
             .join(ra, sa.and_(ra.c.contextid == sc.c.id, ra.c.roleid == rc.c.roleid))
             .where(rc.c.permission == CAP_ALLOW, rc.c.contextid != self.site.system_context_id)
             .where(cap.c.riskbitmask.bitwise_and(mask) != 0, ~in_definition)
-            .order_by(rc.c.id, ra.c.userid),
+            .order_by(rc.c.id, ra.c.userid)
+        )
+
+    @once_per_site
+    def override_grants(
+        self, mask: int = PRIVILEGED_MASK, limit: int | None = None
+    ) -> Bounded[OverrideGrant]:
+        """Overrides allowing a ``mask`` risk the role's definition does not allow, with each
+        user assigned that role in an overlapping context (where the override takes effect)."""
+        found = self._bounded(
+            self._override_statement(mask),
             limit,
             f"privileges: users reached by overrides allowing risk {mask} beyond the role",
         )
@@ -225,11 +262,7 @@ class Privileges:
         )
         return Bounded(rows, found.truncated)
 
-    @once_per_site
-    def login_as_holders(self, limit: int | None = None) -> Bounded[LoginAsHolder]:
-        """Users whose role allows "log in as" in a context overlapping the assignment's,
-        unless the capability is prohibited for that role at the assignment's context or above.
-        The place is the narrower of the two contexts: where the ability applies."""
+    def _login_as_statement(self) -> sa.Select[Any]:
         rc, ra = self.db.table("role_capabilities"), self.db.table("role_assignments")
         context = self.db.table("context")
         a, c, pc = context.alias("a"), context.alias("c"), context.alias("pc")
@@ -241,7 +274,7 @@ class Privileges:
             prohibit.c.permission == CAP_PROHIBIT,
             sa.or_(a.c.path == pc.c.path, a.c.path.like(pc.c.path.concat("/%"))),
         )
-        found = self._bounded(
+        return (
             sa.select(ra.c.userid, ra.c.roleid)
             .add_columns(*(a.c[k].label(f"a_{k}") for k in ("contextlevel", "instanceid", "depth")))
             .add_columns(*(c.c[k].label(f"c_{k}") for k in ("contextlevel", "instanceid", "depth")))
@@ -251,7 +284,16 @@ class Privileges:
             .join(rc, sa.and_(rc.c.roleid == ra.c.roleid, rc.c.capability == LOGIN_AS))
             .join(c, sa.and_(c.c.id == rc.c.contextid, self._overlap(a, c)))
             .where(rc.c.permission == CAP_ALLOW, ~prohibited)
-            .order_by(ra.c.userid, ra.c.roleid, a.c.id, c.c.id),
+            .order_by(ra.c.userid, ra.c.roleid, a.c.id, c.c.id)
+        )
+
+    @once_per_site
+    def login_as_holders(self, limit: int | None = None) -> Bounded[LoginAsHolder]:
+        """Users whose role allows "log in as" in a context overlapping the assignment's,
+        unless the capability is prohibited for that role at the assignment's context or above.
+        The place is the narrower of the two contexts: where the ability applies."""
+        found = self._bounded(
+            self._login_as_statement(),
             limit,
             "privileges: users whose role allows moodle/user:loginas",
         )

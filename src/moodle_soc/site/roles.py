@@ -279,11 +279,20 @@ class Roles:
             return []
         ra = self.db.table("role_assignments")
         context = self.db.table("context")
+        user = self.db.table("user")
         place = (ra.c.contextid, context.c.contextlevel, context.c.instanceid)
+        # The user rows come joined in, in the same query, however many holders there are; an
+        # assignment whose user row is gone grants nothing (the inner join drops it).
         rows = self.db.fetch_all(
-            sa.select(ra.c.userid, ra.c.roleid, *place)
+            sa.select(
+                ra.c.userid, ra.c.roleid, *place, *(user.c[f.name] for f in fields(UserRecord))
+            )
             .distinct()
-            .select_from(ra.join(context, context.c.id == ra.c.contextid))
+            .select_from(
+                ra.join(context, context.c.id == ra.c.contextid).join(
+                    user, user.c.id == ra.c.userid
+                )
+            )
             .where(
                 context.c.contextlevel.in_((CONTEXT_SYSTEM, CONTEXT_COURSECAT)),
                 ra.c.roleid.in_(sorted(masks)),
@@ -291,13 +300,12 @@ class Roles:
             .order_by(context.c.contextlevel, ra.c.userid, ra.c.roleid, ra.c.contextid),
             "roles: system and category assignments of roles with risky capabilities",
         )
-        users = self.site.accounts.users_by_id(int(r["userid"]) for r in rows)
         holders = []
         for r in rows:
-            user, role = users.get(int(r["userid"])), self.role(int(r["roleid"]))
-            if user and role:  # an assignment whose user or role row is gone grants nothing
+            record, role = UserRecord.from_row(r), self.role(int(r["roleid"]))
+            if role:  # an assignment whose role row is gone grants nothing
                 where = (int(r["contextid"]), int(r["contextlevel"]), int(r["instanceid"]))
-                holders.append(RoleHolder(user, role, masks[role.id], *where))
+                holders.append(RoleHolder(record, role, masks[role.id], *where))
         return holders
 
     def risky_overrides(self, mask: int) -> list[RiskyOverride]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from moodle_soc.evidence.store import schema as schema_module
 from moodle_soc.evidence.store.store import EvidenceStore, open_store
 from moodle_soc.evidence.store.verify import verify_store
 from moodle_soc.models.records import SiteRef
@@ -39,7 +40,8 @@ def test_alembic_creates_the_schema_and_the_guard(pg_store: EvidenceStore) -> No
             "SELECT tgname FROM pg_trigger WHERE tgrelid = 'evidence_records'::regclass"
             " AND NOT tgisinternal ORDER BY tgname"
         ).all()
-    assert version == [("0001",)]
+    migrations = Path(schema_module.__file__).parent / "migrations" / "versions"
+    assert version == [(max(p.name[:4] for p in migrations.glob("0*.py")),)]  # the newest
     assert triggers == [("evidence_records_guard",), ("evidence_records_no_truncate",)]
     assert pg_store.engine.dialect.name == "postgresql"
     assert pg_store.engine.dialect.driver == "psycopg"

@@ -24,6 +24,11 @@ MADE_BY = (3 << 8) | 20  # Unix, ZIP 2.0
 NEEDED = 20
 EXTERNAL_ATTR = 0o100644 << 16  # a regular file, rw-r--r--
 MAX_SIZE = zipfile.ZIP64_LIMIT // 2  # every offset and size fits without ZIP64 records
+#: Decompression is bounded before any byte is inflated: a member may declare at most this
+#: many bytes (an attachment is at most 200 MiB), deflate can shrink data at most ~1032:1, and
+#: the whole package may inflate to at most MAX_SIZE.
+MAX_MEMBER_BYTES = 512 * 2**20
+MAX_RATIO = 1100
 MAX_ENTRIES = 0xFFFF - 1
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 _LOCAL = struct.Struct("<4s5H3L2H")
@@ -103,10 +108,13 @@ class StrictZip:
 
     def members(self) -> Iterator[Member]:
         """Each entry in archive order, checked field by field; stops at the first problem."""
-        at, local, count = self.cd_start, 0, 0
+        at, local, count, inflated = self.cd_start, 0, 0, 0
         while at < self.cd_end:
             member, at, local = _entry(self.raw, at, local, self.cd_end)
             count += 1
+            inflated += len(member.data)
+            if inflated > MAX_SIZE:
+                raise ContainerProblem("its members inflate to more than a package can hold")
             yield member
         if local != self.cd_start:
             raise ContainerProblem("there are stray bytes before the central directory")
@@ -156,8 +164,13 @@ def _entry(raw: bytes, at: int, local: int, cd_end: int) -> tuple[Member, int, i
         raise fail("its name differs between the local header and the central directory")
     if start + csize > cd_end:
         raise fail("its data runs into the central directory")
+    if usize > MAX_MEMBER_BYTES or (method == zipfile.ZIP_DEFLATED and usize > MAX_RATIO * csize):
+        raise fail(
+            f"it declares {usize:,} bytes from {csize:,} compressed: more than a package"
+            " member can be (a decompression bomb?); nothing of it was inflated"
+        )
     packed = raw[start : start + csize]
-    data = _inflate(packed, fail) if method == zipfile.ZIP_DEFLATED else packed
+    data = _inflate(packed, fail, usize) if method == zipfile.ZIP_DEFLATED else packed
     if len(data) != usize or zlib.crc32(data) != crc:
         raise fail("its data is damaged (size or CRC-32 differs)")
     member = Member(names[0], data, hashlib.sha256(packed).hexdigest(), (tm, dt))
@@ -175,13 +188,16 @@ def _decode(name: bytes) -> str:
     return name.decode("ascii", errors="backslashreplace")
 
 
-def _inflate(stream: bytes, fail: Callable[[str], ContainerProblem]) -> bytes:
-    """Inflate a raw deflate stream that must end exactly at its last byte."""
+def _inflate(stream: bytes, fail: Callable[[str], ContainerProblem], size: int) -> bytes:
+    """Inflate a raw deflate stream that must end exactly at its last byte, never to more
+    than the ``size`` its header declares (plus one byte, to see that it lied)."""
     inflater = zlib.decompressobj(-15)
     try:
-        data = inflater.decompress(stream) + inflater.flush()
+        data = inflater.decompress(stream, size + 1)
     except zlib.error:
         raise fail("its compressed data is damaged") from None
-    if not inflater.eof or inflater.unused_data:
+    if len(data) > size:
+        raise fail("its data inflates to more than its header declares")
+    if not inflater.eof or inflater.unused_data or inflater.unconsumed_tail:
         raise fail("its compressed data is damaged (the stream does not end where it should)")
     return data

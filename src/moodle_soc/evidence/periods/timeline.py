@@ -61,6 +61,7 @@ class RunView:
     failing: Mapping[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     meta: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)  # title, area, sev
     recorded_at: datetime | None = None  # when the store recorded it (None: recorded live)
+    score: float | None = None  # the run's overall readiness score
 
     def reconstructed(self, max_delay_hours: int) -> bool:
         return self.recorded_at is not None and is_reconstructed(
@@ -89,6 +90,7 @@ class RunView:
             failing,
             meta,
             recorded_at=record.created_at,
+            score=run.summary.overall_score,
         )
 
     def ref(self, max_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS) -> RunRef:
@@ -101,6 +103,7 @@ class RunView:
             failed_checks=failed,
             recorded_at=self.recorded_at,
             reconstructed=self.reconstructed(max_delay_hours),
+            score=self.score,
         )
 
 
