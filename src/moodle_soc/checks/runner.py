@@ -36,6 +36,17 @@ def _safe_message(exc: BaseException, site: MoodleSite) -> str:
 def evaluate(spec: CheckSpec, scan: ScanContext) -> list[Result]:
     """Run one check; anything it cannot decide becomes an honest error or n/a result."""
     site = scan.site
+    unreadable = [table for table in spec.requires_tables if table in site.db.unreadable]
+    if unreadable:
+        tables = ", ".join(site.identity.prefix + t for t in unreadable)
+        who = site.db.engine.url.username or "the scanning user"
+        return [
+            Result.error(
+                f"Table(s) {tables} exist but {who} may not read them, so this control could"
+                f" not be checked: GRANT SELECT ON {tables} TO {who}.",
+                observed={"unreadable_tables": unreadable},
+            )
+        ]
     missing = [table for table in spec.requires_tables if not site.has_table(table)]
     if missing:
         return [

@@ -94,6 +94,7 @@ class Database:
     _connection: Connection | None = field(default=None, repr=False)
     _columns: dict[str, tuple[str, ...]] | None = field(default=None, repr=False)
     _tables: dict[str, sa.TableClause] = field(default_factory=dict, repr=False)
+    _unreadable: frozenset[str] | None = field(default=None, repr=False)
 
     @property
     def backend(self) -> str:
@@ -197,7 +198,36 @@ class Database:
         return [str(row[0]) for row in self._run(query, "schema: all tables")[1]]
 
     def has_table(self, name: str) -> bool:
-        return name in self.columns
+        """The table exists (readable or not: an unreadable one fails when queried, as an
+        error naming the GRANT it needs, never as a table this Moodle does not have)."""
+        return name in self.columns or name in self.unreadable
+
+    @property
+    def unreadable(self) -> frozenset[str]:
+        """Tables (unprefixed) that exist but this user may not SELECT from.
+
+        ``information_schema`` lists only what the user can access, so a missing privilege
+        looks like a missing table. PostgreSQL's catalogue lists every table with its
+        privileges; MySQL/MariaDB hide them, so there a core table every supported Moodle
+        has, absent from the listing, is taken as unreadable."""
+        if self._unreadable is None:
+            self._unreadable = self._find_unreadable()
+        return self._unreadable
+
+    def _find_unreadable(self) -> frozenset[str]:
+        if self.backend == "sqlite":
+            return frozenset()
+        plen = len(self.prefix)
+        if self.backend == "postgresql":
+            query = sa.text(
+                "SELECT c.relname FROM pg_catalog.pg_class c"
+                " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v')"
+                " AND NOT has_table_privilege(c.oid, 'SELECT')"
+            )
+            names = [str(row[0]) for row in self._run(query, "schema: tables not readable")[1]]
+            return frozenset(n[plen:] for n in names if n.startswith(self.prefix))
+        return frozenset(t for t in CORE_TABLES if t not in self.columns)
 
     def has_column(self, table: str, column: str) -> bool:
         return column in self.columns.get(table, ())
@@ -209,6 +239,8 @@ class Database:
         table (use ``.alias()`` for a real self-join).
         """
         if name not in self.columns:
+            if name in self.unreadable:
+                raise UnreadableTableError(name, self.prefix, self.engine.url.username)
             raise MissingTableError(name, self.prefix)
         if name not in self._tables:
             columns: list[sa.ColumnClause[Any]] = [sa.column(c) for c in self.columns[name]]
@@ -308,6 +340,34 @@ class QueryFailedError(MoodleSocError):
         text = scrub_secret(text, password)
         super().__init__(f"Query '{purpose}' failed: {text[:240].rstrip('.')}.")
         self.purpose = purpose
+
+
+#: Tables every supported Moodle (3.9 and later) has: absent from a MySQL/MariaDB listing,
+#: they are there but not readable by this user.
+CORE_TABLES = frozenset(
+    {
+        "backup_courses", "capabilities", "config", "config_log", "config_plugins", "context",
+        "course", "enrol", "external_services", "external_services_functions",
+        "external_tokens", "logstore_standard_log", "role", "role_assignments",
+        "role_capabilities", "sessions", "task_adhoc", "task_log",
+        "task_scheduled", "upgrade_log", "user", "user_enrolments", "user_preferences",
+    }
+)  # fmt: skip
+
+
+class UnreadableTableError(MoodleSocError):
+    """A table exists but this database user may not read it: the check cannot run (an
+    ``error`` naming the GRANT needed), never "this Moodle has no such table"."""
+
+    exit_code = CannotConnectError.exit_code
+
+    def __init__(self, table: str, prefix: str, user: str | None) -> None:
+        who = user or "the scanning user"
+        super().__init__(
+            f"Table {prefix}{table} exists but {who} may not read it, so this control could"
+            f" not be checked: GRANT SELECT ON {prefix}{table} TO {who}"
+        )
+        self.table = table
 
 
 class MissingTableError(NotMoodleError):

@@ -1,0 +1,43 @@
+"""A missing privilege is not a missing table. ``information_schema`` lists only what the
+user may read, so a SELECT-only user without access to ``user`` or ``task_scheduled`` used to
+turn failing checks into ``not_applicable`` and raise the readiness score. Now every check
+that needs such a table is an ``error`` naming the GRANT it needs."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from moodle_soc.api.scan import judge_site
+from moodle_soc.results import Status
+
+from .conftest import readonly_user, restored
+from .fixtures import WEAK
+
+REVOKED = ("task_scheduled", "user")
+
+
+def test_a_table_the_user_may_not_read_is_an_error_naming_the_grant(
+    request: pytest.FixtureRequest,
+) -> None:
+    site = restored(request, WEAK)
+    user = readonly_user(request, site)
+    tables = ", ".join(f"{site.prefix}{t}" for t in REVOKED)
+    with site.admin.connect() as connection:
+        connection.execute(sa.text(f"REVOKE SELECT ON {tables} FROM {user.name}"))
+    try:
+        with site.open_site(user=user.name, password=user.password) as moodle:
+            assert {"task_scheduled", "user"} <= moodle.db.unreadable
+            run = judge_site(moodle)
+    finally:
+        with site.admin.connect() as connection:
+            connection.execute(sa.text(f"GRANT SELECT ON {tables} TO {user.name}"))
+    reasons = [f.reason for f in run.findings]
+    assert not any("does not exist" in r and any(t in r for t in REVOKED) for r in reasons)
+    errors = [f for f in run.findings if f.status is Status.ERROR]
+    named = [f for f in errors if f"GRANT SELECT ON {site.prefix}task_scheduled" in f.reason
+             or f"GRANT SELECT ON {site.prefix}user" in f.reason]  # fmt: skip
+    assert named, [f"{f.check_id}: {f.reason}" for f in errors]
+    cron = [f for f in run.findings if f.check_id.startswith("operations.cron")]
+    assert cron and all(f.status is Status.ERROR for f in cron), cron
+    assert f"{user.name} may not read" in named[0].reason
