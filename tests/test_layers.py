@@ -34,6 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("api",),
     ("fleet",),
     ("cli", "web"),
+    ("__main__",),  # python -m moodle_soc: the CLI
 )  # fmt: skip
 
 

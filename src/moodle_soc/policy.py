@@ -122,6 +122,12 @@ class Policy(BaseModel):
         description="An audit-log review covers this many days up to the audit time by default,"
         " so a monthly review leaves no day unread.",
     )
+    log_review_interval_days: int = Field(
+        31,
+        ge=1,
+        description="The security events of the log must be reviewed and signed off at least"
+        " this often (monthly).",
+    )
     burst_failures: int = Field(
         5,
         ge=2,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from moodle_soc.errors import BadInputError
@@ -40,6 +39,8 @@ def load_settings_file(path: Path) -> SettingsFile:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise BadInputError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    import yaml  # only when a file is read: start-up stays fast
+
     try:
         data: Any = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

@@ -84,6 +84,18 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
         (("checks", "show", "mfa_enabled"), "did you mean authentication.mfa_enabled?"),
         (("checks", "show", "authentication.mfa_enable"), "did you mean authentication.mfa_e"),
         (("checks", "show", "zzz"), "Unknown check 'zzz'; see 'moodle-soc checks list'."),
+        (
+            ("evidence", "show", "1", "-f", "xml", "--store", "/nonexistent/e.sqlite"),
+            "--format 'xml' is not one of terminal, json, html.",
+        ),
+        (
+            ("evidence", "diff", "1", "2", "-f", "xml", "--store", "/nonexistent/e.sqlite"),
+            "--format 'xml' is not one of terminal, json.",
+        ),
+        (
+            ("review", "list", "-f", "xml", "--store", "/nonexistent/e.sqlite"),
+            "--format 'xml' is not one of table, json.",
+        ),
     ],
 )
 def test_a_mistake_is_one_line_that_suggests_what_was_meant(

@@ -21,8 +21,9 @@ FAILED = "\\core\\event\\user_login_failed"
 
 @pytest.fixture
 def site_url(tmp_path: Path, builder: SiteBuilder) -> str:
+    script = builder.user("<script>alert(1)</script>")
     for n in range(5):
-        builder.log(FAILED, timecreated=D20 + n * 60, ip="192.0.2.7",
+        builder.log(FAILED, timecreated=D20 + n * 60, ip="192.0.2.7", userid=script,
                     other={"username": "<script>alert(1)</script>", "reason": 3})  # fmt: skip
     builder.log(FAILED, timecreated=D20 + DAY_2, ip="192.0.2.8",
                 other={"username": "=HYPERLINK(\"x\")", "reason": 4})  # fmt: skip

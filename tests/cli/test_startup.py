@@ -1,11 +1,33 @@
-"""CLI start-up stays fast: registering commands must not import the heavy layers."""
+"""CLI start-up stays fast: registering commands must not import the heavy layers, and a scan
+imports only what it uses (issue 9: half a small site's scan was start-up and imports)."""
 
 import subprocess
 import sys
 
+from moodle_soc.synthetic.builder import SiteBuilder
+
 HEAVY = ("sqlalchemy", "jinja2", "weasyprint", "openpyxl", "trestle", "psycopg", "pymysql",
          "celery", "kombu", "redis", "croniter", "fastapi", "starlette", "uvicorn",
-         "argon2")  # fmt: skip
+         "argon2", "alembic", "cryptography", "pydantic", "yaml", "rich.progress")  # fmt: skip
+#: Never needed by a --no-store scan with a JSON report: the store, the other renderers, PDF,
+#: spreadsheets, OSCAL, the dashboard, the fleet queue.
+NOT_FOR_A_JSON_SCAN = ("jinja2", "weasyprint", "openpyxl", "trestle", "alembic", "celery", "kombu",
+                       "redis", "fastapi", "starlette", "uvicorn", "cryptography", "argon2",
+                       "rich.progress", "moodle_soc.reports.html", "moodle_soc.reports.terminal",
+                       "moodle_soc.evidence.store")  # fmt: skip
+
+
+def _loaded_after(argv: list[str], watched: tuple[str, ...]) -> str:
+    """Run the CLI with ``argv`` in a fresh interpreter; the watched modules it imported."""
+    code = (
+        "import sys\n"
+        f"sys.argv = ['moodle-soc', *{argv!r}]\n"
+        "from moodle_soc.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print('LOADED=' + ','.join(m for m in {watched!r} if m in sys.modules), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stderr.rsplit("LOADED=", 1)[1].strip()
 
 
 def test_importing_the_cli_loads_no_heavy_module():
@@ -14,3 +36,28 @@ def test_importing_the_cli_loads_no_heavy_module():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == "", f"imported at start-up: {loaded}"
+
+
+def test_help_loads_no_heavy_module():
+    assert _loaded_after(["--help"], HEAVY) == ""
+
+
+def test_python_m_moodle_soc_is_the_cli():
+    done = subprocess.run(
+        [sys.executable, "-m", "moodle_soc", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "scan" in done.stdout
+
+
+def test_a_no_store_json_scan_loads_only_what_it_uses(tmp_path, builder: SiteBuilder):
+    builder.user("student1")
+    site = tmp_path / "site.sqlite"
+    builder.sqlite_file(site).dispose()
+    report = tmp_path / "report.json"
+    argv = ["scan", "--db", f"sqlite:///{site}", "--no-store", "-q", "-f", "json"]
+    argv += ["-o", str(report), "--fail-on", "none"]
+
+    loaded = _loaded_after(argv, NOT_FOR_A_JSON_SCAN)
+
+    assert report.stat().st_size > 1000  # the scan really ran and wrote its report
+    assert loaded == "", f"a --no-store JSON scan imported: {loaded}"

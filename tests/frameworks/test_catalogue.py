@@ -68,6 +68,11 @@ EXPECTED_CHECK_IDS = frozenset(
         "webservices.tokens_in_use",
         "logging.standard_log_enabled",
         "logging.retention_covers_audit_window",
+        "logging.standard_log_enabled_throughout",
+        "logging.no_days_without_events",
+        "logging.login_patterns_reviewed",
+        "logging.admin_new_ips_acknowledged",
+        "logging.logs_reviewed_within_cadence",
         "backups.automated_backups_enabled",
         "backups.course_backups_succeeding",
         "operations.cron_running",
@@ -171,7 +176,7 @@ def test_every_referenced_evidence_id_is_defined_and_every_definition_used() -> 
 
 def test_catalogue_maps_exactly_the_permanent_check_ids() -> None:
     catalogue = load_catalogue()
-    assert len(EXPECTED_CHECK_IDS) == 73
+    assert len(EXPECTED_CHECK_IDS) == 78
     assert catalogue.mapped_check_ids() == EXPECTED_CHECK_IDS
     assert {c for item in catalogue.readiness for c in item.checks} <= EXPECTED_CHECK_IDS
 

@@ -46,13 +46,13 @@ def test_soc2_through_the_framework_path_is_the_scans_own_summary(
 #: users trusted with XSS-risk and user-data backup capabilities (A.8.2).
 SCORES: dict[str, list[tuple[str, float, int, int, list[str]]]] = {
     WEAK.key: [
-        ("iso27001", 38.4, 2, 28, ["A.8.6", "A.8.10"]),
-        ("nist-800-53", 32.7, 3, 38, ["AU-2", "AU-12", "SA-22"]),
+        ("iso27001", 38.9, 2, 28, ["A.8.6", "A.8.10"]),
+        ("nist-800-53", 32.8, 3, 38, ["AU-2", "AU-12", "SA-22"]),
     ],
     HARDENED.key: [
         (
             "iso27001",
-            87.3,
+            87.8,
             16,
             11,
             [
@@ -76,7 +76,7 @@ SCORES: dict[str, list[tuple[str, float, int, int, list[str]]]] = {
         ),
         (
             "nist-800-53",
-            86.2,
+            87.0,
             26,
             14,
             [
@@ -110,8 +110,8 @@ SCORES: dict[str, list[tuple[str, float, int, int, list[str]]]] = {
         ),
     ],
     LEGACY.key: [
-        ("iso27001", 33.1, 2, 27, ["A.8.6", "A.8.10"]),
-        ("nist-800-53", 31.5, 3, 36, ["IA-4", "IA-12", "SI-11"]),
+        ("iso27001", 33.8, 2, 27, ["A.8.6", "A.8.10"]),
+        ("nist-800-53", 32.9, 3, 36, ["IA-4", "IA-12", "SI-11"]),
     ],
 }
 

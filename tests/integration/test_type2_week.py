@@ -2,10 +2,11 @@
 
 A throwaway copy of the fixture is scanned through the CLI once a day for seven days (``--as-of``
 day 1 to day 7) into a temporary evidence store. Between scans an administrator connection
-keeps cron's heartbeat fresh (the site keeps running), breaks account lockout on day 3
-(``lockoutthreshold`` 0, logged in config_log as Moodle would) and restores it on day 5. The
-period report must say exactly that; ``evidence diff`` must show the change as new and fixed;
-and the populations over the fixture's history must match direct SQL counts, reproducibly.
+keeps cron's heartbeat fresh and logs an event a day (the site keeps running), breaks account
+lockout on day 3 (``lockoutthreshold`` 0, logged in config_log as Moodle would) and restores it
+on day 5. The period report must say exactly that; ``evidence diff`` must show the change as new
+and fixed; and the populations over the fixture's history must match direct SQL counts,
+reproducibly.
 """
 
 from __future__ import annotations
@@ -90,6 +91,12 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
             now = int(moment.timestamp())
             _admin(site, "UPDATE {p}config_plugins SET value = :v WHERE plugin = 'tool_task'"
                    " AND name = 'lastcronstart'", v=str(now - 60))  # fmt: skip
+            _admin(site, "INSERT INTO {p}logstore_standard_log (eventname, component, action,"
+                   " target, crud, edulevel, contextid, contextlevel, contextinstanceid, userid,"
+                   " courseid, anonymous, other, timecreated, origin, ip) VALUES"
+                   " ('\\core\\event\\dashboard_viewed', 'core', 'viewed', 'dashboard', 'r',"
+                   " 0, 1, 10, 0, 2, 0, 0, 'null', :t, 'web', '203.0.113.1')",
+                   t=now - 120)  # fmt: skip
             if n == BROKEN:
                 _set_lockout(site, "0", original, now - 3600)
             if n == FIXED:

@@ -3,9 +3,14 @@ secrets in configuration changes, passwords changed by others, the default perio
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime
 
+import pytest
+
 from moodle_soc.api.logs import log_review, review_period
+from moodle_soc.logreview.build import build_log_review
+from moodle_soc.logreview.detect import BurstDetector, SprayingDetector
 from moodle_soc.policy import Policy
 from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.synthetic.builder import SiteBuilder
@@ -94,3 +99,44 @@ def test_the_default_period_is_the_policy_window_up_to_the_audit_day(
     )
     review = log_review(site)
     assert (review.period.start, review.period.end) == (date(2026, 10, 30), date(2026, 11, 29))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_reading_only_candidates_finds_exactly_what_reading_every_failure_finds(
+    builder: SiteBuilder, make_site, seed: int
+) -> None:
+    rand = random.Random(seed)
+    users = [builder.user(f"user{n}") for n in range(4)]
+    rows = []
+    for _ in range(300):
+        when = D20 + rand.randrange(2 * DAY)
+        userid = rand.choice([0, *users])
+        ip = f"192.0.2.{rand.randrange(5)}"
+        name = f"user{users.index(userid)}" if userid else f"guess{rand.randrange(40)}"
+        rows.append((when, userid, ip, name))
+    for when, userid, ip, name in sorted(rows):  # Moodle's ids grow with time
+        builder.log(E + "user_login_failed", timecreated=when, userid=userid, ip=ip,
+                    other={"username": name, "reason": 3 if userid else 1})  # fmt: skip
+    policy = Policy(burst_failures=6, burst_window_minutes=90, spraying_usernames=5,
+                    spraying_window_hours=4)  # fmt: skip
+    by_account = BurstDetector(6, 90 * 60)
+    by_ip = BurstDetector(6, 90 * 60)
+    spraying = SprayingDetector(5, 4 * 3600)
+    for when, userid, ip, name in sorted(rows):
+        if userid:
+            by_account.add(f"user{users.index(userid)}", when)
+        by_ip.add(ip, when)
+        spraying.add(ip, name, when)
+    expected_bursts = sorted(
+        [("account", i.key, i.failures, i.first) for i in by_account.incidents()]
+        + [("ip", i.key, i.failures, i.first) for i in by_ip.incidents()]
+    )
+    for detail in (True, False):
+        builder_site = make_site(builder)
+        auth = build_log_review(builder_site, *PERIOD, policy, detail=detail).authentication
+        found = sorted((b.by, b.key, b.failures, int(b.first.timestamp())) for b in auth.bursts)
+        assert found == expected_bursts and expected_bursts
+        assert [(s.ip, s.usernames, s.failures) for s in auth.spraying] == [
+            (i.key, len(i.usernames), i.failures) for i in spraying.incidents()
+        ]
+        assert spraying.incidents()

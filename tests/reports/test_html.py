@@ -239,3 +239,31 @@ def test_the_headline_counts_failing_checks_and_shows_the_scoring_formula(
         html,
     )
     assert FORMULA in html
+
+
+def test_a_huge_population_renders_twenty_rows_and_the_count_while_json_keeps_all(
+    make_run: RunFactory, make_finding: FindingFactory
+) -> None:
+    import json
+
+    from moodle_soc.reports import render_json
+
+    failures = [
+        make_finding("accounts.dormant_disabled", Status.FAIL, resource=f"user:{n}")
+        for n in range(1, 46)
+    ]
+    run = make_run(failures)
+    html = render_html(run)
+    findings = html[html.index('id="findings"') : html.index('id="exceptions"')]
+
+    assert findings.count('<tr data-status="fail">') == 20
+    assert "user:<wbr>20<" in findings and "user:<wbr>21<" not in findings
+    assert (
+        "and 25 more findings of this check (45 in all): the JSON report lists every one."
+        in findings
+    )
+    assert Document(html).stack == []
+    document = json.loads(render_json(run))
+    assert (
+        len([f for f in document["findings"] if f["check_id"] == "accounts.dormant_disabled"]) == 45
+    )

@@ -182,3 +182,31 @@ def test_a_failing_check_is_one_headline_with_every_resource_and_one_fix(
     assert out.count("Fix identity.privileged_accounts_use_mfa in Site administration.") == 1
     assert out.count("--name=enabled --set=1") == 1
     assert out.index("identity.privileged_accounts_use_mfa") < out.index("access.other_ok")
+
+
+def test_a_huge_population_prints_twenty_examples_and_the_count(
+    make_run: RunFactory, make_finding: FindingFactory
+) -> None:
+    """100,000 affected accounts must not print 100,000 lines: 20 examples, then the rest
+    counted, with where every finding is (the JSON report)."""
+    failing = [
+        make_finding(
+            "identity.privileged_accounts_use_mfa", Status.FAIL, Severity.HIGH,
+            resource=f"user:{uid}", reason=f"Account u{uid} signs in with a password alone.",
+        )
+        for uid in range(1, 46)
+    ]  # fmt: skip
+    passing = [
+        make_finding("identity.privileged_accounts_active", Status.PASS, resource=f"user:{uid}")
+        for uid in range(1, 26)
+    ]
+    out = rendered(make_run([*failing, *passing]), verbose=True, width=200)
+
+    assert "Title of identity.privileged_accounts_use_mfa (45 resources)" in out
+    assert "user:20: Account u20" in out and "user:21:" not in out
+    assert "… and 25 more resources: the JSON report (--format json) lists every finding" in out
+    assert out.count("identity.privileged_accounts_active · user:") == 20
+    assert (
+        "… and 5 more resources: the JSON report (--format json) lists every finding"
+        " (identity.privileged_accounts_active)" in out
+    )

@@ -64,9 +64,11 @@ def test_failed_logins_stream_in_keyset_pages(builder: SiteBuilder, make_site) -
                     other={"username": f"u{n}", "reason": 3})  # fmt: skip
     site = make_site(builder)
     queries = LogReviewQueries(site, chunk_size=5)
-    before = site.query_count
 
-    found = [(f.username, f.reason) for f in queries.failed_logins(WEEK)]
+    days = queries.day_counts(WEEK)
+    ids = (days[0].first_id, days[-1].last_id)
+    before = site.query_count
+    found = [(f.username, f.reason) for f in queries.failed_logins(WEEK, ids)]
 
     assert found == [(f"u{n}", 3) for n in range(12)]
     pages = site.db.records[before:]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,8 +48,10 @@ def evidence_on_record(
 ) -> OnRecord:
     """What the store holds for ``site`` that checks may judge: review campaigns, the observed
     states of the runs of the change-review window (and the one before it), and the latest
-    manual evidence per control (vendor reviews), and the risk exceptions on record."""
+    manual evidence per control (vendor reviews), the risk exceptions and the signed-off log
+    reviews on record."""
     from moodle_soc.checks.context import OnRecord
+    from moodle_soc.evidence.periods.log_reviews import log_reviews_in_period
     from moodle_soc.evidence.store.runs import site_ref_for_site
     from moodle_soc.evidence.store.states import latest_attachments, recorded_states
     from moodle_soc.policy import Policy
@@ -65,6 +67,7 @@ def evidence_on_record(
         site_states=tuple(recorded_states(store, key, start, site.audit_time)),
         attachments=latest_attachments(store, key, site.audit_time.date()),
         exceptions=tuple(exceptions_on_record(store, key)),
+        log_reviews=tuple(log_reviews_in_period(store, key, date.min, date.max)),
     )
 
 

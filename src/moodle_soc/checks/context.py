@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from moodle_soc.data.advisories import LoadedAdvisories
     from moodle_soc.models.access import AccessInventory, Scope
     from moodle_soc.models.changes import Approvals, ChangeSet
+    from moodle_soc.models.logs import LogReview
+    from moodle_soc.models.period import LogReviewSummary
     from moodle_soc.models.reviews import Campaign
     from moodle_soc.models.roster import Roster
     from moodle_soc.models.state import RecordedState, SiteState
@@ -39,6 +41,8 @@ class OnRecord:
     attachments: dict[str, date] = field(default_factory=dict)
     #: Risk exceptions on record (with their revocations): the runner applies them.
     exceptions: tuple[ExceptionOnRecord, ...] = ()
+    #: Signed-off audit-log reviews (``moodle-soc logs review``).
+    log_reviews: tuple[LogReviewSummary, ...] = ()
 
 
 @dataclass
@@ -63,6 +67,7 @@ class ScanContext:
     _inventories: dict[str, AccessInventory] = field(default_factory=dict, repr=False)
     _state: SiteState | None = field(default=None, repr=False)
     _changes: ChangeSet | None = field(default=None, repr=False)
+    _log_review: LogReview | None = field(default=None, repr=False)
 
     @property
     def audit_time(self) -> datetime:
@@ -112,3 +117,14 @@ class ScanContext:
                 self.site, start, end, states=states, approvals=self.approvals
             )
         return self._changes
+
+    def log_review(self) -> LogReview:
+        """The audit-log review of ``policy.log_review_days`` up to the audit day, built once
+        per scan and shared by the logging checks."""
+        if self._log_review is None:
+            from moodle_soc.logreview.build import build_log_review
+
+            end = self.audit_time.date()
+            start = end - timedelta(days=self.policy.log_review_days - 1)
+            self._log_review = build_log_review(self.site, start, end, self.policy, detail=False)
+        return self._log_review

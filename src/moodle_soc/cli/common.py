@@ -51,6 +51,13 @@ def parse_day(value: str, option: str) -> date:
         raise UsageError(f"{option} {value!r} is not a date such as 2026-01-31.") from None
 
 
+def check_format(value: str, allowed: tuple[str, ...]) -> str:
+    """``--format`` must name one of ``allowed``: checked before anything is opened."""
+    if value not in allowed:
+        raise UsageError(f"--format {value!r} is not one of {', '.join(allowed)}.")
+    return value
+
+
 def period_days(
     period: str | None, from_: str | None, to: str | None, *, required: bool = True
 ) -> tuple[date | None, date | None]:

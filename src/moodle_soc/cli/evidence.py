@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from moodle_soc.cli.common import (
+    check_format,
     fail,
     max_recording_delay,
     open_store,
@@ -140,6 +141,7 @@ def show(
     from moodle_soc.models.records import RecordKind
 
     try:
+        check_format(fmt, ("terminal", "json", "html"))
         with open_store(store) as evidence:
             stored = evidence.get(record)
             payload = evidence.payload(stored)
@@ -200,6 +202,7 @@ def diff(
     from moodle_soc.evidence.store.runs import diff_runs, load_run
 
     try:
+        check_format(fmt, ("terminal", "json"))
         with open_store(store) as evidence:
             before = load_run(evidence, evidence.get(run_a))
             after = load_run(evidence, evidence.get(run_b))

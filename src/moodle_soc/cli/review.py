@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from moodle_soc.cli.common import fail, open_store
+from moodle_soc.cli.common import check_format, fail, open_store
 from moodle_soc.cli.options import SignKeyOption, StoreOption
 from moodle_soc.cli.review_status import (
     AskPassword,
@@ -225,6 +225,7 @@ def list_(
     from moodle_soc.api.reviews import list_reviews
 
     try:
+        check_format(fmt, ("table", "json"))
         with open_store(store) as evidence:
             campaigns = list_reviews(evidence, site=site)
             where = evidence.display

@@ -54,6 +54,13 @@ class FailOn(StrEnum):
 @contextmanager
 def _progress_bar(quiet: bool) -> Iterator[ScanProgress]:
     """A progress bar on stderr while the checks run (none with --quiet)."""
+    if quiet:  # no bar: rich.progress is not even imported
+
+        def ignore(done: int, total: int, check_id: str) -> None:
+            return None
+
+        yield ignore
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(
@@ -80,13 +87,12 @@ def _emit(
     verbose: bool,
     scores: tuple[FrameworkScore, ...] = (),
 ) -> None:
-    from rich.console import Console
-
-    from moodle_soc.cli.frameworks import print_scores
-    from moodle_soc.reports import render
-    from moodle_soc.reports.terminal import render_terminal
-
     if fmt is OutputFormat.terminal:
+        from rich.console import Console
+
+        from moodle_soc.cli.frameworks import print_scores
+        from moodle_soc.reports.terminal import render_terminal
+
         if output is None:
             render_terminal(run, Console(), verbose=verbose)
             print_scores(Console(), scores)
@@ -99,7 +105,14 @@ def _emit(
         except OSError as exc:
             raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
         return
-    document = render(run, "json" if fmt is OutputFormat.json else "html", frameworks=scores)
+    if fmt is OutputFormat.json:  # the HTML and terminal renderers stay unimported
+        from moodle_soc.reports.json_report import render_json
+
+        document = render_json(run, scores)
+    else:
+        from moodle_soc.reports import render
+
+        document = render(run, "html", frameworks=scores)
     if output is None:
         sys.stdout.write(document)
         if not document.endswith("\n"):

@@ -17,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from moodle_soc.data import data_file
@@ -179,6 +178,8 @@ def installed_location() -> Path:
 
 def parse_advisory_file(text: str, where: str) -> AdvisoryFile:
     """Validate a whole advisories file; any problem refuses it (row-level messages)."""
+    import yaml  # only when a file is read: start-up stays fast
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -43,8 +43,12 @@ def at(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-def build_log_review(site: MoodleSite, start: date, end: date, policy: Policy) -> LogReview:
-    """The review of ``site``'s standard log over the UTC days ``start``..``end``."""
+def build_log_review(
+    site: MoodleSite, start: date, end: date, policy: Policy, *, detail: bool = True
+) -> LogReview:
+    """The review of ``site``'s standard log over the UTC days ``start``..``end``. Without
+    ``detail`` (a scan's checks), failed logins are not read one by one: reasons, lockouts
+    and suspended accounts' attempts are left out, so the rows read do not grow with the log."""
     first_query = site.query_count
     window = Window.for_days(start, end)
     queries = q.LogReviewQueries(site)
@@ -55,10 +59,18 @@ def build_log_review(site: MoodleSite, start: date, end: date, policy: Policy) -
     events: Counter[str] = Counter()
     for group in days:
         events[group.eventname] += group.rows
+    ids = id_range(days)
     auth = None
     if queries.has_standard_log:
-        auth = _authentication(site, queries, window, policy, events[q.LOGGED_IN])
-    privileged = _privileged(site, queries, window, days)
+        counted = (events[q.LOGGED_IN], events[q.LOGIN_FAILED])
+        auth = _authentication(site, queries, window, ids, policy, counted, detail)
+        if not detail:
+            notes.append(
+                "Failed logins were counted, and those of IPs and accounts with many failures"
+                " read; the others were not read one by one, so reasons, lockouts and"
+                " suspended accounts' attempts are left out (run 'moodle-soc logs' for them)."
+            )
+    privileged = _privileged(site, queries, window, ids, days)
     integrity = _integrity(site, queries, window, start, end, days, auth)
     return LogReview(
         site=site.identity.name,
@@ -74,6 +86,13 @@ def build_log_review(site: MoodleSite, start: date, end: date, policy: Policy) -
         notes=notes,
         queries=list(site.queries_since(first_query)),
     )
+
+
+def id_range(days: list[q.DayCount]) -> tuple[int, int] | None:
+    """The lowest and highest id of the period's rows (None when it has none)."""
+    if not days:
+        return None
+    return min(g.first_id for g in days), max(g.last_id for g in days)
 
 
 def _thresholds(policy: Policy) -> dict[str, int]:
@@ -112,36 +131,29 @@ def _authentication(
     site: MoodleSite,
     queries: q.LogReviewQueries,
     window: Window,
+    ids: tuple[int, int] | None,
     policy: Policy,
-    successful: int,
+    counted: tuple[int, int],
+    detail: bool,
 ) -> _Auth:
-    by_account = BurstDetector(policy.burst_failures, policy.burst_window_minutes * 60)
-    by_ip = BurstDetector(policy.burst_failures, policy.burst_window_minutes * 60)
-    spraying = SprayingDetector(policy.spraying_usernames, policy.spraying_window_hours * 3600)
+    successful, failed = counted
     reasons: Counter[str] = Counter()
     attempts: dict[tuple[int, str, int], _Span] = {}  # (reason, username, userid)
-    total = malformed = 0
-    for failure in queries.failed_logins(window):
-        total += 1
-        malformed += failure.malformed
-        reasons["unknown" if failure.reason is None else str(failure.reason)] += 1
-        name = _username(failure)
-        by_account.add(name, failure.time)
-        if failure.ip:
-            by_ip.add(failure.ip, failure.time)
-            spraying.add(failure.ip, name, failure.time)
-        if failure.reason in (LOCKED_OUT, SUSPENDED):
-            key = (failure.reason, name, failure.userid)
-            span = attempts.setdefault(key, _Span(failure.time, failure.time, 0))
-            span.last, span.count = failure.time, span.count + 1
-    bursts = [_burst("account", i) for i in by_account.incidents()]
-    bursts += [_burst("ip", i) for i in by_ip.incidents()]
-    bursts.sort(key=lambda b: (b.first, b.by, b.key))
+    malformed = 0
+    if detail and ids is not None:
+        for failure in queries.failed_logins(window, ids):
+            malformed += failure.malformed
+            reasons["unknown" if failure.reason is None else str(failure.reason)] += 1
+            if failure.reason in (LOCKED_OUT, SUSPENDED):
+                key = (failure.reason, _username(failure), failure.userid)
+                span = attempts.setdefault(key, _Span(failure.time, failure.time, 0))
+                span.last, span.count = failure.time, span.count + 1
+    bursts, spraying = _patterns(queries, window, ids, policy)
     model = Authentication(
         successful_logins=successful,
-        failed_logins=FailedLogins(total=total, by_reason=dict(sorted(reasons.items()))),
+        failed_logins=FailedLogins(total=failed, by_reason=dict(sorted(reasons.items()))),
         bursts=bursts,
-        spraying=[_spraying(i) for i in spraying.incidents()],
+        spraying=spraying,
         lockouts=_attempts(attempts, LOCKED_OUT),
         suspended_attempts=_attempts(attempts, SUSPENDED),
         inactive_account_logins=[
@@ -159,17 +171,50 @@ def _authentication(
     return _Auth(model, malformed)
 
 
+def _patterns(
+    queries: q.LogReviewQueries, window: Window, ids: tuple[int, int] | None, policy: Policy
+) -> tuple[list[Burst], list[Spraying]]:
+    """Bursts and spraying: grouped queries find the IPs and accounts that could hold one,
+    then only their failed logins are read, through the exact sliding-window detectors."""
+    if ids is None:  # no row in the period
+        return [], []
+    width, spray_width = policy.burst_window_minutes * 60, policy.spraying_window_hours * 3600
+    half, spray_half = -(-policy.burst_failures // 2), -(-policy.spraying_usernames // 2)
+    burst_ips = queries.failure_candidates(window, "ip", width, half)
+    accounts = queries.failure_candidates(window, "userid", width, half)
+    spray_ips = queries.failure_candidates(window, "ip", spray_width, spray_half, distinct=True)
+    by_account = BurstDetector(policy.burst_failures, width)
+    by_ip = BurstDetector(policy.burst_failures, width)
+    spraying = SprayingDetector(policy.spraying_usernames, spray_width)
+    account_ids = {int(a) for a in accounts}
+    rows = queries.failed_logins(window, ids, ips=burst_ips | spray_ips, userids=account_ids)
+    for failure in rows:
+        if failure.userid in account_ids:
+            by_account.add(str(failure.userid), failure.time)
+        if failure.ip in burst_ips:
+            by_ip.add(failure.ip, failure.time)
+        if failure.ip in spray_ips:
+            spraying.add(failure.ip, _username(failure), failure.time)
+    names = queries.usernames(int(i.key) for i in by_account.incidents())
+    bursts = [
+        _burst("account", i, names.get(int(i.key), f"user {i.key}")) for i in by_account.incidents()
+    ]
+    bursts += [_burst("ip", i, i.key) for i in by_ip.incidents()]
+    bursts.sort(key=lambda b: (b.first, b.by, b.key))
+    return bursts, [_spraying(i) for i in spraying.incidents()]
+
+
 def _username(failure: FailedLogin) -> str:
     if failure.username:
         return failure.username
     return f"user {failure.userid}" if failure.userid else "(no username)"
 
 
-def _burst(by: str, incident: Incident) -> Burst:
+def _burst(by: str, incident: Incident, key: str) -> Burst:
     return Burst.model_validate(
         {
             "by": by,
-            "key": incident.key,
+            "key": key,
             "failures": incident.failures,
             "first": at(incident.first),
             "last": at(incident.last),
@@ -227,7 +272,11 @@ def _new_sources(site: MoodleSite, queries: q.LogReviewQueries, window: Window) 
 
 
 def _privileged(
-    site: MoodleSite, queries: q.LogReviewQueries, window: Window, days: list[q.DayCount]
+    site: MoodleSite,
+    queries: q.LogReviewQueries,
+    window: Window,
+    ids: tuple[int, int] | None,
+    days: list[q.DayCount],
 ) -> Privileged:
     totals: Counter[str] = Counter()
     acting_as = 0
@@ -237,13 +286,13 @@ def _privileged(
             if group.eventname in counted:
                 totals[counter] += group.rows
     detail: dict[str, list[AdminEvent]] = defaultdict(list)
-    if queries.has_standard_log:
-        for event in queries.admin_events(window):
+    if queries.has_standard_log and ids is not None:
+        for event in queries.admin_events(window, ids):
             detail[event.eventname].append(event)
-    ids = {e.userid for events in detail.values() for e in events}
-    ids |= {e.relateduserid for events in detail.values() for e in events if e.relateduserid}
-    ids |= {e.realuserid for events in detail.values() for e in events if e.realuserid}
-    names = queries.usernames(ids)
+    people = {e.userid for events in detail.values() for e in events}
+    people |= {e.relateduserid for events in detail.values() for e in events if e.relateduserid}
+    people |= {e.realuserid for events in detail.values() for e in events if e.realuserid}
+    names = queries.usernames(people)
     role_names = queries.role_names() if system_roles_wanted(detail) else {}
     settings = list(site.history.setting_changes(window))
     roles = list(site.history.roles.events(window)) if queries.has_standard_log else []

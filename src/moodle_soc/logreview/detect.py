@@ -3,6 +3,8 @@
 Each detector holds, per account or IP, only the attempts inside its sliding window, so memory
 depends on how many keys are active at once, not on the size of the log. Overlapping windows of
 one key merge into one incident (its first and last attempt, and how many failures it holds).
+Attempts are fed in the log's id order, which is Moodle's time order (ids grow as rows are
+written).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ STATUS_LABEL = {
     Status.NOT_APPLICABLE: "N/A",
 }
 SEVERITY_ORDER = tuple(sorted(Severity, key=lambda s: -s.rank))
-# "What to fix first" lists this many failed resources per check; section 4 lists them all.
+# "What to fix first" lists this many failed resources per check; section 4 lists EXAMPLE_LIMIT.
 FIX_FIRST_LIMIT = 10
 
 # Filtering of the findings section. Kept tiny and inline; the CSP allows only this exact text.
@@ -69,11 +69,24 @@ _SCRIPT = """
 """
 
 
+#: Section 4 lists this many findings per check (worst first) and counts the rest, so a check
+#: with 100,000 affected accounts renders 20 rows; the JSON report holds every finding.
+EXAMPLE_LIMIT = 20
+
+
 @dataclass(frozen=True)
 class CheckGroup:
     check_id: str
     summary: CheckSummary | None
     findings: tuple[Finding, ...]
+
+    @property
+    def shown(self) -> tuple[Finding, ...]:
+        return self.findings[:EXAMPLE_LIMIT]
+
+    @property
+    def more(self) -> int:
+        return max(0, len(self.findings) - EXAMPLE_LIMIT)
 
 
 @dataclass(frozen=True)

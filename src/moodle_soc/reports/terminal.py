@@ -36,6 +36,9 @@ STATUS_STYLE = {
     Status.PASS: "green",
     Status.NOT_APPLICABLE: "dim",
 }
+#: Resources listed per check; the rest are counted (the JSON report holds every finding), so a
+#: check with 100,000 affected accounts prints 20 lines, not 100,000.
+EXAMPLE_LIMIT = 20
 STATUS_LABEL = {
     Status.FAIL: "failed",
     Status.ERROR: "error",
@@ -281,13 +284,15 @@ def _check_block(group: list[Finding]) -> RenderableType:
     if len(group) > 1:
         heading.append(f" ({len(group)} resources)", style="italic")
     grid.add_row(_label(worst), heading)
-    for item in group:
+    for item in group[:EXAMPLE_LIMIT]:
         line = Text(terminal_safe(item.resource), style="italic")
         line.append(": ")
         line.append(terminal_safe(item.reason))
         grid.add_row(Text(""), line)
         if item.exception is not None:
             grid.add_row(Text("Exception", style="dim", justify="right"), _exception_text(item))
+    if len(group) > EXAMPLE_LIMIT:
+        grid.add_row(Text(""), _more(len(group) - EXAMPLE_LIMIT))
     grid.add_row(Text("Fix", style="dim", justify="right"), Text(terminal_safe(first.remediation)))
     if first.fix_command:
         grid.add_row(
@@ -316,10 +321,28 @@ def _compact_list(items: Iterable[Finding]) -> RenderableType:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=10, no_wrap=True)
     grid.add_column(ratio=1, overflow="fold")
+    listed: dict[str, int] = {}
     for item in items:
+        listed[item.check_id] = listed.get(item.check_id, 0) + 1
+        if listed[item.check_id] > EXAMPLE_LIMIT:
+            continue
         heading = Text(terminal_safe(item.check_id), style="bold")
         heading.append(" · ")
         heading.append(terminal_safe(item.resource), style="italic")
         grid.add_row(_label(item), heading)
         grid.add_row(Text(""), Text(terminal_safe(item.reason), style="dim"))
+    for check_id, count in listed.items():
+        if count > EXAMPLE_LIMIT:
+            line = _more(count - EXAMPLE_LIMIT)
+            line.append(f" ({terminal_safe(check_id)})", style="dim")
+            grid.add_row(Text(""), line)
     return Padding(grid, (1, 0, 0, 0))
+
+
+def _more(count: int) -> Text:
+    """The line that stands for the resources not listed: how many, and where they all are."""
+    noun = "resource" if count == 1 else "resources"
+    return Text(
+        f"… and {count} more {noun}: the JSON report (--format json) lists every finding",
+        style="dim italic",
+    )

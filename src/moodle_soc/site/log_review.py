@@ -212,13 +212,60 @@ class LogReviewQueries:
         )
         return missing, [IdGap(int(r["id"]), int(r["next_id"])) for r in rows]
 
-    def failed_logins(self, window: Window) -> Iterator[FailedLogin]:
-        """Every failed login in ``window``, in id order, streamed in keyset pages."""
+    def failure_candidates(
+        self, window: Window, by: str, width: int, at_least: int, *, distinct: bool = False
+    ) -> set[str]:
+        """Values of ``by`` (``ip`` or ``userid``) with at least ``at_least`` failed logins in
+        one ``width``-second bucket of ``window`` (distinct ``other`` values when ``distinct``:
+        usernames tried, for spraying). A pattern of n attempts within ``width`` spans at most
+        two buckets, so one holds at least half of them: with ``at_least`` = ceil(n / 2) no
+        pattern is missed, and only its keys' rows need reading. One grouped query."""
+        log = self._log()
+        column = log.c[by]
+        bucket = (log.c.timecreated - log.c.timecreated % width).label("bucket")
+        counted = sa.func.count(sa.distinct(log.c.other)) if distinct else sa.func.count()
+        statement = (
+            sa.select(column.label("key"), bucket)
+            .where(log.c.eventname == LOGIN_FAILED, window.holds(log.c.timecreated))
+            .group_by(column, bucket)
+            .having(counted >= at_least)
+        )
+        if by == "userid":
+            statement = statement.where(column > 0)
+        else:
+            statement = statement.where(column.is_not(None), column != "")
+        what = "usernames tried" if distinct else "failed logins"
+        rows = self.db.fetch_all(statement, f"logs: {by}s with many {what} in one window")
+        return {str(r["key"]) for r in rows}
+
+    def failed_logins(
+        self,
+        window: Window,
+        ids: tuple[int, int],
+        *,
+        ips: Iterable[str] | None = None,
+        userids: Iterable[int] | None = None,
+    ) -> Iterator[FailedLogin]:
+        """Failed logins in ``window``, in id order, streamed in keyset pages; ``ids`` is the
+        window's id range (from ``day_counts``), so every page is bounded on the key. With
+        ``ips``/``userids``, only the rows of those IPs or accounts (candidates of a pattern)."""
         log = self._log()
         statement = sa.select(
             log.c.id, log.c.timecreated, log.c.userid, log.c.ip, log.c.other
-        ).where(log.c.eventname == LOGIN_FAILED, window.holds(log.c.timecreated))
+        ).where(
+            log.c.eventname == LOGIN_FAILED,
+            window.holds(log.c.timecreated),
+            log.c.id.between(*ids),
+        )
         purpose = "logs: failed logins in the period"
+        if ips is not None or userids is not None:
+            statement = statement.where(
+                sa.or_(
+                    log.c.ip.in_(sorted(set(ips or ()))),
+                    log.c.userid.in_(sorted(set(userids or ()))),
+                )
+            )
+            purpose = "logs: failed logins of the IPs and accounts with many failures"
         for row in self.db.stream(statement, log.c.id, purpose, self.chunk_size):
             other, malformed = _decoded(row["other"])
             username = other.get("username")
@@ -232,13 +279,16 @@ class LogReviewQueries:
                 malformed=malformed,
             )
 
-    def admin_events(self, window: Window) -> Iterator[AdminEvent]:
-        """Administrative events in ``window`` (``DETAIL_EVENTS``), streamed by id."""
+    def admin_events(self, window: Window, ids: tuple[int, int]) -> Iterator[AdminEvent]:
+        """Administrative events in ``window`` (``DETAIL_EVENTS``), streamed by id within the
+        window's id range ``ids``."""
         log = self._log()
         names = ("id", "timecreated", "eventname", "userid", "relateduserid", "realuserid",
                  "contextlevel", "objectid", "ip", "other")  # fmt: skip
         statement = sa.select(*(log.c[n] for n in names)).where(
-            log.c.eventname.in_(sorted(DETAIL_EVENTS)), window.holds(log.c.timecreated)
+            log.c.eventname.in_(sorted(DETAIL_EVENTS)),
+            window.holds(log.c.timecreated),
+            log.c.id.between(*ids),
         )
         purpose = "logs: administrative events in the period"
         for row in self.db.stream(statement, log.c.id, purpose, self.chunk_size):

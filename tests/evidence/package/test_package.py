@@ -360,3 +360,81 @@ def test_a_package_per_framework_holds_each_requirement_and_its_mapping(
     plain = members(world.package)
     assert set(files) - set(plain) == {"frameworks/iso27001.csv", "frameworks/iso27001.json"}
     assert files["controls/control-matrix.csv"] == plain["controls/control-matrix.csv"]
+
+
+def test_the_scope_marks_controls_out_of_scope_and_keeps_them_out_of_the_score(
+    sqlite_store: EvidenceStore, tmp_path: Path
+) -> None:
+    from moodle_soc import api
+
+    store = sqlite_store
+    run = store_run(store, scan(INSIDE[0]))
+    unscoped = tmp_path / "unscoped.zip"
+    export_package(store, run.site_key, START, END, unscoped, generated_at=GENERATED)
+    answers = {
+        "hosted_for_customers": True, "availability_commitments": False,
+        "confidential_data": True, "processes_transactions": False,
+        "personal_information": False, "takes_payments": False, "revenue_recognition": False,
+        "erp_integration": False, "customers_under_financial_audit": False,
+        "hosting_model": "self-hosted", "report_type": "type2",
+        "period": "2026-03-01..2026-03-14",
+    }  # fmt: skip
+    api.decide_readiness_scope(
+        store, answers=answers, site=run.site_key, decided_by="cco", now=AFTER
+    )
+    package = tmp_path / "scoped.zip"
+    export_package(store, run.site_key, START, END, package, generated_at=GENERATED)
+
+    def matrix(path: Path) -> dict[tuple[str, str], dict[str, str]]:
+        text = members(path)["controls/control-matrix.csv"].decode()
+        return {(r["type"], r["id"]): r for r in csv.DictReader(io.StringIO(text))}
+
+    before, after = matrix(unscoped), matrix(package)
+    assert before.keys() == after.keys()  # never dropped
+    by = " Decided by cco on 2026-03-15."
+    availability = after["criterion", "A1.2"]
+    assert availability["in_scope"] == "false"
+    assert availability["scope_decision"] == (
+        "Out of scope: the answers say availability_commitments is false." + by
+    )
+    assert availability["status"] == before["criterion", "A1.2"]["status"]  # measured, kept
+    assert after["criterion", "CC6.1"]["in_scope"] == "true"
+    assert after["criterion", "CC6.1"]["scope_decision"] == "Security is always in scope." + by
+    assert after["criterion", "C1.1"]["in_scope"] == "true"
+    soc1 = [r for (kind, id_), r in after.items() if kind == "criterion" and "ITGC" in id_]
+    assert soc1 and all(r["in_scope"] == "false" for r in soc1)
+    assert soc1[0]["scope_decision"].startswith("SOC 1 does not apply")
+    assert before["criterion", "A1.2"]["scope_decision"].startswith("No scope decided")
+    cached = after["check", "hardening.javascript_cached"]  # serves only A1.1
+    assert cached["in_scope"] == "false"
+    assert cached["scope_decision"] == (
+        "Out of scope: every criterion it serves (A1.1) is out of scope. Out of scope: the"
+        " answers say availability_commitments is false." + by
+    )
+    assert cached["status"] == before["check", "hardening.javascript_cached"]["status"]
+    mfa = after["check", "authentication.mfa_enabled"]
+    assert mfa["in_scope"] == "true" and mfa["scope_decision"].startswith("In scope: it serves CC")
+    for (kind, _), row in after.items():
+        if kind == "check":
+            served = row["criteria_or_checks"].split()
+            inside = [c for c in served if after["criterion", c]["in_scope"] == "true"]
+            assert row["in_scope"] == ("true" if inside or not served else "false")
+            assert row["status"] == before[kind, row["id"]]["status"]
+
+    def controls_line(path: Path) -> str:
+        readme = members(path)["README.txt"].decode()
+        return next(line for line in readme.splitlines() if line.startswith("Controls:"))
+
+    criteria = [r for (kind, _), r in after.items() if kind == "criterion"]
+    counted = [r for r in criteria if r["in_scope"] == "true"]
+    operated = sum(r["status"] == "operated throughout" for r in counted)
+    assert controls_line(package) == (
+        f"Controls:    {operated} of {len(counted)} in-scope SOC 2 criteria and SOC 1 objectives"
+        f" operated throughout the period; {len(criteria) - len(counted)} out of scope by the"
+        " scope decision (listed, not counted)."
+    )
+    assert controls_line(unscoped).endswith(
+        f"of {len(criteria)} in-scope SOC 2 criteria and"
+        " SOC 1 objectives operated throughout the period."
+    )
+    assert verify_package(package).problem is None

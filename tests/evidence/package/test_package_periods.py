@@ -77,6 +77,10 @@ def test_a_policy_in_force_during_the_period_goes_into_the_package(
     export_package(store, ref.key, date(2026, 11, 20), date(2026, 12, 7), package)
     result = verify_package(package)
     assert result.ok, result.problem
+    from moodle_soc.evidence.package.verify import UNSIGNED_NOTE
+
+    assert UNSIGNED_NOTE in result.notes  # said loudly: what an unsigned package cannot prove
+    assert "cannot prove who made it" in UNSIGNED_NOTE
     with zipfile.ZipFile(package) as archive:
         names = archive.namelist()
         lines = [json.loads(line) for line in archive.read("chain/records.jsonl").splitlines()]

@@ -26,6 +26,7 @@ from moodle_soc.evidence.package.tables import (
     finding_rows,
     findings_table,
     framework_table,
+    matrix_summary,
     xlsx_bytes,
 )
 from moodle_soc.evidence.periods.populations import POPULATION_KINDS
@@ -49,6 +50,7 @@ class Content:
     files: dict[str, bytes] = field(default_factory=dict)
     records: list[RecordEntry] = field(default_factory=list)
     kinds: Counter[str] = field(default_factory=Counter)
+    summary: str = ""
     done: int = 0
     total: int = 0
 
@@ -73,6 +75,7 @@ def collect(
     from moodle_soc.evidence.periods.frameworks import framework_periods
     from moodle_soc.evidence.periods.timeline import period_report
     from moodle_soc.evidence.store.verify import verify_store
+    from moodle_soc.programme.scope import scope_in_force
     from moodle_soc.reports.pdf import html_to_pdf
     from moodle_soc.reports.period import render_period_html
 
@@ -128,7 +131,8 @@ def collect(
         content.records.append(entry)
         content.step(progress, f"Record {record.seq} ({record.kind})")
     table = findings_table(findings)
-    matrix = control_matrix(report, attached)
+    matrix = control_matrix(report, attached, scope_in_force(store, site.key))
+    content.summary = matrix_summary(matrix)
     content.files = {
         "report/period-report.html": html.encode(),
         "report/period-report.pdf": pdf,

@@ -317,6 +317,7 @@ def _readme(
         other=len(content.records) - sum(kinds[k] for k in main),
         range_head=segment[-1].record_hash if segment else "none (no evidence in the period)",
         head_at_export=head,
+        controls=_plain(content.summary),
         signed=f"signed by {', '.join(manifest_signers)}" if manifest_signers else "not signed",
         key_lines="\n".join(lines) or "Nothing in this package is signed.",
     )

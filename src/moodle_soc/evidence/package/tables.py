@@ -16,13 +16,17 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moodle_soc.models.frameworks import FrameworkPeriod
 from moodle_soc.models.period import FindingHistory, PeriodReport
 from moodle_soc.models.run import AuditRun
 from moodle_soc.results import Status
 from moodle_soc.safety import is_formula_like, neutralize_formula
+
+if TYPE_CHECKING:
+    from moodle_soc.frameworks.catalogue import Catalogue, Criterion
+    from moodle_soc.models.programme import ReadinessScope
 
 Cell = str | int | float | bool | None
 XLSX_MAX_CELL = 32767  # Excel's limits; the CSV keeps every value whole
@@ -161,14 +165,21 @@ def _iso(moment: datetime) -> str:
 MATRIX_COLUMNS = (
     "type", "id", "title", "criteria_or_checks", "status", "days_pass", "days_fail",
     "days_unknown", "exception", "fixed_on", "still_failing", "manual_evidence", "attachments",
+    "in_scope", "scope_decision",
 )  # fmt: skip
+NO_SCOPE = "No scope decided ('moodle-soc readiness scope'): everything is in scope."
 
 
-def control_matrix(report: PeriodReport, attached: Mapping[int, str]) -> Table:
+def control_matrix(
+    report: PeriodReport, attached: Mapping[int, str], scope: ReadinessScope | None = None
+) -> Table:
     """Every check, then every SOC 2 criterion and SOC 1 objective, over the period.
 
     ``attached`` maps attachment record numbers to the control id they serve. A criterion's
     day fails when any of its checks failed that day and passes when all of them passed.
+    With a ``scope``, each row says whether the scope decision keeps it in (a criterion: its
+    category's or SOC 1's decision; a check: in while any criterion it serves is in), with
+    the decision's reason and who took it. Out-of-scope rows keep their measured status.
     """
     from moodle_soc.checks.registry import all_checks
     from moodle_soc.frameworks import load_catalogue
@@ -194,6 +205,7 @@ def control_matrix(report: PeriodReport, attached: Mapping[int, str]) -> Table:
         rows.append(["check", check_id, title, criteria, *_over_period(days, report.days)])
         rows[-1] += [exception, fixed, bool(control and control.still_failing), ""]
         rows[-1].append(files_for(check_id))
+        rows[-1] += _check_scope(catalogue, check_id, scope)
     for framework in catalogue.frameworks():
         for criterion in framework.criteria:
             mapped = [controls[c] for c in criterion.checks if c in controls]
@@ -213,7 +225,66 @@ def control_matrix(report: PeriodReport, attached: Mapping[int, str]) -> Table:
             rows[-1] += ["", any(m.still_failing for m in mapped)]
             rows[-1].append(" ".join(criterion.manual_evidence))
             rows[-1].append(files_for(criterion.id, *criterion.manual_evidence, *criterion.checks))
+            rows[-1] += _criterion_scope(framework.id, criterion, scope)
     return Table("Control matrix", MATRIX_COLUMNS, rows)
+
+
+def matrix_summary(table: Table) -> str:
+    """The matrix's score: criteria and objectives that operated throughout the period, out
+    of those in scope; out-of-scope ones are named as such and not counted."""
+    kind, status, inside = (table.columns.index(c) for c in ("type", "status", "in_scope"))
+    criteria = [row for row in table.rows if row[kind] == "criterion"]
+    counted = [row for row in criteria if row[inside] is not False]
+    operated = sum(row[status] == "operated throughout" for row in counted)
+    text = (
+        f"{operated} of {len(counted)} in-scope SOC 2 criteria and SOC 1 objectives operated"
+        " throughout the period"
+    )
+    if excluded := len(criteria) - len(counted):
+        text += f"; {excluded} out of scope by the scope decision (listed, not counted)"
+    return text + "."
+
+
+def _decision(framework: str, criterion: Criterion, scope: ReadinessScope) -> tuple[bool, str]:
+    """Whether the scope keeps a SOC 2 criterion (by its category) or a SOC 1 objective in,
+    and the decision's reason."""
+    decided = scope.decision("SOC1" if framework == "soc1" else criterion.category)
+    if decided is None:
+        return True, "In scope: the scope decision does not name this category."
+    return decided.in_scope, decided.reason
+
+
+def _decided_by(scope: ReadinessScope) -> str:
+    return f"Decided by {scope.decided_by} on {scope.decided_at.date()}."
+
+
+def _criterion_scope(
+    framework: str, criterion: Criterion, scope: ReadinessScope | None
+) -> list[Cell]:
+    if scope is None:
+        return [True, NO_SCOPE]
+    inside, reason = _decision(framework, criterion, scope)
+    return [inside, f"{reason} {_decided_by(scope)}"]
+
+
+def _check_scope(catalogue: Catalogue, check_id: str, scope: ReadinessScope | None) -> list[Cell]:
+    if scope is None:
+        return [True, NO_SCOPE]
+    served = [
+        (criterion.id, *_decision(framework.id, criterion, scope))
+        for framework in catalogue.frameworks()
+        for criterion in framework.criteria
+        if check_id in criterion.checks
+    ]
+    if not served:
+        return [True, "In scope: the check serves no SOC criterion the scope could exclude."]
+    inside = [c for c, kept, _ in served if kept]
+    if inside:
+        return [True, f"In scope: it serves {' '.join(inside)}."]
+    ids = " ".join(c for c, _, _ in served)
+    reasons = " ".join(dict.fromkeys(reason for _, _, reason in served))
+    text = f"Out of scope: every criterion it serves ({ids}) is out of scope. {reasons}"
+    return [False, f"{text} {_decided_by(scope)}"]
 
 
 REQUIREMENT_COLUMNS = (

@@ -59,6 +59,16 @@ class PackageVerifyReport:
         return self.problem is None
 
 
+#: What an unsigned package can and cannot prove, said loudly by verify-package.
+UNSIGNED_NOTE = (
+    "UNSIGNED: the manifest is not signed, so anyone could have produced this package. It"
+    " proves only that its files match its own manifest and that its records form an"
+    " unbroken hash chain; it cannot prove who made it, nor that the readable files (findings"
+    " CSV, period report) were not edited and rehashed. Ask for a package exported with"
+    " --sign-key, and compare its range head with one recorded earlier."
+)
+
+
 def verify_package(path: Path) -> PackageVerifyReport:
     """Verify the package at ``path``; ``report.problem`` names the first thing that differs."""
     report = PackageVerifyReport(path=path)
@@ -98,7 +108,7 @@ def _verify(path: Path, report: PackageVerifyReport) -> None:
     report.range_head, report.head_at_export = chain.range_head, manifest.chain.head_at_export
     report.notes = chain.notes
     if not manifest.signatures:
-        report.notes.append("The manifest is not signed: anyone could have produced it.")
+        report.notes.append(UNSIGNED_NOTE)
 
 
 def _members(archive: str, raw: bytes) -> tuple[dict[str, Member], bytes]:
