@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
+
 from moodle_soc import __version__
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ class Section:
     intro: str = ""
     empty: str = "Nothing to show."
     flagged: list[bool] = field(default_factory=list)
+    figures: list[Markup] = field(default_factory=list)  # inline SVG drawn above the table
 
 
 @dataclass

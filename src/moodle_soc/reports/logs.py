@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup, escape
+
 from moodle_soc.models.logs import FAILURE_REASONS
 from moodle_soc.reports.changes import Document, Section, render_document, text
 
@@ -141,6 +143,7 @@ def logs_document(review: LogReview, *, sha256: str | None = None) -> Document:
                 columns,
                 [[text(v) for v in row] for row in daily],
                 empty="The period has no day.",
+                figures=daily_charts(review),
             ),
         ],
     )
@@ -148,3 +151,65 @@ def logs_document(review: LogReview, *, sha256: str | None = None) -> Document:
 
 def render_logs_html(review: LogReview, *, sha256: str | None = None) -> str:
     return render_document(logs_document(review, sha256=sha256))
+
+
+# --- charts -------------------------------------------------------------------------------------
+
+CHART_W, CHART_H, PAD_L, PAD_B, PAD_T = 720, 110, 48, 22, 14
+SERIES = (
+    ("events", "All events"),
+    ("successful_logins", "Successful logins"),
+    ("failed_logins", "Failed logins"),
+    ("config_changes", "Configuration changes"),
+    ("role_changes", "Role and capability changes"),
+    ("role_assignments", "Role assignments"),
+    ("loginas_sessions", "'Log in as' sessions"),
+    ("password_changes", "Password changes"),
+    ("users_created", "Users created"),
+    ("users_deleted", "Users deleted"),
+    ("tokens_created", "Web-service tokens created"),
+)
+
+
+def daily_charts(review: LogReview) -> list[Markup]:
+    """One bar chart per daily count that is not zero throughout (inline SVG, no script)."""
+    charts = []
+    for name, title in SERIES:
+        values = [d.events if name == "events" else d.counts.get(name, 0) for d in review.daily]
+        if any(values):
+            charts.append(bar_chart(title, [str(d.day) for d in review.daily], values))
+    return charts
+
+
+def bar_chart(title: str, days: list[str], values: list[int]) -> Markup:
+    """Bars of ``values`` per day, the largest labelled; only numbers and dates go in."""
+    top = max(max(values), 1)
+    plot_w, plot_h = CHART_W - PAD_L - 8, CHART_H - PAD_T - PAD_B
+    step = plot_w / max(len(values), 1)
+    label = f"{title}: {sum(values)} in {len(values)} day(s), at most {top} a day."
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_W} {CHART_H}"'
+        f' width="100%" role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>',
+        f'<text x="{PAD_L}" y="11" font-size="11" fill="#1c2330">{escape(title)}</text>',
+        f'<text x="{PAD_L - 6}" y="{PAD_T + 8}" text-anchor="end" font-size="10"'
+        f' fill="#5b6474">{top}</text>',
+        f'<line x1="{PAD_L}" x2="{CHART_W - 8}" y1="{PAD_T + plot_h}" y2="{PAD_T + plot_h}"'
+        ' stroke="#d9dee7"/>',
+    ]
+    for n, (day, value) in enumerate(zip(days, values, strict=True)):
+        height = round(plot_h * value / top, 1)
+        x = round(PAD_L + n * step + step * 0.1, 1)
+        parts.append(
+            f'<rect x="{x}" y="{round(PAD_T + plot_h - height, 1)}"'
+            f' width="{round(step * 0.8, 1)}" height="{height}" fill="#1f3a5f">'
+            f"<title>{escape(day)}: {value}</title></rect>"
+        )
+    if days:
+        parts.append(
+            f'<text x="{PAD_L}" y="{CHART_H - 6}" font-size="10" fill="#5b6474">'
+            f"{escape(days[0])}</text>"
+            f'<text x="{CHART_W - 8}" y="{CHART_H - 6}" text-anchor="end" font-size="10"'
+            f' fill="#5b6474">{escape(days[-1])}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
