@@ -41,3 +41,24 @@ def test_a_table_the_user_may_not_read_is_an_error_naming_the_grant(
     cron = [f for f in run.findings if f.check_id.startswith("operations.cron")]
     assert cron and all(f.status is Status.ERROR for f in cron), cron
     assert f"{user.name} may not read" in named[0].reason
+
+
+def test_an_unreadable_config_table_ends_the_scan_with_exit_3_naming_the_grant(
+    request: pytest.FixtureRequest,
+) -> None:
+    from moodle_soc.errors import ExitCode, MoodleSocError
+
+    site = restored(request, WEAK)
+    user = readonly_user(request, site)
+    table = f"{site.prefix}config"
+    with site.admin.connect() as connection:
+        connection.execute(sa.text(f"REVOKE SELECT ON {table} FROM {user.name}"))
+    try:
+        with pytest.raises(MoodleSocError) as caught:
+            with site.open_site(user=user.name, password=user.password) as moodle:
+                judge_site(moodle)
+    finally:
+        with site.admin.connect() as connection:
+            connection.execute(sa.text(f"GRANT SELECT ON {table} TO {user.name}"))
+    assert caught.value.exit_code == ExitCode.CANNOT_CONNECT
+    assert f"GRANT SELECT ON {table} TO {user.name}" in caught.value.message

@@ -95,3 +95,23 @@ def test_the_pdf_is_deterministic_and_loads_only_inline_data(tmp_path: Path) -> 
 
     assert outside.startswith(b"%PDF") and outside == html_to_pdf(page(local.as_uri()))
     assert b"/Image" not in outside and b"/Image" in embedded
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "shown"),
+    [
+        ("lastaccess", 1795936000, "2026-11-29 07:06 UTC (1795936000)"),
+        ("timemodified", 1795936000, "2026-11-29 07:06 UTC (1795936000)"),
+        ("validuntil", 1795936000, "2026-11-29 07:06 UTC (1795936000)"),
+        ("lastaccess", 0, "0"),  # never: not a date
+        ("count", 1795936000, "1795936000"),  # not a time-like key
+        ("timeout", True, "true"),
+    ],
+)
+def test_observed_moodle_times_are_shown_as_dates_with_the_raw_value(
+    key: str, value: object, shown: str
+) -> None:
+    from moodle_soc.reports.templating import observed_values
+
+    (row,) = observed_values({key: value})
+    assert row.text == shown

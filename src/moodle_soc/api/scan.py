@@ -56,6 +56,7 @@ def evidence_on_record(
     from moodle_soc.evidence.store.states import latest_attachments, recorded_states
     from moodle_soc.policy import Policy
     from moodle_soc.programme.exceptions import exceptions_on_record
+    from moodle_soc.programme.scope import categories_out_of_scope, scope_in_force
     from moodle_soc.reviews.campaigns import load_campaigns
 
     key = site_ref_for_site(site).key
@@ -67,6 +68,7 @@ def evidence_on_record(
         site_states=tuple(recorded_states(store, key, start, site.audit_time)),
         attachments=latest_attachments(store, key, site.audit_time.date()),
         exceptions=tuple(exceptions_on_record(store, key)),
+        out_of_scope=categories_out_of_scope(scope_in_force(store, key)),
         log_reviews=tuple(log_reviews_in_period(store, key, date.min, date.max)),
     )
 

@@ -40,6 +40,8 @@ class OnRecord:
     attachments: dict[str, date] = field(default_factory=dict)
     #: Risk exceptions on record (with their revocations): the runner applies them.
     exceptions: tuple[ExceptionOnRecord, ...] = ()
+    #: SOC 2 categories the readiness scope leaves out, with the decision (reason, who, when).
+    out_of_scope: dict[str, str] = field(default_factory=dict)
     #: Signed-off audit-log reviews (``moodle-soc logs review``).
     log_reviews: tuple[LogReviewSummary, ...] = ()
 

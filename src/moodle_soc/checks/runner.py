@@ -156,7 +156,9 @@ def run_scan(
         started_at=started,
         finished_at=datetime.now(UTC),
         policy=policy.model_dump(mode="json"),
-        summary=summarize(findings, catalogue),
+        summary=summarize(
+            findings, catalogue, scan.on_record.out_of_scope if scan.on_record else None
+        ),
         checks=tuple(summaries),
         findings=tuple(findings),
         queries=site.queries,

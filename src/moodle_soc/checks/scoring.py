@@ -10,7 +10,7 @@ evidences). docs/severity.md states the rubric and the formula; a test keeps it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 from moodle_soc.frameworks import Catalogue, Framework
 from moodle_soc.models.frameworks import FrameworkScore, RequirementState, RequirementStateName
@@ -73,28 +73,43 @@ def _check_state(statuses: list[Status]) -> Status:
     return Status.NOT_APPLICABLE
 
 
-def summarize(findings: list[Finding], catalogue: Catalogue) -> Summary:
-    """Counts by status and failed severity, and each SOC 2 category's readiness score."""
+def summarize(
+    findings: list[Finding], catalogue: Catalogue, out_of_scope: Mapping[str, str] | None = None
+) -> Summary:
+    """Counts by status and failed severity, and each SOC 2 category's readiness score.
+
+    ``out_of_scope`` maps SOC 2 categories the readiness scope leaves out to the decision (its
+    reason and who took it): they stay listed, marked, and out of the overall score."""
     by_status = {status.value: 0 for status in Status}
     failed: dict[str, int] = {}
     for finding in findings:
         by_status[finding.status.value] += 1
         if finding.status is Status.FAIL:
             failed[finding.severity.value] = failed.get(finding.severity.value, 0) + 1
-    soc2 = score_framework(findings, catalogue.soc2)
+    out = dict(out_of_scope or {})
+    soc2 = score_framework(findings, catalogue.soc2, excluded=out.keys())
+    readiness = tuple(
+        r.model_copy(update={"in_scope": False, "scope_decision": out[r.category]})
+        if r.category in out
+        else r
+        for r in soc2.readiness
+    )
     return Summary(
         by_status=by_status,
         failed_by_severity=failed,
-        readiness=soc2.readiness,
+        readiness=readiness,
         overall_score=soc2.overall_score,
     )
 
 
 def score_framework(
-    findings: list[Finding] | tuple[Finding, ...], framework: Framework
+    findings: list[Finding] | tuple[Finding, ...],
+    framework: Framework,
+    *,
+    excluded: Collection[str] = (),
 ) -> FrameworkScore:
     """Each requirement's state and each category's readiness score, from the findings of the
-    requirement's mapped checks."""
+    requirement's mapped checks; the overall score leaves the ``excluded`` categories out."""
     statuses_by_check: dict[str, list[Status]] = {}
     for finding in findings:
         statuses_by_check.setdefault(finding.check_id, []).append(finding.status)
@@ -137,7 +152,12 @@ def score_framework(
                 **counts,
             )
         )
-    everything = [v for category in framework.categories for v in weighed.get(category, [])]
+    everything = [
+        v
+        for category in framework.categories
+        if category not in excluded
+        for v in weighed.get(category, [])
+    ]
     return FrameworkScore(
         id=framework.id,
         name=framework.name,

@@ -105,6 +105,10 @@ class CategoryReadiness(BaseModel):
     not_applicable: int
     score: float | None
     accepted: int = 0  # schema 2.0: gaps covered by an active risk exception (not met)
+    #: The readiness scope in the scan's store leaves the category out (its criteria are still
+    #: judged and counted here, but the overall score leaves them out); why, and who decided.
+    in_scope: bool = True
+    scope_decision: str = ""
 
 
 class SiteInfo(BaseModel):

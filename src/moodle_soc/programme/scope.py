@@ -167,6 +167,19 @@ def store_scope(store: EvidenceStore, site: SiteRef, scope: ReadinessScope) -> S
     )
 
 
+def categories_out_of_scope(scope: ReadinessScope | None, *, soc1: bool = False) -> dict[str, str]:
+    """SOC 2 categories (and, with ``soc1``, ``SOC1`` itself) the scope leaves out, each with
+    its reason and who decided when."""
+    if scope is None:
+        return {}
+    by = f"Decided by {scope.decided_by} on {scope.decided_at.date()}."
+    return {
+        d.id: f"{d.reason} {by}"
+        for d in scope.decisions
+        if not d.in_scope and (soc1 or d.id != "SOC1")
+    }
+
+
 def scope_in_force(
     store: EvidenceStore, site_key: str, at: datetime | None = None
 ) -> ReadinessScope | None:

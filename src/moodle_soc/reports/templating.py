@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -87,9 +87,29 @@ def observed_values(observed: dict[str, Any]) -> list[ObservedValue]:
     for key, value in observed.items():
         if isinstance(value, str):
             rows.append(ObservedValue(str(key), value, "str" if value else "empty"))
+        elif (moment := _moodle_time(str(key), value)) is not None:
+            rows.append(ObservedValue(str(key), moment, "str"))
         else:
             rows.append(ObservedValue(str(key), compact_json(value), "json"))
     return rows
+
+
+#: Moodle stores times as Unix seconds in columns named like these; readers want a date (the
+#: raw value stays in the JSON report and after the date).
+_TIME_KEY = re.compile(
+    r"(^|_)(time[a-z]*|[a-z]*time|lastaccess|lastlogin|currentlogin|firstaccess|validuntil"
+    r"|timecreated|timemodified|lastruntime|nextruntime|[a-z_]*_at)$"
+)
+
+
+def _moodle_time(key: str, value: Any) -> str | None:
+    """``2026-11-29 07:06 UTC (1795936000)`` for a Unix time under a time-like key."""
+    if isinstance(value, bool) or not isinstance(value, int) or not _TIME_KEY.search(key):
+        return None
+    if not 946_684_800 <= value <= 4_102_444_800:  # 2000 to 2100: else not a timestamp
+        return None
+    moment = datetime.fromtimestamp(value, UTC)
+    return f"{moment:%Y-%m-%d %H:%M} UTC ({value})"
 
 
 def compact_json(value: Any) -> str:

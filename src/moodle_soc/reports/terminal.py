@@ -157,8 +157,8 @@ def _readiness(run: AuditRun) -> Table:
     )
     table.add_column("Category", footer=Text("Overall", style="bold"), ratio=1)
     readiness = run.summary.readiness
-    totals = {
-        name: sum(getattr(r, name) for r in readiness)
+    totals = {  # the overall row counts the categories in scope, as the overall score does
+        name: sum(getattr(r, name) for r in readiness if r.in_scope)
         for name in ("criteria", "met", "gap", "error", "manual", "not_applicable")
     }
     for name, header in (
@@ -173,6 +173,15 @@ def _readiness(run: AuditRun) -> Table:
     table.add_column("Score", justify="right", footer=_score_text(run.summary.overall_score))
     for category in readiness:
         table.add_row(*_readiness_row(category))
+    for category in readiness:
+        if not category.in_scope:
+            table.add_row(
+                Text(
+                    terminal_safe(f"  {category.category} out of scope: {category.scope_decision}"),
+                    style="dim",
+                ),
+                *[Text("")] * 7,
+            )
     return table
 
 
@@ -186,7 +195,10 @@ def _readiness_row(category: CategoryReadiness) -> list[Text]:
         category.not_applicable,
     )
     styles = ("", "green", "red", "magenta", "blue", "dim")
-    cells = [Text(terminal_safe(f"{category.category} {category.name}"))]
+    name = f"{category.category} {category.name}"
+    if not category.in_scope:
+        name += " (out of scope)"
+    cells = [Text(terminal_safe(name))]
     for count, style in zip(counts, styles, strict=True):
         cells.append(Text(str(count), style=style if count else "dim"))
     cells.append(_score_text(category.score))

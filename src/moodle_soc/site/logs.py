@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from moodle_soc.site.cache import once_per_site
+
 if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
 
@@ -58,6 +60,7 @@ class Logs:
     def has_standard_log(self) -> bool:
         return self._db.has_table(STANDARD_LOG)
 
+    @once_per_site
     def standard_log_bounds(self) -> LogBounds:
         """MIN and MAX of ``timecreated``: both answered from its index, whatever the size."""
         log = self._db.table(STANDARD_LOG)

@@ -302,3 +302,58 @@ def test_cli_exports_a_users_framework(
     assert "OPS-1 Tasks run" in done.output
     (result,) = json.loads(output.read_text())["assessment-results"]["results"]
     assert result["title"] == f"Own controls period {START} to {END}"
+
+
+def test_out_of_scope_criteria_are_stated_not_applicable_by_the_scope_decision(
+    sqlite_store: EvidenceStore, store_live: StoreLive
+) -> None:
+    from moodle_soc import api
+
+    builder = build_acme(users=20)
+    db = Database(engine=builder.sqlite_memory(), prefix=builder.prefix, display_url="memory")
+    run = run_scan(ScanContext(MoodleSite(db, audit_time=FIRST_SCAN + timedelta(days=2)), Policy()))
+    key = store_live(sqlite_store, run).site_key
+    catalogue = load_catalogue()
+    before = build_assessment_results(sqlite_store, key, START, END, (catalogue.soc2,))
+    answers = {
+        "hosted_for_customers": True, "availability_commitments": False,
+        "confidential_data": True, "processes_transactions": False,
+        "personal_information": False, "takes_payments": False, "revenue_recognition": False,
+        "erp_integration": False, "customers_under_financial_audit": False,
+        "hosting_model": "self-hosted", "report_type": "type2", "period": "2026-03-01..2026-03-31",
+    }  # fmt: skip
+    api.decide_readiness_scope(sqlite_store, answers=answers, site=key, decided_by="cco",
+                               now=datetime(2026, 3, 5, 9, tzinfo=UTC))  # fmt: skip
+    model = build_assessment_results(
+        sqlite_store, key, START, END, (catalogue.soc2, catalogue.soc1)
+    )
+    soc2, soc1 = model.results
+    findings = {f.target.target_id: f for f in soc2.findings}
+    measured = {f.target.target_id: f for f in before.results[0].findings}
+    assert findings.keys() == measured.keys()  # nothing dropped
+
+    def props(finding: Any) -> dict[str, str]:
+        return {p.name: p.value for p in finding.props}
+
+    decision = (
+        "Out of scope: the answers say availability_commitments is false."
+        " Decided by cco on 2026-03-05."
+    )
+    a11 = findings["a1.1"]
+    assert a11.target.status is None
+    assert a11.target.description == (
+        f"Not applicable by scope decision: {decision} Measured over the period:"
+        f" {measured['a1.1'].target.description}"
+    )
+    assert props(a11)["verdict"] == "not-applicable"
+    assert props(a11)["scope_decision"] == decision
+    assert props(a11)["measured_verdict"] == props(measured["a1.1"])["verdict"]
+    for kept in ("cc6.1", "c1.1"):
+        assert findings[kept].target.description == measured[kept].target.description
+        assert props(findings[kept]) == props(measured[kept])
+    assert all(props(f)["verdict"] == "not-applicable" for f in soc1.findings)
+    assert soc1.findings[0].target.description.startswith(
+        "Not applicable by scope decision: SOC 1 does not apply"
+    )
+    for validator in validator_factory.get_all():
+        assert validator.model_is_valid(model, True, None), type(validator).__name__

@@ -127,6 +127,9 @@ def build_assessment_results(
     report = build_period_report(
         site, views, start, end, generated_at=first, max_recording_delay_hours=delay
     )
+    from moodle_soc.programme.scope import categories_out_of_scope, scope_in_force
+
+    out = categories_out_of_scope(scope_in_force(store, site_key), soc1=True)
     name = " ".join(site.name.split()) or site_key  # OSCAL titles are one non-empty line
     ctx = _Context(site_key, name, start, end, {c.check_id: c for c in report.controls})
     catalogue = load_catalogue()
@@ -140,6 +143,7 @@ def build_assessment_results(
             days,
             runs,
             f"Retention cleared scans {lost}: their days count as unscanned." if lost else None,
+            out,
         )
         for framework in frameworks or (catalogue.soc2,)
     ]
@@ -168,8 +172,12 @@ def _result(
     days: list[_ScanDay],
     runs: list[StoredRecord],
     remarks: str | None,
+    out_of_scope: Mapping[str, str],
 ) -> Any:
-    """One framework's result: an observation per check per scan day, a finding per requirement."""
+    """One framework's result: an observation per check per scan day, a finding per requirement.
+
+    ``out_of_scope`` maps SOC 2 categories (and ``SOC1``) the readiness scope leaves out to its
+    decision: their SOC 2 criteria (SOC 1 objectives) are stated not applicable by it."""
     start, end, operational = ctx.start, ctx.end, oc.Status(state="operational")
     criteria = framework.criteria
     observations, seen = _observations(ctx, days, {c for k in criteria for c in k.checks})
@@ -204,7 +212,10 @@ def _result(
             control_selections=[oc.ControlSelections(include_controls=selection)],
         ),
         observations=observations or None,
-        findings=[_finding(ctx, c, seen, evidence) for c in criteria],
+        findings=[
+            _finding(ctx, c, seen, evidence, _scope_decision(framework.id, c, out_of_scope))
+            for c in criteria
+        ],
         remarks=remarks,
     )
 
@@ -294,19 +305,42 @@ def _resources(ctx: _Context, catalogue: Catalogue, runs: list[StoredRecord]) ->
     ]
 
 
+def _scope_decision(framework: str, criterion: Criterion, out: Mapping[str, str]) -> str | None:
+    """The scope decision that leaves a SOC 2 criterion (by category) or SOC 1 objective out."""
+    if framework == "soc2":
+        return out.get(criterion.category)
+    return out.get("SOC1") if framework == "soc1" else None
+
+
 def _finding(
-    ctx: _Context, criterion: Criterion, seen: _Seen, evidence: Mapping[str, ManualEvidence]
+    ctx: _Context,
+    criterion: Criterion,
+    seen: _Seen,
+    evidence: Mapping[str, ManualEvidence],
+    out_of_scope: str | None = None,
 ) -> Any:
     verdict, sentence = _verdict(criterion, seen, ctx)
     reason = {"satisfied": "pass", "not-satisfied": "fail"}.get(verdict)
     status = oc.ObjectiveStatus(state=verdict, reason=reason) if reason else None
+    props = [_prop("criterion", criterion.id), _prop("verdict", verdict)]
+    if out_of_scope is not None:  # stated, never dropped; what the scans saw stays visible
+        sentence = (
+            f"Not applicable by scope decision: {out_of_scope} Measured over the period: {sentence}"
+        )
+        props = [
+            _prop("criterion", criterion.id),
+            _prop("verdict", "not-applicable"),
+            _prop("measured_verdict", verdict),
+            _prop("scope_decision", out_of_scope),
+        ]
+        status = None
     related = [ctx.uid("observation", d, c) for c in criterion.checks for d, _ in seen.get(c, [])]
     manual = [evidence[e].title for e in criterion.manual_evidence if e in evidence]
     return oc.Finding(
         uuid=ctx.uid("finding", criterion.id),
         title=f"{criterion.id} {criterion.title}",
         description=criterion.description,
-        props=[_prop("criterion", criterion.id), _prop("verdict", verdict)],
+        props=props,
         origins=ctx.origins,
         target=oc.FindingTarget(
             type="objective-id",
