@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("policy",),
     ("settings_file",),
     ("frameworks", "models", "data"),
-    ("site",),
+    ("site", "probes"),
     ("synthetic",),
     ("inventory", "changes", "logreview"),
     ("checks",),

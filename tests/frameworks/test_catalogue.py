@@ -93,6 +93,13 @@ EXPECTED_CHECK_IDS = frozenset(
         "plugins.core_branch_supported",
         "plugins.no_known_advisories",
         "plugins.additional_plugins_reviewed",
+        "web.public_paths_not_served",
+        "web.dataroot_not_served",
+        "web.tls_current",
+        "web.hsts_enabled",
+        "web.security_headers_sent",
+        "web.php_version_hidden",
+        "web.login_https_only",
     }
 )
 
@@ -176,7 +183,7 @@ def test_every_referenced_evidence_id_is_defined_and_every_definition_used() -> 
 
 def test_catalogue_maps_exactly_the_permanent_check_ids() -> None:
     catalogue = load_catalogue()
-    assert len(EXPECTED_CHECK_IDS) == 78
+    assert len(EXPECTED_CHECK_IDS) == 85
     assert catalogue.mapped_check_ids() == EXPECTED_CHECK_IDS
     assert {c for item in catalogue.readiness for c in item.checks} <= EXPECTED_CHECK_IDS
 

@@ -101,13 +101,15 @@ def judge_site(
     staging: DriftSide | None = None,
     advisories: Path | LoadedAdvisories | None = None,
     store_with: StoreRun | None = None,
+    probe: bool = False,
 ) -> AuditRun:
     """Run the checks against an open site (which the caller closes); store the run when a
     store is given. ``scan_site`` is this plus opening and closing the site.
 
     ``approvals`` (a change tracker's export) decides ``changes.changes_approved``; ``staging``
     (``api.changes.read_environment``) decides ``changes.staging_matches_production``;
-    ``advisories`` defaults to the installed or shipped advisories file."""
+    ``advisories`` defaults to the installed or shipped advisories file; ``probe`` lets the
+    ``web.*`` checks make read-only GET/HEAD requests to the site's wwwroot (only there)."""
     from moodle_soc.checks.context import ScanContext
     from moodle_soc.checks.runner import run_scan
     from moodle_soc.policy import Policy
@@ -127,6 +129,7 @@ def judge_site(
         approvals=loaded_approvals,
         staging=staging,
         advisories=loaded_advisories,
+        probe=probe,
     )
     done = 0
 
@@ -165,6 +168,7 @@ def scan_site(
     advisories: Path | LoadedAdvisories | None = None,
     statement_timeout: float | None = None,
     store_with: StoreRun | None = None,
+    probe: bool = False,
 ) -> AuditRun:
     """Scan one Moodle site read-only and return the run.
 
@@ -173,7 +177,7 @@ def scan_site(
     the review campaigns on record there are judged. Whatever this opens it closes; errors are
     the project's typed errors (``moodle_soc.errors``), never prompts or exits.
     ``statement_timeout`` (seconds) bounds every query; ``store_with`` replaces how the run is
-    appended (see ``StoreRun``).
+    appended (see ``StoreRun``); ``probe`` as in ``judge_site``.
     """
     from moodle_soc.api.sites import open_moodle_site
 
@@ -204,4 +208,5 @@ def scan_site(
             staging=staging,
             advisories=advisories,
             store_with=store_with,
+            probe=probe,
         )

@@ -20,4 +20,5 @@ AREAS = (
     "reviews",
     "changes",
     "plugins",
+    "web",
 )

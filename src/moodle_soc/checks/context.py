@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from moodle_soc.models.reviews import Campaign
     from moodle_soc.models.roster import Roster
     from moodle_soc.models.state import RecordedState, SiteState
+    from moodle_soc.probes.http import WebProbe
     from moodle_soc.site.moodle import MoodleSite
 
 
@@ -61,6 +62,10 @@ class ScanContext:
     staging: DriftSide | None = None
     #: The advisories in force; None: the ones shipped with moodle-soc.
     advisories: LoadedAdvisories | None = None
+    #: ``scan --probe``: the web checks may request the wwwroot (read-only GET/HEAD).
+    probe: bool = False
+    #: The confined client they use; None: built from the site's wwwroot on first use.
+    web: WebProbe | None = None
     _inventories: dict[str, AccessInventory] = field(default_factory=dict, repr=False)
     _state: SiteState | None = field(default=None, repr=False)
     _changes: ChangeSet | None = field(default=None, repr=False)
@@ -77,6 +82,17 @@ class ScanContext:
 
             self._inventories[scope] = build_inventory(self.site, self.policy, scope=scope)
         return self._inventories[scope]
+
+    def web_probe(self) -> WebProbe | None:
+        """The wwwroot's confined HTTP client when probing is on and the wwwroot is known."""
+        if not self.probe or (self.web is None and self.site.wwwroot is None):
+            return None
+        if self.web is None:
+            from moodle_soc.probes.http import WebProbe
+
+            assert self.site.wwwroot is not None
+            self.web = WebProbe(self.site.wwwroot)
+        return self.web
 
     def state(self) -> SiteState:
         """The site's observed state (version, plugins), built once per scan."""

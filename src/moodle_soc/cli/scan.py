@@ -186,6 +186,14 @@ def scan(
         typer.Option(help="Approved change tickets (CSV or JSON, docs/changes.md) to match."),
     ] = None,
     framework: FrameworkOption = None,
+    probe: Annotated[
+        bool,
+        typer.Option(
+            "--probe",
+            help="Also probe the wwwroot from outside (read-only GET/HEAD, only to the"
+            " wwwroot): public paths, dataroot, TLS, headers. Off by default.",
+        ),
+    ] = False,
 ) -> None:
     """Scan a Moodle site read-only, report every control's verdict, and store the run."""
     from moodle_soc.api.frameworks import load_frameworks, score_frameworks
@@ -232,6 +240,7 @@ def scan(
                 approvals=tickets,
                 staging=staging,
                 advisories=advisories,
+                probe=probe,
             )
         if nagios:
             from moodle_soc.reports.nagios import nagios_line
