@@ -185,3 +185,27 @@ def test_roster_adds_terminated_and_orphaned(drifted, make_site):
     assert inv.roster is not None
     assert [leaver.username for leaver in inv.roster.leavers_still_active] == ["admin2"]
     assert inv.flag_counts["orphaned"] == len(inv.entries) - 2
+
+
+def test_grants_are_named_by_role_capability_and_context(builder, make_site):
+    """People read 'Manager at System', never 'role:manager@system' or 'override:7'."""
+    builder.assign_role(builder.user("support", lastaccess=NOW), "manager")
+    science, science_ctx = builder.category("Science")
+    courseid, _ctx = builder.course("PHYS101", category=science)
+    builder.enrol_user(builder.user("pupil", lastaccess=NOW), courseid)
+    builder.allow("student", "moodle/site:config", science_ctx)
+    builder.role("auditor", "manager", name="External auditor")
+    builder.assign_role(builder.user("ext", lastaccess=NOW), "auditor")
+    builder.allow("auditor", "moodle/site:config")
+
+    inv = build_inventory(make_site(builder), Policy())
+    summaries = {e.username: [(g.key, g.summary) for g in e.grants] for e in inv.entries}
+
+    assert summaries["support"] == [
+        ("role:manager@system", "Manager at System"),
+        ("loginas@system", "May log in as other users at System (role Manager)"),
+    ]
+    (key, summary), *_ = summaries["pupil"]
+    assert key.startswith("override:")  # the stable key stays for machines
+    assert summary == "Override of moodle/site:config for Student at Category: Science"
+    assert summaries["ext"][0][1] == "External auditor at System"

@@ -85,3 +85,15 @@ def test_unknown_flag_codes_still_show(hostile):
     campaign = hostile.model_copy(update={"flag_counts": {**hostile.flag_counts, "new_rule": 1}})
     html = render_access_review(campaign)
     assert "<code>new_rule</code></td><td>Raised by the review campaign.</td>" in html
+
+
+def test_html_names_grants_by_role_and_context_and_csv_keeps_the_keys(builder, make_site):
+    builder.assign_role(builder.user("support", lastaccess=NOW), "manager")
+    inventory = build_inventory(make_site(builder), Policy())
+
+    html = render_access_review(inventory)
+    rows = {row["username"]: row for row in csv.DictReader(io.StringIO(render_csv(inventory)))}
+
+    assert '<li title="role:manager@system">Manager at System' in html
+    assert "<code>role:manager@system</code>" not in html
+    assert rows["support"]["grants"] == "role:manager@system;loginas@system"

@@ -54,3 +54,13 @@ def test_a_hostile_username_renders_inert(hostile: AccessInventory) -> None:
     assert "\x1b" not in plain and "\x07" not in plain
     assert "\\x1b[2J\\x1b]0;pwned\\x07<b>x</b>" in plain
     assert "\x07" not in coloured and "\x1b[2J" not in coloured and "\x1b]" not in coloured
+
+
+def test_grants_read_as_role_and_context_not_keys(
+    builder: SiteBuilder, make_site: Callable[..., MoodleSite]
+) -> None:
+    builder.assign_role(builder.user("support", lastaccess=NOW), "manager")
+    out = rendered(build_inventory(make_site(builder), Policy()), no_color=True)
+
+    assert "Manager at System" in out
+    assert "role:manager@system" not in out and "loginas@system" not in out

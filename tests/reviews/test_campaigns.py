@@ -104,7 +104,7 @@ def test_second_campaign_tags_unchanged_changed_removed_and_flags_role_creep(
     assert {name: t.tag for name, t in tags.items()} == {"admin": "unchanged", "support": "changed"}
     assert tags["support"].grants_added == ["role:coursecreator@system"]
     creep = [f for f in second.entry(tags["support"].key).flags if f.code == "role_creep"]
-    assert "gained role:coursecreator@system since the previous review" in creep[0].reason
+    assert "gained Course creator at System since the previous review" in creep[0].reason
     assert [e.username for e in second.start.removed] == ["admin2"]
     assert second.start.previous_campaign == first.id
     assert second.counts()["role_creep"] == 1 and second.counts()["removed"] == 1

@@ -31,15 +31,9 @@ if TYPE_CHECKING:
     from moodle_soc.policy import Policy
     from moodle_soc.site.moodle import MoodleSite
     from moodle_soc.site.people import Person
-    from moodle_soc.site.privileges import Place
     from moodle_soc.site.webservices import TokenRecord
 
 LOGIN_AS_RISK = 30  # moodle/user:loginas: RISK_CONFIG | RISK_XSS | RISK_PERSONAL | RISK_SPAM
-
-
-def _where(place: Place) -> str:
-    label = place.label
-    return "at system level" if label == "system" else f"in {label.replace(':', ' ')}"
 
 
 def _token(t: TokenRecord, now: int, service: tuple[bool, int, tuple[str, ...]]) -> TokenInfo:
@@ -86,22 +80,32 @@ def _collect(site: MoodleSite, got: _Collector, course_roles: bool) -> None:
     assignments = privileges.risky_assignments(
         local_mask=LOCAL_PRIVILEGED_MASK if course_roles else 0
     )
+    overrides = privileges.override_grants()
+    holders = privileges.login_as_holders()
+    places = [row.place for rows in (assignments, overrides, holders) for row in rows.rows]
+    at = privileges.place_names(places)
+    role = site.roles.display_name
     got.cut(assignments.truncated, "risky role assignments", len(assignments.rows))
     for a in assignments.rows:
         via = f" (assigned by {a.component})" if a.component else ""
-        key, text = f"role:{a.shortname}@{a.place.label}", f"Role {a.shortname} {_where(a.place)}"
+        key = f"role:{a.shortname}@{a.place.label}"
+        text = f"{role(a.roleid, a.shortname)} at {at[a.place.contextid]}"
         got.add(a.userid, key, "role", a.place.label, a.risk_mask, text + via)
-    overrides = privileges.override_grants()
     got.cut(overrides.truncated, "users reached by risky overrides", len(overrides.rows))
     for o in overrides.rows:
-        text = f"Override of role {o.shortname} {_where(o.place)} allows {o.capability}"
+        text = (
+            f"Override of {o.capability} for {role(o.roleid, o.shortname)}"
+            f" at {at[o.place.contextid]}"
+        )
         got.add(
             o.userid, f"override:{o.override_id}", "override", o.place.label, o.riskbitmask, text
         )
-    holders = privileges.login_as_holders()
     got.cut(holders.truncated, "'log in as' holders", len(holders.rows))
     for h in holders.rows:
-        text = f"May log in as other users {_where(h.place)} (role {h.shortname})"
+        text = (
+            f"May log in as other users at {at[h.place.contextid]}"
+            f" (role {role(h.roleid, h.shortname)})"
+        )
         got.add(h.userid, f"loginas@{h.place.label}", "loginas", h.place.label, LOGIN_AS_RISK, text)
 
 

@@ -51,7 +51,7 @@ def render_inventory_terminal(inventory: AccessInventory, console: Console) -> N
         table.add_row(
             _lines([entry.username, entry.key]),
             _lines([entry.state, last]),
-            _lines([g.key for g in entry.grants]),
+            _lines([g.summary for g in entry.grants]),
             _lines([f"{f.code}: {f.reason}" for f in entry.flags]),
         )
     console.print(table)

@@ -69,8 +69,10 @@ def _tagged(inventory: AccessInventory, previous: Campaign | None) -> list[Entry
         tag: Tag = "changed" if added or removed else "unchanged"
         tags.append(EntryTag(key=entry.key, tag=tag, grants_added=added, grants_removed=removed))
         if added:
+            named = {grant.key: grant.summary for grant in entry.grants}
             reason = (
-                f"Account {entry.username} ({entry.key}) gained {', '.join(added)} since the"
+                f"Account {entry.username} ({entry.key}) gained"
+                f" {'; '.join(named.get(key, key) for key in added)} since the"
                 f" previous review ({since})."
             )
             entry.flags.append(Flag(code="role_creep", reason=reason))

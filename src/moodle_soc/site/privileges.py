@@ -8,7 +8,7 @@ Aggregates run in SQL; every list is bounded (``limit``) and says when it was cu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -203,6 +203,38 @@ class Privileges:
         parts.append(sa.select(user.c.id.label("userid")).where(user.c.id.in_(admins)))
         union = sa.union(*parts).subquery("holders")
         return sa.select(union.c.userid)
+
+    def place_names(self, places: Iterable[Place]) -> dict[int, str]:
+        """Each context as a person names it, by context id: ``System``, ``Category: Science``,
+        ``Course: PHYS101``; other levels by their level and instance id."""
+        places = set(places)
+        ids = {
+            level: {p.instanceid for p in places if p.contextlevel == level} for level in (40, 50)
+        }
+        known: dict[tuple[int, int], str] = {}
+        for level, table, column in (
+            (40, "course_categories", "name"),
+            (50, "course", "shortname"),
+        ):
+            if not ids[level]:
+                continue
+            t = self.db.table(table)
+            rows = self.db.fetch_all(
+                sa.select(t.c.id, t.c[column].label("name")).where(t.c.id.in_(sorted(ids[level]))),
+                f"privileges: names of {len(ids[level])} {table} rows",
+            )
+            known |= {(level, int(r["id"])): str(r["name"]) for r in rows}
+        names: dict[int, str] = {}
+        for p in places:
+            kind = LEVEL_NAMES.get(p.contextlevel, "").capitalize()
+            name = known.get((p.contextlevel, p.instanceid))
+            if kind == "System":
+                names[p.contextid] = "System"
+            elif not kind:
+                names[p.contextid] = f"Context {p.contextid}"
+            else:
+                names[p.contextid] = f"{kind}: {name}" if name else f"{kind} {p.instanceid}"
+        return names
 
     def _shortname(self, roleid: int) -> str:
         role = self.site.roles.role(roleid)

@@ -66,6 +66,19 @@ class RoleRecord:
     archetype: str
 
 
+#: lang/en/role.php's names of the roles Moodle installs (shown when ``role.name`` is empty).
+STANDARD_ROLE_NAMES = {
+    "manager": "Manager",
+    "coursecreator": "Course creator",
+    "editingteacher": "Teacher",
+    "teacher": "Non-editing teacher",
+    "student": "Student",
+    "guest": "Guest",
+    "user": "Authenticated user",
+    "frontpage": "Authenticated user on site home",
+}
+
+
 @dataclass(frozen=True)
 class RiskyCapability:
     capability: str
@@ -127,6 +140,14 @@ class Roles:
 
     def role(self, roleid: int) -> RoleRecord | None:
         return self._all.get(roleid)
+
+    def display_name(self, roleid: int, shortname: str) -> str:
+        """The role as Moodle shows it: its own name, else the standard role's English name
+        (Moodle leaves ``role.name`` empty for them), else its short name."""
+        role = self.role(roleid)
+        if role is not None and role.name.strip():
+            return role.name.strip()
+        return STANDARD_ROLE_NAMES.get(shortname, shortname)
 
     def role_by_shortname(self, shortname: str) -> RoleRecord | None:
         return next((r for r in self._all.values() if r.shortname == shortname), None)
