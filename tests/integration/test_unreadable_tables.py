@@ -54,9 +54,11 @@ def test_an_unreadable_config_table_ends_the_scan_with_exit_3_naming_the_grant(
     with site.admin.connect() as connection:
         connection.execute(sa.text(f"REVOKE SELECT ON {table} FROM {user.name}"))
     try:
-        with pytest.raises(MoodleSocError) as caught:
-            with site.open_site(user=user.name, password=user.password) as moodle:
-                judge_site(moodle)
+        with (
+            pytest.raises(MoodleSocError) as caught,
+            site.open_site(user=user.name, password=user.password) as moodle,
+        ):
+            judge_site(moodle)
     finally:
         with site.admin.connect() as connection:
             connection.execute(sa.text(f"GRANT SELECT ON {table} TO {user.name}"))

@@ -267,3 +267,17 @@ def test_a_huge_population_renders_twenty_rows_and_the_count_while_json_keeps_al
     assert (
         len([f for f in document["findings"] if f["check_id"] == "accounts.dormant_disabled"]) == 45
     )
+
+
+def test_section_five_lists_twenty_per_check_and_counts_the_rest(
+    make_run: RunFactory, make_finding: FindingFactory
+) -> None:
+    errors = [
+        make_finding("logging.log_kept", Status.ERROR, resource=f"table:{n}") for n in range(25)
+    ]
+    html = render_html(make_run(errors))
+    section = html[html.index('id="exceptions"') : html.index('id="provenance"')]
+
+    assert "Could not run (25)" in section
+    assert section.count("table:<wbr>") == 20
+    assert "and 5 more (at most 20 listed per check): the JSON report lists every one." in section

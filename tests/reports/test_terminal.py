@@ -210,3 +210,16 @@ def test_a_huge_population_prints_twenty_examples_and_the_count(
         "… and 5 more resources: the JSON report (--format json) lists every finding"
         " (identity.privileged_accounts_active)" in out
     )
+
+
+def test_errors_list_twenty_per_check_and_count_the_rest(
+    make_run: RunFactory, make_finding: FindingFactory
+) -> None:
+    errors = [
+        make_finding("logging.log_kept", Status.ERROR, resource=f"table:{n}") for n in range(23)
+    ]
+    out = rendered(make_run(errors), width=200)
+
+    assert "Could not run (23)" in out
+    assert out.count("logging.log_kept · table:") == 20
+    assert "… and 3 more resources: the JSON report (--format json) lists every finding" in out

@@ -134,10 +134,23 @@ def render_html(run: AuditRun, frameworks: Sequence[FrameworkScore] = ()) -> str
         status_label=STATUS_LABEL,
         audit_time=_when(run.audit_time),
         scan_seconds=(run.finished_at - run.started_at).total_seconds(),
+        examples=examples,
         script=_SCRIPT,
         script_hash=_script_hash(),
         frameworks=frameworks,
     )
+
+
+def examples(findings: Sequence[Finding]) -> list[Finding]:
+    """At most ``EXAMPLE_LIMIT`` findings of each check, in the given order (section 5's lists
+    count the rest; the JSON report holds every finding)."""
+    listed: dict[str, int] = {}
+    shown = []
+    for finding in findings:
+        listed[finding.check_id] = listed.get(finding.check_id, 0) + 1
+        if listed[finding.check_id] <= EXAMPLE_LIMIT:
+            shown.append(finding)
+    return shown
 
 
 def _groups(run: AuditRun, ordered: list[Finding]) -> list[CheckGroup]:

@@ -76,15 +76,17 @@ def render_terminal(run: AuditRun, console: Console, *, verbose: bool = False) -
     errors = by_status[Status.ERROR]
     if errors:
         _section(console, f"Could not run ({len(errors)})", "magenta")
-        for item in errors:
+        for item in _examples(errors):
             console.print(_finding_block(item, show_fix=False))
+        _count_rest(console, errors)
     accepted = by_status[Status.ACCEPTED]
     if accepted:
         _section(
             console, f"Accepted risks: failing, under an exception ({len(accepted)})", "yellow"
         )
-        for item in accepted:
+        for item in _examples(accepted):
             console.print(_finding_block(item, show_fix=True))
+        _count_rest(console, accepted)
     hidden = (Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)
     if verbose:
         titles = {
@@ -349,6 +351,23 @@ def _compact_list(items: Iterable[Finding]) -> RenderableType:
             line.append(f" ({terminal_safe(check_id)})", style="dim")
             grid.add_row(Text(""), line)
     return Padding(grid, (1, 0, 0, 0))
+
+
+def _examples(findings: list[Finding]) -> list[Finding]:
+    """At most ``EXAMPLE_LIMIT`` findings of each check, in the given order."""
+    listed: dict[str, int] = {}
+    shown = []
+    for item in findings:
+        listed[item.check_id] = listed.get(item.check_id, 0) + 1
+        if listed[item.check_id] <= EXAMPLE_LIMIT:
+            shown.append(item)
+    return shown
+
+
+def _count_rest(console: Console, findings: list[Finding]) -> None:
+    rest = len(findings) - len(_examples(findings))
+    if rest:
+        console.print(Padding(_more(rest), (1, 0, 0, 11)))
 
 
 def _more(count: int) -> Text:
