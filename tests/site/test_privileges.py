@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from moodle_soc.site.privileges import LOGIN_AS, Place, Privileges
+from moodle_soc.site.privileges import LOCAL_PRIVILEGED_MASK, LOGIN_AS, Place, Privileges
 from moodle_soc.site.roles import PRIVILEGED_MASK, RISK_PERSONAL, RISK_XSS
 from moodle_soc.synthetic.builder import SiteBuilder
 
@@ -154,3 +154,27 @@ def test_no_query_reads_a_secret_column(builder, make_site):
 
     for record in site.queries:
         assert not any(secret in record["sql"].lower() for secret in SECRETS), record["sql"]
+
+
+def test_holder_ids_is_every_possible_grant_holder_in_one_sql_set(builder, make_site):
+    """The set the inventory joins its users and MFA factors against: every grant source,
+    course roles only when asked, never a plain student."""
+    _course, ctx = builder.course("c1")
+    boss, teacher, loginas, owner, pupil = (
+        builder.user(n) for n in ("boss", "teacher", "loginas", "svc", "pupil")
+    )
+    builder.assign_role(boss, "manager")
+    builder.assign_role(teacher, "editingteacher", ctx)
+    builder.assign_role(loginas, "teacher", ctx)
+    builder.allow("teacher", LOGIN_AS, ctx)  # an override below: reaches the assigned user
+    builder.token(owner)
+    builder.enrol_user(pupil, 2)
+    site = make_site(builder)
+    admins = set(site.site_admin_ids)
+
+    def holders(local_mask: int) -> set[int]:
+        statement = site.privileges.holder_ids(local_mask)
+        return {int(r["userid"]) for r in site.db.fetch_all(statement, "test: holders")}
+
+    assert holders(0) == {boss, loginas, owner} | admins
+    assert holders(LOCAL_PRIVILEGED_MASK) == {boss, teacher, loginas, owner} | admins

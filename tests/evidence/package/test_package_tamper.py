@@ -316,3 +316,32 @@ def test_hostile_values_in_a_resealed_package_are_problems_never_tracebacks(
         files["chain/records.jsonl"] = b"".join(json.dumps(x).encode() + b"\n" for x in lines)
         problem = reseal(package, files, document, tmp_path / f"{trial}.zip")
         assert problem is None or (problem.file and problem.message), path
+
+
+def edit_findings(package: Package, tmp_path: Path, edit: Callable[[str], str]) -> Any:
+    """An attacker's edit of the findings CSV, with every hash recomputed and no signature."""
+    files = {name: data for name, data, _ in package.members}
+    document = json.loads(files["manifest.json"])
+    document["signatures"] = []
+    files["findings/findings.csv"] = edit(files["findings/findings.csv"].decode()).encode()
+    return reseal(package, files, document, tmp_path / "edited.zip")
+
+
+def test_an_edited_findings_csv_with_a_recomputed_manifest_fails_verification(
+    package: Package, tmp_path: Path
+) -> None:
+    assert edit_findings(package, tmp_path, lambda text: text) is None  # untouched: verifies
+    problem = edit_findings(package, tmp_path, lambda text: text.replace(",fail,", ",pass,", 1))
+    assert problem is not None and problem.file == "findings/findings.csv"
+    assert problem.message.startswith("row ")
+    assert "(status) differs from the findings of the chained runs (runs/run-" in problem.message
+    assert problem.message.endswith("the table was edited after export")
+    lines = lambda text: "".join(text.splitlines(keepends=True)[:-1])  # noqa: E731
+    problem = edit_findings(package, tmp_path, lines)  # a finding dropped
+    assert problem is not None and problem.file == "findings/findings.csv"
+    assert "findings; the chained runs hold" in problem.message
+
+
+def test_an_untouched_package_verifies(package: Package) -> None:
+    report = verify_package(package.path)
+    assert report.ok, report.problem

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from moodle_soc.evidence.package.archive import ContainerProblem, Member, StrictZip, dos_fields
 from moodle_soc.evidence.package.chain import ChainCheck, Tampered
+from moodle_soc.evidence.package.derived import check_findings
 from moodle_soc.evidence.package.manifest import (
     COMMENT_PREFIX,
     MANIFEST,
@@ -63,8 +64,9 @@ class PackageVerifyReport:
 UNSIGNED_NOTE = (
     "UNSIGNED: the manifest is not signed, so anyone could have produced this package. It"
     " proves only that its files match its own manifest and that its records form an"
-    " unbroken hash chain; it cannot prove who made it, nor that the readable files (findings"
-    " CSV, period report) were not edited and rehashed. Ask for a package exported with"
+    " unbroken hash chain, and the findings CSV is rebuilt from the chained runs and compared;"
+    " it cannot prove who made it, nor that the other readable files (period report, control"
+    " matrix, workbooks) were not edited and rehashed. Ask for a package exported with"
     " --sign-key, and compare its range head with one recorded earlier."
 )
 
@@ -103,6 +105,7 @@ def _verify(path: Path, report: PackageVerifyReport) -> None:
         _name_sums_line(sums_member.data, expected)
     chain = ChainCheck(manifest, {name: member.data for name, member in members.items()})
     chain.run()
+    check_findings(manifest, {name: member.data for name, member in members.items()})
     report.files = len(members)
     report.records, report.signed_records = len(manifest.records), chain.signed
     report.range_head, report.head_at_export = chain.range_head, manifest.chain.head_at_export
