@@ -44,6 +44,8 @@ def test_soc2_through_the_framework_path_is_the_scans_own_summary(
 #: 5.1 site. The hardened site passes its settings, but some accounts still hold it back:
 #: privileged accounts without MFA and a weak MFA factor (A.8.5), dormant accounts (A.5.18),
 #: users trusted with XSS-risk and user-data backup capabilities (A.8.2).
+#: Without --probe the web.* checks are manual, so a requirement they evidence (transfer,
+#: network services, cryptography, remote access, transmission) is not met by a database scan.
 SCORES: dict[str, list[tuple[str, float, int, int, list[str]]]] = {
     WEAK.key: [
         ("iso27001", 38.9, 2, 28, ["A.8.6", "A.8.10"]),
@@ -53,11 +55,10 @@ SCORES: dict[str, list[tuple[str, float, int, int, list[str]]]] = {
         (
             "iso27001",
             87.8,
-            16,
+            13,
             11,
             [
                 "A.5.10",
-                "A.5.14",
                 "A.5.15",
                 "A.5.17",
                 "A.5.28",
@@ -70,14 +71,12 @@ SCORES: dict[str, list[tuple[str, float, int, int, list[str]]]] = {
                 "A.8.10",
                 "A.8.13",
                 "A.8.15",
-                "A.8.21",
-                "A.8.24",
             ],
         ),
         (
             "nist-800-53",
             87.0,
-            26,
+            24,
             14,
             [
                 "AC-2(7)",
@@ -85,7 +84,6 @@ SCORES: dict[str, list[tuple[str, float, int, int, list[str]]]] = {
                 "AC-8",
                 "AC-12",
                 "AC-14",
-                "AC-17",
                 "AU-2",
                 "AU-11",
                 "AU-12",
@@ -101,7 +99,6 @@ SCORES: dict[str, list[tuple[str, float, int, int, list[str]]]] = {
                 "PT-5",
                 "SA-22",
                 "SC-7",
-                "SC-8",
                 "SC-10",
                 "SC-23",
                 "SI-11",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -140,15 +141,22 @@ def _authentication(
     reasons: Counter[str] = Counter()
     attempts: dict[tuple[int, str, int], _Span] = {}  # (reason, username, userid)
     malformed = 0
-    if detail and ids is not None:
-        for failure in queries.failed_logins(window, ids):
+    patterns = _Patterns(queries, window, policy) if ids is not None else None
+    if patterns is not None and ids is not None:
+        # The whole review reads every failure once (reasons, lockouts) and feeds the pattern
+        # detectors from it; a scan's checks read only the candidates' failures.
+        rows = queries.failed_logins(window, ids) if detail else patterns.rows(window, ids)
+        for failure in rows:
+            patterns.feed(failure)
+            if not detail:
+                continue
             malformed += failure.malformed
             reasons["unknown" if failure.reason is None else str(failure.reason)] += 1
             if failure.reason in (LOCKED_OUT, SUSPENDED):
                 key = (failure.reason, _username(failure), failure.userid)
                 span = attempts.setdefault(key, _Span(failure.time, failure.time, 0))
                 span.last, span.count = failure.time, span.count + 1
-    bursts, spraying = _patterns(queries, window, ids, policy)
+    bursts, spraying = patterns.found() if patterns is not None else ([], [])
     model = Authentication(
         successful_logins=successful,
         failed_logins=FailedLogins(total=failed, by_reason=dict(sorted(reasons.items()))),
@@ -171,37 +179,46 @@ def _authentication(
     return _Auth(model, malformed)
 
 
-def _patterns(
-    queries: q.LogReviewQueries, window: Window, ids: tuple[int, int] | None, policy: Policy
-) -> tuple[list[Burst], list[Spraying]]:
-    """Bursts and spraying: grouped queries find the IPs and accounts that could hold one,
-    then only their failed logins are read, through the exact sliding-window detectors."""
-    if ids is None:  # no row in the period
-        return [], []
-    width, spray_width = policy.burst_window_minutes * 60, policy.spraying_window_hours * 3600
-    half, spray_half = -(-policy.burst_failures // 2), -(-policy.spraying_usernames // 2)
-    burst_ips = queries.failure_candidates(window, "ip", width, half)
-    accounts = queries.failure_candidates(window, "userid", width, half)
-    spray_ips = queries.failure_candidates(window, "ip", spray_width, spray_half, distinct=True)
-    by_account = BurstDetector(policy.burst_failures, width)
-    by_ip = BurstDetector(policy.burst_failures, width)
-    spraying = SprayingDetector(policy.spraying_usernames, spray_width)
-    account_ids = {int(a) for a in accounts}
-    rows = queries.failed_logins(window, ids, ips=burst_ips | spray_ips, userids=account_ids)
-    for failure in rows:
-        if failure.userid in account_ids:
-            by_account.add(str(failure.userid), failure.time)
-        if failure.ip in burst_ips:
-            by_ip.add(failure.ip, failure.time)
-        if failure.ip in spray_ips:
-            spraying.add(failure.ip, _username(failure), failure.time)
-    names = queries.usernames(int(i.key) for i in by_account.incidents())
-    bursts = [
-        _burst("account", i, names.get(int(i.key), f"user {i.key}")) for i in by_account.incidents()
-    ]
-    bursts += [_burst("ip", i, i.key) for i in by_ip.incidents()]
-    bursts.sort(key=lambda b: (b.first, b.by, b.key))
-    return bursts, [_spraying(i) for i in spraying.incidents()]
+class _Patterns:
+    """Bursts and spraying: grouped queries find the IPs and accounts that could hold one (see
+    ``failure_candidates``); only their failed logins go through the exact sliding-window
+    detectors, so feeding every failure or only the candidates' gives the same patterns."""
+
+    def __init__(self, queries: q.LogReviewQueries, window: Window, policy: Policy) -> None:
+        self.queries = queries
+        width, spray_width = policy.burst_window_minutes * 60, policy.spraying_window_hours * 3600
+        half, spray_half = -(-policy.burst_failures // 2), -(-policy.spraying_usernames // 2)
+        self.burst_ips = queries.failure_candidates(window, "ip", width, half)
+        accounts = queries.failure_candidates(window, "userid", width, half)
+        self.accounts = {int(a) for a in accounts}
+        self.spray_ips = queries.failure_candidates(
+            window, "ip", spray_width, spray_half, distinct=True
+        )
+        self.by_account = BurstDetector(policy.burst_failures, width)
+        self.by_ip = BurstDetector(policy.burst_failures, width)
+        self.spraying = SprayingDetector(policy.spraying_usernames, spray_width)
+
+    def rows(self, window: Window, ids: tuple[int, int]) -> Iterator[FailedLogin]:
+        """Only the candidates' failed logins."""
+        return self.queries.failed_logins(
+            window, ids, ips=self.burst_ips | self.spray_ips, userids=self.accounts
+        )
+
+    def feed(self, failure: FailedLogin) -> None:
+        if failure.userid in self.accounts:
+            self.by_account.add(str(failure.userid), failure.time)
+        if failure.ip in self.burst_ips:
+            self.by_ip.add(failure.ip, failure.time)
+        if failure.ip in self.spray_ips:
+            self.spraying.add(failure.ip, _username(failure), failure.time)
+
+    def found(self) -> tuple[list[Burst], list[Spraying]]:
+        accounts = self.by_account.incidents()
+        names = self.queries.usernames(int(i.key) for i in accounts)
+        bursts = [_burst("account", i, names.get(int(i.key), f"user {i.key}")) for i in accounts]
+        bursts += [_burst("ip", i, i.key) for i in self.by_ip.incidents()]
+        bursts.sort(key=lambda b: (b.first, b.by, b.key))
+        return bursts, [_spraying(i) for i in self.spraying.incidents()]
 
 
 def _username(failure: FailedLogin) -> str:
