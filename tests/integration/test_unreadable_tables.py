@@ -12,7 +12,7 @@ from moodle_soc.api.scan import judge_site
 from moodle_soc.results import Status
 
 from .conftest import readonly_user, restored
-from .fixtures import WEAK
+from .fixtures import WEAK, RestoredSite
 
 REVOKED = ("task_scheduled", "user")
 
@@ -64,3 +64,59 @@ def test_an_unreadable_config_table_ends_the_scan_with_exit_3_naming_the_grant(
             connection.execute(sa.text(f"GRANT SELECT ON {table} TO {user.name}"))
     assert caught.value.exit_code == ExitCode.CANNOT_CONNECT
     assert f"GRANT SELECT ON {table} TO {user.name}" in caught.value.message
+
+
+def _column_grants(site: RestoredSite, user: str, table: str, columns: str) -> tuple[str, str, str]:
+    """Revoke SELECT on ``table``, grant it on ``columns`` only; and the statement undoing it."""
+    name = f'"{site.prefix}{table}"'
+    return (
+        f"REVOKE SELECT ON {name} FROM {user}",
+        f"GRANT SELECT ({columns}) ON {name} TO {user}",
+        f"GRANT SELECT ON {name} TO {user}",
+    )
+
+
+def test_column_level_grants_on_config_end_the_scan_naming_the_grant(
+    request: pytest.FixtureRequest,
+) -> None:
+    """SELECT on config's id and name only (not value) used to crash: AttributeError: value."""
+    from moodle_soc.errors import ExitCode, MoodleSocError
+
+    site = restored(request, WEAK)
+    user = readonly_user(request, site)
+    revoke, grant, undo = _column_grants(site, user.name, "config", "id, name")
+    with site.admin.connect() as connection:
+        connection.execute(sa.text(revoke))
+        connection.execute(sa.text(grant))
+    try:
+        with (
+            pytest.raises(MoodleSocError) as caught,
+            site.open_site(user=user.name, password=user.password) as moodle,
+        ):
+            judge_site(moodle)
+    finally:
+        with site.admin.connect() as connection:
+            connection.execute(sa.text(undo))
+    assert caught.value.exit_code == ExitCode.CANNOT_CONNECT
+    assert f"GRANT SELECT ON {site.prefix}config TO {user.name}" in caught.value.message
+
+
+def test_column_level_grants_on_user_are_errors_naming_the_grant(
+    request: pytest.FixtureRequest,
+) -> None:
+    """SELECT on user's id and username only used to crash: KeyError: 'confirmed'."""
+    site = restored(request, WEAK)
+    user = readonly_user(request, site)
+    revoke, grant, undo = _column_grants(site, user.name, "user", "id, username")
+    with site.admin.connect() as connection:
+        connection.execute(sa.text(revoke))
+        connection.execute(sa.text(grant))
+    try:
+        with site.open_site(user=user.name, password=user.password) as moodle:
+            run = judge_site(moodle)
+    finally:
+        with site.admin.connect() as connection:
+            connection.execute(sa.text(undo))
+    errors = [f for f in run.findings if f.status is Status.ERROR]
+    named = [f for f in errors if f"GRANT SELECT ON {site.prefix}user TO" in f.reason]
+    assert named, [f"{f.check_id}: {f.reason}" for f in errors]

@@ -207,9 +207,10 @@ class Database:
         """Tables (unprefixed) that exist but this user may not SELECT from.
 
         ``information_schema`` lists only what the user can access, so a missing privilege
-        looks like a missing table. PostgreSQL's catalogue lists every table with its
-        privileges; MySQL/MariaDB hide them, so there a core table every supported Moodle
-        has, absent from the listing, is taken as unreadable."""
+        looks like a missing table (and a column-level GRANT like a table missing columns).
+        PostgreSQL's catalogue lists every table with its privileges; MySQL/MariaDB hide
+        them, so there a core table every supported Moodle has, absent from the listing, is
+        taken as unreadable."""
         if self._unreadable is None:
             self._unreadable = self._find_unreadable()
         return self._unreadable
@@ -238,9 +239,9 @@ class Database:
         The same object is returned on every call, so two uses in one statement are the same
         table (use ``.alias()`` for a real self-join).
         """
+        if name in self.unreadable:  # also a table the user may read some columns of
+            raise UnreadableTableError(name, self.prefix, self.engine.url.username)
         if name not in self.columns:
-            if name in self.unreadable:
-                raise UnreadableTableError(name, self.prefix, self.engine.url.username)
             raise MissingTableError(name, self.prefix)
         if name not in self._tables:
             columns: list[sa.ColumnClause[Any]] = [sa.column(c) for c in self.columns[name]]
