@@ -5,6 +5,10 @@ that needs such a table is an ``error`` naming the GRANT it needs."""
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import Iterator
+
 import pytest
 import sqlalchemy as sa
 
@@ -12,7 +16,7 @@ from moodle_soc.api.scan import judge_site
 from moodle_soc.results import Status
 
 from .conftest import readonly_user, restored
-from .fixtures import WEAK, RestoredSite
+from .fixtures import HARDENED, WEAK, RestoredSite
 
 REVOKED = ("task_scheduled", "user")
 
@@ -120,3 +124,39 @@ def test_column_level_grants_on_user_are_errors_naming_the_grant(
     errors = [f for f in run.findings if f.status is Status.ERROR]
     named = [f for f in errors if f"GRANT SELECT ON {site.prefix}user TO" in f.reason]
     assert named, [f"{f.check_id}: {f.reason}" for f in errors]
+
+
+@pytest.fixture
+def mariadb_column_user(request: pytest.FixtureRequest) -> Iterator[tuple[RestoredSite, str, str]]:
+    """A MariaDB login granted SELECT table by table (as a careful DBA might), with config
+    readable only in its id and name columns."""
+    site = restored(request, HARDENED)
+    name, password = f"msoc_cols_{os.getpid()}", "Cols-" + secrets.token_urlsafe(12)
+    with site.admin.connect() as connection:
+        tables = [str(r[0]) for r in connection.execute(sa.text("SHOW TABLES"))]
+    config = f"{site.prefix}config"
+    statements = [f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'"]
+    statements += [
+        f"GRANT SELECT ON `{site.database}`.`{t}` TO '{name}'@'%'" for t in tables if t != config
+    ]
+    statements.append(f"GRANT SELECT (id, name) ON `{site.database}`.`{config}` TO '{name}'@'%'")
+    site.server.execute(*statements)
+    try:
+        yield site, name, password
+    finally:
+        site.server.execute(f"DROP USER IF EXISTS '{name}'@'%'")
+
+
+def test_column_level_grants_on_config_end_the_scan_on_mariadb_too(
+    mariadb_column_user: tuple[RestoredSite, str, str],
+) -> None:
+    from moodle_soc.errors import ExitCode, MoodleSocError
+
+    site, name, password = mariadb_column_user
+    with (
+        pytest.raises(MoodleSocError) as caught,
+        site.open_site(user=name, password=password) as moodle,
+    ):
+        judge_site(moodle)
+    assert caught.value.exit_code == ExitCode.CANNOT_CONNECT
+    assert f"GRANT SELECT ON {site.prefix}config TO {name}" in caught.value.message

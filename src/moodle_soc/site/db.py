@@ -228,7 +228,25 @@ class Database:
             )
             names = [str(row[0]) for row in self._run(query, "schema: tables not readable")[1]]
             return frozenset(n[plen:] for n in names if n.startswith(self.prefix))
-        return frozenset(t for t in CORE_TABLES if t not in self.columns)
+        missing = {t for t in CORE_TABLES if t not in self.columns}
+        return frozenset(missing | self._column_only())
+
+    def _column_only(self) -> set[str]:
+        """MySQL/MariaDB tables this user was granted SELECT on some columns of, and not on the
+        table, the database or every database: the listing shows only those columns."""
+        query = sa.text(
+            "SELECT DISTINCT table_name FROM information_schema.column_privileges"
+            " WHERE table_schema = DATABASE() AND privilege_type = 'SELECT'"
+            " AND table_name NOT IN (SELECT table_name FROM information_schema.table_privileges"
+            " WHERE table_schema = DATABASE() AND privilege_type = 'SELECT')"
+            " AND NOT EXISTS (SELECT 1 FROM information_schema.schema_privileges"
+            " WHERE table_schema = DATABASE() AND privilege_type = 'SELECT')"
+            " AND NOT EXISTS (SELECT 1 FROM information_schema.user_privileges"
+            " WHERE privilege_type = 'SELECT')"
+        )
+        plen = len(self.prefix)
+        names = [str(row[0]) for row in self._run(query, "schema: tables readable in part")[1]]
+        return {n[plen:] for n in names if n.startswith(self.prefix)}
 
     def has_column(self, table: str, column: str) -> bool:
         return column in self.columns.get(table, ())

@@ -124,6 +124,8 @@ class Privileges:
     def __init__(self, site: MoodleSite) -> None:
         self.site = site
         self.db = site.db
+        self._names: dict[tuple[int, int], str] = {}
+        self._asked: dict[int, set[int]] = {}
 
     def _bounded(
         self, statement: sa.Select[Any], limit: int | None, purpose: str
@@ -211,17 +213,22 @@ class Privileges:
         ids = {
             level: {p.instanceid for p in places if p.contextlevel == level} for level in (40, 50)
         }
-        known: dict[tuple[int, int], str] = {}
+        known = self._names  # read once per site: each context's name is asked for once
         for level, table, column in (
             (40, "course_categories", "name"),
             (50, "course", "shortname"),
         ):
-            if not ids[level]:
+            asked = self._asked.get(level)
+            wanted = ids[level] - (asked or set())
+            if asked is not None and not wanted:
                 continue
+            self._asked[level] = (asked or set()) | wanted
             t = self.db.table(table)
             rows = self.db.fetch_all(
-                sa.select(t.c.id, t.c[column].label("name")).where(t.c.id.in_(sorted(ids[level]))),
-                f"privileges: names of {len(ids[level])} {table} rows",
+                sa.select(t.c.id, t.c[column].label("name")).where(
+                    t.c.id.in_(sorted(wanted) or [0])
+                ),
+                f"privileges: names of the {table} rows grants are in",
             )
             known |= {(level, int(r["id"])): str(r["name"]) for r in rows}
         names: dict[int, str] = {}
