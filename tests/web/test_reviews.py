@@ -122,3 +122,23 @@ def test_with_htmx_a_decision_answers_with_its_row_and_the_counts(
     assert refused.status_code == 200
     assert "decision modify needs the grants to take away" in refused.text
     assert len(_campaign(web_store, campaign.id).imports) == 1
+
+
+def test_a_changed_entry_names_its_new_grants_by_role_and_context() -> None:
+    from types import SimpleNamespace as NS
+
+    from moodle_soc.models.access import Grant
+    from moodle_soc.reports.templating import environment
+
+    grant = Grant(key="role:coursecreator@system", kind="role", context="system", risks=[],
+                  summary="Course creator at System")  # fmt: skip
+    entry = NS(key="user:3", username="support", fullname="S", email="s@x.test", state="active",
+               grants=[grant], flags=[])  # fmt: skip
+    row = NS(entry=entry, tag=NS(tag="changed", grants_added=[grant.key]), decision=None,
+             decided_at=None, error="")  # fmt: skip
+    html = (
+        environment()
+        .get_template("web/review_row.html.j2")
+        .render(c=NS(id="c1", close=None), row=row, can_decide=False, csrf_token="t", oob=False)
+    )
+    assert "new: Course creator at System" in html and "new: role:" not in html
