@@ -17,13 +17,15 @@ from moodle_soc.policy import Policy
 from moodle_soc.probes.http import WebProbe
 from moodle_soc.results import Result, Severity, Status
 from moodle_soc.site.phpconfig import PhpConfig
+from moodle_soc.synthetic.builder import SiteBuilder
 
 WEB_CHECKS = sorted(spec.id for spec in all_checks() if spec.area == "web")
 NOW = datetime.now(UTC)
 
 
-def cfg(dataroot: str, dirroot: str = "/var/www/html") -> PhpConfig:
-    return PhpConfig(path=f"{dirroot}/config.php", values={"dataroot": dataroot})
+def cfg(dataroot: str, root: str = "/var/www/moodle") -> PhpConfig:
+    """config.php in ``root``: the synthetic site is 5.1, whose web server serves root/public."""
+    return PhpConfig(path=f"{root}/config.php", values={"dataroot": dataroot})
 
 
 @pytest.fixture
@@ -35,9 +37,11 @@ def judge(builder, make_site):
         probe: bool = True,
         config: PhpConfig | None = None,
         wwwroot: str | None = None,
+        release: str | None = None,
     ) -> list[Result]:
         address = wwwroot or (web.wwwroot if web else None)
-        site = make_site(builder, config_php=config, audit_time=NOW, wwwroot=address)
+        base = SiteBuilder(release=release) if release else builder
+        site = make_site(base, config_php=config, audit_time=NOW, wwwroot=address)
         scan = ScanContext(site, Policy(), probe=probe, web=web)
         return evaluate(get_check(check_id), scan)
 
@@ -101,7 +105,8 @@ def test_public_paths_pass_on_the_hardened_site(judge, hardened):
 def test_dataroot_served_from_the_web_is_critical(judge, leaking):
     _, port = leaking
     web = WebProbe(f"http://127.0.0.1:{port}")
-    [result] = judge("web.dataroot_not_served", web, config=cfg("/var/www/html/moodledata"))
+    config = cfg("/var/www/moodle/public/moodledata")
+    [result] = judge("web.dataroot_not_served", web, config=config)
     assert (result.status, result.severity) == (Status.FAIL, Severity.CRITICAL)
     assert (
         f"http://127.0.0.1:{port}/moodledata/diag/public.txt served Moodle's test file"
@@ -114,7 +119,8 @@ def test_dataroot_inside_the_document_root_but_not_served_still_fails_as_moodle_
 ):
     _, port = hardened
     web = WebProbe(f"http://127.0.0.1:{port}")
-    [result] = judge("web.dataroot_not_served", web, config=cfg("/var/www/html/moodledata"))
+    config = cfg("/var/www/moodle/public/moodledata")
+    [result] = judge("web.dataroot_not_served", web, config=config)
     assert (result.status, result.severity) == (Status.FAIL, Severity.MEDIUM)
     assert "answered HTTP 404, but a web server rule is all that keeps it private" in result.reason
 
@@ -125,10 +131,29 @@ def test_dataroot_outside_the_document_root_passes_without_a_request(judge, hard
     [result] = judge("web.dataroot_not_served", web, config=cfg("/var/moodledata"))
     assert result.status is Status.PASS
     assert result.reason == (
-        "dataroot /var/moodledata lies outside the document root /var/www/html/, so no URL"
-        " reaches it."
+        "dataroot /var/moodledata lies outside the document root /var/www/moodle/public/, so"
+        " no URL reaches it."
     )
     assert site.requested == []
+
+
+def test_from_5_1_a_dataroot_beside_config_php_but_outside_public_passes(judge, hardened):
+    """5.1 serves <root>/public: a dataroot in <root> (beside config.php) is out of reach."""
+    site, port = hardened
+    web = WebProbe(f"http://127.0.0.1:{port}")
+    [result] = judge("web.dataroot_not_served", web, config=cfg("/var/www/moodle/moodledata"))
+    assert result.status is Status.PASS
+    assert result.observed["document_root"] == "/var/www/moodle/public/"
+    assert site.requested == []
+
+
+def test_before_5_1_the_folder_of_config_php_is_the_document_root(judge, hardened):
+    _, port = hardened
+    web = WebProbe(f"http://127.0.0.1:{port}")
+    config = cfg("/var/www/moodle/moodledata")
+    [result] = judge("web.dataroot_not_served", web, config=config, release="4.5")
+    assert (result.status, result.severity) == (Status.FAIL, Severity.MEDIUM)
+    assert result.observed["document_root"] == "/var/www/moodle/"
 
 
 def test_dataroot_url_outside_the_wwwroot_path_is_not_requested(judge, leaking):
@@ -136,8 +161,8 @@ def test_dataroot_url_outside_the_wwwroot_path_is_not_requested(judge, leaking):
     beside the wwwroot, so it is judged from config.php alone."""
     site, port = leaking
     web = WebProbe(f"http://127.0.0.1:{port}/moodle")
-    config = cfg("/var/www/html/moodledata", dirroot="/var/www/html/moodle")
-    [result] = judge("web.dataroot_not_served", web, config=config)
+    config = cfg("/var/www/html/moodledata", root="/var/www/html/moodle")
+    [result] = judge("web.dataroot_not_served", web, config=config, release="4.5")
     assert (result.status, result.severity) == (Status.FAIL, Severity.MEDIUM)
     assert "is outside the wwwroot, so it was not fetched" in result.reason
     assert site.requested == []

@@ -135,6 +135,10 @@ def dataroot_not_served(scan: ScanContext) -> Iterator[Result]:
     dirroot = cfg.get("dirroot") if cfg is not None else None
     if not isinstance(dirroot, str) and cfg is not None and cfg.path:
         dirroot = posixpath.dirname(cfg.path.replace("\\", "/"))
+        if scan.site.version.at_least("5.1"):
+            # From 5.1 the web server serves <root>/public (Moodle sets $CFG->dirroot to it);
+            # config.php stays in <root>, which the web cannot reach.
+            dirroot = posixpath.join(dirroot, "public")
     if not isinstance(dataroot, str) or not isinstance(dirroot, str) or not dirroot:
         yield Result.manual(
             "Where dataroot lies relative to the web root is known only from config.php"
