@@ -4,6 +4,7 @@ split across pages; the trend chart is drawn."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -43,7 +44,10 @@ def _report():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils, installed by scripts/setup) is missing")
+        message = "pdftotext (poppler-utils, installed by scripts/setup) is missing"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true: {message}", pytrace=False)
+        pytest.skip(message)
     pdf = tmp_path_factory.mktemp("pdf") / "period.pdf"
     pdf.write_bytes(html_to_pdf(render_period_html(_report())))
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
