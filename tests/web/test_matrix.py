@@ -25,6 +25,7 @@ REQUESTS: dict[tuple[str, str], tuple[str, int, dict[str, str] | None]] = {
         "/sites/{acme}/checks/authentication.password_length_meets_policy", 200, None),
     ("GET", "/sites/{site_key}/runs"): ("/sites/{acme}/runs?verify=true", 200, None),
     ("GET", "/sites/{site_key}/period"): ("/sites/{acme}/period" + PERIOD, 200, None),
+    ("GET", "/sites/{site_key}/changes"): ("/sites/{acme}/changes" + PERIOD, 200, None),
     ("GET", "/sites/{site_key}/readiness"): ("/sites/{acme}/readiness", 200, None),
     ("GET", "/sites/{site_key}/remediation.{fmt}"): ("/sites/{acme}/remediation.csv", 200, None),
     ("GET", "/sites/{site_key}/report.{fmt}"): ("/sites/{acme}/report.json", 200, None),

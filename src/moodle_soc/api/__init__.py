@@ -47,6 +47,7 @@ _EXPORTS = {
     "parse_period": "evidence",
     # change management
     "change_population": "changes",
+    "stored_changes": "changes",
     "environment_of": "changes",
     "read_environment": "changes",
     "drift": "changes",

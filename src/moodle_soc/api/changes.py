@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from moodle_soc.data.advisories import LoadedAdvisories
     from moodle_soc.evidence.periods.populations import Population
     from moodle_soc.evidence.store.store import EvidenceStore
-    from moodle_soc.models.changes import Approvals, ChangeSet
+    from moodle_soc.models.changes import Approvals, Change, ChangeSet
     from moodle_soc.models.records import StoredRecord
     from moodle_soc.site.moodle import MoodleSite
 
@@ -80,6 +80,36 @@ def change_population(
     if store is not None and keep:
         record = store_change_population(store, ref, population)
     return ChangeReport(changes, population, record)
+
+
+@dataclass
+class StoredChanges:
+    """The changes seen between the site states of a site's stored runs over a period."""
+
+    start: date
+    end: date
+    runs_compared: int  # stored states compared (the baseline run before the period included)
+    changes: list[Change]
+
+
+def stored_changes(
+    store: EvidenceStore, site_key: str, start: date, end: date, *, baseline: bool = True
+) -> StoredChanges:
+    """From the evidence store alone: the config.php, database setting, plugin and core
+    version changes between consecutive stored runs of the UTC days ``start``..``end`` (with,
+    when ``baseline``, the last run before the period). Moodle's own change records need the
+    site itself: :func:`change_population`."""
+    from moodle_soc.api.evidence import _check_period
+    from moodle_soc.changes.runs import state_changes
+    from moodle_soc.evidence.store.states import recorded_states
+
+    _check_period(start, end)
+    begin = datetime.combine(start, time.min, UTC)
+    until = datetime.combine(end + timedelta(days=1), time.min, UTC)
+    states = [s for s in recorded_states(store, site_key, begin, until) if s.at < until]
+    if not baseline:
+        states = [s for s in states if s.at >= begin]
+    return StoredChanges(start, end, len(states), state_changes(states))
 
 
 def environment_of(site: MoodleSite, *, label: str | None = None) -> DriftSide:

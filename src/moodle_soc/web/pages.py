@@ -1,4 +1,5 @@
-"""The compliance pages: sites, a site's overview, findings, a check, runs, the period."""
+"""The compliance pages: sites, a site's overview, findings, a check, runs, the period, its
+changes, readiness."""
 
 from __future__ import annotations
 
@@ -148,6 +149,29 @@ def period(request: Request, site_key: str, start: Day = None, end: Day = None) 
         start=first,
         end=last,
         tab="period",
+    )
+
+
+@route(router, "GET", "/sites/{site_key}/changes", READERS, response_class=HTMLResponse)
+def changes(request: Request, site_key: str, start: Day = None, end: Day = None) -> HTMLResponse:
+    """The changes between the stored runs of a period (an auditor: within their period, and
+    without the run before it)."""
+    from moodle_soc.api.changes import stored_changes
+
+    site = check_site(request, site_key)
+    store, user = store_of(request), user_of(request)
+    auditor = user.role == "auditor"
+    first, last = chosen_period(user.period if auditor else None, start, end)
+    found = stored_changes(store, site_key, first, last, baseline=not auditor)
+    audit(request, "view", request.url.path, detail=f"{first}..{last}")
+    return page(
+        request,
+        "changes.html.j2",
+        o={"site": site},
+        found=found,
+        start=first,
+        end=last,
+        tab="changes",
     )
 
 
