@@ -75,17 +75,19 @@ def test_a_duplicate_delivery_stores_nothing_twice(
         assert len(evidence.records(kind="run")) == 1
 
 
-def _waiting(database: str) -> int:
+def _waiting(database: str) -> set[int]:
+    """The server pids of the scans waiting on a lock in ``database``."""
     engine = sa.create_engine(database)
     with engine.connect() as connection:
-        count = connection.execute(
+        pids = connection.execute(
             sa.text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
                 " AND application_name = 'moodle-soc' AND wait_event_type = 'Lock'"
             )
-        ).scalar_one()
+        ).scalars()
+        found = {int(pid) for pid in pids}
     engine.dispose()
-    return int(count)
+    return found
 
 
 def _until(condition, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
@@ -109,13 +111,16 @@ def test_a_killed_worker_task_is_redone_and_stored_once(
         with celery_worker(redis_url, store, tmp_path / "worker.log") as worker:
             app = make_app(redis_url)
             results = enqueue(app, fleet.sites, AS_OF)
-            _until(lambda: _waiting(pg_database) == 1)  # the scan is mid-task
+            _until(lambda: len(_waiting(pg_database)) == 1)  # the scan is mid-task
+            killed = _waiting(pg_database)
             children = pool_children(worker.pid)
             assert len(children) == 1
             os.kill(children[0], signal.SIGKILL)
-            # The task is requeued and a new pool process takes it up again.
+            # The task is requeued and a new pool process takes it up again. The killed scan's
+            # server session may still wait on the lock (the server notices a dead client only
+            # when it next talks to it), so wait for a session that was not there before.
             _until(lambda: pool_children(worker.pid) not in ([], children))
-            _until(lambda: _waiting(pg_database) == 1)
+            _until(lambda: bool(_waiting(pg_database) - killed))
             holder.rollback()  # let the redone scan through
             outcome = collect(results, fleet.sites, AS_OF, timeout=120)[0]
     finally:
