@@ -127,3 +127,23 @@ def test_review_without_a_reviewer_is_a_usage_error(site_url: str, tmp_path: Pat
                   "--store", tmp_path / "e.sqlite")  # fmt: skip
     assert done.exit_code == ExitCode.USAGE and "--reviewer" in done.output
     assert not (tmp_path / "e.sqlite").exists()
+
+
+def test_cursor_rerun_reads_nothing_new_and_answers_the_same(site_url: str, tmp_path: Path) -> None:
+    cursor = tmp_path / "cursor.json"
+    first = logs(site_url, "--format", "json", "--cursor", cursor)
+    kept = json.loads(cursor.read_text())
+    again = logs(site_url, "--format", "json", "--cursor", cursor)
+    assert first.exit_code == again.exit_code == 0, first.output + again.output
+    assert kept["rows_read"] > 0 and json.loads(cursor.read_text())["rows_read"] == 0
+    answer, rerun = json.loads(first.stdout), json.loads(again.stdout)
+    del answer["queries"], rerun["queries"]
+    assert rerun == answer
+
+
+def test_a_damaged_cursor_is_an_input_error(site_url: str, tmp_path: Path) -> None:
+    cursor = tmp_path / "cursor.json"
+    cursor.write_text("[]", encoding="utf-8")
+    done = logs(site_url, "--cursor", cursor)
+    assert done.exit_code == ExitCode.BAD_INPUT
+    assert "Cannot read the log cursor" in done.stderr and "Traceback" not in done.output

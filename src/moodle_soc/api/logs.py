@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from moodle_soc.evidence.store.store import EvidenceStore
     from moodle_soc.models.logs import LogReview, LogReviewSignOff
     from moodle_soc.models.records import StoredRecord
@@ -30,12 +32,16 @@ def log_review(
     end: date | None = None,
     *,
     policy: Policy | None = None,
+    cursor: Path | None = None,
 ) -> LogReview:
     """The audit-log review of ``site`` for the UTC days ``start``..``end`` (both inclusive;
     default ``review_period``): authentication, privileged activity, the log's integrity and a
-    daily series, with the provenance of every query. Read-only; thresholds from ``policy``."""
+    daily series, with the provenance of every query. Read-only; thresholds from ``policy``.
+    With ``cursor`` (a local JSON file, written back), a re-run of the same site and period
+    reads only the log rows after the last id already reviewed and gives the same review."""
     from moodle_soc.api.evidence import _check_period
     from moodle_soc.logreview.build import build_log_review
+    from moodle_soc.logreview.cursor import load_cursor, save_cursor
     from moodle_soc.policy import Policy
 
     chosen = policy or Policy()
@@ -43,7 +49,12 @@ def log_review(
         default_start, default_end = review_period(site, chosen)
         start, end = start or default_start, end or default_end
     _check_period(start, end)
-    return build_log_review(site, start, end, chosen)
+    if cursor is None:
+        return build_log_review(site, start, end, chosen)
+    kept = load_cursor(cursor, site.identity.wwwroot, start, end)
+    review = build_log_review(site, start, end, chosen, read_days=kept.read_days)
+    save_cursor(cursor, kept)
+    return review
 
 
 @dataclass

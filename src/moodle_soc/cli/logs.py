@@ -73,6 +73,14 @@ def logs_command(
     ] = LogsFormat.terminal,
     output: OutputOption = None,
     settings: SettingsOption = None,
+    cursor: Annotated[
+        Path | None,
+        typer.Option(
+            "--cursor",
+            help="Keep the review's cursor in this JSON file: a re-run of the same site and"
+            " period reads only the log rows added since.",
+        ),
+    ] = None,
 ) -> None:
     """Logins, failed logins by reason, bursts, spraying, administrative actions and the log's
     integrity for a period (read-only)."""
@@ -86,7 +94,7 @@ def logs_command(
         found = find_settings_file(settings)
         span = parse_period(period) if period else (None, None)
         with open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot) as site:
-            review = log_review(site, *span, policy=found.policy)
+            review = log_review(site, *span, policy=found.policy, cursor=cursor)
         emit_review(review, fmt, output)
     except MoodleSocError as error:
         fail(error)

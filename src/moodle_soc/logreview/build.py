@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -45,18 +45,27 @@ def at(timestamp: int) -> datetime:
 
 
 def build_log_review(
-    site: MoodleSite, start: date, end: date, policy: Policy, *, detail: bool = True
+    site: MoodleSite,
+    start: date,
+    end: date,
+    policy: Policy,
+    *,
+    detail: bool = True,
+    read_days: Callable[[q.LogReviewQueries, Window], list[q.DayCount]] | None = None,
 ) -> LogReview:
     """The review of ``site``'s standard log over the UTC days ``start``..``end``. Without
     ``detail`` (a scan's checks), failed logins are not read one by one: reasons, lockouts
-    and suspended accounts' attempts are left out, so the rows read do not grow with the log."""
+    and suspended accounts' attempts are left out, so the rows read do not grow with the log.
+    ``read_days`` replaces the grouped pass (an incremental re-run, ``logreview.cursor``)."""
     first_query = site.query_count
     window = Window.for_days(start, end)
     queries = q.LogReviewQueries(site)
     notes: list[str] = []
     if not queries.has_standard_log:
         notes.append(f"The {q.STANDARD_LOG} table does not exist: there are no events to review.")
-    days = queries.day_counts(window) if queries.has_standard_log else []
+    days: list[q.DayCount] = []
+    if queries.has_standard_log:
+        days = read_days(queries, window) if read_days else queries.day_counts(window)
     events: Counter[str] = Counter()
     for group in days:
         events[group.eventname] += group.rows

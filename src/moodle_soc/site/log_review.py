@@ -150,9 +150,11 @@ class LogReviewQueries:
     def _log(self) -> sa.TableClause:
         return self.db.table(STANDARD_LOG)
 
-    def day_counts(self, window: Window) -> list[DayCount]:
-        """Rows per UTC day and event name in ``window``: one pass over the time index."""
+    def day_counts(self, window: Window, after_id: int | None = None) -> list[DayCount]:
+        """Rows per UTC day and event name in ``window``: one pass over the time index (only
+        the rows with an id above ``after_id`` when given: an incremental re-run)."""
         log = self._log()
+        newer = sa.true() if after_id is None else log.c.id > after_id
         day = (log.c.timecreated - log.c.timecreated % DAY).label("day")
         acting = sa.func.sum(sa.case((log.c.realuserid.is_not(None), 1), else_=0))
         rows = self.db.fetch_all(
@@ -164,7 +166,7 @@ class LogReviewQueries:
                 sa.func.min(log.c.id).label("first_id"),
                 sa.func.max(log.c.id).label("last_id"),
             )
-            .where(window.holds(log.c.timecreated))
+            .where(window.holds(log.c.timecreated), newer)
             .group_by(day, log.c.eventname)
             .order_by(day, log.c.eventname),
             "logs: rows per day and event in the period",
