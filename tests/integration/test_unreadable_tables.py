@@ -5,9 +5,11 @@ that needs such a table is an ``error`` naming the GRANT it needs."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +18,7 @@ from moodle_soc.api.scan import judge_site
 from moodle_soc.results import Status
 
 from .conftest import readonly_user, restored
-from .fixtures import HARDENED, WEAK, RestoredSite
+from .fixtures import HARDENED, PASSWORD_ENV, STORE_ENV, WEAK, RestoredSite
 
 REVOKED = ("task_scheduled", "user")
 
@@ -45,6 +47,54 @@ def test_a_table_the_user_may_not_read_is_an_error_naming_the_grant(
     cron = [f for f in run.findings if f.check_id.startswith("operations.cron")]
     assert cron and all(f.status is Status.ERROR for f in cron), cron
     assert f"{user.name} may not read" in named[0].reason
+
+
+def test_a_scan_with_unreadable_tables_says_once_it_is_incomplete_and_exits_3(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The JSON report lists the unreadable tables and their GRANTs at the top level, the
+    terminal report opens with a banner, the run is stored with it, and the scan exits 3."""
+    from typer.testing import CliRunner
+
+    from moodle_soc.cli.main import app
+    from moodle_soc.errors import ExitCode
+    from moodle_soc.evidence.store.runs import load_run
+    from moodle_soc.evidence.store.store import open_store
+
+    site = restored(request, WEAK)
+    user = readonly_user(request, site)
+    tables = ", ".join(f"{site.prefix}{t}" for t in REVOKED)
+    store = tmp_path / "evidence.sqlite"
+    args = ["scan", "--db", site.url(user.name), "--prefix", site.prefix, "--as-of", WEAK.as_of]
+    env = {PASSWORD_ENV: user.password, STORE_ENV: str(store), "COLUMNS": "200"}
+    with site.admin.connect() as connection:
+        connection.execute(sa.text(f"REVOKE SELECT ON {tables} FROM {user.name}"))
+    try:
+        done = CliRunner().invoke(app, [*args, "--format", "json"], env=env)
+        terminal = CliRunner().invoke(app, [*args, "--fail-on", "critical"], env=env)
+    finally:
+        with site.admin.connect() as connection:
+            connection.execute(sa.text(f"GRANT SELECT ON {tables} TO {user.name}"))
+    assert done.exit_code == ExitCode.CANNOT_CONNECT, done.output
+    grants = [
+        f"GRANT SELECT ON {site.prefix}task_scheduled TO {user.name};",
+        f"GRANT SELECT ON {site.prefix}user TO {user.name};",
+    ]
+    assert json.loads(done.stdout)["incomplete"] == {
+        "unreadable_tables": [f"{site.prefix}task_scheduled", f"{site.prefix}user"],
+        "grants": grants,
+    }
+    assert terminal.exit_code == ExitCode.CANNOT_CONNECT, terminal.output
+    assert (
+        f"This scan is incomplete: 2 tables could not be read ({site.prefix}task_scheduled,"
+        f" {site.prefix}user), so the checks that need them are errors. Grant read access and"
+        f" scan again: {grants[0]} {grants[1]}"
+    ) in " ".join(terminal.stdout.split())
+    with open_store(str(store)) as opened:
+        runs = [load_run(opened, r) for r in opened.records(kind="run")]
+    assert len(runs) == 2 and all(
+        r.incomplete and list(r.incomplete.grants) == grants for r in runs
+    )
 
 
 def test_an_unreadable_config_table_ends_the_scan_with_exit_3_naming_the_grant(

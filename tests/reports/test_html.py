@@ -281,3 +281,19 @@ def test_section_five_lists_twenty_per_check_and_counts_the_rest(
     assert "Could not run (25)" in section
     assert section.count("table:<wbr>") == 20
     assert "and 5 more (at most 20 listed per check): the JSON report lists every one." in section
+
+
+def test_an_incomplete_scan_shows_a_banner_with_the_grants(audit_run: AuditRun) -> None:
+    from moodle_soc.models.run import Incomplete
+
+    incomplete = Incomplete(
+        unreadable_tables=("mdl_user",), grants=("GRANT SELECT ON mdl_user TO ro;",)
+    )
+    html = render_html(audit_run.model_copy(update={"incomplete": incomplete}))
+
+    assert (
+        '<section class="incomplete" role="alert">\n  <p><strong>This scan is incomplete: 1 table'
+        " could not be read (mdl_user), so the checks that need them are errors. Grant read"
+        " access and scan again:</strong></p>\n  <pre>GRANT SELECT ON mdl_user TO ro;\n</pre>"
+    ) in html
+    assert 'class="incomplete"' not in render_html(audit_run)

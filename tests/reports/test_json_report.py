@@ -19,6 +19,7 @@ from moodle_soc.models.run import (
     CategoryReadiness,
     CheckSummary,
     Finding,
+    Incomplete,
     SiteInfo,
     Summary,
 )
@@ -43,6 +44,7 @@ SECTIONS: dict[str, set[str]] = {
     "finding": set(Finding.model_fields),
     "query": QUERY_KEYS,
     "site_state": set(SiteState.model_fields),
+    "incomplete": set(Incomplete.model_fields),
     "observed setting": set(ObservedSetting.model_fields),
     "frameworks": set(FrameworkScore.model_fields),
     "requirement": set(RequirementState.model_fields),
@@ -63,7 +65,7 @@ def documented_fields() -> dict[str, set[str]]:
 def test_round_trips_to_the_same_run(audit_run: AuditRun) -> None:
     document = json.loads(render_json(audit_run))
 
-    assert document["schema_version"] == SCHEMA_VERSION == "2.0"
+    assert document["schema_version"] == SCHEMA_VERSION == "2.1"
     assert AuditRun.model_validate(document) == audit_run
 
 
@@ -144,3 +146,19 @@ def test_importing_reports_does_not_import_jinja2() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
 
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_an_incomplete_scan_lists_its_unreadable_tables_and_grants(audit_run: AuditRun) -> None:
+    incomplete = Incomplete(
+        unreadable_tables=("mdl_user",), grants=("GRANT SELECT ON mdl_user TO ro;",)
+    )
+    run = audit_run.model_copy(update={"incomplete": incomplete})
+
+    document = json.loads(render_json(run))
+
+    assert document["incomplete"] == {
+        "unreadable_tables": ["mdl_user"],
+        "grants": ["GRANT SELECT ON mdl_user TO ro;"],
+    }
+    assert json.loads(render_json(audit_run))["incomplete"] is None
+    assert AuditRun.model_validate(document) == run

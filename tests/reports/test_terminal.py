@@ -223,3 +223,24 @@ def test_errors_list_twenty_per_check_and_count_the_rest(
     assert "Could not run (23)" in out
     assert out.count("logging.log_kept · table:") == 20
     assert "… and 3 more resources: the JSON report (--format json) lists every finding" in out
+
+
+def test_an_incomplete_scan_opens_with_a_banner_and_the_grants(audit_run: AuditRun) -> None:
+    from moodle_soc.models.run import Incomplete
+
+    grants = ("GRANT SELECT ON mdl_task_scheduled TO ro;", "GRANT SELECT ON mdl_user TO ro;")
+    run = audit_run.model_copy(
+        update={
+            "incomplete": Incomplete(
+                unreadable_tables=("mdl_task_scheduled", "mdl_user"), grants=grants
+            )
+        }
+    )
+    out = " ".join(rendered(run, width=200).split())
+
+    assert (
+        "This scan is incomplete: 2 tables could not be read (mdl_task_scheduled, mdl_user),"
+        " so the checks that need them are errors. Grant read access and scan again:"
+        f" {grants[0]} {grants[1]}"
+    ) in out
+    assert "incomplete" not in rendered(audit_run)

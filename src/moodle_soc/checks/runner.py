@@ -17,6 +17,7 @@ from moodle_soc.models.run import (
     AuditRun,
     CheckSummary,
     Finding,
+    Incomplete,
     SiteInfo,
     worst_status,
 )
@@ -163,6 +164,18 @@ def run_scan(
         findings=tuple(findings),
         queries=site.queries,
         site_state=state,
+        incomplete=_incomplete(site),
+    )
+
+
+def _incomplete(site: MoodleSite) -> Incomplete | None:
+    """The tables this user may not read, and the GRANT that would make each readable."""
+    if not site.db.unreadable:
+        return None
+    who = site.db.engine.url.username or "the scanning user"
+    tables = tuple(sorted(site.identity.prefix + t for t in site.db.unreadable))
+    return Incomplete(
+        unreadable_tables=tables, grants=tuple(f"GRANT SELECT ON {t} TO {who};" for t in tables)
     )
 
 

@@ -128,6 +128,8 @@ def _emit(
 def _exit_code(run: AuditRun, fail_on: FailOn) -> int:
     from moodle_soc.results import Severity
 
+    if run.incomplete is not None:  # some tables could not be read: never a silent success
+        return int(ExitCode.CANNOT_CONNECT)
     if fail_on is FailOn.none:
         return int(ExitCode.OK)
     worst = run.worst_failed_severity()

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from moodle_soc.models.state import SiteState
 from moodle_soc.results import Severity, Status
 
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
 
 _STATUS_ORDER = (
     Status.FAIL,
@@ -136,6 +136,25 @@ class Summary(BaseModel):
     overall_score: float | None
 
 
+class Incomplete(BaseModel):
+    """Tables that exist but the scanning user may not read: the checks needing them are
+    ``error``, so the scan as a whole is incomplete (and exits 3, docs/json-format.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unreadable_tables: tuple[str, ...]  # with the table prefix, sorted
+    grants: tuple[str, ...]  # one GRANT statement per table that would make it readable
+
+    @property
+    def message(self) -> str:
+        n = len(self.unreadable_tables)
+        return (
+            f"This scan is incomplete: {n} table{'s' if n != 1 else ''} could not be read"
+            f" ({', '.join(self.unreadable_tables)}), so the checks that need them are errors."
+            " Grant read access and scan again:"
+        )
+
+
 class AuditRun(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -152,6 +171,7 @@ class AuditRun(BaseModel):
     findings: tuple[Finding, ...]
     queries: tuple[dict[str, Any], ...]
     site_state: SiteState | None = None  # schema 1.1: what the scan observed, kept as evidence
+    incomplete: Incomplete | None = None  # schema 2.1: tables the scanning user may not read
 
     def findings_sorted(self) -> list[Finding]:
         """Failures first, worst severity first: the order an administrator fixes things."""

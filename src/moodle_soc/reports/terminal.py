@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from moodle_soc.checks.scoring import FORMULA
-from moodle_soc.models.run import AuditRun, CategoryReadiness, Finding
+from moodle_soc.models.run import AuditRun, CategoryReadiness, Finding, Incomplete
 from moodle_soc.results import Severity, Status
 from moodle_soc.safety import terminal_safe
 
@@ -57,6 +57,8 @@ def render_terminal(run: AuditRun, console: Console, *, verbose: bool = False) -
     ordered = run.findings_sorted()
     by_status = {status: [f for f in ordered if f.status is status] for status in Status}
     console.print(_header(run))
+    if run.incomplete is not None:
+        console.print(_incomplete(run.incomplete))
     console.print(_readiness(run))
     console.print()
     console.print(_counts(run))
@@ -130,6 +132,13 @@ def _header(run: AuditRun) -> RenderableType:
         Group(Text("moodle-soc audit", style="bold underline"), grid),
         (1, 0, 1, 0),
     )
+
+
+def _incomplete(incomplete: Incomplete) -> RenderableType:
+    """The scan-level banner: some tables could not be read, and the GRANTs that fix it."""
+    lines = [Text(terminal_safe(incomplete.message), style="bold red")]
+    lines += [Text("  " + terminal_safe(grant)) for grant in incomplete.grants]
+    return Padding(Group(*lines), (1, 0))
 
 
 def _when(run: AuditRun) -> str:
