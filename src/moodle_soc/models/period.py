@@ -117,6 +117,7 @@ class RunRef(_Model):
     recorded_at: datetime | None = None  # when the store recorded it (None: not known)
     reconstructed: bool = False  # recorded more than the tolerance after its audit time
     score: float | None = None  # the run's overall readiness score (percent), when it had one
+    unreadable_tables: list[str] = []  # the run was incomplete: tables it could not read
 
 
 class PeriodReport(_Model):

@@ -203,6 +203,26 @@ def test_period_html_is_self_contained_escaped_and_not_colour_only(scanned) -> N
     assert ">?</span>" in html and ">P</span>" in html
 
 
+def test_a_day_whose_run_was_incomplete_says_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from moodle_soc.models.run import Incomplete
+
+    incomplete = Incomplete(
+        unreadable_tables=("mdl_task_log", "mdl_user"),
+        grants=("GRANT SELECT ON mdl_task_log TO ro;", "GRANT SELECT ON mdl_user TO ro;"),
+    )
+    run = _scan(SiteBuilder(), datetime(2026, 3, 1, 6, tzinfo=UTC))
+    run = run.model_copy(update={"incomplete": incomplete})
+    with open_store(str(tmp_path / "e.sqlite"), create=True) as store:
+        store.clock = lambda: run.audit_time + timedelta(minutes=1)
+        store_run(store, run)
+        report = period_report(store, site_ref_for(run).key, START, _day(1))
+    assert [r.unreadable_tables for r in report.runs] == [["mdl_task_log", "mdl_user"]]
+    assert (
+        '<strong class="incomplete">(incomplete: 2 unreadable tables: mdl_task_log, mdl_user)'
+        "</strong>"
+    ) in render_period_html(report)
+
+
 # --- reconstructed runs: recorded too late to count as monitoring ------------------------------
 
 

@@ -62,6 +62,7 @@ class RunView:
     meta: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)  # title, area, sev
     recorded_at: datetime | None = None  # when the store recorded it (None: recorded live)
     score: float | None = None  # the run's overall readiness score
+    unreadable_tables: tuple[str, ...] = ()  # the run was incomplete: tables it could not read
 
     def reconstructed(self, max_delay_hours: int) -> bool:
         return self.recorded_at is not None and is_reconstructed(
@@ -91,6 +92,7 @@ class RunView:
             meta,
             recorded_at=record.created_at,
             score=run.summary.overall_score,
+            unreadable_tables=run.incomplete.unreadable_tables if run.incomplete else (),
         )
 
     def ref(self, max_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS) -> RunRef:
@@ -104,6 +106,7 @@ class RunView:
             recorded_at=self.recorded_at,
             reconstructed=self.reconstructed(max_delay_hours),
             score=self.score,
+            unreadable_tables=list(self.unreadable_tables),
         )
 
 
