@@ -74,3 +74,19 @@ def test_readiness_cli_shows_each_framework(cli: Any, acme_site_db: Path, tmp_pa
     assert "ISO/IEC 27001:2022 Annex A (2022)" in text.stdout
     bad = cli(*base, "--framework", "iso9001")
     assert bad.returncode == 2 and "Unknown framework 'iso9001'" in bad.stderr
+    # The HTML programme and the executive report carry each framework's table too.
+    nist_score = "n/a" if nist["score"] is None else f"{nist['score']:.1f}%"
+    page = tmp_path / "readiness.html"
+    done = cli(*base, "--framework", "nist-800-53", "--format", "html", "-o", str(page))
+    assert done.returncode == 0, done.stderr
+    html = page.read_text(encoding="utf-8")
+    assert 'id="framework-nist-800-53"' in html and nist_score in html
+    assert html.count("<tr><td>AC ") == 1
+    report = tmp_path / "report.html"
+    done = cli("readiness", "report", "--site", "Acme", "--store", store, "--as-of", AS_OF,
+               "--framework", "iso27001", "-o", str(report))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert 'id="framework-iso27001"' in report.read_text(encoding="utf-8")
+    plain = tmp_path / "plain.html"
+    assert cli(*base, "--format", "html", "-o", str(plain)).returncode == 0
+    assert 'id="framework-' not in plain.read_text(encoding="utf-8")

@@ -4,7 +4,7 @@ record in the evidence store; nothing here prompts (the CLI asks, then calls the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +13,7 @@ from moodle_soc.errors import UsageError
 
 if TYPE_CHECKING:
     from moodle_soc.evidence.store.store import EvidenceStore
+    from moodle_soc.models.frameworks import FrameworkReadiness
     from moodle_soc.models.programme import (
         ExceptionView,
         Owner,
@@ -94,16 +95,22 @@ def readiness_report(
     return build_report(store, overview, load_catalogue())
 
 
-def readiness_report_html(report: ReadinessReport) -> str:
+def readiness_report_html(
+    report: ReadinessReport, frameworks: Sequence[FrameworkReadiness] = ()
+) -> str:
+    """The report as one HTML page; ``frameworks`` (``api.readiness_frameworks``) adds each
+    framework's view of the programme to the score section."""
     from moodle_soc.reports.readiness import render_readiness_html
 
-    return render_readiness_html(report)
+    return render_readiness_html(report, frameworks)
 
 
-def readiness_report_pdf(report: ReadinessReport) -> bytes:
+def readiness_report_pdf(
+    report: ReadinessReport, frameworks: Sequence[FrameworkReadiness] = ()
+) -> bytes:
     from moodle_soc.reports.readiness import render_readiness_pdf
 
-    return render_readiness_pdf(report)
+    return render_readiness_pdf(report, frameworks)
 
 
 def questionnaire_answers(

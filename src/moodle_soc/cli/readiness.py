@@ -27,6 +27,9 @@ from moodle_soc.cli.options import (
 from moodle_soc.errors import MoodleSocError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from moodle_soc.frameworks.catalogue import Framework
     from moodle_soc.models.programme import ReadinessScope
 
 readiness_app = typer.Typer(
@@ -87,7 +90,7 @@ def readiness_command(
         moment = parse_as_of(as_of)
         frameworks = load_frameworks(framework or ())
         if fmt is OverviewFormat.html:
-            _write_report(store, site, moment, ReportFormat.html, output)
+            _write_report(store, site, moment, ReportFormat.html, output, frameworks)
             return
         with open_store(store) as evidence:
             overview = readiness_programme(evidence, site=site, as_of=moment)
@@ -123,13 +126,17 @@ def report_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here (PDF needs a file).")
     ] = None,
+    framework: FrameworkOption = None,
 ) -> None:
     """The executive readiness report: scope, scores and formula, checklist, top gaps with
     owners and effort, shared responsibility, evidence calendar, open exceptions."""
+    from moodle_soc.api.frameworks import load_frameworks
+
     try:
         if site is None:
             raise UsageError("Give --site: the site whose readiness report to write.")
-        _write_report(store, site, parse_as_of(as_of), fmt, output)
+        frameworks = load_frameworks(framework or ())
+        _write_report(store, site, parse_as_of(as_of), fmt, output, frameworks)
     except MoodleSocError as error:
         fail(error)
 
@@ -200,8 +207,14 @@ def template_command(
 
 
 def _write_report(
-    store: str | None, site: str, moment: datetime | None, fmt: ReportFormat, output: Path | None
+    store: str | None,
+    site: str,
+    moment: datetime | None,
+    fmt: ReportFormat,
+    output: Path | None,
+    frameworks: Sequence[Framework] = (),
 ) -> None:
+    from moodle_soc.api.frameworks import readiness_frameworks
     from moodle_soc.api.readiness import (
         readiness_report,
         readiness_report_html,
@@ -212,16 +225,19 @@ def _write_report(
         raise UsageError("A PDF needs --output FILE.")
     with open_store(store) as evidence:
         report = readiness_report(evidence, site=site, as_of=moment)
+        views = readiness_frameworks(
+            evidence, site=site, frameworks=frameworks, as_of=report.overview.as_of
+        )
     if fmt is ReportFormat.pdf:
         assert output is not None
-        data = readiness_report_pdf(report)
+        data = readiness_report_pdf(report, views)
         try:
             output.write_bytes(data)
         except OSError as exc:
             raise UsageError(f"Cannot write {output}: {exc.strerror or exc}.") from None
         typer.echo(f"Wrote the readiness report to {output} ({len(data)} bytes).")
         return
-    html = readiness_report_html(report)
+    html = readiness_report_html(report, views)
     if output:
         write_text(output, html)
         typer.echo(f"Wrote the readiness report to {output}.")
