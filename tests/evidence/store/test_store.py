@@ -156,11 +156,24 @@ def test_collected_at_in_any_timezone_is_stored_as_the_same_instant(store: Evide
     assert store.get(str(record.seq)).collected_at == local
 
 
-@pytest.mark.parametrize("ref", ["999", "abcdef0123", "12ab", "not-a-ref", ""])
+@pytest.mark.parametrize("ref", ["999", "abcdef0123", "12ab", "not-a-ref", "", "640390391381"])
 def test_get_rejects_unknown_or_malformed_references(store: EvidenceStore, ref: str) -> None:
+    """640390391381 is too big for a record number: it is looked up as a hash prefix (it used
+    to overflow PostgreSQL's integer column)."""
     store.append(SITE_A, "run", {}, collected_at=T0)
-    with pytest.raises(StoreError):
+    with pytest.raises(StoreError, match=r"is neither|matches no record"):
         store.get(ref)
+
+
+def test_a_hash_prefix_of_digits_only_finds_its_record(store: EvidenceStore) -> None:
+    for n in range(400):
+        record = store.append(SITE_A, "run", {"n": n}, collected_at=T0)
+        prefix = record.record_hash[:6]
+        if prefix.isdigit() and int(prefix) > 400:  # not also a record number here
+            break
+    else:
+        pytest.fail("no record hash began with 6 decimal digits")
+    assert store.get(prefix) == record
 
 
 def test_sites_and_find_site(store: EvidenceStore) -> None:

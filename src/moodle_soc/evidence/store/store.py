@@ -51,6 +51,9 @@ __all__ = [
     "open_store",
 ]
 
+#: The largest record number the ``seq`` column (a 32-bit integer) can hold.
+_MAX_SEQ = 2**31 - 1
+
 
 class EvidenceStore:
     """An open store: a context manager that closes it (``close`` may be called again)."""
@@ -300,9 +303,15 @@ class EvidenceStore:
         r = schema.records
         query = headers_query()
         text = ref.strip().lower()
-        if text.isdigit():
+        is_hash = len(text) >= 6 and all(ch in "0123456789abcdef" for ch in text)
+        # A hash prefix may be all digits (640390391381…): such a reference names a record by
+        # number or by hash, and a number too big for the column can only be a hash.
+        is_number = text.isdigit() and int(text) <= _MAX_SEQ
+        if is_number and is_hash:
+            query = query.where(sa.or_(r.c.seq == int(text), r.c.record_hash.startswith(text)))
+        elif is_number:
             query = query.where(r.c.seq == int(text))
-        elif len(text) >= 6 and all(ch in "0123456789abcdef" for ch in text):
+        elif is_hash:
             query = query.where(r.c.record_hash.startswith(text))
         else:
             raise StoreError(f"{ref!r} is neither a record number nor a record hash prefix.")
