@@ -336,13 +336,23 @@ def _demo_summary(run: AuditRun, output: Path) -> None:
     failed = ", ".join(f"{n} {severity}" for severity, n in by_severity.items())
     manual = sum(1 for c in run.checks if c.status is Status.MANUAL)
     passed = sum(1 for c in run.checks if c.status is Status.PASS)
+    # The rest, named only when present, so the counts always add up to the checks run.
+    others = "".join(
+        f", {n} {label}"
+        for status, label in (
+            (Status.ACCEPTED, "accepted"),
+            (Status.ERROR, "could not run"),
+            (Status.NOT_APPLICABLE, "not applicable"),
+        )
+        if (n := sum(1 for c in run.checks if c.status is status))
+    )
     score = run.summary.overall_score
     lines = [
         f"{run.site.name} ({run.site.wwwroot or 'no wwwroot'}), Moodle {run.site.moodle_label},"
         f" audited {run.audit_time:%Y-%m-%d %H:%M} UTC:",
         f"  {len(run.checks)} checks: {len(worst)} failed"
         + (f" ({failed})" if failed else "")
-        + f", {manual} need manual evidence, {passed} passed.",
+        + f", {manual} need manual evidence, {passed} passed{others}.",
         f"  SOC 2 readiness {score:.1f}%." if score is not None else "  SOC 2 readiness: n/a.",
         "  Worst failures:",
     ]
