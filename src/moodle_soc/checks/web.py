@@ -193,9 +193,12 @@ def dataroot_not_served(scan: ScanContext) -> Iterator[Result]:
     )
 
 
-def _https_only(web: WebProbe) -> Result | None:
-    if web.https:
-        return None
+def _https_probe(scan: ScanContext) -> WebProbe | Result:
+    """The probe of an https wwwroot, or the result that ends a transport check without a
+    request: manual (no probe or wwwroot) or failed (plain http encrypts nothing)."""
+    web = _probe(scan)
+    if isinstance(web, Result) or web.https:
+        return web
     return Result.failed(
         f"The wwwroot {web.wwwroot} is plain http: nothing is encrypted in transit.",
         resource="setting:wwwroot",
@@ -212,12 +215,9 @@ def _https_only(web: WebProbe) -> Result | None:
 )
 def tls_current(scan: ScanContext) -> Iterator[Result]:
     """Old TLS versions and invalid or expiring certificates expose or interrupt every session."""
-    web = _probe(scan)
+    web = _https_probe(scan)
     if isinstance(web, Result):
         yield web
-        return
-    if (plain := _https_only(web)) is not None:
-        yield plain
         return
     try:
         tls = web.tls()
@@ -269,12 +269,9 @@ def _max_age(value: str | None) -> int | None:
 )
 def hsts_enabled(scan: ScanContext) -> Iterator[Result]:
     """Without HSTS a network attacker can downgrade the first request to plain HTTP."""
-    web = _probe(scan)
+    web = _https_probe(scan)
     if isinstance(web, Result):
         yield web
-        return
-    if (plain := _https_only(web)) is not None:
-        yield plain
         return
     response = web.get("/")
     if not response.status:
@@ -376,12 +373,9 @@ def php_version_hidden(scan: ScanContext) -> Iterator[Result]:
 )
 def login_https_only(scan: ScanContext) -> Iterator[Result]:
     """A login form over plain HTTP sends passwords in clear text to anyone on the network."""
-    web = _probe(scan)
+    web = _https_probe(scan)
     if isinstance(web, Result):
         yield web
-        return
-    if (plain := _https_only(web)) is not None:
-        yield plain
         return
     response = web.http_get("/login/index.php")
     location = response.header("location") or ""
