@@ -14,6 +14,8 @@ HEAVY = ("sqlalchemy", "jinja2", "weasyprint", "openpyxl", "trestle", "psycopg",
 COMMAND_MODULES = tuple(f"moodle_soc.cli.{name}" for name in (
     "scan", "access", "changes", "checks", "evidence", "fleet", "frameworks", "logs", "monitor",
     "oscal", "package", "period", "plugins", "readiness", "review", "serve", "users"))  # fmt: skip
+#: The command modules a scan uses: its own, and the --framework option it shares.
+SCAN_MODULES = ("moodle_soc.cli.scan", "moodle_soc.cli.frameworks")
 #: Never needed by a --no-store scan with a JSON report: the store, the other renderers, PDF,
 #: spreadsheets, OSCAL, the dashboard, the fleet queue, the other commands, Rich (a quiet scan
 #: prints one plain line), and config.php's parser (the site is given with --db).
@@ -21,8 +23,7 @@ NOT_FOR_A_JSON_SCAN = ("jinja2", "weasyprint", "openpyxl", "trestle", "alembic",
                        "redis", "fastapi", "starlette", "uvicorn", "cryptography", "argon2",
                        "rich", "moodle_soc.reports.html", "moodle_soc.reports.terminal",
                        "moodle_soc.evidence.store", "moodle_soc.site.phpconfig.lexer",
-                       *(m for m in COMMAND_MODULES if m not in ("moodle_soc.cli.scan",
-                                                                 "moodle_soc.cli.frameworks")))  # fmt: skip
+                       *(m for m in COMMAND_MODULES if m not in SCAN_MODULES))  # fmt: skip
 
 
 def _loaded_after(argv: list[str], watched: tuple[str, ...]) -> str:
