@@ -15,22 +15,20 @@ import typer
 
 from moodle_soc.cli.common import fail, max_recording_delay, open_store, parse_day
 from moodle_soc.cli.frameworks import FrameworkOption
-from moodle_soc.cli.options import SettingsOption, SignKeyOption, StoreOption
+from moodle_soc.cli.options import SettingsOption, SignKeyOption, SiteOption, StoreOption
 from moodle_soc.errors import ExitCode, MoodleSocError, UsageError
 from moodle_soc.safety import terminal_safe
 
 if TYPE_CHECKING:
     from moodle_soc.evidence.package.export import PackageSummary
 
-SiteOption = Annotated[str, typer.Option(help="Site key, name or wwwroot.")]
-
 
 def export_command(
-    site: SiteOption,
     period: Annotated[
         str, typer.Option(help="FROM..TO in UTC days, inclusive: 2026-01-01..2026-12-31.")
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The package to write (.zip).")],
+    site: SiteOption = None,
     store: StoreOption = None,
     sign_key: SignKeyOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
@@ -90,14 +88,16 @@ class _ProgressBar:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+        console = Console(stderr=True)
         self.bar = Progress(
             TextColumn("[bold]Exporting[/]"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.description}"),
-            console=Console(stderr=True),
+            console=console,
             transient=True,
-            disable=quiet,
+            # Off a terminal a bar is only a stray blank line before an error or the summary.
+            disable=quiet or not console.is_terminal,
         )
         self.task = self.bar.add_task("", total=None)
 
@@ -139,7 +139,6 @@ def verify_package_command(
 
 
 def retention_command(
-    site: SiteOption,
     before: Annotated[str, typer.Option(help="Clear payloads collected before this day.")],
     reason: Annotated[str, typer.Option(help="Why (recorded in the seal).")],
     operator: Annotated[
@@ -147,6 +146,7 @@ def retention_command(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would go.")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    site: SiteOption = None,
     store: StoreOption = None,
     sign_key: SignKeyOption = None,
     settings: SettingsOption = None,

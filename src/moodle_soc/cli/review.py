@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from moodle_soc.cli.common import check_format, fail, open_store
-from moodle_soc.cli.options import SignKeyOption, StoreOption
+from moodle_soc.cli.options import SignKeyOption, SiteFilterOption, StoreOption
 from moodle_soc.cli.review_status import (
     AskPassword,
     AsOf,
@@ -217,7 +217,7 @@ def _summary(c: Campaign) -> dict[str, object]:
 
 @review_app.command("list")
 def list_(
-    site: Annotated[str | None, typer.Option(help="Site key, name or wwwroot.")] = None,
+    site: SiteFilterOption = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
     store: StoreOption = None,
 ) -> None:

@@ -187,15 +187,7 @@ class LogReviewQueries:
         """Ids missing between ``first_id`` and ``last_id`` (rows deleted from the log): their
         exact total, and the first ``MAX_GAPS`` gaps, from one pass over the primary key."""
         log = self._log()
-        present = int(
-            self.db.scalar(
-                sa.select(sa.func.count())
-                .select_from(log)
-                .where(log.c.id.between(first_id, last_id)),
-                "logs: ids present in the period's id range",
-            )
-            or 0
-        )
+        present, _ = self.ids_in_range(first_id, last_id, "the period's id range")
         missing = (last_id - first_id + 1) - present
         if missing <= 0:
             return 0, []
@@ -213,6 +205,20 @@ class LogReviewQueries:
             "logs: gaps in the id sequence of the period",
         )
         return missing, [IdGap(int(r["id"]), int(r["next_id"])) for r in rows]
+
+    def ids_in_range(
+        self, first_id: int, last_id: int, what: str = "the cursor's id range"
+    ) -> tuple[int, int | None]:
+        """How many ids are present in ``first_id``..``last_id``, and the highest: one
+        aggregate over the primary key."""
+        log = self._log()
+        [row] = self.db.fetch_all(
+            sa.select(sa.func.count().label("n"), sa.func.max(log.c.id).label("top"))
+            .select_from(log)
+            .where(log.c.id.between(first_id, last_id)),
+            f"logs: ids present in {what}",
+        )
+        return int(row["n"] or 0), None if row["top"] is None else int(row["top"])
 
     def failure_candidates(
         self, window: Window, by: str, width: int, at_least: int, *, distinct: bool = False
