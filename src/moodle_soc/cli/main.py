@@ -10,6 +10,7 @@ import typer
 import typer.core
 
 from moodle_soc import __version__
+from moodle_soc.cli.commands import LazyGroup
 from moodle_soc.cli.common import OnePathGroup, exit_with, one_line
 from moodle_soc.errors import ExitCode
 
@@ -17,13 +18,18 @@ from moodle_soc.errors import ExitCode
 # that cut option names and help), and importing Rich waits until a command prints a table.
 typer.core.HAS_RICH = False
 
+
+class RootGroup(OnePathGroup, LazyGroup):
+    """``moodle-soc``: commands built on first use, and one error path for all of them."""
+
+
 app = typer.Typer(
     name="moodle-soc",
     help="Read-only SOC 2 / SOC 1 readiness and evidence for Moodle sites.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    cls=OnePathGroup,
+    cls=RootGroup,  # each command is imported and built only when it runs
 )
 
 
@@ -41,62 +47,6 @@ def main_callback(
     ] = False,
 ) -> None:
     """Read-only SOC 2 / SOC 1 readiness and evidence for Moodle sites."""
-
-
-def _register_subcommands() -> None:
-    from moodle_soc.cli.access import access_app
-    from moodle_soc.cli.changes import changes_command, drift_command
-    from moodle_soc.cli.checks import checks_app
-    from moodle_soc.cli.evidence import evidence_app
-    from moodle_soc.cli.fleet import fleet_app
-    from moodle_soc.cli.frameworks import frameworks_app, trust_app
-    from moodle_soc.cli.logs import logs_app
-    from moodle_soc.cli.monitor import monitor, worker
-    from moodle_soc.cli.oscal import oscal_command
-    from moodle_soc.cli.package import (
-        export_command,
-        retention_command,
-        verify_package_command,
-    )
-    from moodle_soc.cli.period import period_app, populations_command, sample_command
-    from moodle_soc.cli.plugins import advisories_app, plugins_command
-    from moodle_soc.cli.readiness import exception_app, readiness_app, remediation_app
-    from moodle_soc.cli.review import review_app
-    from moodle_soc.cli.scan import demo, scan
-    from moodle_soc.cli.serve import serve
-    from moodle_soc.cli.users import users_app
-
-    app.command()(scan)
-    app.command()(demo)
-    app.add_typer(checks_app, name="checks")
-    evidence_app.command("export")(export_command)
-    evidence_app.command("verify-package")(verify_package_command)
-    evidence_app.command("retention")(retention_command)
-    evidence_app.command("oscal")(oscal_command)
-    evidence_app.command("populations")(populations_command)
-    evidence_app.command("sample")(sample_command)
-    app.add_typer(evidence_app, name="evidence")
-    app.add_typer(access_app, name="access")
-    app.add_typer(period_app, name="period")
-    app.add_typer(review_app, name="review")
-    app.command("changes")(changes_command)
-    app.command("drift")(drift_command)
-    app.command("plugins")(plugins_command)
-    app.add_typer(advisories_app, name="advisories")
-    app.add_typer(fleet_app, name="fleet")
-    app.add_typer(frameworks_app, name="frameworks")
-    app.add_typer(trust_app, name="trust")
-    app.add_typer(logs_app, name="logs")
-    app.add_typer(readiness_app, name="readiness")
-    app.add_typer(exception_app, name="exception")
-    app.add_typer(remediation_app, name="remediation")
-    app.command()(worker)
-    app.command()(monitor)
-    app.command()(serve)
-    app.add_typer(users_app, name="users")
-
-
-_register_subcommands()
 
 
 def _click_error(name: str) -> type[Exception]:
