@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import yaml
-
 from moodle_soc.data import data_file
+from moodle_soc.yamlfile import safe_load
 
 ARCHETYPES = (
     "manager",
@@ -86,7 +85,7 @@ def _apply(
 @cache
 def archetype_defaults() -> dict[str, ArchetypeDefaults]:
     """Every shipped branch's defaults by branch label (``"3.9"`` … ``"5.1"``)."""
-    data: Any = yaml.safe_load(data_file("archetypes.yaml").read_text(encoding="utf-8"))
+    data: Any = safe_load(data_file("archetypes.yaml").read_text(encoding="utf-8"))
     sources = {
         s["branch"]: ArchetypeSource(
             s["branch"], s["repository"], s["commit"], s["path"], s["release"]
