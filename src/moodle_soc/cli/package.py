@@ -21,6 +21,7 @@ from moodle_soc.safety import terminal_safe
 
 if TYPE_CHECKING:
     from moodle_soc.evidence.package.export import PackageSummary
+    from moodle_soc.evidence.package.verify import PackageVerifyReport
 
 
 def export_command(
@@ -134,8 +135,25 @@ def verify_package_command(
     typer.echo(f"  period:     {report.period}")
     typer.echo(f"  range head  {report.range_head or 'none'}")
     typer.echo(f"  chain head  {report.head_at_export} (at export)")
+    _bindings(report)
     for note in report.notes:
         typer.echo(f"NOTE: {note}")
+
+
+def _bindings(report: PackageVerifyReport) -> None:
+    """How many files each way ties them to the chain, then every file it does not (fully)."""
+    from moodle_soc.evidence.package.derived import bound_summary
+
+    counts = bound_summary(report.bindings)
+    typer.echo(
+        f"  files:      {counts['chain']} hashed into the chain, {counts['regenerated']} made"
+        f" again from its records and compared, {counts['partly']} partly,"
+        f" {counts['not bound']} not bound"
+    )
+    signed = "; the manifest signature covers it" if report.manifest_signers else ""
+    for binding in report.unbound:
+        label = "PARTLY BOUND" if binding.bound == "partly" else "NOT BOUND"
+        typer.echo(f"{label}: {terminal_safe(binding.path)}: {terminal_safe(binding.how)}{signed}")
 
 
 def retention_command(
