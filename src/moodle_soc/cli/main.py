@@ -11,10 +11,17 @@ import typer.core
 
 from moodle_soc import __version__
 from moodle_soc.cli.commands import LazyGroup
+from moodle_soc.cli.common import OnePathGroup, exit_with, one_line
+from moodle_soc.errors import ExitCode
 
 # Plain Click help and errors: they wrap to the terminal (readable at 80 columns, no boxes
 # that cut option names and help), and importing Rich waits until a command prints a table.
 typer.core.HAS_RICH = False
+
+
+class RootGroup(OnePathGroup, LazyGroup):
+    """``moodle-soc``: commands built on first use, and one error path for all of them."""
+
 
 app = typer.Typer(
     name="moodle-soc",
@@ -22,7 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    cls=LazyGroup,  # each command is imported and built only when it runs
+    cls=RootGroup,  # each command is imported and built only when it runs
 )
 
 
@@ -49,22 +56,30 @@ def _click_error(name: str) -> type[Exception]:
 
 def main() -> None:
     """Run the CLI: every error, a mistyped command or option included, is one line on
-    stderr with its documented exit code (see README, "Exit codes")."""
+    stderr with its code from ``ExitCode`` (see README, "Exit codes")."""
     usage_error, click_error = _click_error("UsageError"), _click_error("ClickException")
     try:
         code = app(standalone_mode=False)
     except usage_error as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # a group without a command: its help
             typer.echo(_message(exc), err=True)
-            sys.exit(2)
+            sys.exit(int(ExitCode.USAGE))
         sys.exit(_usage_error(exc))
     except click_error as exc:
-        typer.echo(f"moodle-soc: error: {_one_line(_message(exc))}", err=True)
-        sys.exit(int(getattr(exc, "exit_code", 1)))
+        # Click's other errors: a file argument it could not open, else a usage mistake.
+        file_error = type(exc).__name__ == "FileError"
+        sys.exit(_exit(_message(exc), ExitCode.BAD_INPUT if file_error else ExitCode.USAGE))
     except (KeyboardInterrupt, typer.Abort):
-        typer.echo("moodle-soc: interrupted.", err=True)
-        sys.exit(130)
+        sys.exit(_exit("interrupted.", ExitCode.INTERRUPTED))
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _exit(message: str, code: ExitCode) -> int:
+    """``exit_with``'s line and code, outside a command (Click raised before or after it)."""
+    try:
+        exit_with(message, code)
+    except typer.Exit as done:
+        return int(done.exit_code)
 
 
 def _message(exc: Exception) -> str:
@@ -72,18 +87,25 @@ def _message(exc: Exception) -> str:
     return str(format_message() if callable(format_message) else exc)
 
 
-def _one_line(text: str) -> str:
-    from moodle_soc.safety import terminal_safe
-
-    return terminal_safe(" ".join(text.split()))
-
-
 def _usage_error(exc: Exception) -> int:
     """``moodle-soc: error: No such option: --sotre (Possible options: --store); see
     'moodle-soc scan --help'.``: Click's own did-you-mean, on one line, exit code 2."""
-    message = _one_line(_message(exc)).replace("Value error, ", "").rstrip(".")
+    message = one_line(_message(exc)).replace("Value error, ", "").rstrip(".")
+    message += _suggest_choice(message)
     context = getattr(exc, "ctx", None)
     where = getattr(context, "command_path", None) or "moodle-soc"
     joined = f"{message} See" if message.endswith("?") else f"{message}; see"
-    typer.echo(f"moodle-soc: error: {joined} '{where} --help'.", err=True)
-    return int(getattr(exc, "exit_code", 2))
+    return _exit(f"{joined} '{where} --help'.", ExitCode.USAGE)
+
+
+def _suggest_choice(message: str) -> str:
+    """``; did you mean 'json'?`` after Click's "'jsn' is not one of 'terminal', 'json'"."""
+    import re
+
+    from moodle_soc.cli.common import did_you_mean
+
+    found = re.search(r"'([^']*)' is not one of ((?:'[^']*'(?:, )?)+)$", message)
+    if found is None:
+        return ""
+    suggestion = did_you_mean(found[1], re.findall(r"'([^']*)'", found[2]))
+    return f"; {suggestion}" if suggestion else ""
