@@ -397,3 +397,15 @@ def test_export_twice_gives_the_same_bytes_and_the_same_verification(
     first, second = verify_package(world.package.path), verify_package(again)
     assert first.ok and second.ok
     assert first.bindings == second.bindings
+
+
+def test_the_exporters_own_check_skips_only_printing_the_pdf_again(world: World) -> None:
+    """Exporting checks the package it wrote without printing the PDF a second time (it was
+    printed from the very HTML that check compares); verify-package always prints it."""
+    quick = verify_package(world.package.path, reprint=False)
+    full = verify_package(world.package.path)
+    assert quick.ok and full.ok
+    differ = [(a, b) for a, b in zip(quick.bindings, full.bindings, strict=True) if a != b]
+    assert [(a.path, a.bound, b.bound) for a, b in differ] == [
+        ("report/period-report.pdf", "not bound", "partly")
+    ]

@@ -276,7 +276,7 @@ def _write(
     partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
     try:
         write_archive(partial, members, moment, comment)
-        report = verify_package(partial)
+        report = verify_package(partial, reprint=False)  # the PDF was printed from this HTML
         if report.problem is not None:
             raise StoreError(f"The package failed its own verification: {report.problem}.")
         os.replace(partial, output)
