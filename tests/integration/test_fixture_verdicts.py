@@ -339,3 +339,70 @@ def test_enabling_backups_also_schedules_them(request: pytest.FixtureRequest) ->
     assert backups["fix_command"].endswith(
         "&& php admin/cli/cfg.php --component=backup --name=backup_auto_weekdays --set=1111111"
     )
+
+
+#: webservices.token_functions_approved on each fixture: (status, severity, resource). Weak:
+#: acme_sis is open to all users and reached by admin's unrestricted token 1 and token 2 (token
+#: 4 has expired, token 3 is the mobile app's); hardened: the same functions, but the service
+#: is restricted and its one token bound to 10.20.0.0/16 and held by svc_integration, so only
+#: an approval decides; legacy: admin's unrestricted token 1 reaches legacy_reports.
+TOKEN_FUNCTIONS = {
+    "weak": [
+        ("fail", "medium", "service:2:core_enrol_get_enrolled_users"),
+        ("fail", "high", "service:2:core_user_create_users"),
+        ("fail", "medium", "service:2:core_user_get_users"),
+        ("pass", "high", "service:2"),
+    ],
+    "hardened": [
+        ("manual", "high", "service:2:core_enrol_get_enrolled_users"),
+        ("manual", "high", "service:2:core_user_create_users"),
+        ("manual", "high", "service:2:core_user_get_users"),
+        ("pass", "high", "service:2"),
+    ],
+    "legacy": [
+        ("fail", "medium", "service:11:core_enrol_get_enrolled_users"),
+        ("fail", "medium", "service:11:core_user_get_users"),
+        ("pass", "high", "service:11"),
+    ],
+}
+#: Functions of the fixtures' token-reachable services whose declared type is write (from
+#: lib/db/services.php; the database does not keep it).
+WRITE_FUNCTIONS = {"core_user_create_users"}
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_SITES, ids=lambda f: f.key)
+def test_functions_reachable_by_tokens(
+    request: pytest.FixtureRequest, fixture: FixtureSite
+) -> None:
+    site = restored(request, fixture)
+    # Independently: functions of enabled non-mobile services that a live permanent token
+    # reaches, declaring a RISK_CONFIG/MANAGETRUST/DATALOSS/PERSONAL capability (mask 43).
+    rows = site.rows(
+        "SELECT DISTINCT sf.externalserviceid AS sid, sf.functionname AS fn, c.riskbitmask AS risk"
+        " FROM {p}external_services_functions sf"
+        " JOIN {p}external_services s ON s.id = sf.externalserviceid"
+        " JOIN {p}external_tokens t ON t.externalserviceid = s.id"
+        " JOIN {p}external_functions f ON f.name = sf.functionname"
+        " LEFT JOIN {p}capabilities c ON f.capabilities LIKE CONCAT('%', c.name, '%')"
+        " WHERE s.enabled = 1 AND s.shortname <> 'moodle_mobile_app' AND t.tokentype = 0"
+        " AND (t.validuntil = 0 OR t.validuntil IS NULL OR t.validuntil > :now)",
+        now=int(fixture.audit_time.timestamp()),
+    )
+    risky = {
+        f"service:{r['sid']}:{r['fn']}"
+        for r in rows
+        if int(r["risk"] or 0) & 43 or r["fn"] in WRITE_FUNCTIONS
+    }
+    report = _scan(request, fixture)
+    found = _findings(report, "webservices.token_functions_approved")
+    assert [(f["status"], f["severity"], f["resource"]) for f in found] == TOKEN_FUNCTIONS[
+        fixture.key
+    ]
+    assert {f["resource"] for f in found if f["resource"].count(":") == 2} == risky
+    create = [f for f in found if f["resource"].endswith("core_user_create_users")]
+    for f in create:
+        assert f["observed"]["type"] == "write" and f["observed"]["risks"] == [
+            "RISK_PERSONAL",
+            "RISK_SPAM",
+        ]
+        assert f["observed"]["functions_page"] == "admin/webservice/service_functions.php?id=2"

@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import zipfile
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
@@ -53,7 +54,7 @@ FINDING_HISTORY = ("first_seen", "resolved_at")
 SCOPE_COLUMNS = ("in_scope", "scope_decision")
 #: Why each readable file that is not made from the package's records cannot be compared.
 UNBOUND = {
-    "README.txt": "a description of the package for people; its figures repeat the manifest",
+    "README.txt": f"the package has no {MATRIX_CSV} to take the controls' score from",
     "report/readiness-report.html": "built from the whole evidence store as of the period's"
     " end (the latest run, scope, attachments and risk exceptions, also from before the"
     " period), which the package does not hold",
@@ -122,6 +123,7 @@ class _Regeneration:
             self._findings(report)
             if report is not None:
                 self._rendered(report)
+                self._readme()
         for entry in self.manifest.files:
             if entry.path not in self.bindings:
                 reason = self.other_version or UNBOUND.get(entry.path) or _unknown(entry.path)
@@ -210,12 +212,13 @@ class _Regeneration:
         made = made.model_copy(
             update={
                 "unreadable_runs": [view.ref(tolerance) for view in cleared],
-                # Built from campaign and log-review records that can lie outside the period:
-                # taken as stated, and listed as not bound.
+                # Built from campaign records that can lie outside the period: as stated.
                 "access_reviews": stated.access_reviews,
-                "log_reviews": stated.log_reviews,
-                "logs_unreviewed": _unreviewed(stated, period.start, period.end),
             }
+        )
+        made = made.model_copy(update={"log_reviews": self._log_reviews(stated)})
+        made = made.model_copy(
+            update={"logs_unreviewed": _unreviewed(made, period.start, period.end)}
         )
         expected = period_json(made)
         if data != expected:
@@ -229,11 +232,59 @@ class _Regeneration:
         self.bind(
             PERIOD_JSON,
             "partly",
-            "regenerated from the chained runs and compared, under the recording tolerance it"
-            f" states ({tolerance} hours: check it is your policy's); its access_reviews and"
-            " log_reviews are taken as stated (their records can lie outside the period)",
+            "regenerated from the chained runs and log reviews and compared, under the"
+            f" recording tolerance it states ({tolerance} hours: check it is your policy's);"
+            " its access_reviews, and log_reviews whose record ends after the period, are"
+            " taken as stated (their records lie outside the package)",
         )
         return made
+
+    def _log_reviews(self, stated: PeriodReport) -> list[Any]:
+        """The signed-off log reviews overlapping the period: made again from the log-review
+        records the package holds; one it does not hold (signed off for days reaching past
+        the period) is taken as stated, unless the chain file shows that record is not it."""
+        from moodle_soc.models.logs import LogReviewSignOff
+        from moodle_soc.models.period import LogReviewSummary
+
+        period = self.manifest.period
+        held = {entry.seq for entry in self.manifest.records}
+        found = []
+        for entry in self._live((RecordKind.LOG_REVIEW,)):
+            try:
+                signed = LogReviewSignOff.model_validate(self.payloads.get(entry.seq))
+            except ValidationError:
+                raise Tampered(self._file(entry), "is not a log review sign-off") from None
+            if signed.period.end < period.start or signed.period.start > period.end:
+                continue
+            found.append(
+                LogReviewSummary(
+                    record_seq=entry.seq,
+                    record_hash=entry.record_hash,
+                    start=signed.period.start,
+                    end=signed.period.end,
+                    reviewer=signed.reviewer,
+                    signed_at=signed.signed_at,
+                    statement=signed.statement,
+                    review_sha256=signed.review_sha256,
+                    figures=signed.figures,
+                )
+            )
+        segment = {}
+        for raw in self.files.get(CHAIN, b"").splitlines():
+            line = json.loads(raw)
+            segment[line.get("seq")] = (line.get("record_hash"), line["header"].get("kind"))
+        for review in stated.log_reviews:
+            if review.record_seq in held:
+                continue  # made again above
+            seen = segment.get(review.record_seq)
+            if seen is not None and seen != (review.record_hash, RecordKind.LOG_REVIEW):
+                raise Tampered(
+                    PERIOD_JSON,
+                    f"log_reviews names record {review.record_seq}, which the chain shows is"
+                    " not that log review: edited after export",
+                )
+            found.append(review)
+        return sorted(found, key=lambda r: (r.start, r.signed_at, r.record_seq))
 
     def audit_run(self, entry: RecordEntry) -> AuditRun:
         assert entry.file is not None
@@ -326,7 +377,46 @@ class _Regeneration:
             self._same(PERIOD_PDF, html_to_pdf(html), PERIOD_HTML)
             self.bind(PERIOD_PDF, "partly", f"printed again from {PERIOD_HTML} and compared")
 
+    def _readme(self) -> None:
+        """README.txt: its figures come from the manifest (checked against the chain), the
+        chain file and the control matrix's score."""
+        from moodle_soc.evidence.package.readme import README, readme_bytes
+        from moodle_soc.evidence.package.tables import MATRIX_COLUMNS, Table, matrix_summary
+
+        if README not in self.files or MATRIX_CSV not in self.files:
+            return
+        inside = MATRIX_COLUMNS.index("in_scope")
+        rows: list[list[Any]] = [
+            [*row[:inside], row[inside] != "false", *row[inside + 1 :]]
+            for row in _rows(MATRIX_CSV, self.files[MATRIX_CSV])[1:]
+        ]
+        keys = [json.loads(line).get("key_id") for line in self.files[CHAIN].splitlines()]
+        manifest, site = self.manifest, self.manifest.site
+        expected = readme_bytes(
+            SiteRef(site.key, site.name, site.wwwroot),
+            manifest.period.start,
+            manifest.period.end,
+            self.moment,
+            Counter(entry.kind for entry in manifest.records),
+            matrix_summary(Table("Control matrix", MATRIX_COLUMNS, rows)),
+            manifest.chain.range_head,
+            manifest.chain.head_at_export,
+            [str(key) for key in keys if key],
+            sorted(signature.key_id for signature in manifest.signatures),
+        )
+        self._same(README, expected, "the manifest, the chain and the control matrix")
+        self.bind(
+            README,
+            "partly",
+            "made again from the manifest, the chain and the control matrix and compared; the"
+            " site's name and address (here and in every report) are the manifest's, the chain"
+            " holds only the site key",
+        )
+
     # -- helpers ---------------------------------------------------------------------------
+
+    def _file(self, entry: RecordEntry) -> str:
+        return entry.file or f"records/{entry.seq}.json"
 
     def _live(self, kinds: tuple[str, ...], *, cleared: bool = False) -> list[RecordEntry]:
         return [
