@@ -409,3 +409,36 @@ def test_the_exporters_own_check_skips_only_printing_the_pdf_again(world: World)
     assert [(a.path, a.bound, b.bound) for a, b in differ] == [
         ("report/period-report.pdf", "not bound", "partly")
     ]
+
+
+def test_a_package_made_before_the_period_report_json_binds_what_it_can(
+    world: World, tmp_path: Path
+) -> None:
+    """Without report/period-report.json the findings are still made again from the runs
+    (all but the history columns); what is drawn from the period report is not bound."""
+    from dataclasses import replace
+
+    older = replace(
+        world.package,
+        members=[m for m in world.package.members if m[0] != "report/period-report.json"],
+    )
+    files = {name: data for name, data, _ in older.members}
+    document = json.loads(files["manifest.json"])
+    document["files"] = [f for f in document["files"] if f["path"] in files]
+    assert reseal(older, files, document, tmp_path / "older.zip") is None
+    report = verify_package(tmp_path / "older.zip")
+    how = {b.path: (b.bound, b.how) for b in report.bindings}
+    assert how["findings/findings.csv"][0] == "partly"
+    assert "except first_seen and resolved_at" in how["findings/findings.csv"][1]
+    for path in ("report/period-report.html", "controls/control-matrix.csv", "README.txt"):
+        assert how[path] == (
+            "not bound",
+            "the package has no report/period-report.json (made before it was added) to"
+            " regenerate from",
+        )
+    assert how["frameworks/iso27001.json"][1].startswith("the framework mapping given at export")
+    edit = cell_edit(2, "status", lambda v: "pass" if v != "pass" else "fail")
+    files["findings/findings.csv"] = edit(files["findings/findings.csv"])
+    problem = reseal(older, files, document, tmp_path / "older-edited.zip")
+    assert problem is not None and problem.file == "findings/findings.csv"
+    assert problem.message.startswith("row 2 (status) differs")

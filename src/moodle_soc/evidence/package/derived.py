@@ -66,6 +66,7 @@ _DIFFERENT_VERSION = (
     "made by moodle-soc {made}; only the same version can make it again to compare (this is"
     " moodle-soc {this}): verify with moodle-soc {made}"
 )
+_MAPPING = "the framework mapping given at export (input, not evidence)"
 _NO_PERIOD_JSON = f"the package has no {PERIOD_JSON} (made before it was added) to regenerate from"
 
 
@@ -130,6 +131,8 @@ class _Regeneration:
             if report is not None:
                 self._rendered(report)
                 self._readme()
+            else:
+                self._without_report()
         for entry in self.manifest.files:
             if entry.path not in self.bindings:
                 reason = self.other_version or UNBOUND.get(entry.path) or _unknown(entry.path)
@@ -385,6 +388,17 @@ class _Regeneration:
         elif PERIOD_PDF in self.files:
             self.bind(PERIOD_PDF, "not bound", "not printed again in this check")
 
+    def _without_report(self) -> None:
+        """A package made before report/period-report.json was added: what is drawn from the
+        period report cannot be made again."""
+        for path in self.files:
+            if path in (PERIOD_HTML, PERIOD_PDF, MATRIX_CSV, "README.txt") or (
+                path.startswith("frameworks/") and path.endswith(".csv")
+            ):
+                self.bind(path, "not bound", _NO_PERIOD_JSON)
+            elif path.startswith("frameworks/") and path.endswith(".json"):
+                self.bind(path, "not bound", _MAPPING)
+
     def _readme(self) -> None:
         """README.txt: its figures come from the manifest (checked against the chain), the
         chain file and the control matrix's score."""
@@ -464,14 +478,8 @@ def _mapping_reason(framework: Any) -> str:
     from moodle_soc.frameworks import builtin_frameworks
 
     if any(framework == known for known in builtin_frameworks()):
-        return (
-            "the framework mapping given at export (input, not evidence): the same as this"
-            f" version's built-in {framework.id}"
-        )
-    return (
-        "the framework mapping given at export (input, not evidence): check it is the one you"
-        " expect"
-    )
+        return f"{_MAPPING}: the same as this version's built-in {framework.id}"
+    return f"{_MAPPING}: check it is the one you expect"
 
 
 def _unknown(path: str) -> str:
