@@ -23,7 +23,7 @@ from moodle_soc.models.run import (
 )
 from moodle_soc.results import Result, Status
 from moodle_soc.site.db import MissingTableError
-from moodle_soc.site.defaults import declared
+from moodle_soc.site.defaults import declared, tracked_settings
 from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.site.state import build_site_state
 
@@ -188,8 +188,11 @@ def _fix_command(spec: CheckSpec, result: Result, branch: str) -> str | None:
         return None
     if result.fix_command is not None:
         return result.fix_command or None
-    if spec.fix is None or declared(spec.fix.plugin, spec.fix.name, branch) is None:
+    if spec.fix is None:
         return None
+    tracked = (spec.fix.plugin or "core", spec.fix.name) in tracked_settings()
+    if tracked and declared(spec.fix.plugin, spec.fix.name, branch) is None:
+        return None  # the branch has no such setting: cfg.php would only add a dead row
     return spec.fix.command
 
 
