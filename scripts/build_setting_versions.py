@@ -58,7 +58,11 @@ SETTINGS: tuple[tuple[str, str], ...] = (
 #: Settings made by special admin classes (no literal name): (plugin, name) → (section, default,
 #: the file that shows it). Checked by hand in the same trees.
 MANUAL: dict[tuple[str, str], tuple[str, str | None, str]] = {
-    ("core", "auth"): ("manageauths", "", "admin/settings/plugins.php: admin_setting_manageauths"),
+    ("core", "auth"): (
+        "manageauths",
+        "email",
+        "lib/db/install.php $defaults: 'auth' => 'email' (shown by admin_setting_manageauths)",
+    ),
     ("core", "debug"): (
         "debugging",
         "0",

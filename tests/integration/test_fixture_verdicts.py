@@ -416,3 +416,33 @@ def test_functions_reachable_by_tokens(
             "RISK_SPAM",
         ]
         assert f["observed"]["functions_page"] == "admin/webservice/service_functions.php?id=2"
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_SITES, ids=lambda f: f.key)
+def test_the_per_branch_settings_table_matches_the_real_site(
+    request: pytest.FixtureRequest, fixture: FixtureSite
+) -> None:
+    """Moodle writes every declared setting at install: a setting the table declares for the
+    branch has a row, one it does not declare has none; where config_log recorded a change,
+    the value before the first change is the table's default."""
+    from moodle_soc.site.defaults import declared, tracked_settings
+
+    site = restored(request, fixture)
+    stored = {("core", str(r["name"])) for r in site.rows("SELECT name FROM {p}config")}
+    stored |= {
+        (str(r["plugin"]), str(r["name"]))
+        for r in site.rows("SELECT plugin, name FROM {p}config_plugins")
+    }
+    first_old = {}
+    for r in site.rows(
+        "SELECT plugin, name, oldvalue FROM {p}config_log WHERE oldvalue IS NOT NULL ORDER BY id"
+    ):
+        first_old.setdefault((str(r["plugin"] or "core"), str(r["name"])), r["oldvalue"])
+    compared = 0
+    for plugin, name in sorted(tracked_settings()):
+        page = declared(plugin, name, fixture.release)
+        assert (page is not None) == ((plugin, name) in stored), (plugin, name)
+        if page is not None and page.default is not None and (plugin, name) in first_old:
+            assert first_old[(plugin, name)] == page.default, (plugin, name)
+            compared += 1
+    assert compared >= 5

@@ -19,6 +19,8 @@ from moodle_soc.synthetic.builder import SiteBuilder
         # cookiehttponly was removed in 4.3 (always on from then).
         (None, "cookiehttponly", {"3.9": "0", "4.2": "0", "4.3": None, "5.1": None}),
         ("tool_mfa", "enabled", {"4.1": None, "4.3": "0"}),
+        # lib/db/install.php writes auth = "email" at install (the settings page says nothing).
+        (None, "auth", {"3.9": "email", "5.1": "email"}),
         # The mobile service's default follows is_https() at install: unknown from the database.
         (None, "enablemobilewebservice", {"4.1": None, "5.1": None}),
     ],
