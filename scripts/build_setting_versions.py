@@ -9,7 +9,7 @@ admin tree declares the setting, the default the installer applies, and the admi
 
 Usage (each SNAPSHOT is ``branch=git_dir@commit``, oldest first)::
 
-    python scripts/build_setting_versions.py 3.9=/path/moodle.git@500c131e ... > setting_versions.yaml
+    python scripts/build_setting_versions.py 3.9=/path/moodle.git@500c131e ... > out.yaml
 
 Declarations the script cannot read (a default computed in PHP, a setting made by a special
 class) are taken from ``MANUAL`` below, each with the file that shows it.
@@ -26,7 +26,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build_webservice_functions import Snapshot, _closing_bracket, _git, _show  # noqa: E402
+from build_webservice_functions import Snapshot, _closing_bracket, _git, _show
 
 #: (plugin, name) of the settings moodle-soc reads or tells the user to set.
 SETTINGS: tuple[tuple[str, str], ...] = (
@@ -58,7 +58,21 @@ SETTINGS: tuple[tuple[str, str], ...] = (
 #: Settings made by special admin classes (no literal name): (plugin, name) → (section, default,
 #: the file that shows it). Checked by hand in the same trees.
 MANUAL: dict[tuple[str, str], tuple[str, str | None, str]] = {
-    ("core", "auth"): ("manageauths", "", "admin/settings/plugins.php: admin_setting_manageauths"),
+    ("core", "auth"): (
+        "manageauths",
+        "email",
+        "lib/db/install.php $defaults: 'auth' => 'email' (shown by admin_setting_manageauths)",
+    ),
+    ("core", "debug"): (
+        "debugging",
+        "0",
+        "admin/settings/development.php: admin_setting_special_debug (default DEBUG_NONE, 0)",
+    ),
+    ("core", "enablemobilewebservice"): (
+        "optionalsubsystems",
+        None,
+        "admin/tool/mobile/settings.php: default is_https() ? 1 : 0 (unknown from the database)",
+    ),
     ("core", "registerauth"): (
         "manageauths",
         "",
@@ -74,6 +88,11 @@ MANUAL: dict[tuple[str, str], tuple[str, str | None, str]] = {
         "",
         "admin/settings/plugins.php: admin_setting_managewebserviceprotocols",
     ),
+    ("core", "sitepolicyhandler"): (
+        "policysettings",
+        "",
+        "admin/settings/users.php: admin_settings_sitepolicy_handler_select (default '')",
+    ),
     ("backup", "backup_auto_weekdays"): (
         "automated",
         "0000000",
@@ -86,8 +105,18 @@ MANUAL: dict[tuple[str, str], tuple[str, str | None, str]] = {
     ),
 }
 
-DECLARATION = re.compile(r"new\s+(admin_setting_\w+)\s*\(\s*'([a-z0-9_]+(?:/[a-z0-9_]+)?)'")
-PAGE = re.compile(r"new\s+admin_settingpage\s*\(\s*'([a-z0-9_]+)'")
+DECLARATION = re.compile(r"new\s+(admin_settings?_\w+)\s*\(\s*'([a-z0-9_]+(?:/[a-z0-9_]+)?)'")
+ADDED_HERE = re.compile(r"(\$\w+)->add\(\s*$")
+ADDED_LATER = re.compile(r"(\$\w+)->add\(\s*\$\w+\s*\)")
+#: ``$var = new admin_settingpage('section'`` or ``$var = $ADMIN->locate('section')``.
+PAGE = re.compile(
+    r"(\$\w+)\s*=\s*(?:new\s+admin_settingpage\s*\(|\$ADMIN->locate\()\s*'([a-z0-9_]+)'"
+)
+#: The page a plugin's settings.php fills as ``$settings`` (its plugininfo's section name).
+PLUGIN_PAGES = {
+    "admin/tool/log/store/": "logsetting{name}",  # tool_log\plugininfo\logstore
+    "admin/tool/mfa/factor/": "factor_{name}",  # tool_mfa\plugininfo\factor (4.3+)
+}
 CONSTANTS = {"MINSECS": 60, "HOURSECS": 3600, "DAYSECS": 86400, "WEEKSECS": 604800}
 
 
@@ -149,20 +178,41 @@ def declarations(snapshot: Snapshot) -> dict[tuple[str, str], dict[str, str | No
     ]
     found: dict[tuple[str, str], dict[str, str | None]] = {}
     wanted = set(SETTINGS)
-    for path in files:
-        if "/tests/" in path:
-            continue
-        php = _show(snapshot, path)
+    texts = {path: _show(snapshot, path) for path in files if "/tests/" not in path}
+    # Pages made in one admin/settings file and filled in another ($optionalsubsystems).
+    shared = {
+        var: section
+        for path, php in texts.items()
+        if "admin/settings/" in path
+        for var, section in PAGE.findall(php)
+    }
+    for path, php in texts.items():
         for match in DECLARATION.finditer(php):
+            # The page variable: "$temp->add(new admin_setting_...", or "$setting = new ...;"
+            # followed by "$temp->add($setting)".
+            here = ADDED_HERE.search(php, max(0, match.start() - 80), match.start())
+            later = ADDED_LATER.search(php, match.end())
+            variable = here.group(1) if here else later.group(1) if later else ""
             plugin, _, name = match.group(2).rpartition("/")
             key = (plugin or "core", name)
             if key not in wanted or key in found:
                 continue
-            pages = PAGE.findall(php, 0, match.start())
+            local = [sec for var, sec in PAGE.findall(php, 0, match.start()) if var == variable]
+            section = local[-1] if local else None
+            if section is None and variable not in ("$temp", "$settings", "$page"):
+                section = shared.get(variable)
+            if section is None and variable == "$settings":
+                plugin_dir = path.removeprefix("public/").removesuffix("/settings.php")
+                for parent, pattern in PLUGIN_PAGES.items():
+                    if plugin_dir.startswith(parent):
+                        section = pattern.format(name=plugin_dir.rpartition("/")[2])
             args = _arguments(php, php.index("(", match.start()))
-            default = _literal(args[3]) if len(args) > 3 else None
+            try:
+                default = _literal(args[3]) if len(args) > 3 else None
+            except ValueError:
+                default = f"php: {args[3]}"  # computed at install; read by hand
             found[key] = {
-                "section": pages[-1] if pages else None,
+                "section": section,
                 "default": default,
                 "file": path.removeprefix("public/"),
             }
@@ -204,8 +254,7 @@ def build(snapshots: list[Snapshot]) -> dict[str, object]:
             " every entry does not have the setting."
         ),
         "sources": [
-            {"branch": s.branch, "repository": s.repository, "commit": s.commit}
-            for s in snapshots
+            {"branch": s.branch, "repository": s.repository, "commit": s.commit} for s in snapshots
         ],
         "settings": settings,
     }

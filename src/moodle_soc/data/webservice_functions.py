@@ -10,9 +10,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Literal
 
-import yaml
-
 from moodle_soc.data import data_file
+from moodle_soc.yamlfile import safe_load
 
 FunctionType = Literal["read", "write"]
 
@@ -20,7 +19,7 @@ FunctionType = Literal["read", "write"]
 @cache
 def function_types() -> dict[str, FunctionType]:
     """Function name → ``read`` or ``write``; a name not listed is a function of unknown type."""
-    loaded = yaml.safe_load(data_file("webservice_functions.yaml").read_text(encoding="utf-8"))
+    loaded = safe_load(data_file("webservice_functions.yaml").read_text(encoding="utf-8"))
     types: dict[str, FunctionType] = {}
     for name, entry in loaded["functions"].items():
         kind = entry["type"]
