@@ -49,7 +49,7 @@ def log_review(
     if cursor is None:
         return build_log_review(site, start, end, chosen)
     kept = load_cursor(cursor, site.identity.wwwroot, start, end)
-    review = build_log_review(site, start, end, chosen, read_days=kept.read_days)
+    review = build_log_review(site, start, end, chosen, cursor=kept)
     kept.record_covered(review.integrity.id_gaps)
     save_cursor(cursor, kept)
     return review
@@ -106,7 +106,7 @@ def incremental_log_review(
     else:
         found = latest_cursor(store, ref, wwwroot, start, end)
         kept, notes = found.cursor, found.notes
-    review = build_log_review(site, start, end, chosen, read_days=kept.read_days)
+    review = build_log_review(site, start, end, chosen, cursor=kept)
     kept.record_covered(review.integrity.id_gaps)
     record = store_cursor(store, ref, kept)
     return IncrementalReview(review, notes + kept.notes, record, kept.rows_read, kept.resumed_from)

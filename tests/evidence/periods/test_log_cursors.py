@@ -135,3 +135,117 @@ def test_cursor_records_are_not_reviews_in_the_period_report_or_package(
     with zipfile.ZipFile(package) as archive:
         kinds = [e["kind"] for e in json.loads(archive.read("manifest.json"))["records"]]
     assert "log_review" not in kinds
+
+
+# --- a re-run reads only the rows after the cursor, for every part of the review ---------------
+
+E = "\\core\\event\\"
+DETAIL = "logs: failed logins, administrative and role events in the period"
+
+
+def _split_log(builder: SiteBuilder) -> int:
+    """A log whose patterns span the cursor: before the returned id, half a burst on alice,
+    six usernames tried from one IP, a lockout of bob, a "log in as", a password changed by
+    the administrator and two deleted ids; after it, the rest of each, one more deleted id."""
+    alice, bob = builder.user("alice"), builder.user("bob")
+    at = D20 + 86400 + 7200  # ids follow time, as Moodle writes them
+    for n in range(3):
+        builder.log(FAILED, timecreated=at + n * 100, userid=alice, ip=f"198.51.100.{n}",
+                    other={"username": "alice", "reason": 3})  # fmt: skip
+    for n in range(6):
+        builder.log(FAILED, timecreated=at + 210 + n * 10, ip="192.0.2.66",
+                    other={"username": f"guess{n}", "reason": 1}, other_format="php")  # fmt: skip
+    builder.log(FAILED, timecreated=at + 270, userid=bob, ip="192.0.2.20",
+                other={"username": "bob", "reason": 4})  # fmt: skip
+    builder.log(E + "user_loggedinas", timecreated=at + 280, userid=2, relateduserid=bob,
+                ip="10.0.0.9")  # fmt: skip
+    builder.log(E + "user_password_updated", timecreated=at + 290, userid=2,
+                relateduserid=alice, ip="10.0.0.9")  # fmt: skip
+    builder.reserve_ids("logstore_standard_log", 2)
+    split = builder.log(LOGIN, timecreated=at + 300, userid=alice, ip="192.0.2.1")
+    for n in range(3, 6):
+        builder.log(FAILED, timecreated=at + n * 100 + 100, userid=alice, ip=f"198.51.100.{n}",
+                    other={"username": "alice", "reason": 3})  # fmt: skip
+    for n in range(6, 12):
+        builder.log(FAILED, timecreated=at + 700 + n * 10, ip="192.0.2.66",
+                    other={"username": f"guess{n}", "reason": 1})  # fmt: skip
+    builder.reserve_ids("logstore_standard_log", 1)
+    builder.log(FAILED, timecreated=at + 86400, userid=bob, ip="192.0.2.20",
+                other={"username": "bob", "reason": 4})  # fmt: skip
+    builder.log(E + "user_loggedinas", timecreated=at + 86400 + 60, userid=2, relateduserid=bob,
+                ip="10.0.0.9")  # fmt: skip
+    return split
+
+
+def _held_back(path: Path, after: int) -> list[dict[str, object]]:
+    """Take the log rows with an id above ``after`` out (the log as it was at the first run)."""
+    engine = sa.create_engine(f"sqlite:///{path}")
+    log = sa.Table("mdl_logstore_standard_log", sa.MetaData(), autoload_with=engine)
+    with engine.begin() as connection:
+        rows = [dict(r) for r in connection.execute(sa.select(log).where(log.c.id > after))
+                .mappings()]  # fmt: skip
+        connection.execute(log.delete().where(log.c.id > after))
+    engine.dispose()
+    return rows
+
+
+def _put_back(path: Path, rows: list[dict[str, object]]) -> None:
+    engine = sa.create_engine(f"sqlite:///{path}")
+    log = sa.Table("mdl_logstore_standard_log", sa.MetaData(), autoload_with=engine)
+    with engine.begin() as connection:
+        connection.execute(log.insert(), rows)
+    engine.dispose()
+
+
+def test_patterns_lockouts_events_and_gaps_spanning_the_cursor_equal_a_full_run(
+    builder: SiteBuilder, sqlite_store: EvidenceStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "site.sqlite"
+    split = _split_log(builder)
+    builder.sqlite_file(path).dispose()
+    later = _held_back(path, split)
+    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
+    with open_site(spec, audit_time=AUDIT) as site:
+        first = incremental_log_review(site, *PERIOD, store=sqlite_store)
+    _put_back(path, later)
+
+    with open_site(spec, audit_time=AUDIT) as site:
+        again = incremental_log_review(site, *PERIOD, store=sqlite_store)
+        full = log_review(site, *PERIOD)
+
+    assert (first.resumed_from, again.resumed_from) == (None, split)
+    assert _same(again.review) == _same(full)
+    auth, integrity = again.review.authentication, again.review.integrity
+    assert [(b.by, b.key, b.failures) for b in auth.bursts] == [
+        ("account", "alice", 6), ("ip", "192.0.2.66", 12),
+    ]  # fmt: skip
+    assert [(s.ip, s.usernames, s.failures) for s in auth.spraying] == [("192.0.2.66", 12, 12)]
+    assert [(lock.username, lock.attempts) for lock in auth.lockouts] == [("bob", 2)]
+    assert auth.failed_logins.by_reason == {"1": 12, "3": 6, "4": 2}
+    assert again.review.privileged.loginas_sessions.total == 2
+    assert len(again.review.privileged.loginas_sessions.items) == 2
+    assert again.review.privileged.passwords_changed_by_others.total == 1
+    assert (integrity.id_gaps.missing, len(integrity.id_gaps.ranges)) == (3, 2)
+    # The re-run's detail stream read only the failed logins and events after the cursor.
+    read = sum(q["rows"] for q in again.review.queries if q["purpose"] == DETAIL)
+    assert read == len(later) == 11
+    assert sum(q["rows"] for q in first.review.queries if q["purpose"] == DETAIL) == 12
+
+
+def test_changed_pattern_thresholds_make_a_full_run(
+    builder: SiteBuilder, make_site, sqlite_store: EvidenceStore
+) -> None:
+    from moodle_soc.policy import Policy
+
+    site = make_site(_logged(builder))
+    incremental_log_review(site, *PERIOD, store=sqlite_store)
+
+    stricter = Policy(burst_failures=3)
+    again = incremental_log_review(site, *PERIOD, store=sqlite_store, policy=stricter)
+
+    assert (again.resumed_from, again.rows_read) == (None, 12)
+    assert again.notes == [
+        "The whole period was read: the policy's burst or spraying thresholds changed since the"
+        " cursor was kept."
+    ]
+    assert _same(again.review) == _same(log_review(site, *PERIOD, policy=stricter))
