@@ -330,3 +330,35 @@ def test_a_cursor_moves_to_a_rolled_period_and_equals_its_full_run(
     # Only the rows after the cursor were read one by one, beside the replayed failures.
     kept = sqlite_store.payload(again.record)
     assert kept["period"] == {"from": "2026-11-21", "to": "2026-11-27"}
+
+
+def test_without_verifying_the_cursor_rows_deleted_below_it_still_count(
+    builder: SiteBuilder, sqlite_store: EvidenceStore, tmp_path: Path
+) -> None:
+    """The trade-off --no-verify-cursor makes: no count over the covered ids, so a row purged
+    below the cursor since is still counted, and the note says so."""
+    path = tmp_path / "site.sqlite"
+    _logged(builder).sqlite_file(path).dispose()
+    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
+    with open_site(spec, audit_time=AUDIT) as site:
+        first = incremental_log_review(site, *PERIOD, store=sqlite_store)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("DELETE FROM mdl_logstore_standard_log WHERE id = :id"),
+            {"id": first.review.integrity.id_gaps.first_id},
+        )
+    engine.dispose()
+
+    with open_site(spec, audit_time=AUDIT) as site:
+        unverified = incremental_log_review(site, *PERIOD, store=sqlite_store, verify=False)
+
+    assert unverified.resumed_from == first.review.integrity.id_gaps.last_id
+    assert unverified.notes == [
+        "The ids the cursor covered were not counted again (--no-verify-cursor): rows deleted"
+        " below it since it was kept would still be counted.",
+        f"Incremental run: the grouped pass read the 0 log rows after id"
+        f" {unverified.resumed_from}; the kept counts cover the rows before.",
+    ]
+    assert _same(unverified.review) == _same(first.review)
+    assert not any("ids present in the cursor" in q["purpose"] for q in unverified.review.queries)
