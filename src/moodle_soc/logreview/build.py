@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from moodle_soc.logreview.detect import BurstDetector, Incident, SprayingDetector
-from moodle_soc.logreview.stream import Span, StreamState
+from moodle_soc.logreview.stream import Span, StreamState, username_of
 from moodle_soc.models.logs import (
     AccountAttempts,
     AdminAction,
@@ -307,9 +307,7 @@ class _Patterns:
 
 
 def _username(failure: FailedLogin) -> str:
-    if failure.username:
-        return failure.username
-    return f"user {failure.userid}" if failure.userid else "(no username)"
+    return username_of(failure)
 
 
 def _burst(by: str, incident: Incident, key: str) -> Burst:

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 from moodle_soc.errors import BadInputError
 from moodle_soc.logreview.stream import StreamState
 from moodle_soc.site.log_review import MAX_GAPS, DayCount, IdGap
+from moodle_soc.site.populations import Window
 
 if TYPE_CHECKING:
     from moodle_soc.models.logs import IdGaps
     from moodle_soc.site.log_review import LogReviewQueries
-    from moodle_soc.site.populations import Window
 
 VERSION = 2  # 2: the detail stream's results and the id gaps are kept too
 #: Said in every payload, because a cursor sits in the same chain as the sign-offs.
@@ -60,6 +60,7 @@ class LogCursor:
     covered: Covered | None = None  # set by ``check_covered`` before a cursor is kept
     resumed_from: int | None = None  # the kept last id this run started from (None: full run)
     stream: StreamState | None = None  # the detail stream's results up to ``last_id``
+    kept_period: tuple[date, date] | None = None  # when kept for another (earlier) period
 
     notes: list[str] = field(default_factory=list)  # how this run read the log
 
@@ -74,6 +75,8 @@ class LogCursor:
             why = "the policy's burst or spraying thresholds changed since the cursor was kept"
         elif self.groups and self.stream is None:
             why = "the cursor keeps no results of the failed logins and administrative events"
+        elif self.groups and self.kept_period not in (None, (self.start, self.end)):
+            why = self._move(queries, window)
         elif self.groups:
             why = self.deleted_below(queries)
         if why is not None:
@@ -89,6 +92,39 @@ class LogCursor:
         self.groups = [merged[key] for key in sorted(merged)]
         self.last_id = max([g.last_id for g in self.groups], default=self.last_id)
         return list(self.groups)
+
+    def _move(self, queries: LogReviewQueries, window: Window) -> str | None:
+        """Make the cursor kept for an earlier period (same or earlier start and end) one for
+        ``window``: its groups and stream results from the new start on, the rows after its
+        last id still to read; or why it cannot be (a full run)."""
+        assert self.kept_period is not None and self.stream is not None
+        old = Window.for_days(*self.kept_period)
+        groups = [g for g in self.groups if g.day >= window.start]
+        c, last_id = self.covered, self.last_id
+        if not groups or c is None or last_id is None:
+            return "the cursor kept for an earlier period holds no rows of this one"
+        if sum(b - a - 1 for a, b in c.gaps) != c.missing:
+            return "the cursor's id range has more gaps than it lists"
+        first = min(g.first_id for g in groups)
+        gaps = [[a, b] for a, b in c.gaps if a >= first]
+        missing = sum(b - a - 1 for a, b in gaps)
+        expected = (c.last_id - first + 1 - missing, c.max_id)
+        found = queries.ids_in_range(first, c.last_id)
+        if found != expected:
+            return (
+                f"log rows were deleted at or below the cursor (ids {first} to {c.last_id}:"
+                f" {expected[0]} present when it was kept, {found[0]} now)"
+            )
+        if window.end > old.end:
+            added = queries.rows_up_to(last_id, Window(old.end, window.end))
+            if added:
+                return f"{added} log rows at or below the cursor fall in the days added"
+        self.stream.move_to(queries, old, window.start, last_id)
+        self.groups = groups
+        self.covered = Covered(first, c.last_id, expected[0], c.max_id, missing, gaps)
+        start, end = self.kept_period
+        self.notes.append(f"The cursor kept for {start} to {end} was moved to this period.")
+        return None
 
     def id_gaps(
         self, queries: LogReviewQueries, first_id: int, last_id: int

@@ -11,11 +11,14 @@ order, so bursts and spraying that span the cursor come out as in a full run.
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from moodle_soc.logreview.detect import BurstDetector, Incident, SprayingDetector
+from moodle_soc.logreview.rewindow import move_detectors
 from moodle_soc.site import log_review as q
+from moodle_soc.site.populations import Window
 
 DAY = q.DAY
 
@@ -100,12 +103,34 @@ class StreamState:
                 old.last, old.last_id = span.last, span.last_id
         return joined
 
+    def move_to(self, queries: q.LogReviewQueries, kept: Window, start: int, last_id: int) -> None:
+        """Keep only what a period starting at ``start`` (later than ``kept``'s) holds: the
+        days from ``start`` on, and the detectors as if fed from ``start`` (``rewindow``)."""
+        self.reasons = {day: c for day, c in self.reasons.items() if day >= start}
+        self.malformed = {day: n for day, n in self.malformed.items() if day >= start}
+        self.attempts = {key: s for key, s in self.attempts.items() if key[3] >= start}
+        self.admin = [e for e in self.admin if e.time >= start]
+        self.role_rows = [r for r in self.role_rows if int(r.row["timecreated"]) >= start]
+
+        def failures(
+            low: int, high: int, only: tuple[set[str], set[int]] | None
+        ) -> Iterator[q.FailedLogin]:
+            window, ids = Window(low, high), (0, last_id)
+            if only is None:
+                return queries.failed_logins(window, ids)
+            return queries.failed_logins(window, ids, ips=only[0], userids=only[1])
+
+        move_detectors(
+            [(self.by_account, _account), (self.by_ip, _ip), (self.spraying, _ip)],
+            failures, username_of, (kept.start, kept.end), start,
+        )  # fmt: skip
+
     # --- kept as JSON -----------------------------------------------------------------------
 
     def payload(self) -> dict[str, Any]:
-        for detector in (self.by_account, self.by_ip):
-            detector._forget_idle()
-        self.spraying._forget_idle()
+        # The detectors are kept as they are, not swept of idle keys first: a re-run then goes
+        # on exactly as a full run would, even with rows far out of time order (the sweeps
+        # keep the kept keys to those active in the last window and ``PRUNE_EVERY`` attempts).
         return {
             "thresholds": self.thresholds,
             "reasons": [[day, dict(counts)] for day, counts in sorted(self.reasons.items())],
@@ -134,6 +159,21 @@ class StreamState:
         _load_burst(state.by_ip, data["by_ip"])
         _load_spraying(state.spraying, data["spraying"])
         return state
+
+
+def username_of(failure: q.FailedLogin) -> str:
+    """The name a failed login tried (spraying counts distinct ones)."""
+    if failure.username:
+        return failure.username
+    return f"user {failure.userid}" if failure.userid else "(no username)"
+
+
+def _account(failure: q.FailedLogin) -> str | None:
+    return str(failure.userid) if failure.userid > 0 else None
+
+
+def _ip(failure: q.FailedLogin) -> str | None:
+    return failure.ip or None
 
 
 def _incidents(found: list[Incident], opened: dict[str, Incident]) -> dict[str, Any]:

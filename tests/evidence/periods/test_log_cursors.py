@@ -76,19 +76,24 @@ def test_another_period_or_full_reads_the_whole_period(
     site = make_site(_logged(builder))
     first = incremental_log_review(site, *PERIOD, store=sqlite_store)
 
-    other = incremental_log_review(site, date(2026, 11, 21), PERIOD[1], store=sqlite_store)
+    # A cursor serves only periods starting no earlier (and ending no earlier) than its own.
+    other = incremental_log_review(site, date(2026, 11, 19), PERIOD[1], store=sqlite_store)
     full = incremental_log_review(site, *PERIOD, store=sqlite_store, full=True)
-    newest = incremental_log_review(site, date(2026, 11, 21), PERIOD[1], store=sqlite_store)
+    later = incremental_log_review(site, date(2026, 11, 21), PERIOD[1], store=sqlite_store)
 
-    assert other.resumed_from is None and other.rows_read == 10
+    assert other.resumed_from is None and other.rows_read == 12
     assert other.notes == [
-        f"No log cursor of this site for 2026-11-21 to 2026-11-26 in the store (record"
+        f"No log cursor of this site for 2026-11-19 to 2026-11-26 in the store (record"
         f" {first.record.seq} covers 2026-11-20 to 2026-11-26): the whole period was read."
     ]
     assert (full.resumed_from, full.rows_read) == (None, 12)
     assert full.notes == ["--full: the kept cursor was not used."]
-    # The newest cursor kept for a period wins, whatever was stored after it for others.
-    assert newest.resumed_from is not None and newest.rows_read == 0
+    # A later start is served by the newest cursor that covers it (moved, nothing read again).
+    assert later.resumed_from is not None and later.rows_read == 0
+    assert (
+        later.notes[0] == "The cursor kept for 2026-11-20 to 2026-11-26 was moved to this period."
+    )
+    assert _same(later.review) == _same(log_review(site, date(2026, 11, 21), PERIOD[1]))
 
 
 def test_rows_deleted_below_the_cursor_make_a_full_run(
@@ -249,3 +254,79 @@ def test_changed_pattern_thresholds_make_a_full_run(
         " cursor was kept."
     ]
     assert _same(again.review) == _same(log_review(site, *PERIOD, policy=stricter))
+
+
+def _rolling_log(builder: SiteBuilder) -> int:
+    """Patterns across the 21st's midnight (the rolled start) and across the cursor (id
+    returned): alice fails from 23:20 on the 20th into the 21st (one burst in the first
+    period, a shorter one in the second); one IP tries six usernames on the 20th and six on
+    the 21st (spraying only in the first period); lockouts, a "log in as" and deleted ids on
+    either side."""
+    alice, bob = builder.user("alice"), builder.user("bob")
+    d21 = D20 + 86400
+    builder.log(FAILED, timecreated=D20 + 3600, userid=bob, ip="192.0.2.20",
+                other={"username": "bob", "reason": 4})  # fmt: skip
+    builder.log(E + "user_loggedinas", timecreated=D20 + 3700, userid=2, relateduserid=bob,
+                ip="10.0.0.9")  # fmt: skip
+    builder.reserve_ids("logstore_standard_log", 2)
+    for n in range(6):
+        builder.log(FAILED, timecreated=D20 + 43200 + n * 600, ip="192.0.2.66",
+                    other={"username": f"guess{n}", "reason": 1})  # fmt: skip
+    for minute in (1400, 1410, 1420, 1430, 1445, 1450, 1455, 1460, 1465):  # from 23:20
+        builder.log(FAILED, timecreated=D20 + minute * 60, userid=alice, ip="198.51.100.7",
+                    other={"username": "alice", "reason": 3})  # fmt: skip
+    for n in range(6, 12):
+        builder.log(FAILED, timecreated=d21 + 3600 + n * 600, ip="192.0.2.66",
+                    other={"username": f"guess{n}", "reason": 1})  # fmt: skip
+    builder.log(FAILED, timecreated=d21 + 86400, userid=bob, ip="192.0.2.20",
+                other={"username": "bob", "reason": 4})  # fmt: skip
+    builder.reserve_ids("logstore_standard_log", 1)
+    split = builder.log(LOGIN, timecreated=d21 + 2 * 86400, userid=alice, ip="192.0.2.1")
+    for n in range(5):
+        builder.log(FAILED, timecreated=D20 + 6 * 86400 + 600 + n * 60, ip="203.0.113.5",
+                    other={"username": f"user{n}", "reason": 1})  # fmt: skip
+    builder.log(E + "user_loggedinas", timecreated=D20 + 7 * 86400, userid=2,
+                relateduserid=alice, ip="10.0.0.9")  # fmt: skip
+    return split
+
+
+def test_a_cursor_moves_to_a_rolled_period_and_equals_its_full_run(
+    builder: SiteBuilder, sqlite_store: EvidenceStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "site.sqlite"
+    split = _rolling_log(builder)
+    builder.sqlite_file(path).dispose()
+    later = _held_back(path, split)
+    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
+    rolled = (date(2026, 11, 21), date(2026, 11, 27))
+    with open_site(spec, audit_time=AUDIT) as site:
+        first = incremental_log_review(site, *PERIOD, store=sqlite_store)
+    _put_back(path, later)
+
+    with open_site(spec, audit_time=AUDIT) as site:
+        again = incremental_log_review(site, *rolled, store=sqlite_store)
+        full = log_review(site, *rolled)
+
+    old = first.review.authentication
+    assert [(b.by, b.key, b.failures) for b in old.bursts] == [
+        ("ip", "192.0.2.66", 6), ("account", "alice", 9), ("ip", "198.51.100.7", 9),
+        ("ip", "192.0.2.66", 6),
+    ]  # fmt: skip
+    assert [(s.ip, s.usernames) for s in old.spraying] == [("192.0.2.66", 12)]
+    assert (again.resumed_from, again.rows_read) == (split, len(later))
+    assert again.notes[0] == (
+        "The cursor kept for 2026-11-20 to 2026-11-26 was moved to this period."
+    )
+    assert _same(again.review) == _same(full)
+    auth = again.review.authentication
+    assert [(b.by, b.key, b.failures) for b in auth.bursts] == [
+        ("account", "alice", 5), ("ip", "198.51.100.7", 5), ("ip", "192.0.2.66", 6),
+        ("ip", "203.0.113.5", 5),
+    ]  # fmt: skip
+    assert auth.spraying == []
+    assert [(lock.username, lock.attempts) for lock in auth.lockouts] == [("bob", 1)]
+    assert again.review.privileged.loginas_sessions.total == 1
+    assert again.review.integrity.id_gaps.missing == 1
+    # Only the rows after the cursor were read one by one, beside the replayed failures.
+    kept = sqlite_store.payload(again.record)
+    assert kept["period"] == {"from": "2026-11-21", "to": "2026-11-27"}
