@@ -267,20 +267,20 @@ class ChainWalk:
             self.signed += 1
         handler = handler_for(row["kind"])
         if handler is not None and handler.blobs is not None and isinstance(payload, str):
-            self.attachments += 1
+            self.attachments += handler.kind is RecordKind.ATTACHMENT
             for digest in handler.blobs(json.loads(payload)):
-                problem = self._blob_problem(digest)
+                problem = self._blob_problem(digest, handler.blob_noun)
                 if problem is not None:
                     return problem
         return None
 
-    def _blob_problem(self, digest: str) -> str | None:
+    def _blob_problem(self, digest: str, noun: str) -> str | None:
         b = schema.blobs
         found = self.connection.execute(sa.select(b.c.data).where(b.c.sha256 == digest)).first()
         if found is None:
-            return f"attachment blob {digest[:12]} is missing"
+            return f"{noun} blob {digest[:12]} is missing"
         if sha256_hex(bytes(found[0])) != digest:
-            return f"attachment blob {digest[:12]} was altered"
+            return f"{noun} blob {digest[:12]} was altered"
         return None
 
 
