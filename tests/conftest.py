@@ -6,6 +6,9 @@ project's own SiteBuilder, and the real site layer reads them with real SQL.
 
 from __future__ import annotations
 
+import os
+import secrets
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -56,6 +59,32 @@ def builder() -> SiteBuilder:
 @pytest.fixture
 def make_site() -> SiteFactory:
     return site_from
+
+
+#: Names this test run in every process of it (see tests/integration/fixtures.py, RUN_ENV).
+RUN_ENV = "MOODLE_SOC_TEST_RUN"
+
+
+def _starts_the_run(config: pytest.Config) -> bool:
+    """True in a plain pytest process and in the pytest-xdist controller, not in its workers."""
+    return not hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Set before pytest-xdist starts its workers, which inherit it: they share what is made
+    # once per run (the integration suite's template databases).
+    if _starts_the_run(config):
+        os.environ[RUN_ENV] = secrets.token_hex(4)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Once every worker is done: drop the run-wide databases the integration suite made."""
+    if not _starts_the_run(session.config):
+        return
+    from tests.integration.fixtures import drop_run_databases
+
+    for problem in drop_run_databases(os.environ[RUN_ENV]):
+        print(f"\nintegration cleanup failed: {problem}", file=sys.stderr)
 
 
 def _hypothesis_profile() -> None:

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "moodle_soc"
 #: Bottom to top. A node is a module prefix; a module belongs to its longest matching node.
 #: Nodes in one layer may not import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("moodle_soc", "errors", "evidence"),
+    ("moodle_soc", "errors", "evidence", "yamlfile"),
     ("results", "safety"),
     ("policy",),
     ("settings_file",),

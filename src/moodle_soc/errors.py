@@ -11,7 +11,8 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Stable, documented process exit codes (see README, "Exit codes")."""
+    """The one table of process exit codes, stable and documented (README, "Exit codes"; a
+    test keeps the two equal). ``--nagios`` alone uses Nagios's own 0-3 instead."""
 
     OK = 0
     FINDINGS = 1  # findings at or above --fail-on
@@ -22,6 +23,7 @@ class ExitCode(IntEnum):
     BAD_CONFIG = 6  # config.php malformed, incomplete, or names an unknown dbtype
     BAD_INPUT = 7  # another input file (moodle-soc.yaml, a roster, a review file) is invalid
     EVIDENCE_INVALID = 8  # evidence verification found a changed, missing or unsigned record
+    INTERRUPTED = 130  # stopped with Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class MoodleSocError(Exception):

@@ -242,3 +242,89 @@ def test_authenticated_role_not_risky(builder, make_site, record):
     (result,) = run("access.authenticated_role_not_risky", builder, make_site)
     assert (result.status, result.resource) == (status, "role:user")
     assert needle in result.reason
+
+
+ARCHETYPE_CHECK = "access.role_definitions_match_archetypes"
+ROLE_NAMES = ("manager", "coursecreator", "editingteacher", "teacher", "student", "guest", "user",
+              "frontpage")  # fmt: skip
+
+
+@pytest.mark.parametrize("release", ["3.9", "4.1", "4.5", "5.1"])
+def test_a_default_install_matches_its_archetypes(make_site, release):
+    results = list(
+        get_check(ARCHETYPE_CHECK).run(ScanContext(make_site(SiteBuilder(release=release))))
+    )
+    assert [(r.status, r.resource) for r in results] == [("pass", f"role:{n}") for n in ROLE_NAMES]
+    student = results[4]
+    assert student.reason.startswith(
+        f"Role Student (student, id 5) allows no core capability beyond the 'student' archetype"
+        f" in Moodle {release} ("
+    )
+    assert student.observed["defaults_branch"] == student.observed["site_branch"] == release
+
+
+PLANTED = {
+    # (role, capability, severity of the finding, words about the capability)
+    "student_sees_all_grades": ("student", "moodle/grade:viewall", None, "(read, RISK_PERSONAL)"),
+    "student_in_all_groups": (
+        "student", "moodle/site:accessallgroups", Severity.MEDIUM, "(read, no RISK_ flag)"
+    ),
+    "user_trusted": ("user", TRUST, None, "(write, RISK_XSS)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("record", PLANTED)
+def test_a_capability_added_beyond_the_archetype_fails_until_removed(builder, make_site, record):
+    role, capability, severity, words = PLANTED[record]
+    roleid = builder.role_id(role)
+    builder.allow(role, capability)
+    failed = [r for r in run(ARCHETYPE_CHECK, builder, make_site) if r.status == "fail"]
+    assert [(r.resource, r.severity, r.observed["capability"]) for r in failed] == [
+        (f"role:{role}", severity, capability)
+    ]
+    assert (
+        f"({role}, id {roleid}) allows {capability} {words}, which the '{role}' archetype does"
+        in (failed[0].reason)
+    )
+    assert "not grant in Moodle 5.1 (5.1+ (Build: 20251017), train2023-31/moodle@" in (
+        failed[0].reason
+    )
+    assert failed[0].remediation == (
+        f"Reset the role to its archetype at admin/roles/define.php?action=reset&roleid={roleid}"
+        " (this also drops its other local changes), or set the capability back to Not set at"
+        f" admin/roles/define.php?action=edit&roleid={roleid}."
+    )
+    builder.unset(role, capability)
+    assert {r.status for r in run(ARCHETYPE_CHECK, builder, make_site)} == {"pass"}
+
+
+def test_a_prevent_or_an_override_is_not_an_added_capability(builder, make_site):
+    builder.allow("student", TRUST, permission=-1)
+    builder.allow("student", TRUST, builder.course("c")[1])  # overrides: role_overrides_not_risky
+    assert {r.status for r in run(ARCHETYPE_CHECK, builder, make_site)} == {"pass"}
+
+
+def test_a_prohibit_the_archetype_sets_must_stay(builder, make_site):
+    builder.unset("guest", "moodle/user:editownprofile")
+    (failed,) = [r for r in run(ARCHETYPE_CHECK, builder, make_site) if r.status == "fail"]
+    assert failed.resource == "role:guest" and failed.observed["permission"] == 0
+    assert failed.reason.startswith(
+        "Role Guest (guest, id 6) has moodle/user:editownprofile at Not set, but the 'guest'"
+        " archetype prohibits it in Moodle 5.1"
+    )
+    assert failed.remediation is not None
+    assert "Set moodle/user:editownprofile to Prohibit at" in failed.remediation
+
+
+def test_custom_roles_and_plugin_capabilities_are_not_judged(builder, make_site):
+    builder.role("auditor")  # no archetype: the RISK_ checks judge it
+    builder.allow("auditor", TRUST)
+    builder.allow("student", "mod/assign:grade")  # a plugin's defaults are not shipped
+    copy = builder.role("demostudent", archetype="student", name="DemoStudent")
+    builder.allow(copy, "moodle/site:accessallgroups")
+    results = run(ARCHETYPE_CHECK, builder, make_site)
+    assert [r.resource for r in results] == [f"role:{n}" for n in (*ROLE_NAMES, "demostudent")]
+    (failed,) = [r for r in results if r.status == "fail"]
+    assert failed.reason.startswith(
+        f"Role DemoStudent (demostudent, id {copy}) allows moodle/site:"
+    )

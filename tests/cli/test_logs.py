@@ -136,6 +136,7 @@ def test_cursor_rerun_reads_nothing_new_and_answers_the_same(site_url: str, tmp_
     again = logs(site_url, "--format", "json", "--cursor", cursor)
     assert first.exit_code == again.exit_code == 0, first.output + again.output
     assert kept["rows_read"] > 0 and json.loads(cursor.read_text())["rows_read"] == 0
+    assert "--cursor FILE is deprecated" in first.stderr
     answer, rerun = json.loads(first.stdout), json.loads(again.stdout)
     del answer["queries"], rerun["queries"]
     assert rerun == answer
@@ -147,3 +148,36 @@ def test_a_damaged_cursor_is_an_input_error(site_url: str, tmp_path: Path) -> No
     done = logs(site_url, "--cursor", cursor)
     assert done.exit_code == ExitCode.BAD_INPUT
     assert "Cannot read the log cursor" in done.stderr and "Traceback" not in done.output
+
+
+def test_store_rerun_reads_nothing_new_and_answers_the_same(site_url: str, tmp_path: Path) -> None:
+    store = tmp_path / "evidence.sqlite"
+    first = logs(site_url, "--format", "json", "--store", store)
+    again = logs(site_url, "--format", "json", "--store", store)
+    full = logs(site_url, "--format", "json", "--store", store, "--full")
+    assert first.exit_code == again.exit_code == full.exit_code == 0, first.output
+    assert "Kept the log cursor as evidence record 1 " in first.stderr
+    assert "6 log rows grouped by this run" in " ".join(first.stderr.split())
+    assert "0 log rows grouped by this run" in " ".join(again.stderr.split())
+    assert "Note: Incremental run: the grouped pass read the 0 log rows after id" in (
+        " ".join(again.stderr.split())
+    )
+    assert "Note: --full: the kept cursor was not used." in full.stderr
+    answer, rerun = json.loads(first.stdout), json.loads(again.stdout)
+    del answer["queries"], rerun["queries"]
+    assert rerun == answer
+    verified = invoke("evidence", "verify", "--store", store)
+    assert verified.exit_code == 0, verified.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--full",), "--full goes with --incremental or --store."),
+        (("--incremental", "--cursor", "c.json"), "--cursor FILE and --incremental/--store"),
+    ],
+)
+def test_cursor_options_that_do_not_go_together(site_url: str, extra: tuple[str, ...],
+                                                message: str) -> None:  # fmt: skip
+    done = logs(site_url, *extra)
+    assert done.exit_code == ExitCode.USAGE and message in done.stderr

@@ -9,12 +9,21 @@ from moodle_soc.synthetic.builder import SiteBuilder
 HEAVY = ("sqlalchemy", "jinja2", "weasyprint", "openpyxl", "trestle", "psycopg", "pymysql",
          "celery", "kombu", "redis", "croniter", "fastapi", "starlette", "uvicorn",
          "argon2", "alembic", "cryptography", "pydantic", "yaml", "rich.progress")  # fmt: skip
+#: The command modules: ``moodle-soc --help`` lists the commands without importing any of them,
+#: and a command imports only its own (``moodle_soc.cli.commands``).
+COMMAND_MODULES = tuple(f"moodle_soc.cli.{name}" for name in (
+    "scan", "access", "changes", "checks", "evidence", "fleet", "frameworks", "logs", "monitor",
+    "oscal", "package", "period", "plugins", "readiness", "review", "serve", "users"))  # fmt: skip
+#: The command modules a scan uses: its own, and the --framework option it shares.
+SCAN_MODULES = ("moodle_soc.cli.scan", "moodle_soc.cli.frameworks")
 #: Never needed by a --no-store scan with a JSON report: the store, the other renderers, PDF,
-#: spreadsheets, OSCAL, the dashboard, the fleet queue.
+#: spreadsheets, OSCAL, the dashboard, the fleet queue, the other commands, Rich (a quiet scan
+#: prints one plain line), and config.php's parser (the site is given with --db).
 NOT_FOR_A_JSON_SCAN = ("jinja2", "weasyprint", "openpyxl", "trestle", "alembic", "celery", "kombu",
                        "redis", "fastapi", "starlette", "uvicorn", "cryptography", "argon2",
-                       "rich.progress", "moodle_soc.reports.html", "moodle_soc.reports.terminal",
-                       "moodle_soc.evidence.store")  # fmt: skip
+                       "rich", "moodle_soc.reports.html", "moodle_soc.reports.terminal",
+                       "moodle_soc.evidence.store", "moodle_soc.site.phpconfig.lexer",
+                       *(m for m in COMMAND_MODULES if m not in SCAN_MODULES))  # fmt: skip
 
 
 def _loaded_after(argv: list[str], watched: tuple[str, ...]) -> str:
@@ -38,8 +47,27 @@ def test_importing_the_cli_loads_no_heavy_module():
     assert loaded == "", f"imported at start-up: {loaded}"
 
 
-def test_help_loads_no_heavy_module():
-    assert _loaded_after(["--help"], HEAVY) == ""
+def test_help_loads_no_heavy_module_and_no_command():
+    assert _loaded_after(["--help"], HEAVY + COMMAND_MODULES) == ""
+
+
+def test_one_command_loads_only_its_own_module():
+    loaded = _loaded_after(["users", "--help"], COMMAND_MODULES)
+    assert loaded == "moodle_soc.cli.users"
+
+
+def test_the_help_summaries_are_the_ones_the_commands_declare():
+    """``--help`` lists the commands from ``COMMANDS`` without building them: each summary
+    there must be what the built command itself would show, in the same order as before."""
+    from typer._click.utils import make_default_short_help
+
+    from moodle_soc.cli.commands import COMMANDS, load
+
+    assert list(COMMANDS)[:3] == ["scan", "demo", "changes"]
+    for name, (_register, summary) in COMMANDS.items():
+        command = load(name)
+        assert command.name == name
+        assert make_default_short_help(summary, 200) == command.get_short_help_str(200), name
 
 
 def test_python_m_moodle_soc_is_the_cli():

@@ -57,6 +57,7 @@ EXPECTED_CHECK_IDS = frozenset(
         "access.system_role_holders_approved",
         "access.role_overrides_not_risky",
         "access.authenticated_role_not_risky",
+        "access.role_definitions_match_archetypes",
         "accounts.dormant_accounts_disabled",
         "accounts.never_logged_in_accounts_reviewed",
         "accounts.suspended_users_not_attempting_login",
@@ -183,7 +184,7 @@ def test_every_referenced_evidence_id_is_defined_and_every_definition_used() -> 
 
 def test_catalogue_maps_exactly_the_permanent_check_ids() -> None:
     catalogue = load_catalogue()
-    assert len(EXPECTED_CHECK_IDS) == 85
+    assert len(EXPECTED_CHECK_IDS) == 86
     assert catalogue.mapped_check_ids() == EXPECTED_CHECK_IDS
     assert {c for item in catalogue.readiness for c in item.checks} <= EXPECTED_CHECK_IDS
 

@@ -9,14 +9,18 @@ them, so a broken CI machine can never pass by skipping everything.
 from __future__ import annotations
 
 import atexit
+import fcntl
+import gzip
 import os
 import re
 import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -67,6 +71,34 @@ def require_tool(name: str) -> str:
 
 def new_tag() -> str:
     return secrets.token_hex(4)
+
+
+#: Names one test run, the same in every pytest-xdist worker: ``tests/conftest.py`` sets it in
+#: the process that starts the workers, which inherit it.
+RUN_ENV = "MOODLE_SOC_TEST_RUN"
+
+
+def run_tag() -> str:
+    tag = os.environ.get(RUN_ENV)
+    if not tag:  # imported outside a pytest run that set it: this process is the run
+        tag = os.environ[RUN_ENV] = new_tag()
+    return tag
+
+
+def run_dir(tag: str | None = None) -> Path:
+    """Where the processes of one run coordinate: a lock per run-wide database, and a file
+    naming each such database so the run's end can drop it (even one a crashed worker left)."""
+    return Path(tempfile.gettempdir()) / f"moodle-soc-test-run-{tag or run_tag()}"
+
+
+@contextmanager
+def run_lock(name: str) -> Iterator[Path]:
+    """Held by one process of the run at a time; yields the run directory."""
+    directory = run_dir()
+    directory.mkdir(exist_ok=True)
+    with (directory / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield directory
 
 
 # --- the fixture sites --------------------------------------------------------------------------
@@ -183,13 +215,16 @@ CLEANUP = Cleanup()
 # --- the local servers --------------------------------------------------------------------------
 
 
-def _run(command: list[str], *, stdin: int | None = None, what: str) -> None:
+def _run(
+    command: list[str], *, stdin: int | None = None, data: bytes | None = None, what: str
+) -> None:
     env = {**os.environ, "PGOPTIONS": "-c synchronous_commit=off"}
     done = subprocess.run(
-        command, stdin=stdin, capture_output=True, text=True, check=False, env=env
+        command, stdin=stdin, input=data, capture_output=True, check=False, env=env
     )
     if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        output = (done.stderr or done.stdout).decode("utf-8", "replace")
+        detail = output.strip().splitlines()[-3:]
         raise RuntimeError(f"{what} failed ({done.returncode}): {' / '.join(detail)}")
 
 
@@ -241,12 +276,14 @@ class Server:
             return " ".join(str(getattr(exc, "orig", exc)).split())[:200]
         return None
 
-    def create_database(self, name: str) -> None:
+    def create_database(self, name: str, *, template: str = "template0") -> None:
+        """An empty database, or on PostgreSQL a copy of ``template`` (nobody may be connected
+        to it)."""
         if self.kind == "postgresql":
             require_tool("createdb")
             command = ["createdb", "-h", HOST, "-p", str(self.port), "-U", self.admin]
             _run(
-                [*command, "-E", "UTF8", "-T", "template0", name],
+                [*command, "-E", "UTF8", "-T", template, name],
                 what=f"createdb {name}",
             )
         else:
@@ -265,6 +302,14 @@ class Server:
         else:
             client = [require_tool("mysql"), "-h", HOST, "-P", str(self.port), "-u", self.admin]
             client += [name]
+            # Creating ~500 InnoDB tables one after the other waits on the disk (a file and
+            # fsyncs per table), not the CPU: the tables load over several connections at once.
+            parts = _mariadb_dump_parts(dump, MARIADB_RESTORE_CONNECTIONS)
+            what = f"restoring {dump.name} into {name}"
+            with ThreadPoolExecutor(len(parts), thread_name_prefix="msoc-mysql") as pool:
+                for loaded in [pool.submit(_run, client, data=p, what=what) for p in parts]:
+                    loaded.result()
+            return
         gunzip = subprocess.Popen(["gunzip", "-c", str(dump)], stdout=subprocess.PIPE)
         assert gunzip.stdout is not None
         try:
@@ -289,6 +334,23 @@ class Server:
                     connection.execute(sa.text(statement))
         finally:
             engine.dispose()
+
+
+MARIADB_RESTORE_CONNECTIONS = 8
+_MYSQLDUMP_TABLE = b"\n--\n-- Table structure for table "
+
+
+def _mariadb_dump_parts(dump: Path, parts: int) -> list[bytes]:
+    """mysqldump's script cut table by table into ``parts`` scripts, each starting with the
+    dump's own session settings (character set, no key checks), so each can load on its own."""
+    text = gzip.decompress(dump.read_bytes())
+    head, *tables = text.split(_MYSQLDUMP_TABLE)
+    if not tables:  # not laid out as expected: load it whole
+        return [text]
+    return [
+        head + b"".join(_MYSQLDUMP_TABLE + table for table in tables[start::parts])
+        for start in range(min(parts, len(tables)))
+    ]
 
 
 POSTGRES = Server("postgresql", int(os.environ.get("MOODLE_SOC_PG_PORT", "5432")), "postgres")
@@ -427,6 +489,11 @@ class RestoredSite:
 
 
 def restore_fixture(fixture: FixtureSite, tag: str) -> RestoredSite:
+    """A fresh copy of ``fixture`` named after ``tag``, for the caller alone.
+
+    On PostgreSQL it is copied from the run's template of the fixture (about a second, where
+    loading the dump takes ten or more); on MariaDB, which has no templates, the dump loads.
+    """
     dump = require(fixture.dump_file)
     require(fixture.config_file)
     server = SERVERS[fixture.server]
@@ -434,6 +501,9 @@ def restore_fixture(fixture: FixtureSite, tag: str) -> RestoredSite:
     if problem is not None:
         unavailable(f"No {server.kind} server at {HOST}:{server.port} ({problem}).")
     name = f"msoc_{fixture.key}_{tag}"
+    if server.kind == "postgresql":
+        server.create_database(name, template=postgres_template(fixture, dump))
+        return RestoredSite(fixture, server, name)
     server.create_database(name)
     site = RestoredSite(fixture, server, name)
     try:
@@ -442,6 +512,46 @@ def restore_fixture(fixture: FixtureSite, tag: str) -> RestoredSite:
         site.drop(wait=True)
         raise
     return site
+
+
+def postgres_template(fixture: FixtureSite, dump: Path) -> str:
+    """The run's pristine copy of a PostgreSQL fixture, which the copies are made from.
+
+    The first process of the run (any xdist worker) that needs it loads the dump; the others
+    wait for it. Connections to it are refused, so nothing can change it or block a copy; the
+    process that started the run drops it at the end (``drop_run_databases``).
+    """
+    server = SERVERS[fixture.server]
+    name = f"msoc_{fixture.key}_template_{run_tag()}"
+    with run_lock(name) as directory:
+        loaded = directory / f"{name}.loaded"
+        if not loaded.exists():
+            (directory / f"{name}.{server.kind}").touch()  # drop it at the end, whatever happens
+            server.drop_database(name)  # what a failed attempt left
+            server.create_database(name)
+            try:
+                server.restore(name, dump)
+                server.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+            except BaseException:
+                server.drop_database(name)
+                raise
+            loaded.touch()
+    return name
+
+
+def drop_run_databases(tag: str) -> list[str]:
+    """Drop the run-wide databases of run ``tag``; returns what could not be dropped."""
+    directory = run_dir(tag)
+    if not directory.is_dir():
+        return []
+    problems = []
+    for listed in sorted(directory.glob("*.postgresql")) + sorted(directory.glob("*.mariadb")):
+        try:
+            SERVERS[listed.suffix[1:]].drop_database(listed.stem)
+        except Exception as exc:  # report, keep cleaning
+            problems.append(f"drop database {listed.stem}: {exc}")
+    shutil.rmtree(directory, ignore_errors=True)
+    return problems
 
 
 # --- the command line ---------------------------------------------------------------------------

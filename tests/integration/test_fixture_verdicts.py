@@ -213,6 +213,66 @@ def test_former_blind_spots_are_found(request: pytest.FixtureRequest, fixture: F
             assert statuses == {"pass"}, check_id
 
 
+#: Role drift from Moodle core's archetype defaults planted on each site: (role, capability,
+#: captype, riskbitmask, severity). The weak site lets every user see identity fields (no RISK_
+#: flag, so the RISK_ checks miss it); the legacy site trusts every user's content (RISK_XSS)
+#: and its DemoStudent copy of Student sees hidden courses.
+ARCHETYPE_DRIFT = {
+    "weak": [("user", "moodle/site:viewuseridentity", "read", 0, "medium")],
+    "hardened": [],
+    "legacy": [
+        ("user", "moodle/site:trustcontent", "write", 4, "high"),
+        ("demostudent", "moodle/course:viewhiddencourses", "read", 0, "medium"),
+    ],
+}
+ARCHETYPE_SOURCES = {
+    "5.1": "5.1+ (Build: 20251017), train2023-31/moodle@1545c946c07a",
+    "4.1": "4.1 (Build: 20221128), cjamieso/moodle410@0ea3d45e04c3",
+}
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_SITES, ids=lambda f: f.key)
+def test_role_drift_from_the_archetype_is_found(
+    request: pytest.FixtureRequest, fixture: FixtureSite
+) -> None:
+    site = restored(request, fixture)
+    branch = "4.1" if fixture is LEGACY else "5.1"
+    findings = _findings(_scan(request, fixture), "access.role_definitions_match_archetypes")
+    roles = {str(r["shortname"]): int(r["id"]) for r in site.rows(
+        "SELECT id, shortname FROM {p}role WHERE archetype <> '' ORDER BY id"
+    )}  # fmt: skip
+    assert [f["resource"] for f in findings if f["status"] == "pass"] == [
+        f"role:{name}" for name in roles if name not in {d[0] for d in ARCHETYPE_DRIFT[fixture.key]}
+    ]
+    failed = [f for f in findings if f["status"] == "fail"]
+    seen = [
+        (f["resource"].removeprefix("role:"), f["observed"]["capability"],
+         f["observed"]["captype"], f["observed"]["riskbitmask"], f["severity"])
+        for f in failed
+    ]  # fmt: skip
+    assert seen == ARCHETYPE_DRIFT[fixture.key]
+    for finding, (role, capability, *_rest) in zip(
+        failed, ARCHETYPE_DRIFT[fixture.key], strict=True
+    ):
+        rows = site.rows(
+            "SELECT rc.permission FROM {p}role_capabilities rc JOIN {p}context c"
+            " ON c.id = rc.contextid WHERE c.contextlevel = 10 AND rc.roleid = :r"
+            " AND rc.capability = :c", r=roles[role], c=capability,
+        )  # fmt: skip
+        assert [int(r["permission"]) for r in rows] == [1]
+        observed = finding["observed"]
+        assert (observed["roleid"], observed["defaults_branch"], observed["site_branch"]) == (
+            roles[role], branch, branch,
+        )  # fmt: skip
+        assert observed["not_judged"] == []
+        assert finding["reason"].endswith(
+            f"archetype does not grant in Moodle {branch} ({ARCHETYPE_SOURCES[branch]})."
+        )
+        assert (
+            f"admin/roles/define.php?action=reset&roleid={roles[role]}" in (finding["remediation"])
+        )
+
+
 CFG = re.compile(
     r"^php admin/cli/cfg\.php(?: --component=([a-z0-9_]+))? --name=([a-z0-9_]+) --set=\S+$"
 )

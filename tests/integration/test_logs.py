@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from moodle_soc.api.logs import log_review
+from moodle_soc.api.logs import incremental_log_review, log_review
+from moodle_soc.evidence.store.store import open_store
+from moodle_soc.evidence.store.verify import verify_store
 from moodle_soc.models.logs import LogReview
 from moodle_soc.site.connect import open_site, spec_from_url
 from moodle_soc.synthetic.builder import SiteBuilder
@@ -227,44 +229,46 @@ def test_planted_patterns_are_found_on_every_engine(planted_url: str) -> None:
 
 
 def test_incremental_rerun_equals_a_full_run(planted_url: str, tmp_path: Path) -> None:
-    """A re-run with the cursor after rows were added reads only those rows (plus the small
-    detail streams) and gives the same review as a full run over the same period."""
+    """A re-run from the cursor kept in the evidence store, after rows were added, groups only
+    those rows (the small detail streams are read again) and gives the same review as a full
+    run over the same period."""
     import sqlalchemy as sa
 
     audit = datetime.fromtimestamp(1795936000, UTC)
-    spec, cursor = spec_from_url(planted_url, "mdl_", ""), tmp_path / "cursor.json"
-    with open_site(spec, audit_time=audit) as site:
-        log_review(site, *PLANTED_PERIOD, cursor=cursor)
-    first = json.loads(cursor.read_text())
-    engine = sa.create_engine(re.sub(r"^(mariadb|mysql)://", "mysql+pymysql://", planted_url))
-    try:
-        log = sa.Table("mdl_logstore_standard_log", sa.MetaData(), autoload_with=engine)
-        columns = [c for c in log.c if c.name != "id"]
-        with engine.begin() as conn:
-            last = conn.execute(sa.select(sa.func.max(log.c.id))).scalar_one()
-            for shift in (DAY // 2, DAY // 2 + 60):  # two rows the day after the last one
-                copied = [
-                    (log.c.timecreated + shift).label("t") if c.name == "timecreated" else c
-                    for c in columns
-                ]
-                conn.execute(
-                    log.insert().from_select(
-                        [c.name for c in columns], sa.select(*copied).where(log.c.id == last)
+    spec = spec_from_url(planted_url, "mdl_", "")
+    with open_store(str(tmp_path / "evidence.sqlite"), create=True) as store:
+        with open_site(spec, audit_time=audit) as site:
+            first = incremental_log_review(site, *PLANTED_PERIOD, store=store)
+        engine = sa.create_engine(re.sub(r"^(mariadb|mysql)://", "mysql+pymysql://", planted_url))
+        try:
+            log = sa.Table("mdl_logstore_standard_log", sa.MetaData(), autoload_with=engine)
+            columns = [c for c in log.c if c.name != "id"]
+            with engine.begin() as conn:
+                last = conn.execute(sa.select(sa.func.max(log.c.id))).scalar_one()
+                for shift in (DAY // 2, DAY // 2 + 60):  # two rows the day after the last one
+                    copied = [
+                        (log.c.timecreated + shift).label("t") if c.name == "timecreated" else c
+                        for c in columns
+                    ]
+                    conn.execute(
+                        log.insert().from_select(
+                            [c.name for c in columns], sa.select(*copied).where(log.c.id == last)
+                        )
                     )
-                )
-    finally:
-        engine.dispose()
-    with open_site(spec, audit_time=audit) as site:
-        again = log_review(site, *PLANTED_PERIOD, cursor=cursor)
-    kept = json.loads(cursor.read_text())
-    with open_site(spec, audit_time=audit) as site:
-        full = log_review(site, *PLANTED_PERIOD)
+        finally:
+            engine.dispose()
+        with open_site(spec, audit_time=audit) as site:
+            again = incremental_log_review(site, *PLANTED_PERIOD, store=store)
+        with open_site(spec, audit_time=audit) as site:
+            full = log_review(site, *PLANTED_PERIOD)
+        assert verify_store(store).ok
 
     def same(review: LogReview) -> dict[str, object]:
         return review.model_dump(mode="json", exclude={"queries"})
 
-    assert same(again) == same(full)
+    assert same(again.review) == same(full)
     total = sum(d.events for d in full.daily)
     # The grouped pass of the re-run read the two new rows only, not the whole period again.
-    assert (first["rows_read"], kept["rows_read"]) == (total - 2, 2)
-    assert kept["last_id"] > first["last_id"]
+    assert (first.rows_read, again.rows_read) == (total - 2, 2)
+    assert again.resumed_from == first.review.integrity.id_gaps.last_id
+    assert full.integrity.id_gaps.last_id == again.resumed_from + 2

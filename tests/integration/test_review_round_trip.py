@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,6 @@ from .fixtures import (
     WEAK,
     ReadOnlyUser,
     RestoredSite,
-    clean_env,
     describe,
     new_tag,
     restore_fixture,
@@ -54,17 +52,9 @@ class Review:
         self.config = site.write_config_php(workdir, user.name)
 
     def __call__(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
-        from moodle_soc.cli.main import app
-
         env = {PASSWORD_ENV: self.user.password}
         args = (*args, "--store", self.store)
-        if any(group.name == "review" for group in app.registered_groups):
-            done = run_cli("review", *args, cwd=self.workdir, env=env)
-        else:  # until the main CLI registers the group
-            code = "from moodle_soc.cli.review import review_app; review_app()"
-            done = subprocess.run([sys.executable, "-c", code, *map(str, args)],
-                                  cwd=self.workdir, env=clean_env(env), capture_output=True,
-                                  text=True, timeout=300, check=False)  # fmt: skip
+        done = run_cli("review", *args, cwd=self.workdir, env=env)
         assert done.returncode == 0, describe(done)
         return done
 

@@ -94,10 +94,17 @@ def test_bad_input_gets_one_line_and_its_exit_code(cli: Any, scanned: str, tmp_p
         7,
         f"{bad}: report_type must be one of type1, type2, not 'soc3'.",
     )
-    one_line_error(cli("readiness", "--store", scanned), 2, "Give --site")
+    # Without --site the store's only site is meant: the answers file is what is wrong.
     one_line_error(
-        cli("readiness", "scope", "--answers", str(bad), "--store", scanned), 2, "Give --site SITE"
+        cli("readiness", "scope", "--answers", str(bad), "--store", scanned),
+        7,
+        f"{bad}: report_type must be one of type1, type2, not 'soc3'.",
     )
+    one_line_error(
+        cli("readiness", "scope", "--answers", str(bad), "--store", scanned, "--site", "Acme",
+            "--db", "sqlite:///nowhere.sqlite"),
+        2, "Give --site SITE (already in the store) or --db/--config, not both.",
+    )  # fmt: skip
     one_line_error(
         cli("exception", "add", "--site", "Acme", "--store", scanned, "--check", "nope.nothing",
             "--reason", "r", "--owner", "o", "--approver", "a", "--expires", "2027-01-31"),

@@ -23,13 +23,8 @@ DECISION, REMOVE = COLUMNS.index("Decision"), COLUMNS.index("Remove grants")
 
 
 def _command() -> list[str]:
-    """``moodle-soc review``; through the module until the main CLI registers the group."""
-    from moodle_soc.cli.main import app
-
-    if any(group.name == "review" for group in app.registered_groups):
-        return [str(Path(sys.executable).with_name("moodle-soc")), "review"]
-    code = "from moodle_soc.cli.review import review_app; review_app(prog_name='review')"
-    return [sys.executable, "-c", code]
+    """``moodle-soc review``."""
+    return [str(Path(sys.executable).with_name("moodle-soc")), "review"]
 
 
 class Review:

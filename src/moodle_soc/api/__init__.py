@@ -56,6 +56,7 @@ _EXPORTS = {
     "update_advisories": "changes",
     # audit-log review
     "log_review": "logs",
+    "incremental_log_review": "logs",
     "review_period": "logs",
     "sign_off_log_review": "logs",
     # the readiness programme

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from moodle_soc.errors import BadInputError
 from moodle_soc.site.connect import ConnectionSpec, open_site, spec_from_url
 from moodle_soc.site.phpconfig import PhpConfig, parse_config_php
 from moodle_soc.synthetic.acme import build_acme
@@ -43,6 +44,8 @@ class DemoSite:
 
 def build_demo_site(path: Path, *, users: int) -> DemoSite:
     """Generate the site at ``path`` (replacing an earlier demo file)."""
+    if not path.parent.is_dir():  # else SQLite's bare "unable to open database file"
+        raise BadInputError(f"Cannot write the demo site to {path}: no directory {path.parent}.")
     builder = build_acme(users=users)
     if path.exists():
         path.unlink()

@@ -1,6 +1,7 @@
 """The evidence workflows: verify a store, report a period, export and verify a package, OSCAL,
 attachments and retention. Each takes an open ``EvidenceStore`` (see ``api.stores``) and a site
-named the way users name it (key, key prefix, name or wwwroot)."""
+named the way users name it (key, key prefix, name or wwwroot; None for the store's only
+site)."""
 
 from __future__ import annotations
 
@@ -48,8 +49,9 @@ class StoreVerification:
         return not self.tampered
 
 
-def find_site(store: EvidenceStore, site: str) -> SiteRef:
-    """The one site ``site`` names in the store (key, key prefix, name or wwwroot)."""
+def find_site(store: EvidenceStore, site: str | None) -> SiteRef:
+    """The one site ``site`` names in the store (key, key prefix, name or wwwroot), or the
+    store's only site when ``site`` is None."""
     return store.find_site(site)
 
 
@@ -111,7 +113,7 @@ def verify_store(
 def period_report(
     store: EvidenceStore,
     *,
-    site: str,
+    site: str | None,
     start: date,
     end: date,
     max_recording_delay_hours: int = DEFAULT_MAX_RECORDING_DELAY_HOURS,
@@ -130,7 +132,7 @@ def period_report(
 def export_package(
     store: EvidenceStore,
     *,
-    site: str,
+    site: str | None,
     start: date,
     end: date,
     output: Path,
@@ -178,7 +180,7 @@ def verify_package(path: Path) -> PackageVerifyReport:
 def export_oscal(
     store: EvidenceStore,
     *,
-    site: str,
+    site: str | None,
     start: date,
     end: date,
     output: Path,
@@ -200,7 +202,7 @@ def attach_evidence(
     store: EvidenceStore,
     file: Path,
     *,
-    site: str | SiteRef,
+    site: str | SiteRef | None,
     control: str,
     effective_date: date,
     collected_by: str,
@@ -213,13 +215,15 @@ def attach_evidence(
     It stays in force until ``effective_until`` (if given), or until the day before a later
     attachment that names it in ``supersedes`` (a record number or hash) takes effect.
 
-    ``site`` names a site of the store, or is a ``SiteRef`` (a chain that may not exist yet,
-    such as a fleet's hosting platform, whose evidence its sites inherit)."""
+    ``site`` names a site of the store (None: its only site), or is a ``SiteRef`` (a chain
+    that may not exist yet, such as a fleet's hosting platform, whose evidence its sites
+    inherit)."""
     from moodle_soc.evidence.store.attachments import attach_file
+    from moodle_soc.models.records import SiteRef
 
     return attach_file(
         store,
-        store.find_site(site) if isinstance(site, str) else site,
+        site if isinstance(site, SiteRef) else store.find_site(site),
         file,
         control=control,
         effective_date=effective_date,
@@ -233,7 +237,7 @@ def attach_evidence(
 def plan_retention(
     store: EvidenceStore,
     *,
-    site: str,
+    site: str | None,
     before: date,
     reason: str,
     operator: str,
@@ -246,7 +250,7 @@ def plan_retention(
 def apply_retention(
     store: EvidenceStore,
     *,
-    site: str,
+    site: str | None,
     before: date,
     reason: str,
     operator: str,
@@ -259,7 +263,7 @@ def apply_retention(
 
 def _retention(
     store: EvidenceStore,
-    site: str,
+    site: str | None,
     before: date,
     reason: str,
     operator: str,

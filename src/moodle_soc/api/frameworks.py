@@ -91,7 +91,7 @@ def period_frameworks(
 def readiness_frameworks(
     store: EvidenceStore,
     *,
-    site: str,
+    site: str | None,
     frameworks: Sequence[str | os.PathLike[str] | Framework],
     as_of: datetime | None = None,
 ) -> tuple[FrameworkReadiness, ...]:
@@ -107,7 +107,7 @@ def readiness_frameworks(
     return tuple(framework_readiness(store, found, moment, catalogue, f) for f in loaded)
 
 
-def latest_run(store: EvidenceStore, site: str) -> AuditRun:
+def latest_run(store: EvidenceStore, site: str | None) -> AuditRun:
     """The last scan of ``site`` (a name or key prefix) recorded in the store."""
     from moodle_soc.evidence.store.runs import load_run
     from moodle_soc.evidence.store.store import StoreError

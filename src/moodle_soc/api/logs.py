@@ -37,24 +37,79 @@ def log_review(
     """The audit-log review of ``site`` for the UTC days ``start``..``end`` (both inclusive;
     default ``review_period``): authentication, privileged activity, the log's integrity and a
     daily series, with the provenance of every query. Read-only; thresholds from ``policy``.
-    With ``cursor`` (a local JSON file, written back), a re-run of the same site and period
-    reads only the log rows after the last id already reviewed and gives the same review."""
-    from moodle_soc.api.evidence import _check_period
+    With ``cursor`` (a local JSON file, written back; ``incremental_log_review`` keeps it in
+    the evidence store instead), a re-run of the same site and period reads only the log rows
+    after the last id already reviewed and gives the same review."""
     from moodle_soc.logreview.build import build_log_review
     from moodle_soc.logreview.cursor import load_cursor, save_cursor
     from moodle_soc.policy import Policy
 
     chosen = policy or Policy()
-    if start is None or end is None:
-        default_start, default_end = review_period(site, chosen)
-        start, end = start or default_start, end or default_end
-    _check_period(start, end)
+    start, end = _period(site, start, end, chosen)
     if cursor is None:
         return build_log_review(site, start, end, chosen)
     kept = load_cursor(cursor, site.identity.wwwroot, start, end)
     review = build_log_review(site, start, end, chosen, read_days=kept.read_days)
+    kept.record_covered(review.integrity.id_gaps)
     save_cursor(cursor, kept)
     return review
+
+
+def _period(
+    site: MoodleSite, start: date | None, end: date | None, policy: Policy
+) -> tuple[date, date]:
+    from moodle_soc.api.evidence import _check_period
+
+    if start is None or end is None:
+        default_start, default_end = review_period(site, policy)
+        start, end = start or default_start, end or default_end
+    _check_period(start, end)
+    return start, end
+
+
+@dataclass
+class IncrementalReview:
+    """A review made from the cursor kept in the evidence store, and the cursor kept after it."""
+
+    review: LogReview
+    notes: list[str]  # how the log was read: resumed from which id, or why in full
+    record: StoredRecord  # the ``log_cursor`` record this run appended
+    rows_read: int  # log rows the grouped pass read (all of the period's on a full run)
+    resumed_from: int | None  # the kept cursor's last id (None: the whole period was read)
+
+
+def incremental_log_review(
+    site: MoodleSite,
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    store: EvidenceStore,
+    policy: Policy | None = None,
+    full: bool = False,
+) -> IncrementalReview:
+    """``log_review`` starting from the newest ``log_cursor`` record the store keeps for this
+    site and period: only the log rows after its last id are grouped, and the review is the
+    same as a full run's. A cursor for another period or wwwroot is not used (noted); with
+    ``full``, none is. Rows deleted at or below the kept cursor since it was stored (one query
+    on the primary key) make a full run, noted. The run's cursor is appended as a new record."""
+    from moodle_soc.evidence.periods.log_cursors import latest_cursor, store_cursor
+    from moodle_soc.evidence.store.runs import site_ref_for_site
+    from moodle_soc.logreview.build import build_log_review
+    from moodle_soc.logreview.cursor import LogCursor
+    from moodle_soc.policy import Policy
+
+    chosen = policy or Policy()
+    start, end = _period(site, start, end, chosen)
+    ref, wwwroot = site_ref_for_site(site), site.identity.wwwroot
+    if full:
+        kept, notes = LogCursor(wwwroot, start, end), ["--full: the kept cursor was not used."]
+    else:
+        found = latest_cursor(store, ref, wwwroot, start, end)
+        kept, notes = found.cursor, found.notes
+    review = build_log_review(site, start, end, chosen, read_days=kept.read_days)
+    kept.record_covered(review.integrity.id_gaps)
+    record = store_cursor(store, ref, kept)
+    return IncrementalReview(review, notes + kept.notes, record, kept.rows_read, kept.resumed_from)
 
 
 @dataclass

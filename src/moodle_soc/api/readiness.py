@@ -41,7 +41,7 @@ def decide_readiness_scope(
     store: EvidenceStore,
     *,
     answers: Path | Mapping[str, Any],
-    site: str | MoodleSite,
+    site: str | MoodleSite | None,
     decided_by: str,
     now: datetime | None = None,
 ) -> ReadinessScope:
@@ -54,7 +54,7 @@ def decide_readiness_scope(
     source = str(answers) if isinstance(answers, Path) else "The answers"
     ref, payments = _site_ref(store, site)
     scope = decide_scope(
-        answers_from(data, source, payments, site_read=not isinstance(site, str)),
+        answers_from(data, source, payments, site_read=not (site is None or isinstance(site, str))),
         payment_records=payments,
         decided_by=decided_by,
         decided_at=now,
@@ -63,7 +63,7 @@ def decide_readiness_scope(
     return scope
 
 
-def readiness_scope(store: EvidenceStore, *, site: str) -> ReadinessScope | None:
+def readiness_scope(store: EvidenceStore, *, site: str | None) -> ReadinessScope | None:
     """The scope in force for ``site`` (None: not decided yet)."""
     from moodle_soc.programme.scope import scope_in_force
 
@@ -71,7 +71,7 @@ def readiness_scope(store: EvidenceStore, *, site: str) -> ReadinessScope | None
 
 
 def readiness_programme(
-    store: EvidenceStore, *, site: str, as_of: datetime | None = None
+    store: EvidenceStore, *, site: str | None, as_of: datetime | None = None
 ) -> ReadinessOverview:
     """The whole programme on ``as_of`` (default now): scope, manual controls with owner and
     due date, the latest scan's checks, the seven checklist items, scores, exceptions."""
@@ -83,7 +83,7 @@ def readiness_programme(
 
 
 def readiness_report(
-    store: EvidenceStore, *, site: str, as_of: datetime | None = None
+    store: EvidenceStore, *, site: str | None, as_of: datetime | None = None
 ) -> ReadinessReport:
     """The executive report: the programme plus top gaps with owners and effort, the
     shared-responsibility matrix, the evidence calendar, open exceptions and the band's
@@ -114,7 +114,7 @@ def readiness_report_pdf(
 
 
 def questionnaire_answers(
-    store: EvidenceStore, *, site: str, as_of: datetime | None = None
+    store: EvidenceStore, *, site: str | None, as_of: datetime | None = None
 ) -> list[QuestionnaireAnswer]:
     """The common security-questionnaire questions (MFA, access reviews, logging, backups,
     change management, vulnerabilities, encryption in transit, incident response) answered
@@ -166,7 +166,7 @@ def readiness_template_names() -> dict[str, str]:
 def set_control_owner(
     store: EvidenceStore,
     *,
-    site: str,
+    site: str | None,
     control: str,
     owner: Owner,
     changed_by: str,
@@ -188,7 +188,7 @@ def set_control_owner(
 def add_exception(
     store: EvidenceStore,
     *,
-    site: str,
+    site: str | None,
     check: str,
     reason: str,
     owner: str,
@@ -224,7 +224,7 @@ def add_exception(
 
 
 def list_exceptions(
-    store: EvidenceStore, *, site: str, as_of: datetime | None = None
+    store: EvidenceStore, *, site: str | None, as_of: datetime | None = None
 ) -> list[ExceptionView]:
     """Every exception on record with its state on ``as_of``: active, expired, revoked or
     pending (approved after that day)."""
@@ -241,7 +241,7 @@ def list_exceptions(
 def revoke_exception(
     store: EvidenceStore,
     *,
-    site: str,
+    site: str | None,
     exception_id: str,
     reason: str,
     revoked_by: str,
@@ -263,7 +263,7 @@ def revoke_exception(
 def remediation_items(
     store: EvidenceStore,
     *,
-    site: str,
+    site: str | None,
     as_of: datetime | None = None,
     policy: Policy | None = None,
     status: str | None = None,
@@ -283,7 +283,7 @@ def remediation_items(
 def assign_remediation(
     store: EvidenceStore,
     *,
-    site: str,
+    site: str | None,
     item: str,
     owner: str,
     assigned_by: str,
@@ -316,8 +316,8 @@ def remediation_export(items: list[RemediationItem], fmt: str) -> str:
     raise UsageError(f"--format {fmt!r} must be csv or json.")
 
 
-def _site_ref(store: EvidenceStore, site: str | MoodleSite) -> tuple[SiteRef, int | None]:
-    if isinstance(site, str):
+def _site_ref(store: EvidenceStore, site: str | MoodleSite | None) -> tuple[SiteRef, int | None]:
+    if site is None or isinstance(site, str):
         return store.find_site(site), None
     from moodle_soc.evidence.store.runs import site_ref_for_site
 

@@ -33,11 +33,14 @@ def open_moodle_site(
     from dataclasses import replace
 
     from moodle_soc.site.connect import open_site, spec_from_config, spec_from_url
-    from moodle_soc.site.phpconfig import load_config_php
 
     if (db is None) == (config is None):
         raise UsageError("Give exactly one of --db URL or --config /path/to/config.php.")
-    config_php = load_config_php(config) if config is not None else None
+    config_php = None
+    if config is not None:  # the parser is imported only when there is a file to parse
+        from moodle_soc.site.phpconfig import load_config_php
+
+        config_php = load_config_php(config)
     if config_php is not None:
         spec = spec_from_config(config_php, password)
         if prefix is not None:

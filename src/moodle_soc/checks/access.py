@@ -8,9 +8,18 @@ from datetime import UTC, datetime
 
 from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import check
+from moodle_soc.data.archetypes import ARCHETYPES, ArchetypeDefaults, defaults_for
 from moodle_soc.results import Result, Severity, Status
 from moodle_soc.site.moodle import MoodleSite
-from moodle_soc.site.roles import MOODLE_RISKY_MASK, PRIVILEGED_MASK, RISK_PERSONAL, risk_names
+from moodle_soc.site.roles import (
+    CAP_ALLOW,
+    MOODLE_RISKY_MASK,
+    PRIVILEGED_MASK,
+    RISK_PERSONAL,
+    CorePermission,
+    RoleRecord,
+    risk_names,
+)
 
 DATA_DELETION = "tool/dataprivacy:requestdelete"
 AUTHENTICATED_MASK = PRIVILEGED_MASK & ~RISK_PERSONAL
@@ -20,6 +29,8 @@ ROLES_PAGE = "Site administration > Users > Permissions > Define roles"
 
 def _risks(mask: int, joiner: str = "or") -> str:
     """'RISK_CONFIG, RISK_XSS or RISK_DATALOSS' for a mask."""
+    if not mask:
+        return "no RISK_ flag"
     *rest, last = risk_names(mask)
     return f"{', '.join(rest)} {joiner} {last}" if rest else last
 
@@ -343,4 +354,110 @@ def authenticated_role_not_risky(scan: ScanContext) -> Iterator[Result]:
             f" {_risks(AUTHENTICATED_MASK)} capability at system level.",
             resource=f"role:{role.shortname}",
             observed={"defaultuserroleid": roleid},
+        )
+
+
+CAP_PROHIBIT = -1000
+PERMISSION_NAMES = {1: "Allow", -1: "Prevent", -1000: "Prohibit", 0: "Not set"}
+DEFINE_ROLE = "admin/roles/define.php?action={action}&roleid={roleid}"
+
+
+@check(
+    "access.role_definitions_match_archetypes",
+    severity=Severity.HIGH,
+    title="Standard roles grant no core capability beyond their archetype's defaults",
+    remediation=f"{ROLES_PAGE} > the role > Reset to its archetype's defaults, or set each added"
+    " capability back to Not set.",
+)
+def role_definitions_match_archetypes(scan: ScanContext) -> Iterator[Result]:
+    """A capability added to Student, Guest or Authenticated user beyond what the archetype grants
+    reaches every holder of that role, hidden among defaults reviewers assume are stock.
+
+    Compared with Moodle core's defaults for the site's branch (``data/archetypes.yaml``, read
+    from ``lib/db/access.php``; the nearest earlier branch when the site's own has no data).
+    Every capability allowed beyond the defaults fails, with or without a RISK_ flag (showing
+    every user's identity fields carries none); a write capability or one with a RISK_ flag is
+    high, a read-only one with no flag medium. A Prohibit the archetype sets that the role
+    dropped fails too. A capability an upgrade cloned from one the archetype allows counts as
+    granted. Limits: only core (``moodle/*``) capabilities are judged, since a plugin's
+    defaults live in its own ``db/access.php``, which the tool does not ship; roles with no
+    archetype (custom roles) have nothing to compare with and are left to the RISK_ checks.
+    """
+    defaults = defaults_for(scan.site.version.label)
+    if defaults is None:
+        yield Result.manual(f"No archetype defaults are shipped for {scan.site.version.label}.")
+        return
+    rows: dict[int, list[CorePermission]] = {}
+    for row in scan.site.roles.archetype_role_definitions():
+        rows.setdefault(row.roleid, []).append(row)
+    judged = [r for r in scan.site.roles.roles() if r.archetype in ARCHETYPES]
+    for role in judged:
+        yield from _archetype_drift(scan, role, rows.get(role.id, []), defaults)
+    if not judged:
+        yield Result.passed("No role has a standard archetype to compare with.")
+
+
+def _archetype_drift(
+    scan: ScanContext, role: RoleRecord, rows: list[CorePermission], defaults: ArchetypeDefaults
+) -> Iterator[Result]:
+    archetype, source = role.archetype, defaults.source
+    name = (
+        f"{scan.site.roles.display_name(role.id, role.shortname)} ({role.shortname}, id {role.id})"
+    )
+    band = f"Moodle {defaults.branch} ({source.release}, {source.repository}@{source.commit[:12]})"
+    reset = DEFINE_ROLE.format(action="reset", roleid=role.id)
+    edit = DEFINE_ROLE.format(action="edit", roleid=role.id)
+    allowed = [r for r in rows if r.permission == CAP_ALLOW]
+    added = [
+        r
+        for r in allowed
+        if r.capability in defaults.known and not defaults.allows(archetype, r.capability)
+    ]
+    permission = {r.capability: r.permission for r in rows}
+    present = scan.site.roles.core_capability_names()
+    dropped = sorted(
+        cap
+        for cap in defaults.prohibit[archetype] & present
+        if permission.get(cap, 0) != CAP_PROHIBIT
+    )
+    seen = {
+        "roleid": role.id,
+        "shortname": role.shortname,
+        "archetype": archetype,
+        "defaults_branch": defaults.branch,
+        "site_branch": scan.site.version.label,
+        "not_judged": sorted(r.capability for r in allowed if r.capability not in defaults.known),
+    }
+    fix = (
+        f"Reset the role to its archetype at {reset} (this also drops its other local changes),"
+        f" or set the capability back to Not set at {edit}."
+    )
+    for row in added:
+        risky = row.captype == "write" or row.riskbitmask != 0
+        yield Result.failed(
+            f"Role {name} allows {row.capability} ({row.captype},"
+            f" {_risks(row.riskbitmask, 'and')}), which the '{archetype}' archetype does not"
+            f" grant in {band}.",
+            resource=f"role:{role.shortname}",
+            observed={
+                **seen,
+                "capability": row.capability,
+                "captype": row.captype,
+                "riskbitmask": row.riskbitmask,
+            },
+            severity=None if risky else Severity.MEDIUM,
+        ).with_fix(remediation=fix)
+    for cap in dropped:
+        current = PERMISSION_NAMES.get(permission.get(cap, 0), str(permission.get(cap)))
+        yield Result.failed(
+            f"Role {name} has {cap} at {current}, but the '{archetype}' archetype prohibits it"
+            f" in {band}.",
+            resource=f"role:{role.shortname}",
+            observed={**seen, "capability": cap, "permission": permission.get(cap, 0)},
+        ).with_fix(remediation=f"Set {cap} to Prohibit at {edit}, or reset the role at {reset}.")
+    if not added and not dropped:
+        yield Result.passed(
+            f"Role {name} allows no core capability beyond the '{archetype}' archetype in {band}.",
+            resource=f"role:{role.shortname}",
+            observed=seen,
         )

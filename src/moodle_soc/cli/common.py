@@ -3,26 +3,63 @@ an output file, and opening the site and the evidence store from the shared opti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+import typer.core
 
-from moodle_soc.errors import BadInputError, MoodleSocError, UsageError
+from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError, UsageError
 from moodle_soc.safety import terminal_safe
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from typer._click.core import Context as ClickContext  # Typer vendors Click
 
     from moodle_soc.evidence.store.store import EvidenceStore
     from moodle_soc.site.moodle import MoodleSite
 
 
-def fail(error: MoodleSocError) -> NoReturn:
-    """Print the error as one line on stderr and exit with its documented code."""
-    typer.echo(f"moodle-soc: error: {terminal_safe(' '.join(error.message.split()))}", err=True)
-    raise typer.Exit(int(error.exit_code))
+def fail(error: MoodleSocError, details: Sequence[str] = ()) -> NoReturn:
+    """The one way a command fails: ``moodle-soc: error: …`` on one line of stderr (escaped
+    for the terminal), then any ``details`` indented below it, and exit with the error's code
+    from the one table, ``ExitCode``. Errors a command does not catch itself come here too,
+    from the application's root (``OnePathGroup``), and so do Click's usage errors
+    (``cli.main``)."""
+    exit_with(error.message, error.exit_code, details)
+
+
+def exit_with(message: str, code: ExitCode, details: Sequence[str] = ()) -> NoReturn:
+    typer.echo(f"moodle-soc: error: {one_line(message)}", err=True)
+    for detail in details:
+        typer.echo(f"  {one_line(detail)}", err=True)
+    raise typer.Exit(int(code))
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line a terminal shows as it is (no escapes, no control characters)."""
+    return terminal_safe(" ".join(text.split()))
+
+
+def file_error(error: OSError) -> BadInputError:
+    """A file a command could not read or write, named, with the system's reason."""
+    where = f"{error.filename}: " if error.filename else ""
+    return BadInputError(f"{where}{error.strerror or error}.")
+
+
+class OnePathGroup(typer.core.TyperGroup):
+    """The application's root: an error no command caught (a ``MoodleSocError``, or a file
+    that could not be read or written) still ends through ``fail``, never as a traceback."""
+
+    def invoke(self, ctx: ClickContext) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MoodleSocError as error:
+            fail(error)
+        except OSError as error:
+            fail(file_error(error))
 
 
 def stderr() -> Console:

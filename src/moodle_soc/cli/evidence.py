@@ -23,6 +23,8 @@ from moodle_soc.cli.options import (
     FromDayOption,
     SettingsOption,
     SignKeyOption,
+    SiteFilterOption,
+    SiteOption,
     StoreOption,
     ToDayOption,
 )
@@ -38,7 +40,7 @@ evidence_app = typer.Typer(help="The evidence locker: tamper-evident history of 
 @evidence_app.command("list")
 def list_records(
     store: StoreOption = None,
-    site: Annotated[str | None, typer.Option(help="Site key, name or wwwroot.")] = None,
+    site: SiteFilterOption = None,
     kind: Annotated[
         str | None, typer.Option(help="Only this kind: run, attachment, population, ...")
     ] = None,
@@ -234,7 +236,7 @@ def diff(
 @evidence_app.command("verify")
 def verify(
     store: StoreOption = None,
-    site: Annotated[str | None, typer.Option(help="Verify only this site's chain.")] = None,
+    site: SiteFilterOption = None,
     expect_head: Annotated[
         list[str] | None,
         typer.Option(
@@ -294,7 +296,6 @@ def attach(
     effective_date: Annotated[
         str, typer.Option(help="The date the evidence is effective for (YYYY-MM-DD).")
     ],
-    site: Annotated[str, typer.Option(help="Site key, name or wwwroot.")],
     by: Annotated[
         str | None, typer.Option(help="Who collected it (default: the current OS user).")
     ] = None,
@@ -306,6 +307,7 @@ def attach(
         str | None,
         typer.Option(help="The earlier attachment (record number or hash) this one replaces."),
     ] = None,
+    site: SiteOption = None,
     store: StoreOption = None,
     sign_key: SignKeyOption = None,
 ) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from moodle_soc.cli.common import fail, open_store, stderr, write_text
-from moodle_soc.cli.options import StoreOption
+from moodle_soc.cli.options import SiteOption, StoreOption
 from moodle_soc.errors import MoodleSocError, UsageError
 from moodle_soc.safety import terminal_markup, terminal_safe
 
@@ -260,7 +260,6 @@ def print_framework_readiness(console: Any, views: tuple[FrameworkReadiness, ...
 
 @trust_app.command("export")
 def trust_export(
-    site: Annotated[str, typer.Option(help="Site key (or prefix), name or wwwroot.")],
     contact: Annotated[
         str,
         typer.Option(help="Where customers request the full report: an https:// URL or an email."),
@@ -277,6 +276,7 @@ def trust_export(
     scope: Annotated[
         str | None, typer.Option(help="One sentence on what is in scope (default: the site).")
     ] = None,
+    site: SiteOption = None,
     store: StoreOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:

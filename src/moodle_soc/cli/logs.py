@@ -73,28 +73,73 @@ def logs_command(
     ] = LogsFormat.terminal,
     output: OutputOption = None,
     settings: SettingsOption = None,
+    incremental: Annotated[
+        bool,
+        typer.Option(
+            "--incremental",
+            help="Keep the cursor in the evidence store (--store, or the default as for"
+            " scan): a re-run of the same site and period reads only the rows added since.",
+        ),
+    ] = False,
+    store: StoreOption = None,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Read the whole period, not from the kept cursor."),
+    ] = False,
+    sign_key: SignKeyOption = None,
     cursor: Annotated[
         Path | None,
         typer.Option(
             "--cursor",
-            help="Keep the review's cursor in this JSON file: a re-run of the same site and"
-            " period reads only the log rows added since.",
+            help="Deprecated: keep the cursor in this local JSON file (use --incremental).",
         ),
     ] = None,
 ) -> None:
     """Logins, failed logins by reason, bursts, spraying, administrative actions and the log's
-    integrity for a period (read-only)."""
+    integrity for a period (read-only on the site; --incremental or --store keeps a cursor
+    in the evidence store)."""
     if ctx.invoked_subcommand is not None:
         return
+    from contextlib import ExitStack
+
     from moodle_soc.api.evidence import parse_period
-    from moodle_soc.api.logs import log_review
+    from moodle_soc.api.logs import incremental_log_review, log_review
+    from moodle_soc.errors import UsageError
     from moodle_soc.settings_file import find_settings_file
 
     try:
+        keep = incremental or store is not None
+        if cursor is not None and keep:
+            raise UsageError("--cursor FILE and --incremental/--store: choose one.")
+        if full and not keep:
+            raise UsageError("--full goes with --incremental or --store.")
+        if cursor is not None:
+            stderr().print(
+                "Note: --cursor FILE is deprecated; --incremental keeps the cursor in the"
+                " evidence store."
+            )
         found = find_settings_file(settings)
         span = parse_period(period) if period else (None, None)
-        with open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot) as site:
-            review = log_review(site, *span, policy=found.policy, cursor=cursor)
+        with ExitStack() as opened:
+            site = opened.enter_context(
+                open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot)
+            )
+            if not keep:
+                review = log_review(site, *span, policy=found.policy, cursor=cursor)
+            else:
+                evidence = opened.enter_context(
+                    open_store(store, sign_key, create=True, configured=found.store)
+                )
+                done = incremental_log_review(
+                    site, *span, store=evidence, policy=found.policy, full=full
+                )
+                review = done.review
+                for note in done.notes:
+                    stderr().print(f"Note: {terminal_markup(note)}")
+                stderr().print(
+                    f"Kept the log cursor as evidence record {done.record.seq}"
+                    f" ({done.record.short}): {done.rows_read} log rows grouped by this run."
+                )
         emit_review(review, fmt, output)
     except MoodleSocError as error:
         fail(error)

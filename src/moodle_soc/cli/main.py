@@ -10,10 +10,18 @@ import typer
 import typer.core
 
 from moodle_soc import __version__
+from moodle_soc.cli.commands import LazyGroup
+from moodle_soc.cli.common import OnePathGroup, exit_with, one_line
+from moodle_soc.errors import ExitCode
 
 # Plain Click help and errors: they wrap to the terminal (readable at 80 columns, no boxes
 # that cut option names and help), and importing Rich waits until a command prints a table.
 typer.core.HAS_RICH = False
+
+
+class RootGroup(OnePathGroup, LazyGroup):
+    """``moodle-soc``: commands built on first use, and one error path for all of them."""
+
 
 app = typer.Typer(
     name="moodle-soc",
@@ -21,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=RootGroup,  # each command is imported and built only when it runs
 )
 
 
@@ -40,62 +49,6 @@ def main_callback(
     """Read-only SOC 2 / SOC 1 readiness and evidence for Moodle sites."""
 
 
-def _register_subcommands() -> None:
-    from moodle_soc.cli.access import access_app
-    from moodle_soc.cli.changes import changes_command, drift_command
-    from moodle_soc.cli.checks import checks_app
-    from moodle_soc.cli.evidence import evidence_app
-    from moodle_soc.cli.fleet import fleet_app
-    from moodle_soc.cli.frameworks import frameworks_app, trust_app
-    from moodle_soc.cli.logs import logs_app
-    from moodle_soc.cli.monitor import monitor, worker
-    from moodle_soc.cli.oscal import oscal_command
-    from moodle_soc.cli.package import (
-        export_command,
-        retention_command,
-        verify_package_command,
-    )
-    from moodle_soc.cli.period import period_app, populations_command, sample_command
-    from moodle_soc.cli.plugins import advisories_app, plugins_command
-    from moodle_soc.cli.readiness import exception_app, readiness_app, remediation_app
-    from moodle_soc.cli.review import review_app
-    from moodle_soc.cli.scan import demo, scan
-    from moodle_soc.cli.serve import serve
-    from moodle_soc.cli.users import users_app
-
-    app.command()(scan)
-    app.command()(demo)
-    app.add_typer(checks_app, name="checks")
-    evidence_app.command("export")(export_command)
-    evidence_app.command("verify-package")(verify_package_command)
-    evidence_app.command("retention")(retention_command)
-    evidence_app.command("oscal")(oscal_command)
-    evidence_app.command("populations")(populations_command)
-    evidence_app.command("sample")(sample_command)
-    app.add_typer(evidence_app, name="evidence")
-    app.add_typer(access_app, name="access")
-    app.add_typer(period_app, name="period")
-    app.add_typer(review_app, name="review")
-    app.command("changes")(changes_command)
-    app.command("drift")(drift_command)
-    app.command("plugins")(plugins_command)
-    app.add_typer(advisories_app, name="advisories")
-    app.add_typer(fleet_app, name="fleet")
-    app.add_typer(frameworks_app, name="frameworks")
-    app.add_typer(trust_app, name="trust")
-    app.add_typer(logs_app, name="logs")
-    app.add_typer(readiness_app, name="readiness")
-    app.add_typer(exception_app, name="exception")
-    app.add_typer(remediation_app, name="remediation")
-    app.command()(worker)
-    app.command()(monitor)
-    app.command()(serve)
-    app.add_typer(users_app, name="users")
-
-
-_register_subcommands()
-
-
 def _click_error(name: str) -> type[Exception]:
     """Click's exception class ``name`` (Typer vendors Click; ``BadParameter`` is public)."""
     return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
@@ -103,22 +56,30 @@ def _click_error(name: str) -> type[Exception]:
 
 def main() -> None:
     """Run the CLI: every error, a mistyped command or option included, is one line on
-    stderr with its documented exit code (see README, "Exit codes")."""
+    stderr with its code from ``ExitCode`` (see README, "Exit codes")."""
     usage_error, click_error = _click_error("UsageError"), _click_error("ClickException")
     try:
         code = app(standalone_mode=False)
     except usage_error as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # a group without a command: its help
             typer.echo(_message(exc), err=True)
-            sys.exit(2)
+            sys.exit(int(ExitCode.USAGE))
         sys.exit(_usage_error(exc))
     except click_error as exc:
-        typer.echo(f"moodle-soc: error: {_one_line(_message(exc))}", err=True)
-        sys.exit(int(getattr(exc, "exit_code", 1)))
+        # Click's other errors: a file argument it could not open, else a usage mistake.
+        file_error = type(exc).__name__ == "FileError"
+        sys.exit(_exit(_message(exc), ExitCode.BAD_INPUT if file_error else ExitCode.USAGE))
     except (KeyboardInterrupt, typer.Abort):
-        typer.echo("moodle-soc: interrupted.", err=True)
-        sys.exit(130)
+        sys.exit(_exit("interrupted.", ExitCode.INTERRUPTED))
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _exit(message: str, code: ExitCode) -> int:
+    """``exit_with``'s line and code, outside a command (Click raised before or after it)."""
+    try:
+        exit_with(message, code)
+    except typer.Exit as done:
+        return int(done.exit_code)
 
 
 def _message(exc: Exception) -> str:
@@ -126,18 +87,11 @@ def _message(exc: Exception) -> str:
     return str(format_message() if callable(format_message) else exc)
 
 
-def _one_line(text: str) -> str:
-    from moodle_soc.safety import terminal_safe
-
-    return terminal_safe(" ".join(text.split()))
-
-
 def _usage_error(exc: Exception) -> int:
     """``moodle-soc: error: No such option: --sotre (Possible options: --store); see
     'moodle-soc scan --help'.``: Click's own did-you-mean, on one line, exit code 2."""
-    message = _one_line(_message(exc)).replace("Value error, ", "").rstrip(".")
+    message = one_line(_message(exc)).replace("Value error, ", "").rstrip(".")
     context = getattr(exc, "ctx", None)
     where = getattr(context, "command_path", None) or "moodle-soc"
     joined = f"{message} See" if message.endswith("?") else f"{message}; see"
-    typer.echo(f"moodle-soc: error: {joined} '{where} --help'.", err=True)
-    return int(getattr(exc, "exit_code", 2))
+    return _exit(f"{joined} '{where} --help'.", ExitCode.USAGE)

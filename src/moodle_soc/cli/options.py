@@ -85,3 +85,24 @@ PeriodOption = Annotated[
 # The older spelling, still accepted but no longer shown: one way to give a period everywhere.
 FromDayOption = Annotated[str | None, typer.Option("--from", hidden=True)]
 ToDayOption = Annotated[str | None, typer.Option("--to", hidden=True)]
+# One way to name a site in the evidence store, on every command that reads a store holding
+# several sites (see README, "Sites in the evidence store").
+SiteOption = Annotated[
+    str | None,
+    typer.Option(
+        "--site",
+        metavar="SITE",
+        help="The site in the evidence store: its key, name or wwwroot (default: the store's"
+        " only site).",
+    ),
+]
+# The same rule on commands that list or verify every site unless told one.
+SiteFilterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--site",
+        metavar="SITE",
+        help="Only this site of the evidence store: its key, name or wwwroot (default: every"
+        " site).",
+    ),
+]

@@ -14,7 +14,7 @@ import typer
 
 from moodle_soc.cli.common import fail, open_store
 from moodle_soc.cli.frameworks import FrameworkOption
-from moodle_soc.cli.options import StoreOption
+from moodle_soc.cli.options import SiteOption, StoreOption
 from moodle_soc.errors import BadInputError, MoodleSocError
 from moodle_soc.safety import terminal_safe
 
@@ -35,13 +35,13 @@ def summarize(document: dict[str, Any], index: int = 0) -> tuple[Counter[str], l
 
 
 def oscal_command(
-    site: Annotated[str, typer.Option(help="Site key (or prefix), name or wwwroot.")],
     period: Annotated[
         str, typer.Option(help=f"FROM..TO, both days included (UTC), e.g. {PERIOD_EXAMPLE}.")
     ],
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the OSCAL JSON file.")
     ],
+    site: SiteOption = None,
     store: StoreOption = None,
     framework: FrameworkOption = None,
 ) -> None:

@@ -15,22 +15,21 @@ import typer
 
 from moodle_soc.cli.common import fail, max_recording_delay, open_store, parse_day
 from moodle_soc.cli.frameworks import FrameworkOption
-from moodle_soc.cli.options import SettingsOption, SignKeyOption, StoreOption
+from moodle_soc.cli.options import SettingsOption, SignKeyOption, SiteOption, StoreOption
 from moodle_soc.errors import ExitCode, MoodleSocError, UsageError
 from moodle_soc.safety import terminal_safe
 
 if TYPE_CHECKING:
     from moodle_soc.evidence.package.export import PackageSummary
-
-SiteOption = Annotated[str, typer.Option(help="Site key, name or wwwroot.")]
+    from moodle_soc.evidence.package.verify import PackageVerifyReport
 
 
 def export_command(
-    site: SiteOption,
     period: Annotated[
         str, typer.Option(help="FROM..TO in UTC days, inclusive: 2026-01-01..2026-12-31.")
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The package to write (.zip).")],
+    site: SiteOption = None,
     store: StoreOption = None,
     sign_key: SignKeyOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
@@ -90,14 +89,16 @@ class _ProgressBar:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+        console = Console(stderr=True)
         self.bar = Progress(
             TextColumn("[bold]Exporting[/]"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.description}"),
-            console=Console(stderr=True),
+            console=console,
             transient=True,
-            disable=quiet,
+            # Off a terminal a bar is only a stray blank line before an error or the summary.
+            disable=quiet or not console.is_terminal,
         )
         self.task = self.bar.add_task("", total=None)
 
@@ -134,12 +135,28 @@ def verify_package_command(
     typer.echo(f"  period:     {report.period}")
     typer.echo(f"  range head  {report.range_head or 'none'}")
     typer.echo(f"  chain head  {report.head_at_export} (at export)")
+    _bindings(report)
     for note in report.notes:
         typer.echo(f"NOTE: {note}")
 
 
+def _bindings(report: PackageVerifyReport) -> None:
+    """How many files each way ties them to the chain, then every file it does not (fully)."""
+    from moodle_soc.evidence.package.derived import bound_summary
+
+    counts = bound_summary(report.bindings)
+    typer.echo(
+        f"  files:      {counts['chain']} hashed into the chain, {counts['regenerated']} made"
+        f" again from its records and compared, {counts['partly']} partly,"
+        f" {counts['not bound']} not bound"
+    )
+    signed = "; the manifest signature covers it" if report.manifest_signers else ""
+    for binding in report.unbound:
+        label = "PARTLY BOUND" if binding.bound == "partly" else "NOT BOUND"
+        typer.echo(f"{label}: {terminal_safe(binding.path)}: {terminal_safe(binding.how)}{signed}")
+
+
 def retention_command(
-    site: SiteOption,
     before: Annotated[str, typer.Option(help="Clear payloads collected before this day.")],
     reason: Annotated[str, typer.Option(help="Why (recorded in the seal).")],
     operator: Annotated[
@@ -147,6 +164,7 @@ def retention_command(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would go.")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    site: SiteOption = None,
     store: StoreOption = None,
     sign_key: SignKeyOption = None,
     settings: SettingsOption = None,

@@ -29,6 +29,7 @@ from moodle_soc.cli.options import (
     PrefixOption,
     SettingsOption,
     SignKeyOption,
+    SiteOption,
     StoreOption,
     ToDayOption,
     WwwrootOption,
@@ -73,12 +74,12 @@ def _write(text: str, output: Path | None) -> None:
 
 @period_app.command("report")
 def report(
-    site: Annotated[str, typer.Option(help="Site key, name or wwwroot.")],
     period: PeriodOption = None,
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="terminal, json or html.")
     ] = "terminal",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+    site: SiteOption = None,
     store: StoreOption = None,
     settings: SettingsOption = None,
     from_: FromDayOption = None,

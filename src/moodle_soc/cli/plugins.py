@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from moodle_soc.cli.changes import OutputOption, emit
-from moodle_soc.cli.common import fail, open_site, parse_as_of, stderr
+from moodle_soc.cli.common import check_format, fail, open_site, parse_as_of, stderr
 from moodle_soc.cli.options import (
     AskPasswordOption,
     AsOfOption,
@@ -181,6 +181,7 @@ def advisories_show(
     from moodle_soc.api.changes import current_advisories
 
     try:
+        check_format(fmt, ("terminal", "json"))
         loaded = current_advisories()
     except MoodleSocError as error:
         fail(error)

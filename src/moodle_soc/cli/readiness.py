@@ -21,6 +21,7 @@ from moodle_soc.cli.options import (
     DbOption,
     PrefixOption,
     SignKeyOption,
+    SiteOption,
     StoreOption,
     WwwrootOption,
 )
@@ -41,7 +42,6 @@ exception_app = typer.Typer(
     no_args_is_help=True,
 )
 
-SiteOption = Annotated[str | None, typer.Option("--site", help="Site key, name or wwwroot.")]
 ByOption = Annotated[
     str | None, typer.Option("--by", help="Who records this (default: the current OS user).")
 ]
@@ -85,8 +85,6 @@ def readiness_command(
     from moodle_soc.api.readiness import readiness_programme
 
     try:
-        if site is None:
-            raise UsageError("Give --site: the site whose readiness programme to show.")
         moment = parse_as_of(as_of)
         frameworks = load_frameworks(framework or ())
         if fmt is OverviewFormat.html:
@@ -133,8 +131,6 @@ def report_command(
     from moodle_soc.api.frameworks import load_frameworks
 
     try:
-        if site is None:
-            raise UsageError("Give --site: the site whose readiness report to write.")
         frameworks = load_frameworks(framework or ())
         _write_report(store, site, parse_as_of(as_of), fmt, output, frameworks)
     except MoodleSocError as error:
@@ -153,8 +149,6 @@ def answers_command(
     from moodle_soc.api.readiness import questionnaire_answers, write_questionnaire_answers
 
     try:
-        if site is None:
-            raise UsageError("Give --site: the site whose questionnaire answers to write.")
         with open_store(store) as evidence:
             answers = questionnaire_answers(evidence, site=site, as_of=parse_as_of(as_of))
             name = evidence.find_site(site).name
@@ -208,7 +202,7 @@ def template_command(
 
 def _write_report(
     store: str | None,
-    site: str,
+    site: str | None,
     moment: datetime | None,
     fmt: ReportFormat,
     output: Path | None,
@@ -263,14 +257,15 @@ def scope_command(
     sign_key: SignKeyOption = None,
 ) -> None:
     """Decide the audit scope (SOC 2 categories, SOC 1, hosting model, report type) from the
-    questionnaire or --answers, and store it as evidence. Give --site (a site in the store) or
-    the site's connection (--db/--config: its payment records suggest the payments answer)."""
+    questionnaire or --answers, and store it as evidence. Give --site (a site in the store;
+    default its only site) or the site's connection (--db/--config: its payment records
+    suggest the payments answer)."""
     from moodle_soc.api.readiness import decide_readiness_scope, site_payment_records
     from moodle_soc.cli.common import open_site
 
     try:
         connected = db is not None or config is not None
-        if connected == (site is not None):
+        if connected and site is not None:
             raise UsageError("Give --site SITE (already in the store) or --db/--config, not both.")
         with open_store(store, sign_key, create=True) as evidence:
             if connected:
@@ -280,7 +275,6 @@ def scope_command(
                         evidence, answers=given, site=moodle, decided_by=by or getpass.getuser()
                     )
             else:
-                assert site is not None
                 given = answers or _ask(None)
                 decided = decide_readiness_scope(
                     evidence, answers=given, site=site, decided_by=by or getpass.getuser()
@@ -307,8 +301,6 @@ def owner_command(
     from moodle_soc.api.readiness import set_control_owner
 
     try:
-        if site is None:
-            raise UsageError("Give --site: the site whose control changes owner.")
         with open_store(store, sign_key, create=True) as evidence:
             record = set_control_owner(
                 evidence,
@@ -354,8 +346,6 @@ def exception_add(
     from moodle_soc.api.readiness import add_exception
 
     try:
-        if site is None:
-            raise UsageError("Give --site: the site the exception applies to.")
         expiry = parse_day(expires, "--expires")
         approved = parse_day(approved_at, "--approved-at") if approved_at else None
         with open_store(store, sign_key, create=True) as evidence:
@@ -391,8 +381,6 @@ def exception_list(
     from moodle_soc.api.readiness import list_exceptions
 
     try:
-        if site is None:
-            raise UsageError("Give --site: the site whose exceptions to list.")
         with open_store(store) as evidence:
             views = list_exceptions(evidence, site=site, as_of=parse_as_of(as_of))
     except MoodleSocError as error:
@@ -430,8 +418,6 @@ def exception_revoke(
     from moodle_soc.api.readiness import revoke_exception
 
     try:
-        if site is None:
-            raise UsageError("Give --site: the site the exception belongs to.")
         with open_store(store, sign_key, create=True) as evidence:
             view = revoke_exception(
                 evidence,
@@ -527,8 +513,6 @@ def remediation_list(
     from moodle_soc.api.readiness import remediation_items
 
     try:
-        if site is None:
-            raise UsageError("Give --site: the site whose remediation items to list.")
         with open_store(store) as evidence:
             items = remediation_items(
                 evidence, site=site, as_of=parse_as_of(as_of), policy=_policy(), status=status
@@ -573,8 +557,6 @@ def remediation_assign(
     from moodle_soc.api.readiness import assign_remediation
 
     try:
-        if site is None:
-            raise UsageError("Give --site: the site the item belongs to.")
         day = parse_day(due, "--due") if due else None
         with open_store(store, sign_key, create=True) as evidence:
             updated = assign_remediation(evidence, site=site, item=item, owner=owner,
@@ -599,8 +581,6 @@ def remediation_export_command(
     from moodle_soc.api.readiness import remediation_export, remediation_items
 
     try:
-        if site is None:
-            raise UsageError("Give --site: the site whose remediation items to export.")
         with open_store(store) as evidence:
             items = remediation_items(
                 evidence, site=site, as_of=parse_as_of(as_of), policy=_policy(), status=status

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from moodle_soc.cli.common import check_format, fail, open_store
-from moodle_soc.cli.options import SignKeyOption, StoreOption
+from moodle_soc.cli.common import check_format, exit_with, fail, open_store
+from moodle_soc.cli.options import SignKeyOption, SiteFilterOption, StoreOption
 from moodle_soc.cli.review_status import (
     AskPassword,
     AsOf,
@@ -150,14 +150,11 @@ def import_(
                 evidence, file, campaign=campaign_id, by=by
             )
     except ReviewFileError as error:
-        typer.echo(f"moodle-soc: error: {file.name}: {len(error.problems)} problem(s), nothing"
-                   " was recorded:", err=True)  # fmt: skip
-        for problem in error.problems[:MAX_PROBLEMS]:
-            typer.echo(f"  {terminal_safe(problem.describe())}", err=True)
+        shown = [problem.describe() for problem in error.problems[:MAX_PROBLEMS]]
         if len(error.problems) > MAX_PROBLEMS:
-            rest = len(error.problems) - MAX_PROBLEMS
-            typer.echo(f"  and {rest:,} more problem(s), not shown.", err=True)
-        raise typer.Exit(int(error.exit_code)) from None
+            shown.append(f"and {len(error.problems) - MAX_PROBLEMS:,} more problem(s), not shown.")
+        summary = f"{file.name}: {len(error.problems)} problem(s), nothing was recorded:"
+        exit_with(summary, error.exit_code, shown)
     except MoodleSocError as error:
         fail(error)
     c = campaign.counts()
@@ -217,7 +214,7 @@ def _summary(c: Campaign) -> dict[str, object]:
 
 @review_app.command("list")
 def list_(
-    site: Annotated[str | None, typer.Option(help="Site key, name or wwwroot.")] = None,
+    site: SiteFilterOption = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
     store: StoreOption = None,
 ) -> None:

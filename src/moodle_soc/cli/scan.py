@@ -130,7 +130,9 @@ def _emit(
         output.write_text(document, encoding="utf-8")
     except OSError as exc:
         raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
-    stderr().print(f"Wrote {fmt.value.upper()} report to [bold]{terminal_markup(output)}[/].")
+    # typer.echo, not Rich: the one line a --quiet JSON scan prints need not import Rich.
+    where = typer.style(terminal_safe(output), bold=True)
+    typer.echo(f"Wrote {fmt.value.upper()} report to {where}.", err=True)
 
 
 def _exit_code(run: AuditRun, fail_on: FailOn) -> int:

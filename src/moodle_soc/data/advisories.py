@@ -180,8 +180,10 @@ def parse_advisory_file(text: str, where: str) -> AdvisoryFile:
     """Validate a whole advisories file; any problem refuses it (row-level messages)."""
     import yaml  # only when a file is read: start-up stays fast
 
+    from moodle_soc.yamlfile import safe_load
+
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""

@@ -13,10 +13,10 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
 from moodle_soc.data import data_file
+from moodle_soc.yamlfile import safe_load
 
 _RELEASE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
 
@@ -50,7 +50,7 @@ class Release(BaseModel):
 
 
 def _yaml(name: str) -> Any:
-    return yaml.safe_load(data_file(name).read_text(encoding="utf-8"))
+    return safe_load(data_file(name).read_text(encoding="utf-8"))
 
 
 @cache

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from moodle_soc.errors import BadInputError
+from moodle_soc.yamlfile import FAST_SAFE_LOADER
 
 #: Where each value of a parsed document starts: its path (keys and list indexes) to a 1-based line.
 Lines = dict[tuple[int | str, ...], int]
@@ -29,19 +30,28 @@ class Located(ValueError):
         self.loc = loc
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that rejects duplicate keys instead of silently keeping the last one."""
+class _RejectDuplicateKeys:
+    """A safe loader's mapping that rejects duplicate keys instead of keeping the last one."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: set[Hashable] = set()
+        loader: Any = self  # mixed into a loader class below
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
+            key = loader.construct_object(key_node, deep=deep)
             if isinstance(key, Hashable) and key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"found duplicate key {key!r}", key_node.start_mark
                 )
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[misc, no-any-return]
+
+
+class _StrictLoader(_RejectDuplicateKeys, yaml.SafeLoader):
+    """The pure-Python parser: its error messages are the ones users are shown."""
+
+
+class _FastStrictLoader(_RejectDuplicateKeys, FAST_SAFE_LOADER):  # type: ignore[misc]
+    """libyaml's parser (see ``moodle_soc.yamlfile``), the same constructor."""
 
 
 def _lines(node: yaml.Node, path: tuple[int | str, ...], into: Lines) -> None:
@@ -56,6 +66,16 @@ def _lines(node: yaml.Node, path: tuple[int | str, ...], into: Lines) -> None:
             _lines(item, (*path, index), into)
 
 
+def _compose(loader_class: Any, data: bytes) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (for the lines) and its value."""
+    loader = loader_class(data)
+    try:
+        node = loader.get_single_node()
+        return node, loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+
+
 def parse(data: bytes, source: str, *, what: str = "id, name, version and criteria") -> Any:
     """The document in ``data`` (a mapping), with the line of every value in it."""
     return parse_with_lines(data, source, what=what)[0]
@@ -64,17 +84,16 @@ def parse(data: bytes, source: str, *, what: str = "id, name, version and criter
 def parse_with_lines(
     data: bytes, source: str, *, what: str = "id, name, version and criteria"
 ) -> tuple[dict[str, Any], Lines]:
-    loader = _StrictLoader(data)
     try:
-        node = loader.get_single_node()
-        document = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "cannot be parsed"
-        raise BadInputError(f"{source} is not valid YAML: {problem}{where}.") from None
-    finally:
-        loader.dispose()
+        node, document = _compose(_FastStrictLoader, data)
+    except yaml.YAMLError:  # parsed again: PyYAML's own message (or a document only it accepts)
+        try:
+            node, document = _compose(_StrictLoader, data)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or "cannot be parsed"
+            raise BadInputError(f"{source} is not valid YAML: {problem}{where}.") from None
     if not isinstance(document, dict):
         raise BadInputError(f"{source} must be a YAML mapping with {what}.")
     lines: Lines = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -30,6 +30,7 @@ from moodle_soc.models.logs import (
 )
 from moodle_soc.site import log_review as q
 from moodle_soc.site.populations import Window
+from moodle_soc.site.role_history import role_change
 
 if TYPE_CHECKING:
     from moodle_soc.policy import Policy
@@ -71,16 +72,27 @@ def build_log_review(
         events[group.eventname] += group.rows
     ids = id_range(days)
     auth = None
+    admin: dict[str, list[AdminEvent]] = defaultdict(list)
+    role_rows: list[q.RoleEventRow] | None = None  # None: read by the role history
     if queries.has_standard_log:
         counted = (events[q.LOGGED_IN], events[q.LOGIN_FAILED])
-        auth = _authentication(site, queries, window, ids, policy, counted, detail)
+        failures: Iterable[FailedLogin] = ()
+        if detail and ids is not None:
+            # One stream reads failed logins, administrative and role events together; the
+            # last two are few and kept, the failures are consumed as they come.
+            role_rows = []
+            failures = _split(queries.detail_rows(window, ids), admin, role_rows)
+        elif ids is not None:
+            for event in queries.admin_events(window, ids):
+                admin[event.eventname].append(event)
+        auth = _authentication(site, queries, window, ids, policy, counted, detail, failures)
         if not detail:
             notes.append(
                 "Failed logins were counted, and those of IPs and accounts with many failures"
                 " read; the others were not read one by one, so reasons, lockouts and"
                 " suspended accounts' attempts are left out (run 'moodle-soc logs' for them)."
             )
-    privileged = _privileged(site, queries, window, ids, days)
+    privileged = _privileged(site, queries, window, days, admin, role_rows)
     integrity = _integrity(site, queries, window, start, end, days, auth)
     return LogReview(
         site=site.identity.name,
@@ -96,6 +108,21 @@ def build_log_review(
         notes=notes,
         queries=list(site.queries_since(first_query)),
     )
+
+
+def _split(
+    rows: Iterable[FailedLogin | AdminEvent | q.RoleEventRow],
+    admin: dict[str, list[AdminEvent]],
+    role_rows: list[q.RoleEventRow],
+) -> Iterator[FailedLogin]:
+    """The failed logins of a detail stream; its other events go to ``admin``/``role_rows``."""
+    for row in rows:
+        if isinstance(row, q.FailedLogin):
+            yield row
+        elif isinstance(row, q.RoleEventRow):
+            role_rows.append(row)
+        else:
+            admin[row.eventname].append(row)
 
 
 def id_range(days: list[q.DayCount]) -> tuple[int, int] | None:
@@ -145,16 +172,17 @@ def _authentication(
     policy: Policy,
     counted: tuple[int, int],
     detail: bool,
+    failures: Iterable[FailedLogin],
 ) -> _Auth:
     successful, failed = counted
     reasons: Counter[str] = Counter()
     attempts: dict[tuple[int, str, int], _Span] = {}  # (reason, username, userid)
     malformed = 0
-    patterns = _Patterns(queries, window, policy) if ids is not None else None
+    patterns = _Patterns(queries, window, policy, candidates=not detail) if ids else None
     if patterns is not None and ids is not None:
         # The whole review reads every failure once (reasons, lockouts) and feeds the pattern
         # detectors from it; a scan's checks read only the candidates' failures.
-        rows = queries.failed_logins(window, ids) if detail else patterns.rows(window, ids)
+        rows = failures if detail else patterns.rows(window, ids)
         for failure in rows:
             patterns.feed(failure)
             if not detail:
@@ -189,20 +217,28 @@ def _authentication(
 
 
 class _Patterns:
-    """Bursts and spraying: grouped queries find the IPs and accounts that could hold one (see
-    ``failure_candidates``); only their failed logins go through the exact sliding-window
-    detectors, so feeding every failure or only the candidates' gives the same patterns."""
+    """Bursts and spraying through exact sliding-window detectors. The whole review feeds them
+    every failed login (read once anyway, for reasons and lockouts). A scan's checks
+    (``candidates``) first find, with grouped queries, the IPs and accounts that could hold
+    a pattern (see ``failure_candidates``) and read only their failed logins: feeding every
+    failure or only the candidates' gives the same patterns."""
 
-    def __init__(self, queries: q.LogReviewQueries, window: Window, policy: Policy) -> None:
+    def __init__(
+        self, queries: q.LogReviewQueries, window: Window, policy: Policy, *, candidates: bool
+    ) -> None:
         self.queries = queries
         width, spray_width = policy.burst_window_minutes * 60, policy.spraying_window_hours * 3600
         half, spray_half = -(-policy.burst_failures // 2), -(-policy.spraying_usernames // 2)
-        self.burst_ips = queries.failure_candidates(window, "ip", width, half)
-        accounts = queries.failure_candidates(window, "userid", width, half)
-        self.accounts = {int(a) for a in accounts}
-        self.spray_ips = queries.failure_candidates(
-            window, "ip", spray_width, spray_half, distinct=True
-        )
+        self.burst_ips: set[str] | None = None  # None: every IP (and account) is fed
+        self.accounts: set[int] | None = None
+        self.spray_ips: set[str] | None = None
+        if candidates:
+            self.burst_ips = queries.failure_candidates(window, "ip", width, half)
+            accounts = queries.failure_candidates(window, "userid", width, half)
+            self.accounts = {int(a) for a in accounts}
+            self.spray_ips = queries.failure_candidates(
+                window, "ip", spray_width, spray_half, distinct=True
+            )
         self.by_account = BurstDetector(policy.burst_failures, width)
         self.by_ip = BurstDetector(policy.burst_failures, width)
         self.spraying = SprayingDetector(policy.spraying_usernames, spray_width)
@@ -210,16 +246,19 @@ class _Patterns:
     def rows(self, window: Window, ids: tuple[int, int]) -> Iterator[FailedLogin]:
         """Only the candidates' failed logins."""
         return self.queries.failed_logins(
-            window, ids, ips=self.burst_ips | self.spray_ips, userids=self.accounts
-        )
+            window, ids, ips=(self.burst_ips or set()) | (self.spray_ips or set()),
+            userids=self.accounts or set(),
+        )  # fmt: skip
 
     def feed(self, failure: FailedLogin) -> None:
-        if failure.userid in self.accounts:
-            self.by_account.add(str(failure.userid), failure.time)
-        if failure.ip in self.burst_ips:
-            self.by_ip.add(failure.ip, failure.time)
-        if failure.ip in self.spray_ips:
-            self.spraying.add(failure.ip, _username(failure), failure.time)
+        # The candidate queries never name account 0 or an empty IP: neither is fed.
+        userid, ip = failure.userid, failure.ip
+        if userid > 0 and (self.accounts is None or userid in self.accounts):
+            self.by_account.add(str(userid), failure.time)
+        if ip and (self.burst_ips is None or ip in self.burst_ips):
+            self.by_ip.add(ip, failure.time)
+        if ip and (self.spray_ips is None or ip in self.spray_ips):
+            self.spraying.add(ip, _username(failure), failure.time)
 
     def found(self) -> tuple[list[Burst], list[Spraying]]:
         accounts = self.by_account.incidents()
@@ -301,8 +340,9 @@ def _privileged(
     site: MoodleSite,
     queries: q.LogReviewQueries,
     window: Window,
-    ids: tuple[int, int] | None,
     days: list[q.DayCount],
+    detail: dict[str, list[AdminEvent]],
+    role_rows: list[q.RoleEventRow] | None,
 ) -> Privileged:
     totals: Counter[str] = Counter()
     acting_as = 0
@@ -311,17 +351,23 @@ def _privileged(
         for counter, counted in q.COUNTERS.items():
             if group.eventname in counted:
                 totals[counter] += group.rows
-    detail: dict[str, list[AdminEvent]] = defaultdict(list)
-    if queries.has_standard_log and ids is not None:
-        for event in queries.admin_events(window, ids):
-            detail[event.eventname].append(event)
     people = {e.userid for events in detail.values() for e in events}
     people |= {e.relateduserid for events in detail.values() for e in events if e.relateduserid}
     people |= {e.realuserid for events in detail.values() for e in events if e.realuserid}
+    if role_rows is not None:
+        people |= {int(r.row["userid"] or 0) for r in role_rows}
     names = queries.usernames(people)
-    role_names = queries.role_names() if system_roles_wanted(detail) else {}
+    wanted = system_roles_wanted(detail) or bool(role_rows)
+    role_names = queries.role_names() if wanted else {}
     settings = list(site.history.setting_changes(window))
-    roles = list(site.history.roles.events(window)) if queries.has_standard_log else []
+    if role_rows is not None:  # read with the failed logins: the names are looked up here
+        roles = [
+            role_change(r.row, role_names.get(int(r.row["objectid"] or 0)),
+                        names.get(int(r.row["userid"] or 0)))
+            for r in role_rows
+        ]  # fmt: skip
+    else:
+        roles = list(site.history.roles.events(window)) if queries.has_standard_log else []
     system_roles = [
         e
         for name in (q.ROLE_ASSIGNED, q.ROLE_UNASSIGNED)

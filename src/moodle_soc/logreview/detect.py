@@ -12,6 +12,12 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
+#: How far out of time order rows may come (clock skew between web servers) before a key's
+#: state is forgotten: a key idle for a window plus this is dropped, which changes nothing
+#: as long as rows are not more out of order than this.
+SLACK = 3600
+PRUNE_EVERY = 4096  # attempts between sweeps of idle keys
+
 
 @dataclass
 class Incident:
@@ -31,8 +37,13 @@ class BurstDetector:
     found: list[Incident] = field(default_factory=list)
     _recent: dict[str, deque[int]] = field(default_factory=dict)
     _open: dict[str, Incident] = field(default_factory=dict)
+    _latest: int = 0
+    _added: int = 0
 
     def add(self, key: str, time: int) -> None:
+        self._latest, self._added = max(self._latest, time), self._added + 1
+        if self._added % PRUNE_EVERY == 0:
+            self._forget_idle()
         recent = self._recent.setdefault(key, deque())
         recent.append(time)
         while recent and recent[0] <= time - self.window:
@@ -48,6 +59,14 @@ class BurstDetector:
     def incidents(self) -> list[Incident]:
         return sorted(self.found, key=lambda i: (i.first, i.key))
 
+    def _forget_idle(self) -> None:
+        """Drop the keys with no attempt in the last window (and slack): memory then follows
+        the keys active at once, not every IP or account ever seen."""
+        stale = self._latest - self.window - SLACK
+        for key in [k for k, recent in self._recent.items() if not recent or recent[-1] < stale]:
+            del self._recent[key]
+            self._open.pop(key, None)
+
 
 @dataclass
 class SprayingDetector:
@@ -59,8 +78,13 @@ class SprayingDetector:
     _recent: dict[str, deque[tuple[int, str]]] = field(default_factory=dict)
     _names: dict[str, Counter[str]] = field(default_factory=dict)
     _open: dict[str, Incident] = field(default_factory=dict)
+    _latest: int = 0
+    _added: int = 0
 
     def add(self, ip: str, username: str, time: int) -> None:
+        self._latest, self._added = max(self._latest, time), self._added + 1
+        if self._added % PRUNE_EVERY == 0:
+            self._forget_idle()
         recent = self._recent.setdefault(ip, deque())
         names = self._names.setdefault(ip, Counter())
         recent.append((time, username))
@@ -82,3 +106,10 @@ class SprayingDetector:
 
     def incidents(self) -> list[Incident]:
         return sorted(self.found, key=lambda i: (i.first, i.key))
+
+    def _forget_idle(self) -> None:
+        stale = self._latest - self.window - SLACK
+        for ip in [k for k, recent in self._recent.items() if not recent or recent[-1][0] < stale]:
+            del self._recent[ip]
+            self._names.pop(ip, None)
+            self._open.pop(ip, None)

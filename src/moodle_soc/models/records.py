@@ -44,6 +44,7 @@ class RecordKind(StrEnum):
     EXCEPTION_REVOCATION = "exception_revocation"
     CONTROL_OWNER = "control_owner"
     REMEDIATION_ASSIGNMENT = "remediation_assignment"
+    LOG_CURSOR = "log_cursor"
 
     @classmethod
     def known(cls, text: object) -> RecordKind | None:

@@ -60,13 +60,28 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _json_default(value: Any) -> Any:
+    """What ``_jsonable`` makes of a value JSON has no form for (the rest as ``str``)."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    return str(value)
+
+
+#: One encoder for every row: ``json.dumps(..., default=str)`` would build one per row.
+#: Same text as ``json.dumps([_jsonable(v) for v in row], default=str)``.
+_ROW_JSON = json.JSONEncoder(default=_json_default).encode
+
+
 def result_sha256(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """SHA-256 of a result set in a canonical JSON form, the same on every database."""
     digest = hashlib.sha256()
     digest.update(json.dumps(list(columns)).encode())
+    encode = _ROW_JSON
     for row in rows:
         digest.update(b"\n")
-        digest.update(json.dumps([_jsonable(v) for v in row], default=str).encode())
+        digest.update(encode(list(row)).encode())
     return digest.hexdigest()
 
 

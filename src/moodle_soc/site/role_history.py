@@ -67,6 +67,29 @@ def _other(raw: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def role_change(row: Any, shortname: str | None, actor: str | None) -> RoleChange:
+    """A role definition event from its log row (``id``, ``timecreated``, ``eventname``,
+    ``objectid``, ``userid``, ``contextlevel``, ``contextinstanceid``, ``other``), the role's
+    shortname now and the actor's username (None when the role or user is gone)."""
+    other = _other(row["other"])
+    roleid = int(row["objectid"] or 0)
+    name = shortname or other.get("shortname") or f"role {roleid}"
+    return RoleChange(
+        source="logstore_standard_log",
+        id=int(row["id"]),
+        time=int(row["timecreated"]),
+        roleid=roleid,
+        role=str(name),
+        what=ROLE_EVENTS[str(row["eventname"])],
+        capability=other.get("capability"),
+        context=context_label(row["contextlevel"], row["contextinstanceid"]),
+        old=permission_name(other.get("oldpermission")),
+        new=permission_name(other.get("permission")),
+        userid=int(row["userid"] or 0),
+        username=actor,
+    )
+
+
 class RoleHistory:
     def __init__(self, site: MoodleSite) -> None:
         self.site = site
@@ -100,23 +123,7 @@ class RoleHistory:
         )
         purpose = "changes: role definition events in the period"
         for row in self.db.stream(statement, log.c.id, purpose):
-            other = _other(row["other"])
-            roleid = int(row["objectid"] or 0)
-            shortname = row["shortname"] or other.get("shortname") or f"role {roleid}"
-            yield RoleChange(
-                source="logstore_standard_log",
-                id=int(row["id"]),
-                time=int(row["timecreated"]),
-                roleid=roleid,
-                role=str(shortname),
-                what=ROLE_EVENTS[str(row["eventname"])],
-                capability=other.get("capability"),
-                context=context_label(row["contextlevel"], row["contextinstanceid"]),
-                old=permission_name(other.get("oldpermission")),
-                new=permission_name(other.get("permission")),
-                userid=int(row["userid"] or 0),
-                username=row["actor"],
-            )
+            yield role_change(row, row["shortname"], row["actor"])
 
     def capability_rows(self, window: Window) -> Iterator[RoleChange]:
         """``role_capabilities`` rows a user set in ``window``: the permission a role has now

@@ -124,6 +124,17 @@ class RiskyOverride:
     riskbitmask: int
 
 
+@dataclass(frozen=True)
+class CorePermission:
+    """A system-context (definition) row of a role with an archetype, on a core capability."""
+
+    roleid: int
+    capability: str
+    permission: int
+    captype: str
+    riskbitmask: int
+
+
 class Roles:
     def __init__(self, site: MoodleSite) -> None:
         self.site = site
@@ -140,6 +151,10 @@ class Roles:
 
     def role(self, roleid: int) -> RoleRecord | None:
         return self._all.get(roleid)
+
+    def roles(self) -> tuple[RoleRecord, ...]:
+        """Every role, by id."""
+        return tuple(self._all[key] for key in sorted(self._all))
 
     def display_name(self, roleid: int, shortname: str) -> str:
         """The role as Moodle shows it: its own name, else the standard role's English name
@@ -191,6 +206,41 @@ class Roles:
             f"roles: capabilities with risk {mask} that role {roleid} allows at system level",
         )
         return tuple(RiskyCapability(str(r["capability"]), int(r["riskbitmask"])) for r in rows)
+
+    @once_per_site
+    def archetype_role_definitions(self) -> tuple[CorePermission, ...]:
+        """The definitions (system-context rows) of every role with an archetype, on core
+        (``moodle``) capabilities, with each capability's type and risks. A row whose capability
+        no longer exists grants nothing, so the inner join drops it."""
+        rc = self.db.table("role_capabilities")
+        cap = self.db.table("capabilities")
+        role = self.db.table("role")
+        rows = self.db.fetch_all(
+            sa.select(
+                rc.c.roleid, rc.c.capability, rc.c.permission, cap.c.captype, cap.c.riskbitmask
+            )
+            .select_from(
+                rc.join(cap, cap.c.name == rc.c.capability).join(role, role.c.id == rc.c.roleid)
+            )
+            .where(
+                rc.c.contextid == self._system,
+                cap.c.component == "moodle",
+                sa.func.coalesce(role.c.archetype, "") != "",
+            )
+            .order_by(rc.c.roleid, rc.c.capability),
+            "roles: core capability definitions of roles with an archetype",
+        )
+        return tuple(_record(CorePermission, r) for r in rows)
+
+    @once_per_site
+    def core_capability_names(self) -> frozenset[str]:
+        """The core (``moodle``) capabilities the site defines."""
+        cap = self.db.table("capabilities")
+        rows = self.db.fetch_all(
+            sa.select(cap.c.name).where(cap.c.component == "moodle"),
+            "roles: core capabilities the site defines",
+        )
+        return frozenset(str(r["name"]) for r in rows)
 
     @property
     def _system(self) -> int:

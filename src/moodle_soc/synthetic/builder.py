@@ -291,6 +291,10 @@ class SiteBuilder(ActivityRecords):
                "permission": permission, "timemodified": self.now, "modifierid": 2}  # fmt: skip
         return self.add("role_capabilities", new, key=(roleid, contextid, capability))
 
+    def unset(self, role: str | int, capability: str, contextid: int = SYSTEM_CONTEXT) -> None:
+        """Set a permission back to Not set: Moodle deletes the row."""
+        self.remove("role_capabilities", self.role_id(role), contextid, capability)
+
     # -- writing --------------------------------------------------------------------------------
 
     def metadata(self) -> sa.MetaData:

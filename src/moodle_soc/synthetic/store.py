@@ -48,6 +48,11 @@ class RowStore:
     def find(self, table: str, *key: Any) -> Row | None:
         return self._by_key.get((table, *key))
 
+    def remove(self, table: str, *key: Any) -> None:
+        """Drop the keyed row of `table`."""
+        row = self._by_key.pop((table, *key))
+        self._rows[table] = [r for r in self._rows[table] if r is not row]
+
     def update(self, table: str, row_id: int, **values: Any) -> None:
         """Change columns of an in-memory row."""
         for row in self._rows.get(table, []):

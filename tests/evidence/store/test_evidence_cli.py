@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -386,3 +387,54 @@ def test_verify_on_an_empty_store_verified_nothing_and_says_so(invoke: Cli, tmp_
     typo = invoke("evidence", "verify", "--store", str(tmp_path / "evidnce.sqlite"))
     assert typo.returncode == EXIT_BAD_INPUT and "No evidence store at" in typo.stderr
     assert not (tmp_path / "evidnce.sqlite").exists()
+
+
+# --- naming the site: one --site rule, the only site by default --------------------------------
+
+
+def test_commands_default_to_the_store_s_only_site(scanned: Scanned, invoke: Cli) -> None:
+    store = ["--store", str(scanned.store)]
+    period = ["--period", "2026-11-01..2026-11-30", "--format", "json"]
+    without = invoke("period", "report", *store, *period)
+    assert without.returncode == 0, without.stderr
+    assert json.loads(without.stdout)["site_name"] == "Acme Academy"
+    for site in ("Acme Academy", "acme.example.test", WWWROOT + "/", "acme"):
+        named = invoke("period", "report", *store, *period, "--site", site)
+        assert named.returncode == 0, (site, named.stderr)
+        assert _without_clock(named.stdout) == _without_clock(without.stdout)
+
+
+def _without_clock(report: str) -> dict[str, object]:
+    document: dict[str, object] = json.loads(report)
+    document.pop("generated_at")
+    return document
+
+
+def test_a_store_with_two_sites_asks_which_in_one_line(copy_of: Path, invoke: Cli) -> None:
+    from moodle_soc.models.records import SiteRef
+
+    other = SiteRef(key="f" * 32 + "other.test", name="Other College", wwwroot="https://other.test")
+    with open_store(str(copy_of)) as evidence:
+        evidence.append(
+            other, "attachment", {"note": "x"}, collected_at=datetime(2026, 11, 2, tzinfo=UTC)
+        )
+    store = ["--store", str(copy_of)]
+    for command in (
+        ("period", "report", "--period", "2026-11-01..2026-11-30"),
+        ("evidence", "export", "--period", "2026-11-01..2026-11-30", "-o", "p.zip"),
+        ("readiness",),
+        ("exception", "list"),
+    ):
+        done = invoke(*command, *store)
+        clean_failure(done, EXIT_BAD_INPUT)
+        assert len(done.stderr.splitlines()) == 1, done.stderr
+        assert "holds 2 sites; give --site: Acme Academy (" in done.stderr, command
+        assert "Other College (ffffffffffff, https://other.test)." in done.stderr
+    missed = invoke(
+        "period", "report", *store, "--period", "2026-11-01..2026-11-30", "--site", "x.y"
+    )
+    clean_failure(missed, EXIT_BAD_INPUT)
+    assert "Site 'x.y' matches no site in" in missed.stderr and "Other College (" in missed.stderr
+    listed = records_json(invoke, copy_of, "--site", "other.test")
+    assert [row["site"] for row in listed] == ["Other College"]
+    assert len(records_json(invoke, copy_of)) == 4  # listing: every site unless told one

@@ -15,6 +15,7 @@ from moodle_soc.evidence.store.kinds import HANDLERS, describe, handler_for
 from moodle_soc.evidence.store.retention import apply_retention
 from moodle_soc.evidence.store.runs import site_ref_for, store_run
 from moodle_soc.evidence.store.store import EvidenceStore
+from moodle_soc.logreview.cursor import LogCursor
 from moodle_soc.models.access import AccessInventory
 from moodle_soc.models.logs import LogReviewSignOff
 from moodle_soc.models.programme import (
@@ -33,6 +34,7 @@ from moodle_soc.models.reviews import (
     FollowUpStatus,
 )
 from moodle_soc.programme.scope import decide_scope
+from moodle_soc.site.log_review import DayCount
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 SITE = SiteRef(key="kinds-site", name="Kinds")
@@ -46,7 +48,7 @@ def test_every_kind_has_exactly_one_handler_and_the_stored_strings_never_change(
         "review_decisions", "review_close", "review_followup_check", "change_population",
         "log_review",
         "readiness_scope", "risk_exception", "exception_revocation", "control_owner",
-        "remediation_assignment",
+        "remediation_assignment", "log_cursor",
     ]  # fmt: skip
     # A seal, and the readiness programme's decisions (small, and in force for years).
     assert [k for k, h in HANDLERS.items() if not h.retention_may_clear] == [
@@ -166,6 +168,10 @@ def test_a_record_of_every_kind_reads_as_one_sentence(
          "review_sha256": "ab" * 32, "figures": {}, "review": {}}
     )  # fmt: skip
     records.append(store.append(site, RecordKind.LOG_REVIEW, signed.payload(), collected_at=T0))
+    cursor = LogCursor("https://acme.test", date(2026, 2, 1), date(2026, 2, 28), last_id=90,
+                       groups=[DayCount(0, "\\core\\event\\user_loggedin", 7, 0, 4, 90)],
+                       rows_read=3)  # fmt: skip
+    records.append(store.append(site, RecordKind.LOG_CURSOR, cursor.payload(), collected_at=T0))
     long_ago = datetime(2020, 1, 1, tzinfo=UTC)
     old = store.append(site, RecordKind.RUN, {"cleared": "soon"}, collected_at=long_ago)
     result = apply_retention(
@@ -203,6 +209,8 @@ def test_a_record_of_every_kind_reads_as_one_sentence(
         "control_owner": "Control restore_test_record assigned to client by cco.",
         "remediation_assignment": "Remediation of authentication.mfa_enabled plugin:tool_mfa"
         " assigned to IT by cco, due 2026-04-01.",
+        "log_cursor": "Log analysis cursor for 2026-02-01 to 2026-02-28: 7 log rows counted to"
+        " id 90 (3 read by this run); work state of incremental re-runs, not a review.",
     }
     run = scans.acme[0]
     assert described["run"].startswith(f"Scan of {run.site.name} at ")

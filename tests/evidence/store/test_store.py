@@ -396,3 +396,34 @@ def test_a_record_dated_after_its_recording_time_is_refused(
         store.append(site, RecordKind.RUN, {}, collected_at=RECORDED + ahead)
     assert "evidence cannot describe the future" in str(caught.value)
     assert store.records(site_key=site.key) == []
+
+
+def test_without_a_site_named_the_store_s_only_site_is_meant(store: EvidenceStore) -> None:
+    with pytest.raises(StoreError, match=r"holds no site yet"):
+        store.find_site(None)
+    store.append(SITE_A, "run", {}, collected_at=T0)
+    assert store.find_site(None) == SITE_A
+    assert store.find_site("  ") == SITE_A
+    store.append(SITE_B, "run", {}, collected_at=T0)
+    with pytest.raises(StoreError) as raised:
+        store.find_site(None)
+    assert "holds 2 sites; give --site: Example LMS (aaaaaaaaaaaa, https://lms.example.edu)," in (
+        raised.value.message
+    )
+    assert raised.value.message.endswith("Other (bbbbbbbbbbbb).")
+
+
+def test_a_wwwroot_is_matched_as_typed_with_or_without_its_scheme(store: EvidenceStore) -> None:
+    store.append(SITE_A, "run", {}, collected_at=T0)
+    store.append(SITE_B, "run", {}, collected_at=T0)
+    for typed in (
+        "lms.example.edu",
+        "LMS.example.edu/",
+        "https://lms.example.edu",
+        "http://lms.example.edu/",
+    ):
+        assert store.find_site(typed) == SITE_A, typed
+    with pytest.raises(
+        StoreError, match=r"'lms.example' matches no site in .*; sites: Example LMS"
+    ):
+        store.find_site("lms.example")

@@ -78,13 +78,14 @@ class ChainCheck:
         self.range_head: str | None = None
         self.headers: dict[int, dict[str, Any]] = {}
         self.in_force: dict[int, dict[str, Any]] = {}  # included for being in force
+        self.payloads: dict[int, Any] = {}  # verified; None for runs and cleared records
 
     def run(self) -> None:
         self._chain()
         cleared: dict[str, set[str]] = {}
-        payloads = {entry.seq: self._payload(entry) for entry in self.manifest.records}
+        self.payloads = {entry.seq: self._payload(entry) for entry in self.manifest.records}
         for entry in self.manifest.records:
-            payload = payloads[entry.seq]
+            payload = self.payloads[entry.seq]
             if entry.kind == RecordKind.RETENTION_SEAL and isinstance(payload, dict):
                 listed = payload.get("cleared_records", [])
                 cleared[entry.record_hash] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -33,6 +33,7 @@ from moodle_soc.evidence.periods.populations import POPULATION_KINDS
 from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.frameworks import Framework
+from moodle_soc.models.period import PeriodReport
 from moodle_soc.models.records import (
     DEFAULT_MAX_RECORDING_DELAY_HOURS,
     RecordKind,
@@ -42,6 +43,12 @@ from moodle_soc.models.records import (
 from moodle_soc.models.run import AuditRun
 
 Progress = Callable[[str, int, int], None]
+PERIOD_JSON = "report/period-report.json"
+PERIOD_HTML = "report/period-report.html"
+PERIOD_PDF = "report/period-report.pdf"
+MATRIX_CSV = "controls/control-matrix.csv"
+FINDINGS_CSV = "findings/findings.csv"
+FINDINGS_XLSX = "findings/findings.xlsx"
 FIXED_STEPS = 4  # period report, PDF, tables, and writing + verifying the archive (2)
 
 
@@ -123,9 +130,9 @@ def collect(
                 per_record["attachments"][name] = data
                 attached[record.seq] = str(payload.get("control", ""))
             elif record.kind in POPULATION_KINDS and isinstance(payload, dict):
-                derived |= _population(record, payload, derived, moment)
+                derived |= population_files(record.seq, payload, derived, moment)
             elif record.kind == RecordKind.SAMPLE and payload is not None:
-                derived[f"samples/sample-{record.seq}.json"] = _pretty(payload)
+                derived[sample_file(record.seq)] = pretty_json(payload)
             document = record_document(record.header(), entry, payload)
             per_record["records"][f"records/{record.seq}.json"] = document
         content.records.append(entry)
@@ -134,18 +141,19 @@ def collect(
     matrix = control_matrix(report, attached, scope_in_force(store, site.key))
     content.summary = matrix_summary(matrix)
     content.files = {
-        "report/period-report.html": html.encode(),
-        "report/period-report.pdf": pdf,
-        "controls/control-matrix.csv": csv_bytes(matrix),
-        "findings/findings.csv": csv_bytes(table),
-        "findings/findings.xlsx": xlsx_bytes([table], moment),
+        PERIOD_JSON: period_json(report),
+        PERIOD_HTML: html.encode(),
+        PERIOD_PDF: pdf,
+        MATRIX_CSV: csv_bytes(matrix),
+        FINDINGS_CSV: csv_bytes(table),
+        FINDINGS_XLSX: xlsx_bytes([table], moment),
         **readiness_files,
     }
     for framework, view in zip(frameworks, views, strict=True):
         content.files[f"frameworks/{safe_name(framework.id)}.csv"] = csv_bytes(
             framework_table(view)
         )
-        content.files[f"frameworks/{safe_name(framework.id)}.json"] = _pretty(
+        content.files[f"frameworks/{safe_name(framework.id)}.json"] = pretty_json(
             framework.model_dump(mode="json")
         )
     content.step(progress, "Control matrix and findings")
@@ -203,13 +211,24 @@ def _attachment(
     return f"attachments/{record.seq}-{safe_name(str(payload.get('filename', '')))}", data
 
 
-def _population(
-    record: StoredRecord, payload: dict[str, Any], taken: dict[str, bytes], moment: datetime
+def period_json(report: PeriodReport) -> bytes:
+    """The period report as data: what the HTML and PDF are rendered from, and the figures
+    ``verify-package`` makes again from the runs."""
+    return (report.model_dump_json(indent=2) + "\n").encode()
+
+
+def sample_file(seq: int) -> str:
+    return f"samples/sample-{seq}.json"
+
+
+def population_files(
+    seq: int, payload: dict[str, Any], taken: Mapping[str, bytes], moment: datetime
 ) -> dict[str, bytes]:
-    """CSV, workbook, canonical JSON Lines (their SHA-256 is the population's) and the SQL."""
-    name = safe_name(str(payload.get("name", "")), f"population-{record.seq}")
+    """CSV, workbook, canonical JSON Lines (their SHA-256 is the population's) and the SQL
+    of population record ``seq``; ``taken`` holds the files of the records before it."""
+    name = safe_name(str(payload.get("name", "")), f"population-{seq}")
     if f"populations/{name}.csv" in taken:
-        name = f"{name}-{record.seq}"
+        name = f"{name}-{seq}"
     columns = [str(c) for c in payload.get("columns") or []]
     rows = [r for r in payload.get("rows") or [] if isinstance(r, dict)]
     table = Table(name, tuple(columns), [[cell(row.get(c)) for c in columns] for row in rows])
@@ -253,5 +272,5 @@ def safe_name(text: str, fallback: str = "file") -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
-def _pretty(value: Any) -> bytes:
+def pretty_json(value: Any) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode()

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from moodle_soc.evidence.package.archive import ContainerProblem, Member, StrictZip, dos_fields
 from moodle_soc.evidence.package.chain import ChainCheck, Tampered
-from moodle_soc.evidence.package.derived import check_findings
+from moodle_soc.evidence.package.derived import Binding, check_derived
 from moodle_soc.evidence.package.manifest import (
     COMMENT_PREFIX,
     MANIFEST,
@@ -54,6 +54,13 @@ class PackageVerifyReport:
     range_head: str | None = None
     head_at_export: str | None = None
     notes: list[str] = field(default_factory=list)
+    bindings: list[Binding] = field(default_factory=list)  # every file, how it is bound
+
+    @property
+    def unbound(self) -> list[Binding]:
+        """Files a forger could edit and rehash unnoticed in an unsigned package (wholly or in
+        part): said loudly, never trusted silently."""
+        return [b for b in self.bindings if b.bound in ("partly", "not bound")]
 
     @property
     def ok(self) -> bool:
@@ -62,12 +69,15 @@ class PackageVerifyReport:
 
 #: What an unsigned package can and cannot prove, said loudly by verify-package.
 UNSIGNED_NOTE = (
-    "UNSIGNED: the manifest is not signed, so anyone could have produced this package. It"
-    " proves only that its files match its own manifest and that its records form an"
-    " unbroken hash chain, and the findings CSV is rebuilt from the chained runs and compared;"
-    " it cannot prove who made it, nor that the other readable files (period report, control"
-    " matrix, workbooks) were not edited and rehashed. Ask for a package exported with"
-    " --sign-key, and compare its range head with one recorded earlier."
+    "UNSIGNED: the manifest is not signed, so anyone could have produced this package, and a"
+    " chain of made-up records verifies as well as the site's real one. It proves that its"
+    " files match its own manifest, that its records form an unbroken hash chain, and that"
+    " every readable file made again from those records (findings, period report, control"
+    " matrix, populations, samples) is what they make: an edited and rehashed table is"
+    " caught. It cannot prove who made it, nor that the records are the site's real ones"
+    " (ask the operator to run 'moodle-soc evidence verify --expect-head' with the chain head"
+    " above), nor anything in the files listed as NOT BOUND or PARTLY BOUND. Ask for a package"
+    " exported with --sign-key."
 )
 
 
@@ -105,7 +115,8 @@ def _verify(path: Path, report: PackageVerifyReport) -> None:
         _name_sums_line(sums_member.data, expected)
     chain = ChainCheck(manifest, {name: member.data for name, member in members.items()})
     chain.run()
-    check_findings(manifest, {name: member.data for name, member in members.items()})
+    files = {name: member.data for name, member in members.items()}
+    report.bindings = check_derived(manifest, files, chain.headers, chain.payloads)
     report.files = len(members)
     report.records, report.signed_records = len(manifest.records), chain.signed
     report.range_head, report.head_at_export = chain.range_head, manifest.chain.head_at_export

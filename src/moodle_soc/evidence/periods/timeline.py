@@ -75,6 +75,14 @@ class RunView:
 
     @classmethod
     def from_run(cls, record: StoredRecord, run: AuditRun) -> RunView:
+        return cls.from_parts(record.seq, record.record_hash, record.created_at, run)
+
+    @classmethod
+    def from_parts(
+        cls, seq: int, record_hash: str, recorded_at: datetime | None, run: AuditRun
+    ) -> RunView:
+        """The view of a run from its record's number, hash and recording time (an exported
+        package regenerates its period report from these, without a store)."""
         statuses: dict[str, list[Status]] = {c.id: [] for c in run.checks}
         failing = {}
         for f in run.findings:
@@ -84,13 +92,13 @@ class RunView:
         verdicts = {cid: _verdict(s) for cid, s in statuses.items()}
         meta = {c.id: (c.title, c.area, c.severity.value) for c in run.checks}
         return cls(
-            record.seq,
-            record.record_hash,
+            seq,
+            record_hash,
             run.audit_time,
             verdicts,
             failing,
             meta,
-            recorded_at=record.created_at,
+            recorded_at=recorded_at,
             score=run.summary.overall_score,
             unreadable_tables=run.incomplete.unreadable_tables if run.incomplete else (),
         )

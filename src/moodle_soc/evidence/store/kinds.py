@@ -146,6 +146,15 @@ def _log_review(p: Payload) -> str:
     )
 
 
+def _log_cursor(p: Payload) -> str:
+    period = p["period"]
+    return (
+        f"Log analysis cursor for {period['from']} to {period['to']}: {p['rows']} log rows"
+        f" counted to id {p['last_id']} ({p['rows_read']} read by this run); work state of"
+        " incremental re-runs, not a review."
+    )
+
+
 def _scope(p: Payload) -> str:
     soc1 = "SOC 1 applies" if p["soc1"] else "no SOC 1"
     answers = p["answers"]
@@ -254,6 +263,8 @@ HANDLERS: Mapping[RecordKind, KindHandler] = {
             RecordKind.REVIEW_FOLLOWUP_CHECK, "follow-up check", _followup_check, _followup
         ),
         KindHandler(RecordKind.LOG_REVIEW, "log review sign-off", _log_review, _log_sign_off),
+        # Payload as stored: ``logreview.cursor`` reads it (the store layer sits above it).
+        KindHandler(RecordKind.LOG_CURSOR, "log analysis cursor", _log_cursor),
         # The programme's decisions stay readable for as long as the chain: retention keeps them.
         KindHandler(
             RecordKind.READINESS_SCOPE,

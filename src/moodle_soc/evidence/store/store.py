@@ -259,29 +259,37 @@ class EvidenceStore:
             rows = connection.execute(sa.select(s).order_by(s.c.name)).all()
         return [SiteRef(key=row.site_key, name=row.name, wwwroot=row.wwwroot) for row in rows]
 
-    def find_site(self, text: str) -> SiteRef:
-        """A site by key, name or wwwroot, else by key prefix or part of its name
-        (case-insensitive; it must name exactly one site)."""
-        wanted = text.strip().lower()
+    def find_site(self, text: str | None = None) -> SiteRef:
+        """The one site ``text`` names (``--site``), else the store's only site.
+
+        A site's identity in the store is its key: Moodle's ``siteidentifier`` (or, for a
+        site without one, a hash of its database and prefix). ``text`` may be the key, a key
+        prefix, the site's name or part of it, or its wwwroot as typed (any case, with or
+        without the scheme or a trailing slash); it must name exactly one site."""
         sites = self.sites()
-        exact = [
-            site
-            for site in sites
-            if site.key.lower() == wanted
-            or site.name.lower() == wanted
-            or (site.wwwroot or "").lower().rstrip("/") == wanted.rstrip("/")
-        ]
+        if text is None or not text.strip():
+            if len(sites) == 1:
+                return sites[0]
+            if not sites:
+                raise StoreError(f"The evidence store {self.display} holds no site yet.")
+            raise StoreError(
+                f"The evidence store {self.display} holds {len(sites)} sites; give --site:"
+                f" {_known_sites(sites)}."
+            )
+        wanted = text.strip().lower()
+        exact = [site for site in sites if _names_exactly(site, wanted)]
         # Else a key prefix or a part of the name, when it names one site only.
         matches = exact or [
             site
             for site in sites
-            if wanted and (site.key.lower().startswith(wanted) or wanted in site.name.lower())
+            if site.key.lower().startswith(wanted) or wanted in site.name.lower()
         ]
         if len(matches) == 1:
             return matches[0]
-        known = ", ".join(f"{s.name} ({s.key[:12]})" for s in self.sites()) or "none"
         problem = "matches several sites" if matches else "matches no site"
-        raise StoreError(f"Site {text!r} {problem} in {self.display}; sites: {known}.")
+        raise StoreError(
+            f"Site {text!r} {problem} in {self.display}; sites: {_known_sites(sites)}."
+        )
 
     def records(
         self,
@@ -424,3 +432,27 @@ def _opening_error(exc: Exception) -> bool:
         return True
     # Alembic's own errors, without importing Alembic when it was never used.
     return type(exc).__module__.startswith("alembic.")
+
+
+def _bare_url(url: str) -> str:
+    """A wwwroot as people type it: no scheme, no trailing slash, lower case."""
+    url = url.strip().lower().rstrip("/")
+    return url.split("://", 1)[1] if "://" in url else url
+
+
+def _names_exactly(site: SiteRef, wanted: str) -> bool:
+    return (
+        site.key.lower() == wanted
+        or site.name.lower() == wanted
+        or (site.wwwroot is not None and _bare_url(site.wwwroot) == _bare_url(wanted))
+    )
+
+
+def _known_sites(sites: list[SiteRef]) -> str:
+    """The sites a ``--site`` may name, for an error message: name, short key, wwwroot."""
+    if not sites:
+        return "none"
+    return ", ".join(
+        f"{site.name} ({site.key[:12]}{', ' + site.wwwroot if site.wwwroot else ''})"
+        for site in sites
+    )

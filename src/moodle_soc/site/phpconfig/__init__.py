@@ -6,12 +6,15 @@ executing an arbitrary PHP file would break the tool's read-only promise. The fi
 ``statements``); anything computed at runtime becomes ``Unknown`` and any other statement is
 recorded, never evaluated. ``files`` reads a config.php from disk (regular files of a bounded
 size only) and follows Moodle 5.1's ``public/config.php`` loader.
+
+The parser is imported when a config.php is first read: compiling the lexer's patterns costs
+tens of milliseconds that a scan given ``--db`` (which needs only the value types) never pays.
 """
 
 from __future__ import annotations
 
-from moodle_soc.site.phpconfig.files import load_config_php
-from moodle_soc.site.phpconfig.statements import parse_config_php
+from typing import TYPE_CHECKING, Any
+
 from moodle_soc.site.phpconfig.values import (
     DynamicStatement,
     PhpConfig,
@@ -19,6 +22,10 @@ from moodle_soc.site.phpconfig.values import (
     redacted,
     redacted_values,
 )
+
+if TYPE_CHECKING:
+    from moodle_soc.site.phpconfig.files import load_config_php
+    from moodle_soc.site.phpconfig.statements import parse_config_php
 
 __all__ = [
     "DynamicStatement",
@@ -29,3 +36,15 @@ __all__ = [
     "redacted",
     "redacted_values",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "load_config_php":
+        from moodle_soc.site.phpconfig.files import load_config_php
+
+        return load_config_php
+    if name == "parse_config_php":
+        from moodle_soc.site.phpconfig.statements import parse_config_php
+
+        return parse_config_php
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,61 @@
+"""What the faster passes must not change: gaps found per block of ids equal gaps found over
+the whole id range (blocks of 4 ids here, so runs of short blocks, gaps across a block edge
+and at the end all occur), and detectors that forget idle keys find what they found before."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from moodle_soc.logreview import detect
+from moodle_soc.logreview.detect import BurstDetector, SprayingDetector
+from moodle_soc.site import log_review
+from moodle_soc.site.log_review import LogReviewQueries
+from moodle_soc.synthetic.builder import SiteBuilder
+
+E = "\\core\\event\\"
+D20 = 1795132800
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_gaps_per_block_are_the_gaps_of_the_whole_range(
+    builder: SiteBuilder, make_site, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    monkeypatch.setattr(log_review, "GAP_BLOCK", 4)
+    rand = random.Random(seed)
+    ids = []
+    for n in range(60):
+        if rand.random() < 0.25:
+            builder.reserve_ids("logstore_standard_log", rand.randrange(1, 7))  # deleted rows
+        ids.append(builder.log(E + "course_viewed", timecreated=D20 + n, userid=2))
+    present = sorted(ids)
+    expected = [(a, b) for a, b in itertools.pairwise(present) if b > a + 1]
+    missing, gaps = LogReviewQueries(make_site(builder)).id_gaps(present[0], present[-1])
+    assert [(g.after, g.before) for g in gaps] == expected and expected
+    assert missing == sum(b - a - 1 for a, b in expected)
+
+
+def test_forgetting_idle_keys_finds_the_same_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
+    rand = random.Random(7)
+    attempts = sorted(
+        (D20 + rand.randrange(30 * 86400), f"198.51.100.{rand.randrange(200)}", f"u{n % 50}")
+        for n in range(5000)
+    )
+    attempts += [(D20 + 31 * 86400 + n, "192.0.2.66", f"guess{n}") for n in range(12)]
+
+    def run() -> tuple[list[detect.Incident], list[detect.Incident], int]:
+        bursts, spraying = BurstDetector(3, 3600), SprayingDetector(3, 7200)
+        for when, ip, name in attempts:
+            bursts.add(ip, when)
+            spraying.add(ip, name, when)
+        return bursts.incidents(), spraying.incidents(), len(bursts._recent)
+
+    monkeypatch.setattr(detect, "PRUNE_EVERY", 10**9)  # never forgets
+    kept_bursts, kept_spraying, kept_keys = run()
+    monkeypatch.setattr(detect, "PRUNE_EVERY", 64)
+    bursts, spraying, keys = run()
+    assert (bursts, spraying) == (kept_bursts, kept_spraying)
+    assert any(i.key == "192.0.2.66" for i in spraying)
+    assert kept_keys == 201 and keys < 50
