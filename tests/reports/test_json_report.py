@@ -19,7 +19,6 @@ from moodle_soc.models.run import (
     AuditRun,
     CategoryReadiness,
     CheckSummary,
-    Finding,
     Incomplete,
     SiteInfo,
     Summary,
@@ -118,7 +117,9 @@ def test_statuses_and_severities_are_the_closed_sets(audit_run: AuditRun) -> Non
 
     assert {f["status"] for f in findings} == {s.value for s in Status}
     checks = json.loads(render_json(audit_run))["checks"]
-    severities = {f["severity"] for f in findings if "severity" in f} | {c["severity"] for c in checks}
+    severities = {f["severity"] for f in findings if "severity" in f} | {
+        c["severity"] for c in checks
+    }
     assert severities <= {s.value for s in Severity}
 
 

@@ -114,9 +114,7 @@ class RunTally:
         if finding.status is Status.FAIL:
             severity = finding.severity.value
             self.failed_by_severity[severity] = self.failed_by_severity.get(severity, 0) + 1
-        self.checks.setdefault(finding.check_id, CheckTally()).add(
-            finding.status, finding.severity
-        )
+        self.checks.setdefault(finding.check_id, CheckTally()).add(finding.status, finding.severity)
 
 
 def summarize(

@@ -235,6 +235,13 @@ class AuditRun(BaseModel):
         ``iter_findings`` instead."""
         return tuple(self.iter_findings())
 
+    def expanded(self) -> dict[str, Any]:
+        """The run's JSON form with ``findings`` in full, each row joined with its check (the
+        2.x shape of a finding): for small runs, tests and tools that want every field."""
+        document = self.model_dump(mode="json")
+        document["findings"] = [f.model_dump(mode="json") for f in self.iter_findings()]
+        return document
+
     def with_findings(self, findings: Iterable[Finding]) -> AuditRun:
         """This run with other findings (its check entries follow them)."""
         document = self.model_dump(mode="json")
