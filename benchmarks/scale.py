@@ -114,6 +114,7 @@ class Measure:
     assignments: int = 0
     log_rows: int = 0
     scan_s: float = 0.0
+    cpu_s: float = 0.0  # the scan process's own CPU (user + system): what it needs of a core
     rss_mib: float = 0.0
     report_mb: float = 0.0
     evidence_mb: float = 0.0
@@ -132,8 +133,8 @@ def _timed(connection: sa.Connection, sql: str) -> float:
     return statistics.median(times)
 
 
-def run_cli(args: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MiB) and exit code of one ``moodle-soc`` process."""
+def run_cli(args: list[str]) -> tuple[float, float, int, float]:
+    """Wall seconds, peak RSS (MiB), exit code and CPU seconds of one ``moodle-soc`` process."""
     started = time.perf_counter()
     process = subprocess.Popen([str(CLI), *args], stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)  # fmt: skip
@@ -145,7 +146,7 @@ def run_cli(args: list[str]) -> tuple[float, float, int]:
         raise SystemExit(f"moodle-soc {' '.join(args[:2])} failed: {error[-400:]}")
     if process.stderr:
         process.stderr.close()
-    return wall, usage.ru_maxrss / 1024, process.returncode
+    return wall, usage.ru_maxrss / 1024, process.returncode, usage.ru_utime + usage.ru_stime
 
 
 def measure(server: Server, name: str, work: Path, prefix: str) -> Measure:
@@ -175,7 +176,7 @@ def measure(server: Server, name: str, work: Path, prefix: str) -> Measure:
     args = ["scan", "--db", server.url(name, driver=False), "--prefix", prefix]
     args += ["--wwwroot", server.wwwroot, "--as-of", server.as_of, "--quiet"]
     args += ["--format", "json", "-o", str(report), "--store", str(store)]
-    found.scan_s, found.rss_mib, _code = run_cli(args)
+    found.scan_s, found.rss_mib, _code, found.cpu_s = run_cli(args)
     found.report_mb = report.stat().st_size / 1e6
     found.evidence_mb = store.stat().st_size / 1e6
     data = json.loads(report.read_text(encoding="utf-8"))
@@ -239,6 +240,8 @@ def table(server: Server, small: Measure, grown: Measure, grow_s: float | None) 
         _row("standard log rows", f"{small.log_rows:,}", f"{grown.log_rows:,}"),
         _row("full scan with store (s)", f"{small.scan_s:.2f}", f"{grown.scan_s:.2f}",
              x(small.scan_s, grown.scan_s)),
+        _row("CPU time of the scan process (s)", f"{small.cpu_s:.2f}", f"{grown.cpu_s:.2f}",
+             x(small.cpu_s, grown.cpu_s)),
         _row("peak RSS of the scan (MiB)", f"{small.rss_mib:.0f}", f"{grown.rss_mib:.0f}",
              x(small.rss_mib, grown.rss_mib)),
         _row("JSON report (MB)", f"{small.report_mb:.2f}", f"{grown.report_mb:.2f}"),
@@ -281,18 +284,28 @@ def main() -> None:
             growth = Growth(users=users, courses=max(10, users // 100), log_rows=logs)
             print(f"{kind}: +{users:,} users, +{logs:,} log rows")
             small, grown, prefix, seconds = build(server, args.base, growth, args.reuse)
+            load_start = os.getloadavg()[0]  # the cores are shared: times depend on it
             results = [measure(server, name, work, prefix) for name in (small, grown)]
             out += table(server, *results, seconds.get("grow"))
             if kind == "postgresql":
                 no_store = ["scan", "--db", server.url(small, driver=False), "--prefix", prefix]
                 no_store += ["--wwwroot", server.wwwroot, "--as-of", server.as_of, "--quiet"]
                 no_store += ["--format", "json", "-o", str(work / "no-store.json"), "--no-store"]
-                wall = min(run_cli(no_store)[0] for _ in range(3))
-                helps = min(run_cli(["--help"])[0] for _ in range(5))
+                scans = [run_cli(no_store) for _ in range(3)]
+                helps = [run_cli(["--help"]) for _ in range(5)]
                 out.append(
-                    _row("small site: scan with --no-store (s, best of 3)", f"{wall:.2f}", "")
+                    _row(
+                        "small site: scan with --no-store (s, wall / CPU, best of 3)",
+                        f"{min(r[0] for r in scans):.2f} / {min(r[3] for r in scans):.2f}",
+                        "",
+                    )
                 )
-                out.append(_row("moodle-soc --help (s, best of 5)", f"{helps:.2f}", ""))
+                out.append(_row("moodle-soc --help (s, wall / CPU, best of 5)",
+                                f"{min(r[0] for r in helps):.2f} / {min(r[3] for r in helps):.2f}",
+                                ""))  # fmt: skip
+            out.append(
+                f"load average at the start / end: {load_start:.1f} / {os.getloadavg()[0]:.1f}"
+            )
             out.append("")
             if not args.keep:
                 for name in (small, grown):

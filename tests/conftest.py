@@ -6,11 +6,14 @@ project's own SiteBuilder, and the real site layer reads them with real SQL.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -75,16 +78,111 @@ def pytest_configure(config: pytest.Config) -> None:
     # once per run (the integration suite's template databases).
     if _starts_the_run(config):
         os.environ[RUN_ENV] = secrets.token_hex(4)
+        # pytest-xdist would hand out the files with the most tests first; keep the order of
+        # pytest_collection_modifyitems below (the slowest files first) instead.
+        if hasattr(config.option, "loadscopereorder"):
+            config.option.loadscopereorder = False
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Once every worker is done: drop the run-wide databases the integration suite made."""
     if not _starts_the_run(session.config):
         return
+    _record_file_costs(session.config)
     from tests.integration.fixtures import drop_run_databases
 
     for problem in drop_run_databases(os.environ[RUN_ENV]):
         print(f"\nintegration cleanup failed: {problem}", file=sys.stderr)
+
+
+# --- pytest-xdist: the slowest files first, files that share session caches together ----------
+
+#: Seconds each test file took in a whole run (setup, call and teardown of its tests).
+FILE_COSTS = Path(__file__).with_name("file_costs.json")
+#: What a test of a file missing from FILE_COSTS is assumed to take.
+UNKNOWN_TEST_SECONDS = 0.5
+#: Files that read the same session caches of tests/integration/conftest.py (the CLI and the
+#: in-process scans of the restored fixtures, the demo run): one worker runs them all, so each
+#: scan runs once per run rather than once per worker.
+SHARED_CACHES = {
+    "integration-scans": (
+        "tests/integration/test_api_scan.py",
+        "tests/integration/test_cli.py",
+        "tests/integration/test_fixture_scans.py",
+        "tests/integration/test_fixture_verdicts.py",
+        "tests/integration/test_frameworks.py",
+        "tests/integration/test_query_plans.py",
+        "tests/integration/test_readonly.py",
+        "tests/integration/test_secrets.py",
+    ),
+}
+_GROUP_OF = {file: group for group, files in SHARED_CACHES.items() for file in files}
+
+
+def _file_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def _scope_of(nodeid: str) -> str:
+    """What one worker runs as a whole: a file, or the files of a SHARED_CACHES group."""
+    file = _file_of(nodeid)
+    return _GROUP_OF.get(file, file)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadfile`` with the SHARED_CACHES groups kept whole."""
+    if config.getoption("dist", None) != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedCacheScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _scope_of(nodeid)
+
+    return SharedCacheScheduling(config, log)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In pytest-xdist workers, order the scopes slowest first (a file's tests keep their order).
+
+    ``--dist loadfile`` hands out whole files in collection order as workers free up: a slow
+    file handed out last runs alone at the end while the other workers idle. Slowest first, the
+    short files fill the gaps at the end instead. Every worker sorts alike, so their collections
+    stay identical, as pytest-xdist requires.
+    """
+    if _starts_the_run(config):
+        return
+    known: dict[str, float] = json.loads(FILE_COSTS.read_text(encoding="utf-8"))
+    tests = Counter(_file_of(item.nodeid) for item in items)
+    costs: defaultdict[str, float] = defaultdict(float)
+    for file, count in tests.items():
+        costs[_GROUP_OF.get(file, file)] += known.get(file, count * UNKNOWN_TEST_SECONDS)
+    items.sort(key=lambda item: (-costs[_scope_of(item.nodeid)], _scope_of(item.nodeid)))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-file-costs",
+        metavar="PATH",
+        help=f"write the seconds each test file took in this run to PATH (JSON), as in "
+        f"{FILE_COSTS.relative_to(FILE_COSTS.parents[1])}",
+    )
+
+
+_SECONDS_BY_FILE: defaultdict[str, float] = defaultdict(float)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _SECONDS_BY_FILE[_file_of(report.nodeid)] += report.duration
+
+
+def _record_file_costs(config: pytest.Config) -> None:
+    path = config.getoption("record_file_costs")
+    if path and _starts_the_run(config):
+        costs = {f: round(s, 1) for f, s in sorted(_SECONDS_BY_FILE.items())}
+        Path(path).write_text(json.dumps(costs, indent=1) + "\n", encoding="utf-8")
 
 
 def _hypothesis_profile() -> None:

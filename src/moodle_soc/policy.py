@@ -75,6 +75,12 @@ class Policy(BaseModel):
     allowed_ws_protocols: tuple[str, ...] = Field(
         ("rest",), description="Web-service protocols the organisation has approved."
     )
+    approved_ws_functions: tuple[str, ...] | None = Field(
+        None,
+        description="Write or risky web-service functions approved for token access, each as"
+        " '<service shortname or id>:<function>'; unset, those reachable only through"
+        " restricted, IP-bound, non-admin tokens are listed for manual approval.",
+    )
     max_token_idle_days: int = Field(
         90, ge=1, description="A token unused this long is forgotten access; revoke it."
     )

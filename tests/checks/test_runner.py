@@ -13,6 +13,7 @@ from moodle_soc.checks.runner import evaluate, run_scan
 from moodle_soc.errors import ConfigPhpError
 from moodle_soc.policy import Policy
 from moodle_soc.results import Result, Severity, Status
+from moodle_soc.synthetic.builder import SiteBuilder
 
 
 def _spec(function, *, requires_tables: tuple[str, ...] = ()) -> CheckSpec:  # type: ignore[no-untyped-def]
@@ -114,3 +115,30 @@ def test_a_result_may_carry_the_sites_exact_fix(builder, make_site):
         "c": ("Declared fix.", "php admin/cli/cfg.php --name=x --set=1"),
         "d": ("Declared fix.", None),
     }
+
+
+def failed_setting(scan: ScanContext) -> Iterator[Result]:
+    """Fails on one setting."""
+    yield Result.failed("Off.", resource="setting")
+
+
+@pytest.mark.parametrize(
+    ("release", "remediation", "command"),
+    [
+        (
+            "4.1",
+            "Declared fix. On Moodle 4.1 the setting is on"
+            " admin/settings.php?section=httpsecurity.",
+            "php admin/cli/cfg.php --name=cookiehttponly --set=1",
+        ),
+        # Moodle 4.3 removed cookiehttponly: no page shows it and cfg.php would set nothing.
+        ("5.1", "Declared fix.", None),
+    ],
+)
+def test_a_declared_fix_follows_the_sites_branch(make_site, release, remediation, command):
+    spec = replace(
+        _spec(failed_setting), remediation="Declared fix.", fix=SettingFix("cookiehttponly", "1")
+    )
+    site = make_site(SiteBuilder(release=release))
+    (finding,) = run_scan(ScanContext(site, Policy()), checks=[spec]).findings
+    assert (finding.remediation, finding.fix_command) == (remediation, command)

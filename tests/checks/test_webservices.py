@@ -260,3 +260,137 @@ FILES: dict[str, Case] = {
 @pytest.mark.parametrize("record", FILES)
 def test_services_file_transfer_limited(builder, make_site, record):
     judge(checks.services_file_transfer_limited, builder, make_site, record, FILES)
+
+
+SIS_FUNCTIONS = (
+    "core_user_create_users",  # write, declares moodle/user:create (RISK_PERSONAL | RISK_SPAM)
+    "core_user_get_users_by_field",  # read, declares RISK_PERSONAL capabilities
+    "core_webservice_get_site_info",  # read, declares nothing
+)
+
+
+def sis(b: SiteBuilder, *, restricted: int = 0, functions: tuple[str, ...] = SIS_FUNCTIONS) -> int:
+    """Web services on, the acme_sis service with its functions, and its service account."""
+    web_services_on(b)
+    b.service("acme_sis", restrictedusers=restricted, functions=functions)
+    return b.user("svc_integration")
+
+
+def local_functions(b: SiteBuilder) -> None:
+    """A plugin's functions the shipped type table cannot know: judged by capabilities only."""
+    b.external_function("local_acme_purge", "local_acme", "moodle/site:config")
+    b.external_function("local_acme_ping", "local_acme", "")
+    b.token(sis(b, functions=("local_acme_purge", "local_acme_ping")), service="acme_sis")
+
+
+MANUAL = Status.MANUAL
+FUNCTIONS: dict[str, Case] = {
+    "web_services_off": (
+        lambda b: b.service("acme_sis", functions=SIS_FUNCTIONS),
+        [(PASS, "site", "Web services are disabled (enablewebservices)")],
+    ),
+    "service_without_live_token": (
+        lambda b: b.token(sis(b), service="acme_sis", validuntil=NOW - DAY),
+        [(PASS, "site", "No live permanent token reaches an enabled external service")],
+    ),
+    "open_service_token_from_anywhere": (
+        lambda b: b.token(sis(b), service="acme_sis"),
+        [
+            (
+                FAIL,
+                "service:2:core_user_create_users",
+                "lists core_user_create_users, a write"
+                " function declaring RISK_PERSONAL, and the service is open to all users; token(s)"
+                " 1 work from any IP address.",
+            ),
+            (
+                FAIL,
+                "service:2:core_user_get_users_by_field",
+                "a read function declaring RISK_PERSONAL",
+            ),
+            (
+                PASS,
+                "service:2",
+                "also lists functions that declare no configuration, trust,"
+                " data-loss or personal-data risk and are not known to write (1 read).",
+            ),
+        ],
+    ),
+    "admin_token_on_restricted_service": (
+        lambda b: (
+            sis(b, restricted=1),
+            b.token(2, service="acme_sis", iprestriction="10.0.0.0/8"),
+        ),
+        [
+            (FAIL, "service:2:core_user_create_users", "token(s) 1 act as a site administrator."),
+            (FAIL, "service:2:core_user_get_users_by_field", "act as a site administrator."),
+            (PASS, "service:2", "(1 read)"),
+        ],
+    ),
+    "bound_token_on_restricted_service": (
+        lambda b: b.token(sis(b, restricted=1), service="acme_sis", iprestriction="10.0.0.0/8"),
+        [
+            (
+                MANUAL,
+                "service:2:core_user_create_users",
+                "only an approval decides: confirm it or"
+                " list it in moodle-soc.yaml (policy.approved_ws_functions).",
+            ),
+            (MANUAL, "service:2:core_user_get_users_by_field", "only an approval decides"),
+            (PASS, "service:2", "(1 read)"),
+        ],
+    ),
+    "plugin_functions_of_unknown_type": (
+        local_functions,
+        [
+            (
+                FAIL,
+                "service:2:local_acme_purge",
+                "lists local_acme_purge, a function of unknown"
+                " type (not in the shipped data) declaring RISK_CONFIG, RISK_PERSONAL,"
+                " RISK_DATALOSS, and the service is open to all users",
+            ),
+            (PASS, "service:2", "(1 unknown type)"),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("record", FUNCTIONS)
+def test_token_functions_approved(builder, make_site, record):
+    results = judge(checks.token_functions_approved, builder, make_site, record, FUNCTIONS)
+    by_resource = {r.resource: r for r in results}
+    if record == "open_service_token_from_anywhere":
+        write = by_resource["service:2:core_user_create_users"]
+        read = by_resource["service:2:core_user_get_users_by_field"]
+        assert write.severity is None and read.severity is Severity.MEDIUM  # data, not change
+        assert write.observed["type"] == "write"
+        assert write.observed["functions_page"] == "admin/webservice/service_functions.php?id=2"
+        assert by_resource["service:2"].observed["read"] == ["core_webservice_get_site_info"]
+    if record == "plugin_functions_of_unknown_type":
+        assert by_resource["service:2:local_acme_purge"].observed["type"] is None
+        assert by_resource["service:2"].observed["unknown_type"] == ["local_acme_ping"]
+
+
+@pytest.mark.parametrize(
+    ("approved", "expected"),
+    [
+        (("acme_sis:core_user_create_users", "2:core_user_get_users_by_field"), [PASS, PASS]),
+        (("acme_sis:core_user_create_users",), [PASS, FAIL]),
+        ((), [FAIL, FAIL]),
+    ],
+)
+def test_token_functions_approved_by_policy(builder, make_site, approved, expected):
+    """With an approved list, the list alone decides, whatever the token's restrictions."""
+    builder.token(sis(builder, restricted=1), service="acme_sis", iprestriction="10.0.0.0/8")
+    policy = Policy(approved_ws_functions=approved)
+    results = list(checks.token_functions_approved(ScanContext(make_site(builder), policy)))
+    assert [r.status for r in results[:2]] == expected
+    assert [r.resource for r in results[:2]] == [
+        "service:2:core_user_create_users",
+        "service:2:core_user_get_users_by_field",
+    ]
+    assert all(
+        ("is in the approved list." if s is PASS else "is not in the approved list.") in r.reason
+        for s, r in zip(expected, results, strict=False)
+    )

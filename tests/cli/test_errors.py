@@ -206,3 +206,47 @@ def _readme_exit_codes() -> dict[int, str]:
 
 def test_the_readme_table_of_exit_codes_is_the_enum() -> None:
     assert sorted(_readme_exit_codes()) == sorted(int(code) for code in ExitCode)
+
+
+def _with_format() -> list[tuple[str, ...]]:
+    """Every command that has a ``--format`` option."""
+    import typer.main
+
+    root = typer.main.get_command(app)
+    found = []
+    for path in sorted(_commands()):
+        command: Any = root
+        for name in path:
+            command = command.commands[name]
+        if any("--format" in getattr(param, "opts", ()) for param in command.params):
+            found.append(path)
+    return found
+
+
+def _formats(error: str) -> list[str]:
+    """The formats an error line lists: "is not one of 'a', 'b'" or "is not one of a, b"."""
+    listed = re.search(r"is not one of (.+?)(?:; |\.$)", error.strip())
+    assert listed is not None, error
+    return [name.strip("'") for name in listed[1].split(", ")]
+
+
+@pytest.mark.parametrize("command", _with_format(), ids=" ".join)
+def test_every_format_is_checked_first_with_a_suggestion(
+    command: tuple[str, ...],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    given = FAILURES[command][0]  # the command's other arguments would fail later
+    args = tuple(a for i, a in enumerate(given) if "--format" not in given[max(i - 1, 0) : i + 1])
+    returned, out, err = _run((*command, "--format", "zzz", *args), capsys, monkeypatch)
+    assert returned == ExitCode.USAGE and out == "", err
+    assert err.startswith("moodle-soc: error: ") and len(err.splitlines()) == 1, err
+    assert "'zzz' is not one of " in err and "did you mean" not in err
+    formats = _formats(err)
+    assert len(formats) >= 2 and "zzz" not in formats
+    near_miss = formats[-1][:-1]
+    returned, _, err = _run((*command, "--format", near_miss, *args), capsys, monkeypatch)
+    assert returned == ExitCode.USAGE and f"; did you mean '{formats[-1]}'?" in err, err
+    assert list(tmp_path.iterdir()) == []  # nothing was written before the check

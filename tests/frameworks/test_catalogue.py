@@ -67,6 +67,7 @@ EXPECTED_CHECK_IDS = frozenset(
         "webservices.tokens_not_owned_by_admins",
         "webservices.expired_tokens_removed",
         "webservices.tokens_in_use",
+        "webservices.token_functions_approved",
         "logging.standard_log_enabled",
         "logging.retention_covers_audit_window",
         "logging.standard_log_enabled_throughout",
@@ -184,7 +185,7 @@ def test_every_referenced_evidence_id_is_defined_and_every_definition_used() -> 
 
 def test_catalogue_maps_exactly_the_permanent_check_ids() -> None:
     catalogue = load_catalogue()
-    assert len(EXPECTED_CHECK_IDS) == 86
+    assert len(EXPECTED_CHECK_IDS) == 87
     assert catalogue.mapped_check_ids() == EXPECTED_CHECK_IDS
     assert {c for item in catalogue.readiness for c in item.checks} <= EXPECTED_CHECK_IDS
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import typer
+from typer.testing import CliRunner
 
 from moodle_soc.cli.main import app
 
@@ -40,10 +41,22 @@ def _command_paths() -> list[tuple[str, ...]]:
     return paths
 
 
-@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "moodle-soc")
-def test_help_of_every_command(path: tuple[str, ...], tmp_path: Path) -> None:
-    done = run_cli(*path, "--help", cwd=tmp_path)
+def test_help_of_the_console_script(tmp_path: Path) -> None:
+    done = run_cli("--help", cwd=tmp_path)
     assert done.returncode == 0, describe(done)
+    assert "Usage:" in done.stdout
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "moodle-soc")
+def test_help_of_every_command(
+    path: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In this process (the console script itself is run above): one interpreter start-up per
+    command cost about 20 s of CPU in all and tested nothing the start-up above does not."""
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(app, [*path, "--help"], env={"NO_COLOR": "1", "COLUMNS": "160"})
+    assert done.exit_code == 0, f"{done.output}\n{done.exception!r}"
     assert "Usage:" in done.stdout
     assert done.stderr == ""
 

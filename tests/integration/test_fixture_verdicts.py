@@ -276,17 +276,18 @@ def test_role_drift_from_the_archetype_is_found(
 CFG = re.compile(
     r"^php admin/cli/cfg\.php(?: --component=([a-z0-9_]+))? --name=([a-z0-9_]+) --set=\S+$"
 )
-#: Settings a fix may name although a version lacks them: the check cannot fail there.
-ONLY_BEFORE_43 = {("core", "cookiehttponly")}
 
 
 @pytest.mark.parametrize("fixture", FIXTURE_SITES, ids=lambda f: f.key)
 def test_every_fix_command_sets_a_setting_the_version_has(
     request: pytest.FixtureRequest, fixture: FixtureSite
 ) -> None:
-    """Each declared and each site-specific fix is admin/cli/cfg.php syntax naming a setting
-    that exists in this real site's config tables (4.1 and 5.1)."""
+    """Each declared fix that applies to this branch and each site-specific fix is
+    admin/cli/cfg.php syntax naming a setting that exists in this real site's config tables
+    (4.1 and 5.1) and in the shipped table of its branch; a failed setting's remediation names
+    its admin page on that branch."""
     from moodle_soc.checks.registry import all_checks
+    from moodle_soc.site.defaults import declared
 
     site = restored(request, fixture)
     known = {("core", str(r["name"])) for r in site.rows("SELECT name FROM {p}config")}
@@ -294,18 +295,27 @@ def test_every_fix_command_sets_a_setting_the_version_has(
         (str(r["plugin"]), str(r["name"]))
         for r in site.rows("SELECT plugin, name FROM {p}config_plugins")
     }
-    commands = {spec.id: spec.fix_command for spec in all_checks() if spec.fix_command}
+    specs = {spec.id: spec for spec in all_checks()}
+    commands = {
+        spec.id: spec.fix.command
+        for spec in specs.values()
+        if spec.fix and declared(spec.fix.plugin, spec.fix.name, fixture.release)
+    }
     report = _scan(request, fixture)
     for f in report["findings"]:
         if f["fix_command"]:
             commands[f"{f['check_id']} on {f['resource']}"] = f["fix_command"]
-    modern = fixture is not LEGACY
+        fix = specs[f["check_id"]].fix
+        if f["status"] == "fail" and fix is not None:
+            page = declared(fix.plugin, fix.name, fixture.release)
+            assert page is not None and page.admin_path in f["remediation"], f
     for where, command in commands.items():
         for part in command.split(" && "):
             match = CFG.match(part)
             assert match, (where, part)
             key = (match.group(1) or "core", match.group(2))
-            assert key in known or (modern and key in ONLY_BEFORE_43), (where, key)
+            assert key in known, (where, key)
+            assert declared(match.group(1), match.group(2), fixture.release), (where, key)
 
 
 def test_legacy_fixes_are_exact_for_41(request: pytest.FixtureRequest) -> None:
@@ -339,3 +349,100 @@ def test_enabling_backups_also_schedules_them(request: pytest.FixtureRequest) ->
     assert backups["fix_command"].endswith(
         "&& php admin/cli/cfg.php --component=backup --name=backup_auto_weekdays --set=1111111"
     )
+
+
+#: webservices.token_functions_approved on each fixture: (status, severity, resource). Weak:
+#: acme_sis is open to all users and reached by admin's unrestricted token 1 and token 2 (token
+#: 4 has expired, token 3 is the mobile app's); hardened: the same functions, but the service
+#: is restricted and its one token bound to 10.20.0.0/16 and held by svc_integration, so only
+#: an approval decides; legacy: admin's unrestricted token 1 reaches legacy_reports.
+TOKEN_FUNCTIONS = {
+    "weak": [
+        ("fail", "medium", "service:2:core_enrol_get_enrolled_users"),
+        ("fail", "high", "service:2:core_user_create_users"),
+        ("fail", "medium", "service:2:core_user_get_users"),
+        ("pass", "high", "service:2"),
+    ],
+    "hardened": [
+        ("manual", "high", "service:2:core_enrol_get_enrolled_users"),
+        ("manual", "high", "service:2:core_user_create_users"),
+        ("manual", "high", "service:2:core_user_get_users"),
+        ("pass", "high", "service:2"),
+    ],
+    "legacy": [
+        ("fail", "medium", "service:11:core_enrol_get_enrolled_users"),
+        ("fail", "medium", "service:11:core_user_get_users"),
+        ("pass", "high", "service:11"),
+    ],
+}
+#: Functions of the fixtures' token-reachable services whose declared type is write (from
+#: lib/db/services.php; the database does not keep it).
+WRITE_FUNCTIONS = {"core_user_create_users"}
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_SITES, ids=lambda f: f.key)
+def test_functions_reachable_by_tokens(
+    request: pytest.FixtureRequest, fixture: FixtureSite
+) -> None:
+    site = restored(request, fixture)
+    # Independently: functions of enabled non-mobile services that a live permanent token
+    # reaches, declaring a RISK_CONFIG/MANAGETRUST/DATALOSS/PERSONAL capability (mask 43).
+    rows = site.rows(
+        "SELECT DISTINCT sf.externalserviceid AS sid, sf.functionname AS fn, c.riskbitmask AS risk"
+        " FROM {p}external_services_functions sf"
+        " JOIN {p}external_services s ON s.id = sf.externalserviceid"
+        " JOIN {p}external_tokens t ON t.externalserviceid = s.id"
+        " JOIN {p}external_functions f ON f.name = sf.functionname"
+        " LEFT JOIN {p}capabilities c ON f.capabilities LIKE CONCAT('%', c.name, '%')"
+        " WHERE s.enabled = 1 AND s.shortname <> 'moodle_mobile_app' AND t.tokentype = 0"
+        " AND (t.validuntil = 0 OR t.validuntil IS NULL OR t.validuntil > :now)",
+        now=int(fixture.audit_time.timestamp()),
+    )
+    risky = {
+        f"service:{r['sid']}:{r['fn']}"
+        for r in rows
+        if int(r["risk"] or 0) & 43 or r["fn"] in WRITE_FUNCTIONS
+    }
+    report = _scan(request, fixture)
+    found = _findings(report, "webservices.token_functions_approved")
+    assert [(f["status"], f["severity"], f["resource"]) for f in found] == TOKEN_FUNCTIONS[
+        fixture.key
+    ]
+    assert {f["resource"] for f in found if f["resource"].count(":") == 2} == risky
+    create = [f for f in found if f["resource"].endswith("core_user_create_users")]
+    for f in create:
+        assert f["observed"]["type"] == "write" and f["observed"]["risks"] == [
+            "RISK_PERSONAL",
+            "RISK_SPAM",
+        ]
+        assert f["observed"]["functions_page"] == "admin/webservice/service_functions.php?id=2"
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_SITES, ids=lambda f: f.key)
+def test_the_per_branch_settings_table_matches_the_real_site(
+    request: pytest.FixtureRequest, fixture: FixtureSite
+) -> None:
+    """Moodle writes every declared setting at install: a setting the table declares for the
+    branch has a row, one it does not declare has none; where config_log recorded a change,
+    the value before the first change is the table's default."""
+    from moodle_soc.site.defaults import declared, tracked_settings
+
+    site = restored(request, fixture)
+    stored = {("core", str(r["name"])) for r in site.rows("SELECT name FROM {p}config")}
+    stored |= {
+        (str(r["plugin"]), str(r["name"]))
+        for r in site.rows("SELECT plugin, name FROM {p}config_plugins")
+    }
+    first_old = {}
+    for r in site.rows(
+        "SELECT plugin, name, oldvalue FROM {p}config_log WHERE oldvalue IS NOT NULL ORDER BY id"
+    ):
+        first_old.setdefault((str(r["plugin"] or "core"), str(r["name"])), r["oldvalue"])
+    compared = 0
+    for plugin, name in sorted(tracked_settings()):
+        page = declared(plugin, name, fixture.release)
+        assert (page is not None) == ((plugin, name) in stored), (plugin, name)
+        if page is not None and page.default is not None and (plugin, name) in first_old:
+            assert first_old[(plugin, name)] == page.default, (plugin, name)
+            compared += 1
+    assert compared >= 5

@@ -48,8 +48,8 @@ def test_soc2_through_the_framework_path_is_the_scans_own_summary(
 #: network services, cryptography, remote access, transmission) is not met by a database scan.
 SCORES: dict[str, list[tuple[str, float, int, int, list[str]]]] = {
     WEAK.key: [
-        ("iso27001", 38.3, 2, 28, ["A.8.6", "A.8.10"]),
-        ("nist-800-53", 32.5, 3, 38, ["AU-2", "AU-12", "SA-22"]),
+        ("iso27001", 37.3, 2, 28, ["A.8.6", "A.8.10"]),
+        ("nist-800-53", 31.7, 3, 38, ["AU-2", "AU-12", "SA-22"]),
     ],
     HARDENED.key: [
         (
@@ -107,8 +107,8 @@ SCORES: dict[str, list[tuple[str, float, int, int, list[str]]]] = {
         ),
     ],
     LEGACY.key: [
-        ("iso27001", 32.9, 2, 27, ["A.8.6", "A.8.10"]),
-        ("nist-800-53", 32.5, 3, 36, ["IA-4", "IA-12", "SI-11"]),
+        ("iso27001", 32.4, 2, 27, ["A.8.6", "A.8.10"]),
+        ("nist-800-53", 32.0, 3, 36, ["IA-4", "IA-12", "SI-11"]),
     ],
 }
 
@@ -165,7 +165,8 @@ def test_the_trust_page_shows_no_finding_detail_or_resource_name(
         run, contact="security@example.org", frameworks=list(builtin_ids())
     )
     text = page.lower()
-    public = {run.site.name.lower(), (run.site.wwwroot or "").lower()}
+    # "moodle" is the product's name (and core's component in external_functions), not a detail.
+    public = {run.site.name.lower(), (run.site.wwwroot or "").lower(), "moodle"}
     leaks: set[str] = set()
     for finding in run.findings:
         candidates = [finding.resource, finding.reason, finding.check_id, finding.remediation]

@@ -101,7 +101,12 @@ def grown(request: pytest.FixtureRequest) -> Iterator[tuple[Server, str, Scan, S
             wide_before = _scan(server.url(name), acme.now, COURSE_ROLES)
             indexes = _log_indexes(engine)
             started = time.perf_counter()
-            grow(engine, acme.prefix, acme.now, GROWTH)
+            grown = grow(engine, acme.prefix, acme.now, GROWTH)
+            # Students in 2 courses (one in 2 in a third), teachers, category managers.
+            u, g = GROWTH.users, GROWTH
+            assert grown.role_assignments == (
+                2 * u + u // g.extra_course + u // g.teachers + u // g.managers
+            )
             seconds = time.perf_counter() - started
             # The log's indexes are dropped while rows go in and built again afterwards.
             assert _log_indexes(engine) == indexes and len(indexes) == 8

@@ -102,3 +102,33 @@ def test_log_in_as_sessions_are_read_through_the_realuserid_index(
         rows = connection.exec_driver_sql("EXPLAIN " + query["sql"], query["params"])
         keys = [row["key"] for row in rows.mappings() if row["table"] == site.prefix + LOG]
     assert keys == [f"{site.prefix}logsstanlog_rea_ix"]
+
+
+def _possible_keys(site: RestoredSite, sql: str, params: dict[str, Any]) -> set[str]:
+    """MariaDB: the indexes the plan could use on the log."""
+    with site.admin.connect() as connection:
+        rows = connection.exec_driver_sql("EXPLAIN " + sql, params).mappings().all()
+    table = site.prefix + LOG
+    return {k for r in rows if r["table"] == table for k in str(r["possible_keys"]).split(",")}
+
+
+@pytest.mark.parametrize("key", [f.key for f in FIXTURE_SITES])
+def test_role_definition_events_are_read_for_their_possible_actors_only(
+    request: pytest.FixtureRequest, scans: Scans, key: str
+) -> None:
+    """Not the whole change window: only the rows of the users who can write a role event,
+    through the ``userid`` index (issue 9)."""
+    site = _site(request, key)
+    queries = [
+        q
+        for q in scans.run(site).queries
+        if q["purpose"].startswith("changes: role definition events")
+    ]
+
+    (query,) = queries  # once per scan: the change population's window covers the log review's
+    assert f"{site.prefix}{LOG}.userid IN (" in query["sql"]
+    assert _unindexed(site, query["sql"], query["params"]) == []
+    if site.server.kind == "mariadb":
+        assert f"{site.prefix}logsstanlog_use_ix" in _possible_keys(
+            site, query["sql"], query["params"]
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from datetime import date, timedelta
 from pathlib import Path
@@ -29,13 +30,28 @@ period: 2026-01-01..2026-12-31
 """
 
 
-@pytest.fixture
-def scanned(cli: Any, acme_site_db: Path, tmp_path: Path) -> str:
-    store = str(tmp_path / "evidence.sqlite")
-    done = cli("scan", "--db", f"sqlite:///{acme_site_db}", "--as-of", AS_OF, "--store", store,
-               "--format", "json", "-o", str(tmp_path / "run.json"))  # fmt: skip
+@pytest.fixture(scope="module")
+def scanned_once(acme_site_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding one CLI scan of the Acme site: its store and its JSON report."""
+    from .conftest import _fixtures
+
+    where = tmp_path_factory.mktemp("scanned")
+    store = str(where / "evidence.sqlite")
+    isolated = {"MOODLE_SOC_STORE": store, "MOODLE_SOC_ADVISORIES": str(where / "none.yaml")}
+    done = _fixtures.run_cli("scan", "--db", f"sqlite:///{acme_site_db}", "--as-of", AS_OF,
+                             "--store", store, "--format", "json", "-o", str(where / "run.json"),
+                             cwd=where, env=isolated)  # fmt: skip
     assert done.returncode in (0, 1), done.stderr
-    return store
+    return where
+
+
+@pytest.fixture
+def scanned(scanned_once: Path, tmp_path: Path) -> str:
+    """The test's own store holding that scan: a copy, since the same scan of the same site
+    gives the same store and one scan per test cost a CLI run each."""
+    for made in scanned_once.iterdir():
+        shutil.copy2(made, tmp_path / made.name)
+    return str(tmp_path / "evidence.sqlite")
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], code: int, text: str) -> None:

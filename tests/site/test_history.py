@@ -120,3 +120,31 @@ def test_an_edit_soon_after_the_plugins_still_ends_the_installation(builder, mak
     site = make_site(builder)
 
     assert [c.id for c in site.history.setting_changes(ALL)] == [edit, later]
+
+
+def test_role_events_are_read_for_the_users_who_can_write_them(builder, make_site):
+    """The log has no index on event names: the role events are read through ``userid`` for
+    role managers, administrators (also former ones) and the system, once per window."""
+    manager = builder.user("rolemanager")
+    builder.role("definer")
+    builder.allow("definer", "moodle/role:manage")
+    builder.assign_role(manager, "definer")
+    former_admin = builder.user("formeradmin")
+    builder.config_log("siteadmins", "2", f"2,{former_admin}", timemodified=NOW - 100)
+    student = builder.user("student1")
+    for userid in (manager, former_admin, 0, student):
+        builder.log("\\core\\event\\role_updated", timecreated=NOW - 10, userid=userid,
+                    objectid=builder.role_id("definer"))  # fmt: skip
+    site = make_site(builder)
+    roles = site.history.roles
+
+    first = list(roles.events(ALL))
+    again = list(roles.events(ALL))
+
+    assert sorted(e.userid for e in first) == sorted([0, manager, former_admin])
+    assert again == first
+    (query,) = [q for q in site.db.records if q.purpose.startswith("changes: role definition ev")]
+    actors = sorted([0, 2, manager, former_admin])  # 2: the administrator
+    assert roles.possible_actors() == actors
+    assert f"{site.db.prefix}logstore_standard_log.userid IN (?, ?, ?, ?)" in query.sql
+    assert sorted(v for k, v in query.params.items() if k.startswith("userid")) == actors

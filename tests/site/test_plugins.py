@@ -29,8 +29,9 @@ def test_inventory_reads_versions_enabled_state_and_risks(builder, make_site):
     assert found["factor_email"].enabled is True
 
 
-def test_web_service_functions_are_counted_when_the_table_exists(builder, make_site):
+def test_web_service_functions_are_counted_per_component(builder, make_site):
+    builder.external_function("local_acme_sync", "local_acme", "")
     site = make_site(builder)
 
-    # The synthetic schema has no external_functions table: no guess, zero functions.
-    assert site.plugins.web_service_functions == {}
+    # The install's mobile app service lists six core and two tool_mobile functions.
+    assert site.plugins.web_service_functions == {"moodle": 6, "tool_mobile": 2, "local_acme": 1}

@@ -62,3 +62,26 @@ def test_enabled_services_leave_out_disabled_ones(builder, make_site):
     services = make_site(builder).webservices.enabled_services()
 
     assert [(s.shortname, s.restrictedusers) for s in services] == [("acme_sis", True)]
+
+
+def test_service_functions_carry_the_risks_of_their_declared_capabilities(builder, make_site):
+    # A 4.1 plugin that declared its capabilities as a PHP array left the word "Array" behind.
+    builder.external_function("local_x_sync", "local_x", "Array")
+    sis = builder.service("acme_sis", functions=("core_user_create_users", "local_x_sync"))
+    builder.add("external_services_functions", {"externalserviceid": sis, "functionname": "gone"})
+    builder.service("off", enabled=0, functions=("core_user_create_users",))
+    site = make_site(builder)
+
+    found = {f.name: f for f in site.webservices.service_functions()}
+
+    assert sorted(found) == ["core_user_create_users", "gone", "local_x_sync"]
+    create = found["core_user_create_users"]
+    assert (create.serviceid, create.component, create.capabilities) == (
+        sis,
+        "moodle",
+        ("moodle/user:create",),
+    )
+    assert create.risks == 24 and create.unknown_capabilities == ()  # RISK_PERSONAL | RISK_SPAM
+    assert found["local_x_sync"].risks == 0
+    assert found["local_x_sync"].unknown_capabilities == ("Array",)
+    assert found["gone"].component is None  # listed, but no longer installed

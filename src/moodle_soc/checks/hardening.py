@@ -12,6 +12,7 @@ from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import SettingFix, check, setting_check
 from moodle_soc.results import Result, Severity, Status
 from moodle_soc.site.antivirus import recent_antivirus_errors, threshold_seconds
+from moodle_soc.site.defaults import declared
 
 SITE_POLICIES = "Site administration > Security > Site security settings"
 HTTP_SECURITY = "Site administration > Security > HTTP security"
@@ -23,6 +24,12 @@ DEBUG_DEVELOPER = 32767
 
 def _off(value: str | None) -> bool:
     return value in (None, "", "0")
+
+
+def _page_of(name: str, scan: ScanContext) -> str | None:
+    """The admin settings section that shows core setting ``name`` on the site's branch."""
+    page = declared(None, name, scan.site.version.label)
+    return page.section if page else None
 
 
 def _shown(value: str | None) -> str:
@@ -110,10 +117,10 @@ designer_mode_off = setting_check(
     fix=SettingFix("themedesignermode", "0"),
     doc="Designer mode disables caching, so any visitor can exhaust the server (availability).",
     remediation_for=lambda scan: (
-        None
-        if scan.site.version.at_least("4.4")
-        # The setting moved to "Advanced theme settings" in Moodle 4.4.
-        else f"{APPEARANCE} > Themes > Theme settings > Theme designer mode: off."
+        # Before 4.4 the setting sat on "Theme settings" (setting_versions.yaml).
+        f"{APPEARANCE} > Themes > Theme settings > Theme designer mode: off."
+        if _page_of("themedesignermode", scan) == "themesettings"
+        else None
     ),
 )
 
@@ -367,7 +374,7 @@ def antivirus_scanning_enabled(scan: ScanContext) -> Iterator[Result]:
 def cookies_http_only(scan: ScanContext) -> Iterator[Result]:
     """A session cookie readable by JavaScript turns any XSS into a session theft."""
     version = scan.site.version
-    if version.at_least("4.3"):
+    if declared(None, "cookiehttponly", version.label) is None:
         # Moodle 4.3 removed the setting: session cookies are always HttpOnly.
         yield Result.passed(
             f"{version.describe()} always sends session cookies HttpOnly (the cookiehttponly"

@@ -24,6 +24,7 @@ from moodle_soc.models.run import (
 )
 from moodle_soc.results import Result, Status
 from moodle_soc.site.db import MissingTableError
+from moodle_soc.site.defaults import declared, tracked_settings
 from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.site.state import build_site_state
 
@@ -91,7 +92,8 @@ def run_scan(
     site, policy = scan.site, scan.policy
     catalogue = catalogue or load_catalogue()
     specs = list(checks) if checks is not None else list(all_checks())
-    site.version  # noqa: B018 - fail fast on a non-Moodle or too old site before any check
+    # Fails fast on a non-Moodle or too old site before any check.
+    branch = site.version.label
     exceptions = scan.on_record.exceptions if scan.on_record is not None else ()
     summaries: list[CheckSummary] = []
     populations: dict[str, bytes] = {}
@@ -122,8 +124,8 @@ def run_scan(
                 observed=dict(result.observed),
                 moodle_check=spec.moodle_check,
                 criteria=criteria,
-                remediation=result.remediation or spec.remediation,
-                fix_command=_fix_command(spec.fix_command, result),
+                remediation=_remediation(spec, result, branch),
+                fix_command=_fix_command(spec, result, branch),
             )
             if exceptions:
                 finding = apply_exceptions([finding], exceptions, site.audit_time)[0]
@@ -195,11 +197,28 @@ def _incomplete(site: MoodleSite) -> Incomplete | None:
     )
 
 
-def _fix_command(declared: str | None, result: Result) -> str | None:
+def _fix_command(spec: CheckSpec, result: Result, branch: str) -> str | None:
     """The command that fixes a failure: the result's own when the site decides it ("" for
-    none that applies), else the check's."""
+    none that applies), else the check's, if the site's branch has that setting at all."""
     if result.status is not Status.FAIL:
         return None
     if result.fix_command is not None:
         return result.fix_command or None
-    return declared
+    if spec.fix is None:
+        return None
+    tracked = (spec.fix.plugin or "core", spec.fix.name) in tracked_settings()
+    if tracked and declared(spec.fix.plugin, spec.fix.name, branch) is None:
+        return None  # the branch has no such setting: cfg.php would only add a dead row
+    return spec.fix.command
+
+
+def _remediation(spec: CheckSpec, result: Result, branch: str) -> str:
+    """The remediation, and for a failed setting the admin page that shows it on this branch
+    (pages move between releases: designer mode left "Theme settings" in 4.4)."""
+    text = result.remediation or spec.remediation
+    if result.status is not Status.FAIL or spec.fix is None:
+        return text
+    page = declared(spec.fix.plugin, spec.fix.name, branch)
+    if page is None or page.admin_path in text:
+        return text
+    return f"{text} On Moodle {branch} the setting is on {page.admin_path}."

@@ -7,12 +7,20 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from moodle_soc.checks.registry import check
+from moodle_soc.data.webservice_functions import FunctionType, function_types
 from moodle_soc.results import Result, Severity
+from moodle_soc.site.roles import (
+    RISK_CONFIG,
+    RISK_DATALOSS,
+    RISK_MANAGETRUST,
+    RISK_PERSONAL,
+    risk_names,
+)
 
 if TYPE_CHECKING:
     from moodle_soc.checks.context import ScanContext
     from moodle_soc.site.moodle import MoodleSite
-    from moodle_soc.site.webservices import ServiceRecord, TokenRecord
+    from moodle_soc.site.webservices import ServiceFunction, ServiceRecord, TokenRecord
 
 TOKENS_PAGE = "Site administration > Server > Web services > Manage tokens"
 
@@ -349,4 +357,153 @@ def services_file_transfer_limited(scan: ScanContext) -> Iterator[Result]:
         yield Result.passed(
             "No external service other than the mobile app's is enabled.",
             observed={"services": 0},
+        )
+
+
+#: Risks that make a function worth an approval when a token can call it: it can change the
+#: site's configuration or trust, destroy data, or read personal data (RISK_XSS and RISK_SPAM
+#: alone are left to the role checks).
+FUNCTION_RISKS = RISK_CONFIG | RISK_MANAGETRUST | RISK_DATALOSS | RISK_PERSONAL
+#: Risks that make even a read function "admin" power.
+ADMIN_RISKS = RISK_CONFIG | RISK_MANAGETRUST | RISK_DATALOSS
+
+
+def _functions_page(service: ServiceRecord) -> str:
+    return f"{SERVICES_PAGE} > Functions (admin/webservice/service_functions.php?id={service.id})"
+
+
+def _reach(tokens: list[TokenRecord], service: ServiceRecord, admins: set[int]) -> list[str]:
+    """Why the tokens reaching a service make it reachable by more than the integration."""
+    wide = []
+    if not service.restrictedusers:
+        wide.append("the service is open to all users")
+    loose = [t.id for t in tokens if not t.iprestriction]
+    if loose:
+        wide.append(f"token(s) {', '.join(map(str, loose))} work from any IP address")
+    owned = [t.id for t in tokens if t.userid in admins]
+    if owned:
+        wide.append(f"token(s) {', '.join(map(str, owned))} act as a site administrator")
+    return wide
+
+
+def _judged(function: ServiceFunction, kind: str | None) -> str:
+    """'write function' / 'read function' / 'function of unknown type', with its risks."""
+    what = f"{kind} function" if kind else "function of unknown type (not in the shipped data)"
+    risks = risk_names(function.risks & FUNCTION_RISKS)
+    return f"{what}{' declaring ' + ', '.join(risks) if risks else ''}"
+
+
+@check(
+    "webservices.token_functions_approved",
+    severity=Severity.HIGH,
+    title="Write and risky functions reachable by tokens are approved",
+    remediation=(
+        f"{SERVICES_PAGE} > Functions (the admin page admin/webservice/service_functions.php?id="
+        "<service id>): remove each function the integration does not need; approve the rest in"
+        " moodle-soc.yaml (policy.approved_ws_functions, '<service>:<function>'), and keep the"
+        " service limited to authorised users and its tokens bound to the integration's IP"
+        " addresses."
+    ),
+)
+def token_functions_approved(scan: ScanContext) -> Iterator[Result]:
+    """A token calls its service's functions with its owner's rights: a write function, or one
+    declaring configuration, trust, data-loss or personal-data risk, is a standing remote change
+    or export path that somebody must have approved (read-only functions are counted, not
+    listed)."""
+    services = _custom_services(scan)
+    if services is None:
+        yield _services_off(scan)
+        return
+    tokens, _, _ = _live_tokens(scan.site)
+    reaching = {s.id: [t for t in tokens if t.serviceid == s.id] for s in services}
+    reachable = [s for s in services if reaching[s.id]]
+    if not reachable:
+        yield Result.passed(
+            f"No live permanent token reaches an enabled external service other than the mobile"
+            f" app's ({len(services)} such service(s) enabled).",
+            observed={"services": [s.id for s in services], "tokens": len(tokens)},
+        )
+        return
+    types = function_types()
+    admins = set(scan.site.site_admin_ids)
+    approved = scan.policy.approved_ws_functions
+    listed = {
+        s.id: [f for f in scan.site.webservices.service_functions() if f.serviceid == s.id]
+        for s in reachable
+    }
+    for service in reachable:
+        yield from _service_functions(scan, service, reaching[service.id], listed[service.id],
+                                      types, admins, approved)  # fmt: skip
+
+
+def _service_functions(
+    scan: ScanContext,
+    service: ServiceRecord,
+    tokens: list[TokenRecord],
+    functions: list[ServiceFunction],
+    types: dict[str, FunctionType],
+    admins: set[int],
+    approved: tuple[str, ...] | None,
+) -> Iterator[Result]:
+    wide = _reach(tokens, service, admins)
+    token_ids = [t.id for t in tokens]
+    by = f"reached by token(s) {', '.join(map(str, token_ids))}"
+    quiet: dict[str, list[str]] = {"read": [], "unknown type": [], "not installed": []}
+    for function in functions:
+        kind = types.get(function.name)
+        if function.component is None:
+            quiet["not installed"].append(function.name)  # Moodle cannot call it
+            continue
+        if kind != "write" and not function.risks & FUNCTION_RISKS:
+            quiet["read" if kind else "unknown type"].append(function.name)
+            continue
+        label = (
+            f"{_service_label(service)} {by}, lists {function.name}, a {_judged(function, kind)}"
+        )
+        seen = _service_observed(service) | {
+            "function": function.name,
+            "component": function.component,
+            "type": kind,
+            "capabilities": list(function.capabilities),
+            "risks": risk_names(function.risks),
+            "tokens": token_ids,
+            "functions_page": f"admin/webservice/service_functions.php?id={service.id}",
+        }
+        # A read function whose only flagged risk is personal data exposes data; writes and
+        # admin risks change the site.
+        severity = Severity.MEDIUM if kind == "read" and not function.risks & ADMIN_RISKS else None
+        keys = {f"{service.shortname}:{function.name}", f"{service.id}:{function.name}"}
+        if approved is not None:
+            ok = bool(keys & set(approved))
+            yield Result.pass_if(
+                ok,
+                f"{label}; it {'is' if ok else 'is not'} in the approved list.",
+                resource=f"service:{service.id}:{function.name}",
+                observed=seen,
+                severity=None if ok else severity,
+            )
+        elif wide:
+            yield Result.failed(
+                f"{label}, and {'; '.join(wide)}.",
+                resource=f"service:{service.id}:{function.name}",
+                observed=seen | {"exposure": wide},
+                severity=severity,
+            )
+        else:
+            yield Result.manual(
+                f"{label}; its tokens are bound to IP addresses and the service to authorised"
+                " users, so only an approval decides: confirm it or list it in moodle-soc.yaml"
+                " (policy.approved_ws_functions).",
+                resource=f"service:{service.id}:{function.name}",
+                observed=seen,
+            )
+    if any(quiet.values()):
+        counts = ", ".join(f"{len(names)} {what}" for what, names in quiet.items() if names)
+        yield Result.passed(
+            f"{_service_label(service)} {by}, also lists functions that declare no"
+            f" configuration, trust, data-loss or personal-data risk and are not known to write"
+            f" ({counts}).",
+            resource=f"service:{service.id}",
+            observed={"id": service.id, "tokens": token_ids}
+            | {what.replace(" ", "_"): names for what, names in quiet.items()},
         )

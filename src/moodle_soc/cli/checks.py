@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from moodle_soc.cli.common import fail
+from moodle_soc.cli.common import check_format, fail
 from moodle_soc.cli.frameworks import FrameworkOption
 from moodle_soc.cli.options import SettingsOption
 from moodle_soc.errors import MoodleSocError, UsageError
@@ -32,8 +32,7 @@ def checks_list(
     from moodle_soc.checks.registry import all_checks
     from moodle_soc.frameworks import load_catalogue
 
-    if fmt not in ("table", "json", "markdown"):
-        fail(UsageError(f"--format {fmt!r} is not one of table, json, markdown."))
+    check_format(fmt, ("table", "json", "markdown"))  # a UsageError ends through the root group
     if framework:
         _list_by_framework(fmt, framework)
         return

@@ -88,11 +88,22 @@ def parse_day(value: str, option: str) -> date:
         raise UsageError(f"{option} {value!r} is not a date such as 2026-01-31.") from None
 
 
-def check_format(value: str, allowed: tuple[str, ...]) -> str:
-    """``--format`` must name one of ``allowed``: checked before anything is opened."""
+def check_format(value: str, allowed: tuple[str, ...], option: str = "--format") -> str:
+    """``--format`` (or ``option``) must name one of ``allowed``: checked first thing, before
+    anything is opened, with a suggestion for a near miss."""
     if value not in allowed:
-        raise UsageError(f"--format {value!r} is not one of {', '.join(allowed)}.")
+        problem = f"{option} {value!r} is not one of {', '.join(allowed)}"
+        suggestion = did_you_mean(value, allowed)
+        raise UsageError(f"{problem}; {suggestion}" if suggestion else f"{problem}.")
     return value
+
+
+def did_you_mean(wanted: str, known: Sequence[str]) -> str:
+    """``did you mean 'json'?`` for a near miss of one of ``known`` (else "")."""
+    import difflib
+
+    close = difflib.get_close_matches(wanted.lower(), list(known), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
 
 
 def period_days(

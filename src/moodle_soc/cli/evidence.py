@@ -66,8 +66,7 @@ def list_records(
         if kind is not None and RecordKind.known(kind) is None:
             known = ", ".join(k.value for k in RecordKind)
             raise UsageError(f"--kind {kind!r} is not a record kind ({known}).")
-        if fmt not in ("table", "json"):
-            raise UsageError(f"--format {fmt!r} is not one of table, json.")
+        check_format(fmt, ("table", "json"))
         first, last = period_days(period, from_, to, required=False)
         start = datetime.combine(first, datetime.min.time(), UTC) if first else None
         end = datetime.combine(last, datetime.max.time(), UTC) if last else None

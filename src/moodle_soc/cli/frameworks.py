@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from moodle_soc.cli.common import fail, open_store, stderr, write_text
+from moodle_soc.cli.common import check_format, fail, open_store, stderr, write_text
 from moodle_soc.cli.options import SiteOption, StoreOption
 from moodle_soc.errors import MoodleSocError, UsageError
 from moodle_soc.safety import terminal_markup, terminal_safe
@@ -60,8 +60,7 @@ def frameworks_list(
 
     from moodle_soc.api.frameworks import list_frameworks
 
-    if fmt not in ("table", "json"):
-        fail(UsageError(f"--format {fmt!r} is not one of table, json."))
+    check_format(fmt, ("table", "json"))  # a UsageError ends through the root group
     rows = [_coverage_row(framework) for framework in list_frameworks()]
     if fmt == "json":
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -91,8 +90,7 @@ def frameworks_show(
 
     from moodle_soc.api.frameworks import load_framework
 
-    if fmt not in ("table", "json"):
-        fail(UsageError(f"--format {fmt!r} is not one of table, json."))
+    check_format(fmt, ("table", "json"))  # a UsageError ends through the root group
     try:
         loaded = load_framework(framework)
     except MoodleSocError as error:

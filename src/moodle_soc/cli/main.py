@@ -91,7 +91,21 @@ def _usage_error(exc: Exception) -> int:
     """``moodle-soc: error: No such option: --sotre (Possible options: --store); see
     'moodle-soc scan --help'.``: Click's own did-you-mean, on one line, exit code 2."""
     message = one_line(_message(exc)).replace("Value error, ", "").rstrip(".")
+    message += _suggest_choice(message)
     context = getattr(exc, "ctx", None)
     where = getattr(context, "command_path", None) or "moodle-soc"
     joined = f"{message} See" if message.endswith("?") else f"{message}; see"
     return _exit(f"{joined} '{where} --help'.", ExitCode.USAGE)
+
+
+def _suggest_choice(message: str) -> str:
+    """``; did you mean 'json'?`` after Click's "'jsn' is not one of 'terminal', 'json'"."""
+    import re
+
+    from moodle_soc.cli.common import did_you_mean
+
+    found = re.search(r"'([^']*)' is not one of ((?:'[^']*'(?:, )?)+)$", message)
+    if found is None:
+        return ""
+    suggestion = did_you_mean(found[1], re.findall(r"'([^']*)'", found[2]))
+    return f"; {suggestion}" if suggestion else ""

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from moodle_soc.cli.common import fail, max_recording_delay, open_store, required_period
+from moodle_soc.cli.common import (
+    check_format,
+    fail,
+    max_recording_delay,
+    open_store,
+    required_period,
+)
 from moodle_soc.cli.frameworks import FrameworkOption, print_framework_periods
 from moodle_soc.cli.options import (
     AskPasswordOption,
@@ -34,7 +40,7 @@ from moodle_soc.cli.options import (
     ToDayOption,
     WwwrootOption,
 )
-from moodle_soc.errors import BadInputError, MoodleSocError, UsageError
+from moodle_soc.errors import BadInputError, MoodleSocError
 from moodle_soc.safety import neutralize_formula, terminal_markup
 
 if TYPE_CHECKING:
@@ -54,12 +60,6 @@ _LETTER = {
     "unknown": "[dim]?[/]",
     "reconstructed": "[yellow]r[/]",
 }
-
-
-def _choice(value: str, option: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise UsageError(f"{option} {value!r} is not one of {', '.join(allowed)}.")
-    return value
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -96,7 +96,7 @@ def report(
     from moodle_soc.reports.period import render_period_html
 
     try:
-        _choice(fmt, "--format", ("terminal", "json", "html"))
+        check_format(fmt, ("terminal", "json", "html"))
         start, end = required_period(period, from_, to)
         delay = max_recording_delay(settings)
         frameworks = load_frameworks(framework or ())
@@ -253,11 +253,11 @@ def populations_command(
     from moodle_soc.evidence.store.runs import site_ref_for_site
 
     try:
-        _choice(fmt, "--format", ("table", "json", "csv"))
+        check_format(fmt, ("table", "json", "csv"))
         start, end = required_period(period, from_, to)
         names = population or list(POPULATIONS)
         for name in names:
-            _choice(name, "--population", tuple(POPULATIONS))
+            check_format(name, tuple(POPULATIONS), "--population")
         with open_site(db, config, prefix, ask_password, parse_as_of(as_of), wwwroot) as site:
             built = _build(site, names, (start, end), burst_threshold, quiet)
             ref = site_ref_for_site(site)
@@ -361,7 +361,7 @@ def sample_command(
     from moodle_soc.evidence.store.store import StoreError
 
     try:
-        _choice(fmt, "--format", ("table", "json", "csv"))
+        check_format(fmt, ("table", "json", "csv"))
         with open_store(store, sign_key) as evidence:
             record = evidence.get(population_record)
             payload = evidence.payload(record)

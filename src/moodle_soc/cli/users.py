@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from moodle_soc.cli.common import fail, open_store, parse_day
+from moodle_soc.cli.common import check_format, fail, open_store, parse_day
 from moodle_soc.cli.options import StoreOption
 from moodle_soc.errors import MoodleSocError, UsageError
 from moodle_soc.safety import terminal_safe
@@ -105,8 +105,7 @@ def list_command(
     from moodle_soc.api.users import list_dashboard_users
 
     try:
-        if fmt not in ("table", "json"):
-            raise UsageError(f"--format {fmt!r} must be table or json.")
+        check_format(fmt, ("table", "json"))
         with open_store(store) as evidence:
             users = [_describe(u) for u in list_dashboard_users(evidence)]
     except MoodleSocError as error:

@@ -381,7 +381,8 @@ class QueryFailedError(MoodleSocError):
 CORE_TABLES = frozenset(
     {
         "backup_courses", "capabilities", "config", "config_log", "config_plugins", "context",
-        "course", "enrol", "external_services", "external_services_functions",
+        "course", "enrol", "external_functions", "external_services",
+        "external_services_functions",
         "external_tokens", "logstore_standard_log", "role", "role_assignments",
         "role_capabilities", "sessions", "task_adhoc", "task_log",
         "task_scheduled", "upgrade_log", "user", "user_enrolments", "user_preferences",

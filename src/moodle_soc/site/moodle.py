@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from moodle_soc.errors import NotMoodleError
 from moodle_soc.safety import scrub_secret
 from moodle_soc.site.db import Database
+from moodle_soc.site.defaults import defaults_for
 from moodle_soc.site.phpconfig import PhpConfig
 from moodle_soc.site.secrets import mask
 from moodle_soc.site.settings import Settings
@@ -159,7 +160,12 @@ class MoodleSite:
                 "settings: config_plugins table",
             )
         }
-        return Settings(core=core, plugins=plugins, config_php=self.config_php)
+        return Settings(
+            core=core,
+            plugins=plugins,
+            config_php=self.config_php,
+            defaults=defaults_for(self.version.label),
+        )
 
     @cached_property
     def identity(self) -> SiteIdentity:

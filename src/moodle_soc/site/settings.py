@@ -2,7 +2,8 @@
 
 config.php beats the ``config`` table for core settings; ``$CFG->forced_plugin_settings``
 beats ``config_plugins`` for plugin settings; a missing row falls back to the install
-default (``site/defaults.py``). Values keep Moodle's storage form: strings, ``'1'``/``'0'``.
+default of the site's branch (``site/defaults.py``). Values keep Moodle's storage form:
+strings, ``'1'``/``'0'``.
 Secret settings are masked when loaded, so no secret value leaves this module.
 """
 
@@ -40,6 +41,8 @@ class Settings:
     config_php: PhpConfig | None = None
     #: (plugin, name) of every setting read so far: a stored run keeps them as observed state.
     reads: set[tuple[str, str]] = field(default_factory=set, compare=False, repr=False)
+    #: Install defaults of the site's own branch (``defaults_for``); the newest branch's if unset.
+    defaults: Mapping[tuple[str, str], str] = field(default_factory=lambda: DEFAULTS)
 
     def _forced(self, name: str, plugin: str | None) -> tuple[bool, Any]:
         cfg = self.config_php
@@ -63,7 +66,7 @@ class Settings:
             return "database"
         if plugin not in (None, CORE) and (plugin or "", name) in self.plugins:
             return "database"
-        return "Moodle default" if (plugin or CORE, name) in DEFAULTS else "not set"
+        return "Moodle default" if (plugin or CORE, name) in self.defaults else "not set"
 
     def get(self, name: str, plugin: str | None = None) -> str | None:
         self.reads.add((plugin or CORE, name))
@@ -81,7 +84,7 @@ class Settings:
                 return self.core[name]
         elif (plugin or "", name) in self.plugins:
             return self.plugins[(plugin or "", name)]
-        return DEFAULTS.get((plugin or CORE, name))
+        return self.defaults.get((plugin or CORE, name))
 
     def is_set(self, name: str, plugin: str | None = None) -> bool:
         return self.source(name, plugin) != "not set"

@@ -14,7 +14,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from moodle_soc.models.state import HASHED, ObservedSetting, SiteState
-from moodle_soc.site.defaults import DEFAULTS
+from moodle_soc.site.defaults import declared, tracked_settings
 from moodle_soc.site.phpconfig import Unknown
 from moodle_soc.site.secrets import is_secret_setting, mask
 from moodle_soc.site.settings import UndecidableSettingError, moodle_string
@@ -65,7 +65,9 @@ def _setting(site: MoodleSite, plugin: str, name: str) -> ObservedSetting:
 def build_site_state(site: MoodleSite) -> SiteState:
     """What the scan saw of ``site`` (read after the checks, so their reads are included)."""
     version = site.version
-    read = set(site.settings.reads) | set(DEFAULTS)
+    # The settings the branch declares, so the state does not depend on which checks ran.
+    on_branch = {(p, n) for p, n in tracked_settings() if declared(p, n, version.label)}
+    read = set(site.settings.reads) | on_branch
     settings = tuple(_setting(site, plugin, name) for plugin, name in sorted(read))
     config = site.config_php
     salt = site.settings.get("siteidentifier") or site.db.display_url

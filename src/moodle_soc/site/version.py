@@ -38,7 +38,6 @@ FEATURES: dict[str, int] = {
     "token_names": 2023100900,
     "sha512_passwords": 2023100900,
     "long_running_task_check": 2023100900,
-    "cookiehttponly_default_on": 2024100700,
 }
 
 

@@ -39,6 +39,7 @@ class TokenRecord:
     lastaccess: int | None
     creatorid: int | None
     name: str | None = None
+    serviceid: int | None = None
 
     @property
     def embedded(self) -> bool:
@@ -78,6 +79,23 @@ class TokenRecord:
 
 
 @dataclass(frozen=True)
+class ServiceFunction:
+    """A function an external service lists, with what ``external_functions`` declares for it.
+
+    ``component`` is None when the function is listed but no longer installed (Moodle cannot
+    call it). ``risks`` ORs the ``riskbitmask`` of every declared capability the site knows;
+    ``unknown_capabilities`` are declared names the ``capabilities`` table does not hold.
+    """
+
+    serviceid: int
+    name: str
+    component: str | None
+    capabilities: tuple[str, ...]
+    risks: int
+    unknown_capabilities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ServiceRecord:
     id: int
     name: str
@@ -99,6 +117,7 @@ class WebServices:
         self._db = site.db
         self._tokens: list[TokenRecord] | None = None
         self._services: list[ServiceRecord] | None = None
+        self._functions: list[ServiceFunction] | None = None
 
     @property
     def has_tokens(self) -> bool:
@@ -137,6 +156,7 @@ class WebServices:
                 tokens.c.lastaccess,
                 tokens.c.creatorid,
                 name.label("name"),
+                tokens.c.externalserviceid,
             )
             .select_from(
                 tokens.outerjoin(users, users.c.id == tokens.c.userid).outerjoin(
@@ -163,6 +183,7 @@ class WebServices:
                 lastaccess=_int_or_none(row["lastaccess"]),
                 creatorid=_int_or_none(row["creatorid"]),
                 name=row["name"] or None,
+                serviceid=_int_or_none(row["externalserviceid"]),
             )
             for row in rows
         ]
@@ -203,3 +224,61 @@ class WebServices:
             )
             for row in rows
         ]
+
+    def service_functions(self) -> list[ServiceFunction]:
+        """The functions of every enabled service, ordered by service and name (read once)."""
+        if self._functions is None:
+            self._functions = self._read_service_functions()
+        return list(self._functions)
+
+    def _capability_risks(self) -> dict[str, int]:
+        caps = self._db.table("capabilities")
+        rows = self._db.fetch_all(
+            sa.select(caps.c.name, caps.c.riskbitmask),
+            "webservices: risk bits of every capability (to judge service functions)",
+        )
+        return {str(row["name"]): int(row["riskbitmask"] or 0) for row in rows}
+
+    def _read_service_functions(self) -> list[ServiceFunction]:
+        db = self._db
+        links = db.table("external_services_functions")
+        functions = db.table("external_functions")
+        services = db.table("external_services")
+        rows = db.fetch_all(
+            sa.select(
+                links.c.externalserviceid,
+                links.c.functionname,
+                functions.c.component,
+                functions.c.capabilities,
+            )
+            .select_from(
+                links.join(services, services.c.id == links.c.externalserviceid).outerjoin(
+                    functions, functions.c.name == links.c.functionname
+                )
+            )
+            .where(services.c.enabled == 1)
+            .order_by(links.c.externalserviceid, links.c.functionname),
+            "webservices: functions of enabled services, with their declared capabilities",
+        )
+        risks = self._capability_risks()
+        found = []
+        for row in rows:
+            # Moodle stores the declared capabilities as one comma-separated string; a plugin
+            # that declared an array leaves the literal "Array" (seen on a 4.1 site).
+            declared = tuple(
+                c.strip() for c in str(row["capabilities"] or "").split(",") if c.strip()
+            )
+            mask = 0
+            for capability in declared:
+                mask |= risks.get(capability, 0)
+            found.append(
+                ServiceFunction(
+                    serviceid=int(row["externalserviceid"]),
+                    name=str(row["functionname"]),
+                    component=row["component"] if row["component"] is not None else None,
+                    capabilities=declared,
+                    risks=mask,
+                    unknown_capabilities=tuple(c for c in declared if c not in risks),
+                )
+            )
+        return found

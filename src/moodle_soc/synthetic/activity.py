@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .events import EventFields, OtherFormat, event_row
 from .fakes import BASE32, fake_secret, token_hex
+from .install import EXTERNAL_FUNCTIONS
 from .schema import release_tuple
 from .store import RowStore
 
@@ -45,9 +46,25 @@ class ActivityRecords(RowStore):
             row.update(enabled=enabled, restrictedusers=restrictedusers)
             serviceid = int(row["id"])
         for function in functions:
+            self.external_function(function)
             self.add("external_services_functions",
                      {"externalserviceid": serviceid, "functionname": function})  # fmt: skip
         return serviceid
+
+    def external_function(
+        self, name: str, component: str | None = None, capabilities: str | None = None
+    ) -> int:
+        """The function's external_functions row (created once; a real install has one for every
+        installed function). Known names take their real component and capabilities."""
+        row = self.find("external_functions", name)
+        if row is not None:
+            return int(row["id"])
+        known = EXTERNAL_FUNCTIONS.get(name, (name.split("_")[0], ""))
+        new = {"name": name, "classname": "", "methodname": "", "classpath": None,
+               "component": component or known[0],
+               "capabilities": known[1] if capabilities is None else capabilities,
+               "services": None}  # fmt: skip
+        return self.add("external_functions", new, key=(name,))
 
     def token(
         self,

@@ -8,8 +8,9 @@ It adds, to any Moodle 4.x/5.x schema (a restored fixture or the synthetic site)
 - courses with their contexts, in the first course category;
 - users (external ``ldap`` accounts, none a site administrator), a share of them recently used,
   some dormant, some never used; a share with a TOTP factor when ``tool_mfa`` exists;
-- role assignments: every user a student in ``courses_per_user`` courses, one in ``1/teachers``
-  an editing teacher in one course, one in ``1/managers`` a manager at category level;
+- role assignments: every user a student in ``courses_per_user`` courses and one in
+  ``1/extra_course`` in one more, one in ``1/teachers`` an editing teacher in one course, one in
+  ``1/managers`` a manager at category level (200,000 users: 525,100 assignments);
 - standard-log rows spread evenly over the last ``log_days`` days: course views, logins and
   failed logins by the new users, and a few "log in as" sessions by the first administrator.
 
@@ -38,6 +39,7 @@ class Growth:
     courses: int = 2_000
     log_rows: int = 10_000_000
     courses_per_user: int = 2
+    extra_course: int = 2  # one user in 2 is a student in one more course
     teachers: int = 8  # one user in 8 is also an editing teacher in one course
     managers: int = 2_000  # one user in 2,000 is a manager at category level
     log_days: int = 365
@@ -179,12 +181,13 @@ def grow(
             for rid, name in conn.execute(sa.text(f"SELECT id, shortname FROM {p}role"))
         }
         assigned = 0
-        for k in range(growth.courses_per_user):
+        for k in range(growth.courses_per_user + 1):  # the last course: one user in extra_course
+            some = f" WHERE g % {growth.extra_course} = 0" if k == growth.courses_per_user else ""
             assigned += _exec(
                 conn,
                 f"INSERT INTO {p}role_assignments (roleid, contextid, userid, timemodified,"
                 f" modifierid) SELECT {roles['student']}, {ctx0} + (g * 31 + {k * 17}) % {c},"
-                f" {user0} - 1 + g, {now - 300 * DAY}, 2 FROM {d.series(1, u)}",
+                f" {user0} - 1 + g, {now - 300 * DAY}, 2 FROM {d.series(1, u)}{some}",
             )
         assigned += _exec(
             conn,

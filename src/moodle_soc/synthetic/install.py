@@ -225,6 +225,26 @@ SCHEDULED_TASKS: tuple[tuple[str, str, str, str, str, str, str, int], ...] = (
 )  # fmt: skip
 
 #: Security defaults written by the installer (moodle-facts §2), for every release.
+#: external_functions rows of the functions the synthetic sites list in their services:
+#: (component, declared capabilities) as a real 5.1 install stores them.
+EXTERNAL_FUNCTIONS: dict[str, tuple[str, str]] = {
+    "core_course_get_courses": ("moodle", "moodle/course:view, moodle/course:update,"
+                                " moodle/course:viewhiddencourses"),
+    "core_enrol_get_enrolled_users": ("moodle", "moodle/user:viewdetails,"
+        " moodle/user:viewhiddendetails, moodle/course:useremail, moodle/user:update,"
+        " moodle/site:accessallgroups"),
+    "core_enrol_get_users_courses": ("moodle", "moodle/course:viewparticipants"),
+    "core_message_get_messages": ("moodle", ""),
+    "core_user_add_user_device": ("moodle", ""),
+    "core_user_create_users": ("moodle", "moodle/user:create"),
+    "core_user_get_users_by_field": ("moodle", "moodle/user:viewdetails,"
+        " moodle/user:viewhiddendetails, moodle/course:useremail, moodle/user:update"),
+    "core_webservice_get_site_info": ("moodle", ""),
+    "enrol_manual_enrol_users": ("enrol_manual", "enrol/manual:enrol"),
+    "tool_mobile_get_autologin_key": ("tool_mobile", ""),
+    "tool_mobile_get_config": ("tool_mobile", ""),
+}  # fmt: skip
+
 _CONFIG_DEFAULTS: dict[str, str] = {
     # §2.1 passwords, lockout, login
     "passwordpolicy": "1", "minpasswordlength": "8", "minpassworddigits": "1",

@@ -177,6 +177,10 @@ def moodle_metadata(prefix: str = "mdl_", release: str = "5.1") -> sa.MetaData:
       _str("component", 100, None, null=True), _int("timecreated", None),
       _int("timemodified", None, null=True), _str("shortname", 255, None, null=True),
       _small("downloadfiles"), _small("uploadfiles"), idx=(("u", "name"),))
+    t(md, p, "external_functions", _str("name", 200), _str("classname", 100),
+      _str("methodname", 100), _str("classpath", 255, None, null=True), _str("component", 100),
+      _str("capabilities", 255, None, null=True), _str("services", 1333, None, null=True),
+      idx=(("u", "name"),))
     t(md, p, "external_services_functions", _int("externalserviceid", None),
       _str("functionname", 200), idx=(("i", "externalserviceid"),))
     token_cols = [

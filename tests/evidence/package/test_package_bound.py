@@ -13,8 +13,9 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -26,6 +27,8 @@ from moodle_soc.evidence.store.attachments import attach_file
 from moodle_soc.evidence.store.runs import store_run
 from moodle_soc.evidence.store.store import EvidenceStore, open_store
 from moodle_soc.frameworks import builtin_framework
+from moodle_soc.models.logs import LogReviewSignOff
+from moodle_soc.models.records import RecordKind
 
 from ..conftest import store_run_live
 from .test_package import store_population
@@ -41,6 +44,18 @@ class World:
     site_key: str
     package: Package
     sample_seq: int
+
+
+def log_review(start: date, end: date) -> dict[str, Any]:
+    """A log review signed off for ``start``..``end``: one ending after the period is not in
+    the package, though the period report lists it."""
+    signed = LogReviewSignOff.model_validate(
+        {"site": "Acme", "wwwroot": None, "period": {"from": str(start), "to": str(end)},
+         "audit_time": datetime.combine(end, time(9), UTC), "reviewer": "sam",
+         "statement": "Reviewed.", "signed_at": datetime.combine(end, time(10), UTC),
+         "review_sha256": "ab" * 32, "figures": {"events": 12}, "review": {}}
+    )  # fmt: skip
+    return signed.payload()
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +79,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             effective_date=date(2026, 3, 3),
             collected_by="al",
         )
+        for first, last in (
+            (date(2026, 3, 1), date(2026, 3, 7)),
+            (date(2026, 3, 10), date(2026, 3, 20)),
+        ):
+            store.append(
+                site,
+                RecordKind.LOG_REVIEW,
+                log_review(first, last),
+                collected_at=datetime.combine(last, time(10), UTC),
+                effective_date=last,
+            )
         store_population(store, site)
         after = datetime(2026, 3, 15, 8, tzinfo=UTC)
         sample = {"seed": 42, "indices": [0], "rows": [{"userid": 7}]}
@@ -160,6 +186,14 @@ def later_first_seen(report: dict) -> None:
     report["findings"][0]["first_seen"] = "2026-03-04T09:00:00Z"
 
 
+def first_reviewer(report: dict) -> None:
+    report["log_reviews"][0]["reviewer"] = "someone else"
+
+
+def outside_record(report: dict) -> None:
+    report["log_reviews"][1]["record_hash"] = "0" * 64
+
+
 def test_an_untouched_package_verifies_and_lists_how_each_file_is_bound(world: World) -> None:
     report = verify_package(world.package.path)
     assert report.ok, report.problem
@@ -180,13 +214,13 @@ def test_an_untouched_package_verifies_and_lists_how_each_file_is_bound(world: W
     }
     assert {path for path, bound in how.items() if bound == "regenerated"} == regenerated
     assert {path for path, bound in how.items() if bound == "partly"} == {
+        "README.txt",
         "report/period-report.json",
         "report/period-report.html",
         "report/period-report.pdf",
         "controls/control-matrix.csv",
     }
     assert {path for path, bound in how.items() if bound == "not bound"} == {
-        "README.txt",
         "report/readiness-report.html",
         "report/readiness-report.pdf",
         "report/questionnaire-answers.csv",
@@ -232,6 +266,16 @@ EDITS = {
         json_edit(later_first_seen),
         "findings differs from the period report of the chained runs",
     ),
+    "period report log review": (
+        "report/period-report.json",
+        json_edit(first_reviewer),
+        "log_reviews differs from the period report of the chained runs",
+    ),
+    "period report log review outside": (
+        "report/period-report.json",
+        json_edit(outside_record),
+        "which the chain shows is not that log review: edited after export",
+    ),
     "period report html": (
         "report/period-report.html",
         text_edit("<h1>", "<h1>Edited "),
@@ -273,6 +317,12 @@ EDITS = {
         workbook_edit("A2", 70),
         "cell A2 differs from the workbook made again from record ",
     ),
+    "readme": (
+        "README.txt",
+        text_edit(" populations, ", " populations (all reviewed), "),
+        "differs from the file made again from the manifest, the chain and the control matrix"
+        " (line 9)",
+    ),
     "sample": (
         "samples/sample-{sample}.json",
         json_edit(lambda sample: sample.update(seed=43)),
@@ -300,8 +350,17 @@ def test_an_edit_the_records_do_not_decide_verifies_and_is_listed_as_not_bound(
     """The scope columns come from the scope decision, which the package does not hold."""
     scope = cell_edit(2, "scope_decision", lambda v: "Out of scope, honest.")
     assert edited(world, tmp_path, "controls/control-matrix.csv", scope) is None
-    readme = text_edit("Evidence package", "Evidence package (edited)")
-    assert edited(world, tmp_path, "README.txt", readme) is None
+
+    def outside_reviewer(report: dict) -> None:
+        report["log_reviews"][1]["reviewer"] = "someone else"
+
+    # A log review ending after the period is not in the package: the JSON is taken as it
+    # states it (only the HTML, rendered from the JSON, then differs).
+    stated = json_edit(outside_reviewer)
+    problem = edited(world, tmp_path, "report/period-report.json", stated)
+    assert problem is not None and problem.file == "report/period-report.html"
+    readiness = text_edit("</body>", "<p>Edited.</p></body>")
+    assert edited(world, tmp_path, "report/readiness-report.html", readiness) is None
 
 
 def test_a_package_claiming_another_version_lists_every_readable_file_as_not_bound(
@@ -338,3 +397,48 @@ def test_export_twice_gives_the_same_bytes_and_the_same_verification(
     first, second = verify_package(world.package.path), verify_package(again)
     assert first.ok and second.ok
     assert first.bindings == second.bindings
+
+
+def test_the_exporters_own_check_skips_only_printing_the_pdf_again(world: World) -> None:
+    """Exporting checks the package it wrote without printing the PDF a second time (it was
+    printed from the very HTML that check compares); verify-package always prints it."""
+    quick = verify_package(world.package.path, reprint=False)
+    full = verify_package(world.package.path)
+    assert quick.ok and full.ok
+    differ = [(a, b) for a, b in zip(quick.bindings, full.bindings, strict=True) if a != b]
+    assert [(a.path, a.bound, b.bound) for a, b in differ] == [
+        ("report/period-report.pdf", "not bound", "partly")
+    ]
+
+
+def test_a_package_made_before_the_period_report_json_binds_what_it_can(
+    world: World, tmp_path: Path
+) -> None:
+    """Without report/period-report.json the findings are still made again from the runs
+    (all but the history columns); what is drawn from the period report is not bound."""
+    from dataclasses import replace
+
+    older = replace(
+        world.package,
+        members=[m for m in world.package.members if m[0] != "report/period-report.json"],
+    )
+    files = {name: data for name, data, _ in older.members}
+    document = json.loads(files["manifest.json"])
+    document["files"] = [f for f in document["files"] if f["path"] in files]
+    assert reseal(older, files, document, tmp_path / "older.zip") is None
+    report = verify_package(tmp_path / "older.zip")
+    how = {b.path: (b.bound, b.how) for b in report.bindings}
+    assert how["findings/findings.csv"][0] == "partly"
+    assert "except first_seen and resolved_at" in how["findings/findings.csv"][1]
+    for path in ("report/period-report.html", "controls/control-matrix.csv", "README.txt"):
+        assert how[path] == (
+            "not bound",
+            "the package has no report/period-report.json (made before it was added) to"
+            " regenerate from",
+        )
+    assert how["frameworks/iso27001.json"][1].startswith("the framework mapping given at export")
+    edit = cell_edit(2, "status", lambda v: "pass" if v != "pass" else "fail")
+    files["findings/findings.csv"] = edit(files["findings/findings.csv"])
+    problem = reseal(older, files, document, tmp_path / "older-edited.zip")
+    assert problem is not None and problem.file == "findings/findings.csv"
+    assert problem.message.startswith("row 2 (status) differs")

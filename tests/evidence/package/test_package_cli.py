@@ -101,8 +101,8 @@ def test_an_exported_package_verifies(exported: Path, setup: Setup) -> None:
     assert done.stdout.startswith("OK: package.zip:")
     assert "2 records verified" in done.stdout and "not signed" not in done.stdout
     # Every file a forger could edit unnoticed without the key is named, with the reason.
-    assert "made again from its records and compared, 4 partly, 4 not bound" in done.stdout
-    assert "NOT BOUND: README.txt: a description of the package for people" in done.stdout
+    assert "made again from its records and compared, 5 partly, 3 not bound" in done.stdout
+    assert "NOT BOUND: report/readiness-report.pdf: built from the whole evidence" in done.stdout
     assert "PARTLY BOUND: controls/control-matrix.csv: " in done.stdout
     assert "the manifest signature covers it" in done.stdout
 

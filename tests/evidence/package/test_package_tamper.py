@@ -318,11 +318,23 @@ def test_hostile_values_in_a_resealed_package_are_problems_never_tracebacks(
         assert problem is None or (problem.file and problem.message), path
 
 
+def unsigned(files: dict[str, bytes], document: dict[str, Any]) -> None:
+    """Strip the manifest signatures, and the README's claim of them (verify-package makes
+    README.txt again from the manifest)."""
+    readme = files["README.txt"].decode()
+    for signature in document["signatures"]:
+        key = signature["key_id"]
+        readme = readme.replace(f"Manifest:    signed by {key}", "Manifest:    not signed")
+        readme = readme.replace(f"\nManifest signed by key {key}.", "")
+    files["README.txt"] = readme.encode()
+    document["signatures"] = []
+
+
 def edit_findings(package: Package, tmp_path: Path, edit: Callable[[str], str]) -> Any:
     """An attacker's edit of the findings CSV, with every hash recomputed and no signature."""
     files = {name: data for name, data, _ in package.members}
     document = json.loads(files["manifest.json"])
-    document["signatures"] = []
+    unsigned(files, document)
     files["findings/findings.csv"] = edit(files["findings/findings.csv"].decode()).encode()
     return reseal(package, files, document, tmp_path / "edited.zip")
 

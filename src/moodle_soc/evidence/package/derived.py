@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import zipfile
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
@@ -57,7 +58,7 @@ FINDING_HISTORY = ("first_seen", "resolved_at")
 SCOPE_COLUMNS = ("in_scope", "scope_decision")
 #: Why each readable file that is not made from the package's records cannot be compared.
 UNBOUND = {
-    "README.txt": "a description of the package for people; its figures repeat the manifest",
+    "README.txt": f"the package has no {MATRIX_CSV} to take the controls' score from",
     "report/readiness-report.html": "built from the whole evidence store as of the period's"
     " end (the latest run, scope, attachments and risk exceptions, also from before the"
     " period), which the package does not hold",
@@ -69,6 +70,7 @@ _DIFFERENT_VERSION = (
     "made by moodle-soc {made}; only the same version can make it again to compare (this is"
     " moodle-soc {this}): verify with moodle-soc {made}"
 )
+_MAPPING = "the framework mapping given at export (input, not evidence)"
 _NO_PERIOD_JSON = f"the package has no {PERIOD_JSON} (made before it was added) to regenerate from"
 
 
@@ -86,12 +88,17 @@ def check_derived(
     files: Mapping[str, bytes],
     headers: Mapping[int, dict[str, Any]],
     payloads: Mapping[int, Any],
+    *,
+    reprint: bool = True,
 ) -> list[Binding]:
     """Every file of the package with how it is bound; raise ``Tampered`` naming the first
     readable file that its records do not produce. ``headers`` and ``payloads`` are the
     verified headers and payloads of the included records (payload None for runs and
-    cleared records)."""
-    return _Regeneration(manifest, files, headers, payloads).run()
+    cleared records). Without ``reprint`` the PDF is not printed again (the exporter's own
+    check: it printed it from the very HTML just compared)."""
+    regeneration = _Regeneration(manifest, files, headers, payloads)
+    regeneration.reprint = reprint
+    return regeneration.run()
 
 
 class _Regeneration:
@@ -111,6 +118,7 @@ class _Regeneration:
         except ValueError:
             raise Tampered(MANIFEST, "its generated_at is not a time") from None
         self.bindings: dict[str, Binding] = {}
+        self.reprint = True
         made_by = manifest.tool.get("version", "unknown")
         self.other_version = (
             _DIFFERENT_VERSION.format(made=made_by, this=__version__)
@@ -126,6 +134,9 @@ class _Regeneration:
             self._findings(report)
             if report is not None:
                 self._rendered(report)
+                self._readme()
+            else:
+                self._without_report()
         for entry in self.manifest.files:
             if entry.path not in self.bindings:
                 reason = self.other_version or UNBOUND.get(entry.path) or _unknown(entry.path)
@@ -232,12 +243,13 @@ class _Regeneration:
         made = made.model_copy(
             update={
                 "unreadable_runs": [view.ref(tolerance) for view in cleared],
-                # Built from campaign and log-review records that can lie outside the period:
-                # taken as stated, and listed as not bound.
+                # Built from campaign records that can lie outside the period: as stated.
                 "access_reviews": stated.access_reviews,
-                "log_reviews": stated.log_reviews,
-                "logs_unreviewed": _unreviewed(stated, period.start, period.end),
             }
+        )
+        made = made.model_copy(update={"log_reviews": self._log_reviews(stated)})
+        made = made.model_copy(
+            update={"logs_unreviewed": _unreviewed(made, period.start, period.end)}
         )
         expected = period_json(made)
         if data != expected:
@@ -251,11 +263,59 @@ class _Regeneration:
         self.bind(
             PERIOD_JSON,
             "partly",
-            "regenerated from the chained runs and compared, under the recording tolerance it"
-            f" states ({tolerance} hours: check it is your policy's); its access_reviews and"
-            " log_reviews are taken as stated (their records can lie outside the period)",
+            "regenerated from the chained runs and log reviews and compared, under the"
+            f" recording tolerance it states ({tolerance} hours: check it is your policy's);"
+            " its access_reviews, and log_reviews whose record ends after the period, are"
+            " taken as stated (their records lie outside the package)",
         )
         return made
+
+    def _log_reviews(self, stated: PeriodReport) -> list[Any]:
+        """The signed-off log reviews overlapping the period: made again from the log-review
+        records the package holds; one it does not hold (signed off for days reaching past
+        the period) is taken as stated, unless the chain file shows that record is not it."""
+        from moodle_soc.models.logs import LogReviewSignOff
+        from moodle_soc.models.period import LogReviewSummary
+
+        period = self.manifest.period
+        held = {entry.seq for entry in self.manifest.records}
+        found = []
+        for entry in self._live((RecordKind.LOG_REVIEW,)):
+            try:
+                signed = LogReviewSignOff.model_validate(self.payloads.get(entry.seq))
+            except ValidationError:
+                raise Tampered(self._file(entry), "is not a log review sign-off") from None
+            if signed.period.end < period.start or signed.period.start > period.end:
+                continue
+            found.append(
+                LogReviewSummary(
+                    record_seq=entry.seq,
+                    record_hash=entry.record_hash,
+                    start=signed.period.start,
+                    end=signed.period.end,
+                    reviewer=signed.reviewer,
+                    signed_at=signed.signed_at,
+                    statement=signed.statement,
+                    review_sha256=signed.review_sha256,
+                    figures=signed.figures,
+                )
+            )
+        segment = {}
+        for raw in self.files.get(CHAIN, b"").splitlines():
+            line = json.loads(raw)
+            segment[line.get("seq")] = (line.get("record_hash"), line["header"].get("kind"))
+        for review in stated.log_reviews:
+            if review.record_seq in held:
+                continue  # made again above
+            seen = segment.get(review.record_seq)
+            if seen is not None and seen != (review.record_hash, RecordKind.LOG_REVIEW):
+                raise Tampered(
+                    PERIOD_JSON,
+                    f"log_reviews names record {review.record_seq}, which the chain shows is"
+                    " not that log review: edited after export",
+                )
+            found.append(review)
+        return sorted(found, key=lambda r: (r.start, r.signed_at, r.record_seq))
 
     def audit_run(self, entry: RecordEntry) -> AuditRun:
         """The chained run with its findings, from the populations it names by hash."""
@@ -348,13 +408,65 @@ class _Regeneration:
             self._same(PERIOD_HTML, html.encode(), f"{PERIOD_JSON} and the framework mappings")
             self.bind(PERIOD_HTML, "partly", f"rendered again from {PERIOD_JSON} (so bound as"
                       " far as it is) and compared")  # fmt: skip
-        if PERIOD_PDF in self.files:
+        if PERIOD_PDF in self.files and self.reprint:
             from moodle_soc.reports.pdf import html_to_pdf
 
             self._same(PERIOD_PDF, html_to_pdf(html), PERIOD_HTML)
             self.bind(PERIOD_PDF, "partly", f"printed again from {PERIOD_HTML} and compared")
+        elif PERIOD_PDF in self.files:
+            self.bind(PERIOD_PDF, "not bound", "not printed again in this check")
+
+    def _without_report(self) -> None:
+        """A package made before report/period-report.json was added: what is drawn from the
+        period report cannot be made again."""
+        for path in self.files:
+            if path in (PERIOD_HTML, PERIOD_PDF, MATRIX_CSV, "README.txt") or (
+                path.startswith("frameworks/") and path.endswith(".csv")
+            ):
+                self.bind(path, "not bound", _NO_PERIOD_JSON)
+            elif path.startswith("frameworks/") and path.endswith(".json"):
+                self.bind(path, "not bound", _MAPPING)
+
+    def _readme(self) -> None:
+        """README.txt: its figures come from the manifest (checked against the chain), the
+        chain file and the control matrix's score."""
+        from moodle_soc.evidence.package.readme import README, readme_bytes
+        from moodle_soc.evidence.package.tables import MATRIX_COLUMNS, Table, matrix_summary
+
+        if README not in self.files or MATRIX_CSV not in self.files:
+            return
+        inside = MATRIX_COLUMNS.index("in_scope")
+        rows: list[list[Any]] = [
+            [*row[:inside], row[inside] != "false", *row[inside + 1 :]]
+            for row in _rows(MATRIX_CSV, self.files[MATRIX_CSV])[1:]
+        ]
+        keys = [json.loads(line).get("key_id") for line in self.files[CHAIN].splitlines()]
+        manifest, site = self.manifest, self.manifest.site
+        expected = readme_bytes(
+            SiteRef(site.key, site.name, site.wwwroot),
+            manifest.period.start,
+            manifest.period.end,
+            self.moment,
+            Counter(entry.kind for entry in manifest.records),
+            matrix_summary(Table("Control matrix", MATRIX_COLUMNS, rows)),
+            manifest.chain.range_head,
+            manifest.chain.head_at_export,
+            [str(key) for key in keys if key],
+            sorted(signature.key_id for signature in manifest.signatures),
+        )
+        self._same(README, expected, "the manifest, the chain and the control matrix")
+        self.bind(
+            README,
+            "partly",
+            "made again from the manifest, the chain and the control matrix and compared; the"
+            " site's name and address (here and in every report) are the manifest's, the chain"
+            " holds only the site key",
+        )
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _file(self, entry: RecordEntry) -> str:
+        return entry.file or f"records/{entry.seq}.json"
 
     def _live(self, kinds: tuple[str, ...], *, cleared: bool = False) -> list[RecordEntry]:
         return [
@@ -394,14 +506,8 @@ def _mapping_reason(framework: Any) -> str:
     from moodle_soc.frameworks import builtin_frameworks
 
     if any(framework == known for known in builtin_frameworks()):
-        return (
-            "the framework mapping given at export (input, not evidence): the same as this"
-            f" version's built-in {framework.id}"
-        )
-    return (
-        "the framework mapping given at export (input, not evidence): check it is the one you"
-        " expect"
-    )
+        return f"{_MAPPING}: the same as this version's built-in {framework.id}"
+    return f"{_MAPPING}: check it is the one you expect"
 
 
 def _unknown(path: str) -> str:

@@ -10,11 +10,9 @@ ordered and timestamped deterministically, so the same evidence exports to the s
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from moodle_soc import __version__
 from moodle_soc.errors import BadInputError, UsageError
 from moodle_soc.evidence.package.archive import deflate, write_archive
 from moodle_soc.evidence.package.chain import chain_line
-from moodle_soc.evidence.package.content import Content, Progress, collect
+from moodle_soc.evidence.package.content import Progress, collect
 from moodle_soc.evidence.package.manifest import (
     CHAIN,
     FORMAT,
@@ -36,6 +34,7 @@ from moodle_soc.evidence.package.manifest import (
     signed_digest,
     sums_text,
 )
+from moodle_soc.evidence.package.readme import README, readme_bytes
 from moodle_soc.evidence.periods.populations import POPULATION_KINDS
 from moodle_soc.evidence.store.canonical import sha256_hex
 from moodle_soc.evidence.store.signing import Signer, public_pem
@@ -49,7 +48,6 @@ from moodle_soc.models.records import (
     StoredRecord,
 )
 
-README = "README.txt"
 _COMPRESSED = (".json", ".jsonl", ".csv", ".html", ".txt")  # PDF, XLSX, attachments: as is
 
 
@@ -160,7 +158,18 @@ def export_package(
     archive_time = (newest or datetime.combine(end, time.min, UTC)).astimezone(UTC)
     signers = {s.key_id: s for s in (signer, store.signer) if s is not None}
     head = chain[-1].record_hash if chain else GENESIS
-    readme = _readme(site, start, end, moment, content, segment, head, sorted(signers))
+    readme = readme_bytes(
+        site,
+        start,
+        end,
+        moment,
+        content.kinds,
+        content.summary,
+        segment[-1].record_hash if segment else None,
+        head,
+        [r.key_id for r in segment if r.key_id],
+        sorted(signers),
+    )
     files = {README: readme, **content.files}
     entries = [_file_entry(path, data) for path, data in files.items()]
     manifest: dict[str, Any] = {
@@ -267,7 +276,7 @@ def _write(
     partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
     try:
         write_archive(partial, members, moment, comment)
-        report = verify_package(partial)
+        report = verify_package(partial, reprint=False)  # the PDF was printed from this HTML
         if report.problem is not None:
             raise StoreError(f"The package failed its own verification: {report.problem}.")
         os.replace(partial, output)
@@ -275,55 +284,3 @@ def _write(
         raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
     finally:
         partial.unlink(missing_ok=True)
-
-
-def _readme(
-    site: SiteRef,
-    start: date,
-    end: date,
-    moment: datetime,
-    content: Content,
-    segment: list[StoredRecord],
-    head: str,
-    manifest_signers: list[str],
-) -> bytes:
-    kinds = content.kinds
-    main = (
-        RecordKind.RUN,
-        RecordKind.ATTACHMENT,
-        RecordKind.POPULATION,
-        RecordKind.CHANGE_POPULATION,
-        RecordKind.SAMPLE,
-    )
-    record_keys = sorted({r.key_id for r in segment if r.key_id})
-    lines = [f"Records signed by key {key}." for key in record_keys]
-    lines += [f"Manifest signed by key {key}." for key in manifest_signers]
-    template = resources.files("moodle_soc").joinpath(
-        "evidence/package/templates/package-README.txt"
-    )
-    text = template.read_text(encoding="utf-8").format(
-        site_name=_plain(site.name),
-        site_url=_plain(site.wwwroot or "no wwwroot"),
-        site_key=_plain(site.key),
-        start=start,
-        end=end,
-        generated_at=moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        tool_version=__version__,
-        records=len(content.records),
-        runs=kinds["run"],
-        attachments=kinds[RecordKind.ATTACHMENT],
-        populations=kinds[RecordKind.POPULATION] + kinds[RecordKind.CHANGE_POPULATION],
-        samples=kinds[RecordKind.SAMPLE],
-        other=len(content.records) - sum(kinds[k] for k in main),
-        range_head=segment[-1].record_hash if segment else "none (no evidence in the period)",
-        head_at_export=head,
-        controls=_plain(content.summary),
-        signed=f"signed by {', '.join(manifest_signers)}" if manifest_signers else "not signed",
-        key_lines="\n".join(lines) or "Nothing in this package is signed.",
-    )
-    return text.encode()
-
-
-def _plain(value: str) -> str:
-    """Site data is untrusted: no control characters in the auditor's README."""
-    return re.sub(r"[\x00-\x1f\x7f]", "?", value)

@@ -81,17 +81,20 @@ UNSIGNED_NOTE = (
 )
 
 
-def verify_package(path: Path) -> PackageVerifyReport:
-    """Verify the package at ``path``; ``report.problem`` names the first thing that differs."""
+def verify_package(path: Path, *, reprint: bool = True) -> PackageVerifyReport:
+    """Verify the package at ``path``; ``report.problem`` names the first thing that differs.
+
+    ``reprint=False`` (the exporter checking what it just wrote) skips printing the period
+    report's PDF again: the slowest step, and it proves only that printing is repeatable."""
     report = PackageVerifyReport(path=path)
     try:
-        _verify(path, report)
+        _verify(path, report, reprint)
     except Tampered as error:
         report.problem = PackageProblem(error.file, error.message)
     return report
 
 
-def _verify(path: Path, report: PackageVerifyReport) -> None:
+def _verify(path: Path, report: PackageVerifyReport, reprint: bool) -> None:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -116,7 +119,7 @@ def _verify(path: Path, report: PackageVerifyReport) -> None:
     chain = ChainCheck(manifest, {name: member.data for name, member in members.items()})
     chain.run()
     files = {name: member.data for name, member in members.items()}
-    report.bindings = check_derived(manifest, files, chain.headers, chain.payloads)
+    report.bindings = check_derived(manifest, files, chain.headers, chain.payloads, reprint=reprint)
     report.files = len(members)
     report.records, report.signed_records = len(manifest.records), chain.signed
     report.range_head, report.head_at_export = chain.range_head, manifest.chain.head_at_export
