@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from moodle_soc.models.frameworks import FrameworkScore
-from moodle_soc.models.run import AuditRun
+from moodle_soc.models.run import SCHEMA_VERSION, AuditRun
 
 
 def render_json(run: AuditRun, frameworks: Sequence[FrameworkScore] = ()) -> str:
@@ -29,6 +29,7 @@ def write_json(run: AuditRun, out: TextIO, frameworks: Sequence[FrameworkScore] 
     line, check by check) after ``checks``; with ``frameworks`` (``scan --framework``), a
     ``frameworks`` list of their scores at the end."""
     document: dict[str, Any] = run.model_dump(mode="json")
+    document["schema_version"] = SCHEMA_VERSION  # this shape, even for a run stored as 2.x
     if frameworks:
         document["frameworks"] = [score.model_dump(mode="json") for score in frameworks]
     keys: list[str] = []

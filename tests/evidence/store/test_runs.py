@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from moodle_soc.evidence.store.runs import diff_runs, load_run, site_ref_for, st
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.evidence.store.verify import verify_store
 from moodle_soc.models.run import AuditRun, Finding
+from moodle_soc.reports.json_report import render_json
 from moodle_soc.results import Severity, Status
 
 
@@ -148,6 +150,7 @@ def test_a_run_stored_in_schema_2_with_its_findings_inline_still_loads(
 
     assert loaded.schema_version == "2.1"
     assert loaded.findings == run.findings
+    assert json.loads(render_json(loaded))["schema_version"] == "3.0"  # written in today's shape
     assert loaded.summary == run.summary
     assert verify_store(store).ok
 
