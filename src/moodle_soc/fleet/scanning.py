@@ -125,7 +125,7 @@ def scan_fleet_site(
         record_seq=None if record is None else record.seq,
         record_hash=None if record is None else record.record_hash,
         stored=kept.appended,
-        failed=len(failed_findings),
+        failed=failed_findings,
         errors=errors,
         worst=worst.value if worst else None,
         moodle_label=run.site.moodle_label,
