@@ -24,6 +24,8 @@ and prints the ratio.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import resource
 import statistics
 import tempfile
@@ -39,6 +41,7 @@ from moodle_soc.site.connect import open_site, spec_from_url
 from moodle_soc.synthetic.acme import build_acme
 from moodle_soc.synthetic.grow import Growth, grow
 
+PROFILE = False  # --profile: where the re-run's time goes, by function
 URLS = {
     "postgresql": ("postgresql+psycopg://postgres@127.0.0.1:5432/{db}",
                    "postgresql://postgres@127.0.0.1:5432/{db}",
@@ -151,17 +154,30 @@ def _incremental(
                 )
             )
         with open_site(spec, audit_time=audit) as site:
+            profile = cProfile.Profile() if PROFILE else None
             started = time.perf_counter()
+            if profile is not None:
+                profile.enable()
             again = incremental_log_review(site, *period, store=store)
             rerun = time.perf_counter() - started
+            if profile is not None:
+                profile.disable()
+                pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
         with open_site(spec, audit_time=audit) as site:
             fresh = log_review(site, *period)
     same = again.review.model_dump(exclude={"queries"}) == fresh.model_dump(exclude={"queries"})
+    read = sum(q["rows"] for q in again.review.queries)
+    in_db = sum(q["duration_ms"] for q in again.review.queries) / 1000
     print(
         f"{kind}: incremental re-run after {append:,} new rows {rerun:.2f} s"
-        f" ({rerun / full:.0%} of the full review; grouped pass read {again.rows_read:,} rows;"
-        f" equal to a full run: {same}); peak RSS {_rss_mb():.0f} MB"
+        f" ({rerun / full:.1%} of the full review; grouped pass read {again.rows_read:,} rows,"
+        f" all queries {read:,} in {in_db:.2f} s; equal to a full run: {same});"
+        f" peak RSS {_rss_mb():.0f} MB"
     )
+    slowest = sorted(again.review.queries, key=lambda q: -q["duration_ms"])[:4]
+    for query in slowest:  # where the re-run's time goes
+        seconds, rows = query["duration_ms"] / 1000, query["rows"]
+        print(f"    {seconds:6.2f} s  {rows:>9,} rows  {query['purpose']}")
 
 
 def main() -> None:
@@ -170,7 +186,10 @@ def main() -> None:
     parser.add_argument("--servers", default="postgresql,mariadb")
     parser.add_argument("--repeat", type=int, default=3, help="runs per median")
     parser.add_argument("--append", type=int, default=100_000, help="rows for the re-run")
+    parser.add_argument("--profile", action="store_true", help="profile the re-run")
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile
     for kind in args.servers.split(","):
         measure(kind.strip(), args.log_rows, args.repeat, args.append)
 

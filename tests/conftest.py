@@ -77,7 +77,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # Set before pytest-xdist starts its workers, which inherit it: they share what is made
     # once per run (the integration suite's template databases).
     if _starts_the_run(config):
-        os.environ[RUN_ENV] = secrets.token_hex(4)
+        os.environ[RUN_ENV] = tag = secrets.token_hex(4)
+        from tests.integration.fixtures import claim_run, drop_abandoned_runs
+
+        claim_run(tag)
+        for problem in drop_abandoned_runs():
+            print(f"\ncleaning up an abandoned test run failed: {problem}", file=sys.stderr)
         # pytest-xdist would hand out the files with the most tests first; keep the order of
         # pytest_collection_modifyitems below (the slowest files first) instead.
         if hasattr(config.option, "loadscopereorder"):

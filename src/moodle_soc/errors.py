@@ -24,6 +24,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 7  # another input file (moodle-soc.yaml, a roster, a review file) is invalid
     EVIDENCE_INVALID = 8  # evidence verification found a changed, missing or unsigned record
     INTERRUPTED = 130  # stopped with Ctrl-C (128 + SIGINT, as shells report it)
+    BROKEN_PIPE = 141  # the reader of the output stopped early (128 + SIGPIPE); nothing printed
 
 
 class MoodleSocError(Exception):

@@ -5,7 +5,9 @@ and the README's table of exit codes is the enum's."""
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -250,3 +252,27 @@ def test_every_format_is_checked_first_with_a_suggestion(
     returned, _, err = _run((*command, "--format", near_miss, *args), capsys, monkeypatch)
     assert returned == ExitCode.USAGE and f"; did you mean '{formats[-1]}'?" in err, err
     assert list(tmp_path.iterdir()) == []  # nothing was written before the check
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("checks", "list", "--format", "json"), ("checks", "list"), ("frameworks", "list")],
+    ids=["echoed", "rich-table", "rich-framework-table"],
+)
+def test_a_reader_that_stops_early_ends_the_command_quietly(args: tuple[str, ...]) -> None:
+    """``moodle-soc … | head``: the reader closes the pipe before the command writes. The
+    command prints nothing (no "Broken pipe" error, no traceback) and exits 141, the shell's
+    code for SIGPIPE, whether the output is echoed text or a Rich table (Rich would exit 1,
+    which reads as "findings")."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moodle_soc", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader went away before the first line
+    with process.stderr:
+        errors = process.stderr.read().decode()
+    assert process.wait(timeout=60) == ExitCode.BROKEN_PIPE == 141
+    assert errors == ""

@@ -163,6 +163,9 @@ def test_store_rerun_reads_nothing_new_and_answers_the_same(site_url: str, tmp_p
         " ".join(again.stderr.split())
     )
     assert "Note: --full: the kept cursor was not used." in full.stderr
+    unverified = logs(site_url, "--format", "json", "--store", store, "--no-verify-cursor")
+    assert unverified.exit_code == 0, unverified.output
+    assert "were not counted again (--no-verify-cursor)" in " ".join(unverified.stderr.split())
     answer, rerun = json.loads(first.stdout), json.loads(again.stdout)
     del answer["queries"], rerun["queries"]
     assert rerun == answer
@@ -175,6 +178,7 @@ def test_store_rerun_reads_nothing_new_and_answers_the_same(site_url: str, tmp_p
     [
         (("--full",), "--full goes with --incremental or --store."),
         (("--incremental", "--cursor", "c.json"), "--cursor FILE and --incremental/--store"),
+        (("--no-verify-cursor",), "--no-verify-cursor goes with --incremental or --store."),
     ],
 )
 def test_cursor_options_that_do_not_go_together(site_url: str, extra: tuple[str, ...],

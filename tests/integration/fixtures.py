@@ -76,6 +76,7 @@ def new_tag() -> str:
 #: Names one test run, the same in every pytest-xdist worker: ``tests/conftest.py`` sets it in
 #: the process that starts the workers, which inherit it.
 RUN_ENV = "MOODLE_SOC_TEST_RUN"
+RUN_DIR_PREFIX = "moodle-soc-test-run-"
 
 
 def run_tag() -> str:
@@ -88,7 +89,46 @@ def run_tag() -> str:
 def run_dir(tag: str | None = None) -> Path:
     """Where the processes of one run coordinate: a lock per run-wide database, and a file
     naming each such database so the run's end can drop it (even one a crashed worker left)."""
-    return Path(tempfile.gettempdir()) / f"moodle-soc-test-run-{tag or run_tag()}"
+    return Path(tempfile.gettempdir()) / f"{RUN_DIR_PREFIX}{tag or run_tag()}"
+
+
+def claim_run(tag: str) -> None:
+    """Mark run ``tag`` as this process's, so a later run can tell when it was abandoned."""
+    directory = run_dir(tag)
+    directory.mkdir(exist_ok=True)
+    (directory / "pid").write_text(str(os.getpid()), encoding="ascii")
+
+
+def drop_abandoned_runs() -> list[str]:
+    """Drop the databases of earlier runs whose process is gone (killed before their end could
+    drop them); returns what could not be dropped."""
+    problems = []
+    for directory in Path(tempfile.gettempdir()).glob(RUN_DIR_PREFIX + "*"):
+        try:
+            pid = int((directory / "pid").read_text(encoding="ascii"))
+        except (OSError, ValueError):  # not claimed (yet): not ours to judge
+            continue
+        if not _alive(pid):
+            problems += drop_run_databases(directory.name.removeprefix(RUN_DIR_PREFIX))
+    return problems
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _listed(server: Server, name: str) -> None:
+    """Note a database in the run directory, so the run's end (or a later run, if this one
+    is killed) drops it even when this process cannot."""
+    directory = run_dir()
+    directory.mkdir(exist_ok=True)
+    (directory / f"{name}.{server.kind}").touch()
 
 
 @contextmanager
@@ -501,6 +541,7 @@ def restore_fixture(fixture: FixtureSite, tag: str) -> RestoredSite:
     if problem is not None:
         unavailable(f"No {server.kind} server at {HOST}:{server.port} ({problem}).")
     name = f"msoc_{fixture.key}_{tag}"
+    _listed(server, name)
     if server.kind == "postgresql":
         server.create_database(name, template=postgres_template(fixture, dump))
         return RestoredSite(fixture, server, name)
@@ -526,7 +567,7 @@ def postgres_template(fixture: FixtureSite, dump: Path) -> str:
     with run_lock(name) as directory:
         loaded = directory / f"{name}.loaded"
         if not loaded.exists():
-            (directory / f"{name}.{server.kind}").touch()  # drop it at the end, whatever happens
+            _listed(server, name)
             server.drop_database(name)  # what a failed attempt left
             server.create_database(name)
             try:

@@ -49,7 +49,7 @@ def log_review(
     if cursor is None:
         return build_log_review(site, start, end, chosen)
     kept = load_cursor(cursor, site.identity.wwwroot, start, end)
-    review = build_log_review(site, start, end, chosen, read_days=kept.read_days)
+    review = build_log_review(site, start, end, chosen, cursor=kept)
     kept.record_covered(review.integrity.id_gaps)
     save_cursor(cursor, kept)
     return review
@@ -86,12 +86,14 @@ def incremental_log_review(
     store: EvidenceStore,
     policy: Policy | None = None,
     full: bool = False,
+    verify: bool = True,
 ) -> IncrementalReview:
     """``log_review`` starting from the newest ``log_cursor`` record the store keeps for this
     site and period: only the log rows after its last id are grouped, and the review is the
     same as a full run's. A cursor for another period or wwwroot is not used (noted); with
     ``full``, none is. Rows deleted at or below the kept cursor since it was stored (one query
-    on the primary key) make a full run, noted. The run's cursor is appended as a new record."""
+    on the primary key) make a full run, noted; without ``verify`` that count is skipped (and
+    such rows would still be counted). The run's cursor is appended as a new record."""
     from moodle_soc.evidence.periods.log_cursors import latest_cursor, store_cursor
     from moodle_soc.evidence.store.runs import site_ref_for_site
     from moodle_soc.logreview.build import build_log_review
@@ -106,7 +108,8 @@ def incremental_log_review(
     else:
         found = latest_cursor(store, ref, wwwroot, start, end)
         kept, notes = found.cursor, found.notes
-    review = build_log_review(site, start, end, chosen, read_days=kept.read_days)
+        kept.verify = verify
+    review = build_log_review(site, start, end, chosen, cursor=kept)
     kept.record_covered(review.integrity.id_gaps)
     record = store_cursor(store, ref, kept)
     return IncrementalReview(review, notes + kept.notes, record, kept.rows_read, kept.resumed_from)

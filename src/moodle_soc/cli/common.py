@@ -3,6 +3,8 @@ an output file, and opening the site and the evidence store from the shared opti
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -58,8 +60,32 @@ class OnePathGroup(typer.core.TyperGroup):
             return super().invoke(ctx)
         except MoodleSocError as error:
             fail(error)
+        except BrokenPipeError:
+            reader_went_away()
+        except SystemExit as done:
+            # Rich handles a broken pipe itself: it points stdout at /dev/null and exits 1,
+            # which would read as "findings"; give it the same code as every other command.
+            if _raised_by_rich_broken_pipe(done):
+                raise typer.Exit(int(ExitCode.BROKEN_PIPE)) from None
+            raise
         except OSError as error:
             fail(file_error(error))
+
+
+def reader_went_away() -> NoReturn:
+    """The program reading our output stopped early (``moodle-soc … | head``): not an error
+    to report, so end quietly with the shell's code for SIGPIPE. Standard output is pointed at
+    /dev/null first, or Python's final flush would raise again at exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise typer.Exit(int(ExitCode.BROKEN_PIPE))
+
+
+def _raised_by_rich_broken_pipe(done: SystemExit) -> bool:
+    """Whether ``done`` is Rich's ``Console.on_broken_pipe`` exit (its innermost frame)."""
+    frame = done.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame is not None and frame.tb_frame.f_code.co_name == "on_broken_pipe"
 
 
 def stderr() -> Console:

@@ -86,6 +86,14 @@ def logs_command(
         bool,
         typer.Option("--full", help="Read the whole period, not from the kept cursor."),
     ] = False,
+    verify_cursor: Annotated[
+        bool,
+        typer.Option(
+            "--verify-cursor/--no-verify-cursor",
+            help="Count the ids the kept cursor covered again, to notice rows deleted below"
+            " it (on by default; --no-verify-cursor skips that count over the primary key).",
+        ),
+    ] = True,
     sign_key: SignKeyOption = None,
     cursor: Annotated[
         Path | None,
@@ -113,6 +121,8 @@ def logs_command(
             raise UsageError("--cursor FILE and --incremental/--store: choose one.")
         if full and not keep:
             raise UsageError("--full goes with --incremental or --store.")
+        if not verify_cursor and not keep:
+            raise UsageError("--no-verify-cursor goes with --incremental or --store.")
         if cursor is not None:
             stderr().print(
                 "Note: --cursor FILE is deprecated; --incremental keeps the cursor in the"
@@ -131,8 +141,9 @@ def logs_command(
                     open_store(store, sign_key, create=True, configured=found.store)
                 )
                 done = incremental_log_review(
-                    site, *span, store=evidence, policy=found.policy, full=full
-                )
+                    site, *span, store=evidence, policy=found.policy, full=full,
+                    verify=verify_cursor,
+                )  # fmt: skip
                 review = done.review
                 for note in done.notes:
                     stderr().print(f"Note: {terminal_markup(note)}")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from moodle_soc.logreview.detect import BurstDetector, Incident, SprayingDetector
+from moodle_soc.logreview.stream import Span, StreamState, username_of
 from moodle_soc.models.logs import (
     AccountAttempts,
     AdminAction,
@@ -33,6 +34,7 @@ from moodle_soc.site.populations import Window
 from moodle_soc.site.role_history import role_change
 
 if TYPE_CHECKING:
+    from moodle_soc.logreview.cursor import LogCursor
     from moodle_soc.policy import Policy
     from moodle_soc.site.log_review import AdminEvent, FailedLogin
     from moodle_soc.site.moodle import MoodleSite
@@ -52,12 +54,14 @@ def build_log_review(
     policy: Policy,
     *,
     detail: bool = True,
-    read_days: Callable[[q.LogReviewQueries, Window], list[q.DayCount]] | None = None,
+    cursor: LogCursor | None = None,
 ) -> LogReview:
     """The review of ``site``'s standard log over the UTC days ``start``..``end``. Without
     ``detail`` (a scan's checks), failed logins are not read one by one: reasons, lockouts
     and suspended accounts' attempts are left out, so the rows read do not grow with the log.
-    ``read_days`` replaces the grouped pass (an incremental re-run, ``logreview.cursor``)."""
+    With ``cursor`` (an incremental re-run, ``logreview.cursor``), the grouped pass and the
+    detail stream read only the rows after the cursor's last id and add them to what it kept;
+    the cursor then holds this run's results for the next one."""
     first_query = site.query_count
     window = Window.for_days(start, end)
     queries = q.LogReviewQueries(site)
@@ -66,7 +70,10 @@ def build_log_review(
         notes.append(f"The {q.STANDARD_LOG} table does not exist: there are no events to review.")
     days: list[q.DayCount] = []
     if queries.has_standard_log:
-        days = read_days(queries, window) if read_days else queries.day_counts(window)
+        if cursor is not None:
+            days = cursor.read_days(queries, window, _threshold_values(policy))
+        else:
+            days = queries.day_counts(window)
     events: Counter[str] = Counter()
     for group in days:
         events[group.eventname] += group.rows
@@ -77,15 +84,31 @@ def build_log_review(
     if queries.has_standard_log:
         counted = (events[q.LOGGED_IN], events[q.LOGIN_FAILED])
         failures: Iterable[FailedLogin] = ()
-        if detail and ids is not None:
+        state: StreamState | None = None
+        if detail:
+            kept = cursor.stream if cursor is not None else None
+            state = kept or StreamState(*_threshold_values(policy))
+            if cursor is not None:
+                cursor.stream = state
+        if state is not None and ids is not None:
             # One stream reads failed logins, administrative and role events together; the
-            # last two are few and kept, the failures are consumed as they come.
-            role_rows = []
-            failures = _split(queries.detail_rows(window, ids), admin, role_rows)
+            # last two are few and kept, the failures are consumed as they come. A re-run
+            # reads only the rows after the cursor: the state holds what the others gave.
+            after = cursor.resumed_from if cursor is not None else None
+            read = ids if after is None else (after + 1, ids[1])
+            if read[0] <= read[1]:
+                failures = _split(queries.detail_rows(window, read), state)
         elif ids is not None:
             for event in queries.admin_events(window, ids):
                 admin[event.eventname].append(event)
-        auth = _authentication(site, queries, window, ids, policy, counted, detail, failures)
+        auth = _authentication(
+            site, queries, window, ids, policy, counted, failures if detail else None, state
+        )
+        if state is not None:
+            for event in state.admin:
+                if event.time >= window.start:
+                    admin[event.eventname].append(event)
+            role_rows = [r for r in state.role_rows if int(r.row["timecreated"]) >= window.start]
         if not detail:
             notes.append(
                 "Failed logins were counted, and those of IPs and accounts with many failures"
@@ -93,7 +116,7 @@ def build_log_review(
                 " suspended accounts' attempts are left out (run 'moodle-soc logs' for them)."
             )
     privileged = _privileged(site, queries, window, days, admin, role_rows)
-    integrity = _integrity(site, queries, window, start, end, days, auth)
+    integrity = _integrity(site, queries, window, start, end, days, auth, cursor)
     return LogReview(
         site=site.identity.name,
         wwwroot=site.identity.wwwroot,
@@ -111,18 +134,16 @@ def build_log_review(
 
 
 def _split(
-    rows: Iterable[FailedLogin | AdminEvent | q.RoleEventRow],
-    admin: dict[str, list[AdminEvent]],
-    role_rows: list[q.RoleEventRow],
+    rows: Iterable[FailedLogin | AdminEvent | q.RoleEventRow], state: StreamState
 ) -> Iterator[FailedLogin]:
-    """The failed logins of a detail stream; its other events go to ``admin``/``role_rows``."""
+    """The failed logins of a detail stream; its other events are kept in ``state``."""
     for row in rows:
         if isinstance(row, q.FailedLogin):
             yield row
         elif isinstance(row, q.RoleEventRow):
-            role_rows.append(row)
+            state.role_rows.append(row)
         else:
-            admin[row.eventname].append(row)
+            state.admin.append(row)
 
 
 def id_range(days: list[q.DayCount]) -> tuple[int, int] | None:
@@ -130,6 +151,16 @@ def id_range(days: list[q.DayCount]) -> tuple[int, int] | None:
     if not days:
         return None
     return min(g.first_id for g in days), max(g.last_id for g in days)
+
+
+def _threshold_values(policy: Policy) -> tuple[int, int, int, int]:
+    """The detectors' thresholds in seconds: a kept detector state holds only for these."""
+    return (
+        int(policy.burst_failures),
+        int(policy.burst_window_minutes) * 60,
+        int(policy.spraying_usernames),
+        int(policy.spraying_window_hours) * 3600,
+    )
 
 
 def _thresholds(policy: Policy) -> dict[str, int]:
@@ -171,32 +202,30 @@ def _authentication(
     ids: tuple[int, int] | None,
     policy: Policy,
     counted: tuple[int, int],
-    detail: bool,
-    failures: Iterable[FailedLogin],
+    failures: Iterable[FailedLogin] | None,
+    state: StreamState | None,
 ) -> _Auth:
+    """With ``state`` (the whole review), every failure of ``failures`` is counted into it
+    (reasons, lockouts) and fed to its detectors; without (a scan's checks), only the
+    candidates' failures are read, for the patterns."""
     successful, failed = counted
-    reasons: Counter[str] = Counter()
-    attempts: dict[tuple[int, str, int], _Span] = {}  # (reason, username, userid)
-    malformed = 0
-    patterns = _Patterns(queries, window, policy, candidates=not detail) if ids else None
-    if patterns is not None and ids is not None:
-        # The whole review reads every failure once (reasons, lockouts) and feeds the pattern
-        # detectors from it; a scan's checks read only the candidates' failures.
-        rows = failures if detail else patterns.rows(window, ids)
-        for failure in rows:
+    patterns = None
+    if state is not None:
+        patterns = _Patterns(queries, window, policy, state=state)
+        for failure in failures or ():
             patterns.feed(failure)
-            if not detail:
-                continue
-            malformed += failure.malformed
-            reasons["unknown" if failure.reason is None else str(failure.reason)] += 1
-            if failure.reason in (LOCKED_OUT, SUSPENDED):
-                key = (failure.reason, _username(failure), failure.userid)
-                span = attempts.setdefault(key, _Span(failure.time, failure.time, 0))
-                span.last, span.count = failure.time, span.count + 1
+            state.count_failure(failure, _username(failure), (LOCKED_OUT, SUSPENDED))
+    elif ids is not None:
+        patterns = _Patterns(queries, window, policy, state=None)
+        for failure in patterns.rows(window, ids):
+            patterns.feed(failure)
     bursts, spraying = patterns.found() if patterns is not None else ([], [])
+    since = window.start
+    attempts = state.spans(since) if state is not None else {}
+    reasons = state.reason_totals(since) if state is not None else {}
     model = Authentication(
         successful_logins=successful,
-        failed_logins=FailedLogins(total=failed, by_reason=dict(sorted(reasons.items()))),
+        failed_logins=FailedLogins(total=failed, by_reason=reasons),
         bursts=bursts,
         spraying=spraying,
         lockouts=_attempts(attempts, LOCKED_OUT),
@@ -213,7 +242,7 @@ def _authentication(
         ],
         new_admin_sources=_new_sources(site, queries, window),
     )
-    return _Auth(model, malformed)
+    return _Auth(model, state.malformed_total(since) if state is not None else 0)
 
 
 class _Patterns:
@@ -224,21 +253,29 @@ class _Patterns:
     failure or only the candidates' gives the same patterns."""
 
     def __init__(
-        self, queries: q.LogReviewQueries, window: Window, policy: Policy, *, candidates: bool
+        self,
+        queries: q.LogReviewQueries,
+        window: Window,
+        policy: Policy,
+        *,
+        state: StreamState | None,
     ) -> None:
         self.queries = queries
-        width, spray_width = policy.burst_window_minutes * 60, policy.spraying_window_hours * 3600
-        half, spray_half = -(-policy.burst_failures // 2), -(-policy.spraying_usernames // 2)
         self.burst_ips: set[str] | None = None  # None: every IP (and account) is fed
         self.accounts: set[int] | None = None
         self.spray_ips: set[str] | None = None
-        if candidates:
-            self.burst_ips = queries.failure_candidates(window, "ip", width, half)
-            accounts = queries.failure_candidates(window, "userid", width, half)
-            self.accounts = {int(a) for a in accounts}
-            self.spray_ips = queries.failure_candidates(
-                window, "ip", spray_width, spray_half, distinct=True
-            )
+        if state is not None:  # the whole review: every failure goes to the kept detectors
+            self.by_account, self.by_ip = state.by_account, state.by_ip
+            self.spraying = state.spraying
+            return
+        width, spray_width = policy.burst_window_minutes * 60, policy.spraying_window_hours * 3600
+        half, spray_half = -(-policy.burst_failures // 2), -(-policy.spraying_usernames // 2)
+        self.burst_ips = queries.failure_candidates(window, "ip", width, half)
+        accounts = queries.failure_candidates(window, "userid", width, half)
+        self.accounts = {int(a) for a in accounts}
+        self.spray_ips = queries.failure_candidates(
+            window, "ip", spray_width, spray_half, distinct=True
+        )
         self.by_account = BurstDetector(policy.burst_failures, width)
         self.by_ip = BurstDetector(policy.burst_failures, width)
         self.spraying = SprayingDetector(policy.spraying_usernames, spray_width)
@@ -270,9 +307,7 @@ class _Patterns:
 
 
 def _username(failure: FailedLogin) -> str:
-    if failure.username:
-        return failure.username
-    return f"user {failure.userid}" if failure.userid else "(no username)"
+    return username_of(failure)
 
 
 def _burst(by: str, incident: Incident, key: str) -> Burst:
@@ -298,14 +333,7 @@ def _spraying(incident: Incident) -> Spraying:
     )
 
 
-@dataclass
-class _Span:
-    first: int
-    last: int
-    count: int
-
-
-def _attempts(found: dict[tuple[int, str, int], _Span], reason: int) -> list[AccountAttempts]:
+def _attempts(found: dict[tuple[int, str, int], Span], reason: int) -> list[AccountAttempts]:
     rows = [
         AccountAttempts(
             username=name, userid=userid, attempts=span.count, first=at(span.first),
@@ -504,6 +532,7 @@ def _integrity(
     end: date,
     days: list[q.DayCount],
     auth: _Auth | None,
+    cursor: LogCursor | None,
 ) -> Integrity:
     seen = {at(group.day).date() for group in days}
     last_day = min(end, site.audit_time.date())
@@ -512,7 +541,10 @@ def _integrity(
     last_id = max((g.last_id for g in days), default=None)
     missing, gaps = 0, list[q.IdGap]()
     if first_id is not None and last_id is not None:
-        missing, gaps = queries.id_gaps(first_id, last_id)
+        if cursor is not None:
+            missing, gaps = cursor.id_gaps(queries, first_id, last_id)
+        else:
+            missing, gaps = queries.id_gaps(first_id, last_id)
     oldest = queries.oldest_row() if queries.has_standard_log else None
     lifetime = site.settings.int("loglifetime", "logstore_standard")
     period_days = (end - start).days + 1

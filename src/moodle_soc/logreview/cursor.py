@@ -1,8 +1,10 @@
-"""The per-site cursor of incremental re-runs: the grouped pass of a period (rows per UTC day
-and event, with their id ranges) and the last log id it covered. A re-run of the same site and
-period reads only the rows with a higher id, adds their groups to the kept ones and gives the
-same review as a full run; everything else the review reads (failed logins, administrative
-events, config_log) is small and read again.
+"""The per-site cursor of incremental re-runs: what a review made of the log rows up to the last
+id it covered: the grouped pass (rows per UTC day and event, with their id ranges), the detail
+stream's results (``logreview.stream``: failed logins per day and reason, lockout spans, the
+administrative and role events, the burst and spraying detectors' state) and the gaps in the
+covered id range. A re-run of the same site and period reads only the rows with a higher id,
+adds them to what was kept and gives the same review as a full run; what else the review
+reads (config_log, the few logins of privileged and inactive accounts) is small and read again.
 
 The cursor is kept as a ``log_cursor`` record in the evidence store
 (``evidence.periods.log_cursors``); the older ``--cursor FILE`` form keeps the same payload in a
@@ -19,26 +21,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moodle_soc.errors import BadInputError
-from moodle_soc.site.log_review import DayCount
+from moodle_soc.logreview.stream import StreamState
+from moodle_soc.site.log_review import MAX_GAPS, DayCount, IdGap
+from moodle_soc.site.populations import Window
 
 if TYPE_CHECKING:
     from moodle_soc.models.logs import IdGaps
     from moodle_soc.site.log_review import LogReviewQueries
-    from moodle_soc.site.populations import Window
 
-VERSION = 1
+VERSION = 2  # 2: the detail stream's results and the id gaps are kept too
 #: Said in every payload, because a cursor sits in the same chain as the sign-offs.
 PURPOSE = "Work state of incremental log analysis; not evidence that the log was reviewed."
 
 
 @dataclass
 class Covered:
-    """The ids the cursor counted on: ids present in ``first_id``..``last_id`` and the highest."""
+    """The ids the cursor counted on: ids present in ``first_id``..``last_id`` and the highest,
+    and the ids missing there (their total, and the first ``MAX_GAPS`` gaps)."""
 
     first_id: int
     last_id: int
     present: int
     max_id: int | None
+    missing: int = 0
+    gaps: list[list[int]] = field(default_factory=list)  # [after, before]
 
 
 @dataclass
@@ -53,16 +59,35 @@ class LogCursor:
     rows_read: int = 0  # log rows the last run's grouped pass read
     covered: Covered | None = None  # set by ``check_covered`` before a cursor is kept
     resumed_from: int | None = None  # the kept last id this run started from (None: full run)
+    stream: StreamState | None = None  # the detail stream's results up to ``last_id``
+    kept_period: tuple[date, date] | None = None  # when kept for another (earlier) period
+    verify: bool = True  # count the covered ids again before using the kept results
 
     notes: list[str] = field(default_factory=list)  # how this run read the log
 
-    def read_days(self, queries: LogReviewQueries, window: Window) -> list[DayCount]:
+    def read_days(
+        self, queries: LogReviewQueries, window: Window, thresholds: tuple[int, ...]
+    ) -> list[DayCount]:
         """The period's groups: the kept ones plus those of the rows after ``last_id``; all of
-        them again when rows were deleted below the cursor since it was kept."""
-        deleted = self.deleted_below(queries) if self.groups else None
-        if deleted is not None:
-            self.notes.append(f"The whole period was read: {deleted}.")
-            self.groups, self.last_id = [], None
+        them again when rows were deleted below the cursor since it was kept, or the policy's
+        pattern thresholds changed (the kept detectors counted with the old ones)."""
+        why = None
+        if self.groups and self.stream is not None and self.stream.thresholds != list(thresholds):
+            why = "the policy's burst or spraying thresholds changed since the cursor was kept"
+        elif self.groups and self.stream is None:
+            why = "the cursor keeps no results of the failed logins and administrative events"
+        elif self.groups and self.kept_period not in (None, (self.start, self.end)):
+            why = self._move(queries, window)
+        elif self.groups and self.verify:
+            why = self.deleted_below(queries)
+        if why is None and self.groups and not self.verify:
+            self.notes.append(
+                "The ids the cursor covered were not counted again (--no-verify-cursor): rows"
+                " deleted below it since it was kept would still be counted."
+            )
+        if why is not None:
+            self.notes.append(f"The whole period was read: {why}.")
+            self.groups, self.last_id, self.stream, self.covered = [], None, None, None
         self.resumed_from = self.last_id if self.groups else None
         fresh = queries.day_counts(window, self.last_id)
         self.rows_read = sum(g.rows for g in fresh)
@@ -74,14 +99,64 @@ class LogCursor:
         self.last_id = max([g.last_id for g in self.groups], default=self.last_id)
         return list(self.groups)
 
+    def _move(self, queries: LogReviewQueries, window: Window) -> str | None:
+        """Make the cursor kept for an earlier period (same or earlier start and end) one for
+        ``window``: its groups and stream results from the new start on, the rows after its
+        last id still to read; or why it cannot be (a full run)."""
+        assert self.kept_period is not None and self.stream is not None
+        old = Window.for_days(*self.kept_period)
+        groups = [g for g in self.groups if g.day >= window.start]
+        c, last_id = self.covered, self.last_id
+        if not groups or c is None or last_id is None:
+            return "the cursor kept for an earlier period holds no rows of this one"
+        if sum(b - a - 1 for a, b in c.gaps) != c.missing:
+            return "the cursor's id range has more gaps than it lists"
+        first = min(g.first_id for g in groups)
+        gaps = [[a, b] for a, b in c.gaps if a >= first]
+        missing = sum(b - a - 1 for a, b in gaps)
+        expected = (c.last_id - first + 1 - missing, c.max_id)
+        found = queries.ids_in_range(first, c.last_id) if self.verify else expected
+        if found != expected:
+            return (
+                f"log rows were deleted at or below the cursor (ids {first} to {c.last_id}:"
+                f" {expected[0]} present when it was kept, {found[0]} now)"
+            )
+        if window.end > old.end:
+            added = queries.rows_up_to(last_id, Window(old.end, window.end))
+            if added:
+                return f"{added} log rows at or below the cursor fall in the days added"
+        self.stream.move_to(queries, old, window.start, last_id)
+        self.groups = groups
+        self.covered = Covered(first, c.last_id, expected[0], c.max_id, missing, gaps)
+        start, end = self.kept_period
+        self.notes.append(f"The cursor kept for {start} to {end} was moved to this period.")
+        return None
+
+    def id_gaps(
+        self, queries: LogReviewQueries, first_id: int, last_id: int
+    ) -> tuple[int, list[IdGap]]:
+        """The ids missing in ``first_id``..``last_id``: those kept for the covered range (just
+        checked by ``deleted_below``) and those after it, counted over the new ids only."""
+        c = self.covered
+        if self.resumed_from is None or c is None or c.first_id != first_id:
+            return queries.id_gaps(first_id, last_id)
+        kept = [IdGap(after, before) for after, before in c.gaps]
+        if last_id <= c.last_id:
+            return c.missing, kept
+        missing, gaps = queries.id_gaps(c.last_id, last_id)
+        return c.missing + missing, (kept + gaps)[:MAX_GAPS]
+
     def record_covered(self, gaps: IdGaps) -> None:
-        """Keep the ids present in the covered range (from the review's own count of gaps in
-        the period's id range, which is this range), for the next run's ``deleted_below``."""
+        """Keep the ids present in the covered range and its gaps (from the review's own count
+        of gaps in the period's id range, which is this range), for the next run."""
         if gaps.first_id is None or gaps.last_id is None:
             self.covered = None
             return
         present = gaps.last_id - gaps.first_id + 1 - gaps.missing
-        self.covered = Covered(gaps.first_id, gaps.last_id, present, gaps.last_id)
+        ranges = [[g.after, g.before] for g in gaps.ranges]
+        self.covered = Covered(
+            gaps.first_id, gaps.last_id, present, gaps.last_id, gaps.missing, ranges
+        )
         if self.resumed_from is not None:
             self.notes.append(
                 f"Incremental run: the grouped pass read the {self.rows_read} log rows after id"
@@ -115,6 +190,7 @@ class LogCursor:
             "covered": None if self.covered is None else vars(self.covered),
             "group_fields": list(GROUP_FIELDS),
             "groups": [[getattr(g, name) for name in GROUP_FIELDS] for g in self.groups],
+            "stream": None if self.stream is None else self.stream.payload(),
         }
 
 
@@ -147,6 +223,7 @@ def from_payload(payload: Any) -> LogCursor:
     groups = [DayCount(**dict(zip(names, row, strict=True))) for row in payload["groups"]]
     last_id = payload["last_id"]
     covered = payload.get("covered")
+    stream = payload.get("stream")
     return LogCursor(
         wwwroot,
         start,
@@ -154,6 +231,7 @@ def from_payload(payload: Any) -> LogCursor:
         None if last_id is None else int(last_id),
         groups,
         covered=None if covered is None else Covered(**covered),
+        stream=None if stream is None else StreamState.from_payload(stream),
     )
 
 

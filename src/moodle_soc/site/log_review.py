@@ -260,6 +260,20 @@ class LogReviewQueries:
         )
         return int(row["n"] or 0), None if row["top"] is None else int(row["top"])
 
+    def rows_up_to(self, last_id: int, window: Window) -> int:
+        """How many rows with an id at or below ``last_id`` fall in ``window``: one count over
+        the time index (the days a moved cursor adds must hold none of the rows it covered)."""
+        log = self._log()
+        return int(
+            self.db.scalar(
+                sa.select(sa.func.count())
+                .select_from(log)
+                .where(window.holds(log.c.timecreated), log.c.id <= last_id),
+                "logs: rows the cursor covered in the days added to its period",
+            )
+            or 0
+        )
+
     def failure_candidates(
         self, window: Window, by: str, width: int, at_least: int, *, distinct: bool = False
     ) -> set[str]:

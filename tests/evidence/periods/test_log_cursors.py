@@ -76,19 +76,24 @@ def test_another_period_or_full_reads_the_whole_period(
     site = make_site(_logged(builder))
     first = incremental_log_review(site, *PERIOD, store=sqlite_store)
 
-    other = incremental_log_review(site, date(2026, 11, 21), PERIOD[1], store=sqlite_store)
+    # A cursor serves only periods starting no earlier (and ending no earlier) than its own.
+    other = incremental_log_review(site, date(2026, 11, 19), PERIOD[1], store=sqlite_store)
     full = incremental_log_review(site, *PERIOD, store=sqlite_store, full=True)
-    newest = incremental_log_review(site, date(2026, 11, 21), PERIOD[1], store=sqlite_store)
+    later = incremental_log_review(site, date(2026, 11, 21), PERIOD[1], store=sqlite_store)
 
-    assert other.resumed_from is None and other.rows_read == 10
+    assert other.resumed_from is None and other.rows_read == 12
     assert other.notes == [
-        f"No log cursor of this site for 2026-11-21 to 2026-11-26 in the store (record"
+        f"No log cursor of this site for 2026-11-19 to 2026-11-26 in the store (record"
         f" {first.record.seq} covers 2026-11-20 to 2026-11-26): the whole period was read."
     ]
     assert (full.resumed_from, full.rows_read) == (None, 12)
     assert full.notes == ["--full: the kept cursor was not used."]
-    # The newest cursor kept for a period wins, whatever was stored after it for others.
-    assert newest.resumed_from is not None and newest.rows_read == 0
+    # A later start is served by the newest cursor that covers it (moved, nothing read again).
+    assert later.resumed_from is not None and later.rows_read == 0
+    assert (
+        later.notes[0] == "The cursor kept for 2026-11-20 to 2026-11-26 was moved to this period."
+    )
+    assert _same(later.review) == _same(log_review(site, date(2026, 11, 21), PERIOD[1]))
 
 
 def test_rows_deleted_below_the_cursor_make_a_full_run(
@@ -135,3 +140,225 @@ def test_cursor_records_are_not_reviews_in_the_period_report_or_package(
     with zipfile.ZipFile(package) as archive:
         kinds = [e["kind"] for e in json.loads(archive.read("manifest.json"))["records"]]
     assert "log_review" not in kinds
+
+
+# --- a re-run reads only the rows after the cursor, for every part of the review ---------------
+
+E = "\\core\\event\\"
+DETAIL = "logs: failed logins, administrative and role events in the period"
+
+
+def _split_log(builder: SiteBuilder) -> int:
+    """A log whose patterns span the cursor: before the returned id, half a burst on alice,
+    six usernames tried from one IP, a lockout of bob, a "log in as", a password changed by
+    the administrator and two deleted ids; after it, the rest of each, one more deleted id."""
+    alice, bob = builder.user("alice"), builder.user("bob")
+    at = D20 + 86400 + 7200  # ids follow time, as Moodle writes them
+    for n in range(3):
+        builder.log(FAILED, timecreated=at + n * 100, userid=alice, ip=f"198.51.100.{n}",
+                    other={"username": "alice", "reason": 3})  # fmt: skip
+    for n in range(6):
+        builder.log(FAILED, timecreated=at + 210 + n * 10, ip="192.0.2.66",
+                    other={"username": f"guess{n}", "reason": 1}, other_format="php")  # fmt: skip
+    builder.log(FAILED, timecreated=at + 270, userid=bob, ip="192.0.2.20",
+                other={"username": "bob", "reason": 4})  # fmt: skip
+    builder.log(E + "user_loggedinas", timecreated=at + 280, userid=2, relateduserid=bob,
+                ip="10.0.0.9")  # fmt: skip
+    builder.log(E + "user_password_updated", timecreated=at + 290, userid=2,
+                relateduserid=alice, ip="10.0.0.9")  # fmt: skip
+    builder.reserve_ids("logstore_standard_log", 2)
+    split = builder.log(LOGIN, timecreated=at + 300, userid=alice, ip="192.0.2.1")
+    for n in range(3, 6):
+        builder.log(FAILED, timecreated=at + n * 100 + 100, userid=alice, ip=f"198.51.100.{n}",
+                    other={"username": "alice", "reason": 3})  # fmt: skip
+    for n in range(6, 12):
+        builder.log(FAILED, timecreated=at + 700 + n * 10, ip="192.0.2.66",
+                    other={"username": f"guess{n}", "reason": 1})  # fmt: skip
+    builder.reserve_ids("logstore_standard_log", 1)
+    builder.log(FAILED, timecreated=at + 86400, userid=bob, ip="192.0.2.20",
+                other={"username": "bob", "reason": 4})  # fmt: skip
+    builder.log(E + "user_loggedinas", timecreated=at + 86400 + 60, userid=2, relateduserid=bob,
+                ip="10.0.0.9")  # fmt: skip
+    return split
+
+
+def _held_back(path: Path, after: int) -> list[dict[str, object]]:
+    """Take the log rows with an id above ``after`` out (the log as it was at the first run)."""
+    engine = sa.create_engine(f"sqlite:///{path}")
+    log = sa.Table("mdl_logstore_standard_log", sa.MetaData(), autoload_with=engine)
+    with engine.begin() as connection:
+        rows = [dict(r) for r in connection.execute(sa.select(log).where(log.c.id > after))
+                .mappings()]  # fmt: skip
+        connection.execute(log.delete().where(log.c.id > after))
+    engine.dispose()
+    return rows
+
+
+def _put_back(path: Path, rows: list[dict[str, object]]) -> None:
+    engine = sa.create_engine(f"sqlite:///{path}")
+    log = sa.Table("mdl_logstore_standard_log", sa.MetaData(), autoload_with=engine)
+    with engine.begin() as connection:
+        connection.execute(log.insert(), rows)
+    engine.dispose()
+
+
+def test_patterns_lockouts_events_and_gaps_spanning_the_cursor_equal_a_full_run(
+    builder: SiteBuilder, sqlite_store: EvidenceStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "site.sqlite"
+    split = _split_log(builder)
+    builder.sqlite_file(path).dispose()
+    later = _held_back(path, split)
+    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
+    with open_site(spec, audit_time=AUDIT) as site:
+        first = incremental_log_review(site, *PERIOD, store=sqlite_store)
+    _put_back(path, later)
+
+    with open_site(spec, audit_time=AUDIT) as site:
+        again = incremental_log_review(site, *PERIOD, store=sqlite_store)
+        full = log_review(site, *PERIOD)
+
+    assert (first.resumed_from, again.resumed_from) == (None, split)
+    assert _same(again.review) == _same(full)
+    auth, integrity = again.review.authentication, again.review.integrity
+    assert [(b.by, b.key, b.failures) for b in auth.bursts] == [
+        ("account", "alice", 6), ("ip", "192.0.2.66", 12),
+    ]  # fmt: skip
+    assert [(s.ip, s.usernames, s.failures) for s in auth.spraying] == [("192.0.2.66", 12, 12)]
+    assert [(lock.username, lock.attempts) for lock in auth.lockouts] == [("bob", 2)]
+    assert auth.failed_logins.by_reason == {"1": 12, "3": 6, "4": 2}
+    assert again.review.privileged.loginas_sessions.total == 2
+    assert len(again.review.privileged.loginas_sessions.items) == 2
+    assert again.review.privileged.passwords_changed_by_others.total == 1
+    assert (integrity.id_gaps.missing, len(integrity.id_gaps.ranges)) == (3, 2)
+    # The re-run's detail stream read only the failed logins and events after the cursor.
+    read = sum(q["rows"] for q in again.review.queries if q["purpose"] == DETAIL)
+    assert read == len(later) == 11
+    assert sum(q["rows"] for q in first.review.queries if q["purpose"] == DETAIL) == 12
+
+
+def test_changed_pattern_thresholds_make_a_full_run(
+    builder: SiteBuilder, make_site, sqlite_store: EvidenceStore
+) -> None:
+    from moodle_soc.policy import Policy
+
+    site = make_site(_logged(builder))
+    incremental_log_review(site, *PERIOD, store=sqlite_store)
+
+    stricter = Policy(burst_failures=3)
+    again = incremental_log_review(site, *PERIOD, store=sqlite_store, policy=stricter)
+
+    assert (again.resumed_from, again.rows_read) == (None, 12)
+    assert again.notes == [
+        "The whole period was read: the policy's burst or spraying thresholds changed since the"
+        " cursor was kept."
+    ]
+    assert _same(again.review) == _same(log_review(site, *PERIOD, policy=stricter))
+
+
+def _rolling_log(builder: SiteBuilder) -> int:
+    """Patterns across the 21st's midnight (the rolled start) and across the cursor (id
+    returned): alice fails from 23:20 on the 20th into the 21st (one burst in the first
+    period, a shorter one in the second); one IP tries six usernames on the 20th and six on
+    the 21st (spraying only in the first period); lockouts, a "log in as" and deleted ids on
+    either side."""
+    alice, bob = builder.user("alice"), builder.user("bob")
+    d21 = D20 + 86400
+    builder.log(FAILED, timecreated=D20 + 3600, userid=bob, ip="192.0.2.20",
+                other={"username": "bob", "reason": 4})  # fmt: skip
+    builder.log(E + "user_loggedinas", timecreated=D20 + 3700, userid=2, relateduserid=bob,
+                ip="10.0.0.9")  # fmt: skip
+    builder.reserve_ids("logstore_standard_log", 2)
+    for n in range(6):
+        builder.log(FAILED, timecreated=D20 + 43200 + n * 600, ip="192.0.2.66",
+                    other={"username": f"guess{n}", "reason": 1})  # fmt: skip
+    for minute in (1400, 1410, 1420, 1430, 1445, 1450, 1455, 1460, 1465):  # from 23:20
+        builder.log(FAILED, timecreated=D20 + minute * 60, userid=alice, ip="198.51.100.7",
+                    other={"username": "alice", "reason": 3})  # fmt: skip
+    for n in range(6, 12):
+        builder.log(FAILED, timecreated=d21 + 3600 + n * 600, ip="192.0.2.66",
+                    other={"username": f"guess{n}", "reason": 1})  # fmt: skip
+    builder.log(FAILED, timecreated=d21 + 86400, userid=bob, ip="192.0.2.20",
+                other={"username": "bob", "reason": 4})  # fmt: skip
+    builder.reserve_ids("logstore_standard_log", 1)
+    split = builder.log(LOGIN, timecreated=d21 + 2 * 86400, userid=alice, ip="192.0.2.1")
+    for n in range(5):
+        builder.log(FAILED, timecreated=D20 + 6 * 86400 + 600 + n * 60, ip="203.0.113.5",
+                    other={"username": f"user{n}", "reason": 1})  # fmt: skip
+    builder.log(E + "user_loggedinas", timecreated=D20 + 7 * 86400, userid=2,
+                relateduserid=alice, ip="10.0.0.9")  # fmt: skip
+    return split
+
+
+def test_a_cursor_moves_to_a_rolled_period_and_equals_its_full_run(
+    builder: SiteBuilder, sqlite_store: EvidenceStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "site.sqlite"
+    split = _rolling_log(builder)
+    builder.sqlite_file(path).dispose()
+    later = _held_back(path, split)
+    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
+    rolled = (date(2026, 11, 21), date(2026, 11, 27))
+    with open_site(spec, audit_time=AUDIT) as site:
+        first = incremental_log_review(site, *PERIOD, store=sqlite_store)
+    _put_back(path, later)
+
+    with open_site(spec, audit_time=AUDIT) as site:
+        again = incremental_log_review(site, *rolled, store=sqlite_store)
+        full = log_review(site, *rolled)
+
+    old = first.review.authentication
+    assert [(b.by, b.key, b.failures) for b in old.bursts] == [
+        ("ip", "192.0.2.66", 6), ("account", "alice", 9), ("ip", "198.51.100.7", 9),
+        ("ip", "192.0.2.66", 6),
+    ]  # fmt: skip
+    assert [(s.ip, s.usernames) for s in old.spraying] == [("192.0.2.66", 12)]
+    assert (again.resumed_from, again.rows_read) == (split, len(later))
+    assert again.notes[0] == (
+        "The cursor kept for 2026-11-20 to 2026-11-26 was moved to this period."
+    )
+    assert _same(again.review) == _same(full)
+    auth = again.review.authentication
+    assert [(b.by, b.key, b.failures) for b in auth.bursts] == [
+        ("account", "alice", 5), ("ip", "198.51.100.7", 5), ("ip", "192.0.2.66", 6),
+        ("ip", "203.0.113.5", 5),
+    ]  # fmt: skip
+    assert auth.spraying == []
+    assert [(lock.username, lock.attempts) for lock in auth.lockouts] == [("bob", 1)]
+    assert again.review.privileged.loginas_sessions.total == 1
+    assert again.review.integrity.id_gaps.missing == 1
+    # Only the rows after the cursor were read one by one, beside the replayed failures.
+    kept = sqlite_store.payload(again.record)
+    assert kept["period"] == {"from": "2026-11-21", "to": "2026-11-27"}
+
+
+def test_without_verifying_the_cursor_rows_deleted_below_it_still_count(
+    builder: SiteBuilder, sqlite_store: EvidenceStore, tmp_path: Path
+) -> None:
+    """The trade-off --no-verify-cursor makes: no count over the covered ids, so a row purged
+    below the cursor since is still counted, and the note says so."""
+    path = tmp_path / "site.sqlite"
+    _logged(builder).sqlite_file(path).dispose()
+    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
+    with open_site(spec, audit_time=AUDIT) as site:
+        first = incremental_log_review(site, *PERIOD, store=sqlite_store)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("DELETE FROM mdl_logstore_standard_log WHERE id = :id"),
+            {"id": first.review.integrity.id_gaps.first_id},
+        )
+    engine.dispose()
+
+    with open_site(spec, audit_time=AUDIT) as site:
+        unverified = incremental_log_review(site, *PERIOD, store=sqlite_store, verify=False)
+
+    assert unverified.resumed_from == first.review.integrity.id_gaps.last_id
+    assert unverified.notes == [
+        "The ids the cursor covered were not counted again (--no-verify-cursor): rows deleted"
+        " below it since it was kept would still be counted.",
+        f"Incremental run: the grouped pass read the 0 log rows after id"
+        f" {unverified.resumed_from}; the kept counts cover the rows before.",
+    ]
+    assert _same(unverified.review) == _same(first.review)
+    assert not any("ids present in the cursor" in q["purpose"] for q in unverified.review.queries)

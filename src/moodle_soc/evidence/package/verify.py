@@ -76,8 +76,8 @@ UNSIGNED_NOTE = (
     " matrix, populations, samples) is what they make: an edited and rehashed table is"
     " caught. It cannot prove who made it, nor that the records are the site's real ones"
     " (ask the operator to run 'moodle-soc evidence verify --expect-head' with the chain head"
-    " above), nor anything in the files listed as NOT BOUND or PARTLY BOUND. Ask for a package"
-    " exported with --sign-key."
+    " above), nor anything in the files listed as NOT BOUND, nor the parts named in those"
+    " listed as PARTLY BOUND. Ask for a package exported with --sign-key."
 )
 
 

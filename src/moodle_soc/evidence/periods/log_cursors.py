@@ -1,6 +1,8 @@
 """The log cursor kept in the evidence store: one ``log_cursor`` record per run, appended to the
 site's chain (hash-chained and verified like every record). The store is append-only, so the
-newest cursor record made for the same site and period is the one a re-run starts from."""
+newest cursor record that serves the period is the one a re-run starts from: one made for the
+same site and period, or for an earlier period of a rolling window (starting and ending no
+later, and ending on or after the new start)."""
 
 from __future__ import annotations
 
@@ -28,8 +30,10 @@ class KeptCursor:
 def latest_cursor(
     store: EvidenceStore, site: SiteRef, wwwroot: str | None, start: date, end: date
 ) -> KeptCursor:
-    """The newest cursor of ``site`` kept for exactly ``start``..``end`` (and ``wwwroot``); a
-    fresh cursor (a full run) with a note when the store keeps none for them."""
+    """The newest cursor of ``site`` (and ``wwwroot``) that serves ``start``..``end``: kept for
+    that period, or for one starting and ending no later and ending on or after ``start``
+    (moved to the period by ``LogCursor.read_days``); a fresh cursor (a full run) with a note
+    when the store keeps none."""
     fresh = LogCursor(wwwroot, start, end)
     others: list[str] = []
     for record in reversed(store.records(site_key=site.key, kind=RecordKind.LOG_CURSOR)):
@@ -38,8 +42,11 @@ def latest_cursor(
             continue
         try:
             kept_site, kept_start, kept_end = kept_for(payload)
-            if (kept_site, kept_start, kept_end) == (wwwroot, start, end):
-                return KeptCursor(from_payload(payload), record, [])
+            if kept_site == wwwroot and kept_start <= start <= kept_end <= end:
+                cursor = from_payload(payload)
+                cursor.start, cursor.end = start, end
+                cursor.kept_period = (kept_start, kept_end)
+                return KeptCursor(cursor, record, [])
         except (ValueError, KeyError, TypeError):
             others.append(f"record {record.seq} cannot be read")
             continue
