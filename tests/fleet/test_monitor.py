@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from moodle_soc.api import open_evidence_store
+from moodle_soc.evidence.store.runs import load_run
 from moodle_soc.fleet.inventory import Fleet, FleetSite, parse_fleet
 from moodle_soc.fleet.monitor import due_sites, schedule_times, tick
 from moodle_soc.fleet.outcome import SiteOutcome
 from moodle_soc.fleet.scanning import scan_fleet_site
 from moodle_soc.fleet.state import MonitorState, locked_state, read_state
+from moodle_soc.models.run import AuditRun
 
 from .conftest import MakeSite
 from .servers import http_sink, smtp_sink
@@ -36,9 +38,9 @@ def _runner(store: str):  # type: ignore[no-untyped-def]
 
 
 def _loader(store: str):  # type: ignore[no-untyped-def]
-    def load(seq: int) -> dict | None:  # type: ignore[type-arg]
+    def load(seq: int) -> AuditRun | None:
         with open_evidence_store(store) as evidence:
-            return evidence.payload(evidence.get(str(seq)))  # type: ignore[no-any-return]
+            return load_run(evidence, evidence.get(str(seq)))
 
     return load
 

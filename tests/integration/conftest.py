@@ -244,8 +244,10 @@ class CliScan:
         return found
 
     def json(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.done.stdout)
-        return data
+        """The JSON report with every finding in full (joined with its check)."""
+        from moodle_soc.models.run import AuditRun
+
+        return AuditRun.model_validate(json.loads(self.done.stdout)).expanded()
 
 
 @dataclass

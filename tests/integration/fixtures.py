@@ -650,7 +650,10 @@ def sqlite_text(path: Path) -> str:
         for table in tables:
             for row in connection.execute(f'SELECT * FROM "{table}"'):
                 for value in row:
-                    if isinstance(value, bytes):
+                    if isinstance(value, bytes) and value[:2] == b"\x1f\x8b":
+                        # a run's population (gzip'd findings): searched as the text it holds
+                        parts.append(gzip.decompress(value).decode("utf-8", "replace"))
+                    elif isinstance(value, bytes):
                         parts.append(value.decode("utf-8", "replace"))
                     elif value is not None:
                         parts.append(str(value))

@@ -17,6 +17,7 @@ from .fixtures import FIXTURE_SITES, FixtureSite, describe
 pytestmark = pytest.mark.integration
 
 SCRIPT = """
+import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from moodle_soc.api import open_evidence_store, scan_site
 config, as_of, store = Path(sys.argv[1]), datetime.fromisoformat(sys.argv[2]), sys.argv[3]
 with open_evidence_store(store, create=True) as evidence:
     run = scan_site(config=config, as_of=as_of, store=evidence, password="")
-print(run.model_dump_json())
+print(json.dumps(run.expanded()))
 """
 
 

@@ -41,7 +41,7 @@ def _report(request: pytest.FixtureRequest, fixture: FixtureSite, source: str) -
     scans: Scans = request.getfixturevalue("scans")
     site = restored(request, fixture)
     if source == "run_scan":
-        data: dict[str, Any] = scans.run(site).model_dump(mode="json")
+        data: dict[str, Any] = scans.run(site).expanded()
         return data
     scan = scans.cli(site, "config-json", readonly_user(request, site))
     assert scan.done.returncode == 0, describe(scan.done)

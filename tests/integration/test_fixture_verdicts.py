@@ -41,7 +41,7 @@ HARDENED_TRUE_FAILURES = {
 
 def _scan(request: pytest.FixtureRequest, fixture: FixtureSite) -> dict[str, Any]:
     scans: Scans = request.getfixturevalue("scans")
-    data: dict[str, Any] = scans.run(restored(request, fixture)).model_dump(mode="json")
+    data: dict[str, Any] = scans.run(restored(request, fixture)).expanded()
     return data
 
 
@@ -136,7 +136,7 @@ def _db_only(site: RestoredSite) -> dict[str, Any]:
 
     spec = spec_from_url(site.url(), site.prefix, "")
     with open_site(spec, audit_time=site.fixture.audit_time) as moodle:
-        data: dict[str, Any] = judge_site(moodle).model_dump(mode="json")
+        data: dict[str, Any] = judge_site(moodle).expanded()
     return data
 
 

@@ -59,7 +59,7 @@ def _scan(builder: SiteBuilder, url: str) -> dict[str, Any]:
         audit_time=datetime.fromtimestamp(builder.now, UTC),
     )
     try:
-        data: dict[str, Any] = run_scan(ScanContext(site, Policy())).model_dump(mode="json")
+        data: dict[str, Any] = run_scan(ScanContext(site, Policy())).expanded()
     finally:
         site.db.close()
     return data

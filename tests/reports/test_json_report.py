@@ -13,12 +13,12 @@ from pydantic import BaseModel
 
 import moodle_soc.reports
 from moodle_soc.models.frameworks import FrameworkScore, RequirementState
+from moodle_soc.models.population import OVERRIDE_KEYS, ROW_KEYS, PopulationRef
 from moodle_soc.models.run import (
     SCHEMA_VERSION,
     AuditRun,
     CategoryReadiness,
     CheckSummary,
-    Finding,
     Incomplete,
     SiteInfo,
     Summary,
@@ -29,19 +29,20 @@ from moodle_soc.results import Severity, Status
 from moodle_soc.site.db import QueryRecord
 
 DOC = Path(__file__).parents[2] / "docs" / "json-format.md"
-FINDING_KEYS = {
-    "check_id", "title", "status", "severity", "resource", "reason", "observed",
-    "moodle_check", "criteria", "remediation", "fix_command",
-}  # fmt: skip
+FINDING_KEYS = set(ROW_KEYS)
+#: Keys a finding row may carry besides the required ones (schema 3.0).
+OPTIONAL_FINDING_KEYS = {*OVERRIDE_KEYS, "exception"}
+STORED_ONLY = {"populations"}  # the run's compressed populations: written as ``findings``
 QUERY_KEYS = set(QueryRecord("p", "SELECT 1", {}, 1, 0.1, "0" * 64).as_dict())
 # Each documented table, by its section heading, and the fields it must list exactly.
 SECTIONS: dict[str, set[str]] = {
-    "Top level: the audit run": set(AuditRun.model_fields),
+    "Top level: the audit run": set(AuditRun.model_fields) - STORED_ONLY | {"findings"},
     "site": set(SiteInfo.model_fields),
     "summary": set(Summary.model_fields),
     "readiness": set(CategoryReadiness.model_fields),
     "check": set(CheckSummary.model_fields),
-    "finding": set(Finding.model_fields),
+    "finding": FINDING_KEYS | OPTIONAL_FINDING_KEYS,
+    "population": set(PopulationRef.model_fields),
     "query": QUERY_KEYS,
     "site_state": set(SiteState.model_fields),
     "incomplete": set(Incomplete.model_fields),
@@ -65,8 +66,9 @@ def documented_fields() -> dict[str, set[str]]:
 def test_round_trips_to_the_same_run(audit_run: AuditRun) -> None:
     document = json.loads(render_json(audit_run))
 
-    assert document["schema_version"] == SCHEMA_VERSION == "2.1"
+    assert document["schema_version"] == SCHEMA_VERSION == "3.0"
     assert AuditRun.model_validate(document) == audit_run
+    assert AuditRun.model_validate(document).findings == audit_run.findings
 
 
 def test_findings_keep_the_run_order_and_carry_every_required_key(audit_run: AuditRun) -> None:
@@ -75,22 +77,58 @@ def test_findings_keep_the_run_order_and_carry_every_required_key(audit_run: Aud
     assert [(f["check_id"], f["resource"]) for f in findings] == [
         (f.check_id, f.resource) for f in audit_run.findings
     ]
-    assert all(set(f) >= FINDING_KEYS for f in findings)
+    assert all(FINDING_KEYS <= set(f) <= FINDING_KEYS | OPTIONAL_FINDING_KEYS for f in findings)
+
+
+def test_a_row_carries_only_what_differs_from_its_check(audit_run: AuditRun) -> None:
+    document = json.loads(render_json(audit_run))
+    rows = {(f["check_id"], f["resource"]): f for f in document["findings"]}
+    checks = {c["id"]: c for c in document["checks"]}
+
+    # the run was built from findings, so its checks declare no command: the row names its own
+    debug = rows[("security.debug_display_disabled", "setting:debugdisplay")]
+    assert set(debug) == FINDING_KEYS | {"fix_command"}
+    assert debug["fix_command"] == "php admin/cli/cfg.php --name=debugdisplay --set=0"
+    assert checks["security.debug_display_disabled"]["fix_command"] is None
+    assert checks["security.debug_display_disabled"]["remediation"] == (
+        "Fix security.debug_display_disabled in Site administration."
+    )
+    admins = [f for key, f in rows.items() if key[0] == "access.site_admins_active"]
+    assert [set(f) for f in admins] == [FINDING_KEYS, FINDING_KEYS]
+    assert checks["access.site_admins_active"]["by_status"] == {
+        "pass": 1, "fail": 1, "manual": 0, "not_applicable": 0, "error": 0, "accepted": 0,
+    }  # fmt: skip
+    accepted = rows[("webservices.tokens_restricted", "token:7")]
+    assert accepted["exception"]["id"] == "EXC-0a1b2c3d"
+    assert "title" not in accepted and "criteria" not in accepted
+
+
+def test_the_findings_are_one_row_per_line_and_the_rest_indented(audit_run: AuditRun) -> None:
+    lines = render_json(audit_run).splitlines()
+
+    rows = [line for line in lines if line.startswith('    {"check_id":')]
+    assert len(rows) == len(audit_run.findings)
+    assert lines[0] == "{" and lines[-1] == "}"
+    assert '  "schema_version": "3.0",' in lines
 
 
 def test_statuses_and_severities_are_the_closed_sets(audit_run: AuditRun) -> None:
     findings = json.loads(render_json(audit_run))["findings"]
 
     assert {f["status"] for f in findings} == {s.value for s in Status}
-    assert {f["severity"] for f in findings} <= {s.value for s in Severity}
+    checks = json.loads(render_json(audit_run))["checks"]
+    severities = {f["severity"] for f in findings if "severity" in f} | {
+        c["severity"] for c in checks
+    }
+    assert severities <= {s.value for s in Severity}
 
 
 def test_hostile_text_stays_data(audit_run: AuditRun) -> None:
     document = render_json(audit_run)
 
-    assert json.loads(document)["findings"][2]["observed"]["username"] == (
-        "<script>alert(1)</script>"
-    )
+    rows = json.loads(document)["findings"]
+    admin = next(f for f in rows if f["resource"] == "user:42")
+    assert admin["observed"]["username"] == "<script>alert(1)</script>"
     assert document.endswith("}\n")
 
 
@@ -115,10 +153,14 @@ def test_docs_example_is_a_valid_run() -> None:
 
     assert run.schema_version == SCHEMA_VERSION
     assert run.site_state is not None
-    models = (run, run.site, run.summary, run.checks[0], run.findings[0], run.site_state)
+    models = (run, run.site, run.summary, run.checks[0], run.site_state)
     for model in (*models, run.site_state.settings[0]):
         assert isinstance(model, BaseModel)
-        assert set(model.model_dump()) == set(type(model).model_fields)
+        assert set(model.model_dump()) == set(type(model).model_fields) - STORED_ONLY
+    assert run.checks[0].population == PopulationRef.model_validate(
+        json.loads(example.group(1))["checks"][0]["population"]
+    )  # the example's hash is the real one
+    assert run.findings[0].title == run.checks[0].title
     assert set(run.queries[0]) == QUERY_KEYS
 
 

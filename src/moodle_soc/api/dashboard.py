@@ -255,7 +255,7 @@ def _check_page(store: EvidenceStore, site_key: str, check_id: str, within: With
         if found is None:
             continue
         summary = found
-        findings = [f for f in run.findings if f.check_id == check_id]
+        findings = list(run.check_findings(found))
         failed = sum(f.status.value == "fail" for f in findings)
         history.append(CheckRun(record.seq, run.audit_time, found.status.value, failed))
     if summary is None:

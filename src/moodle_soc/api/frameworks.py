@@ -73,9 +73,10 @@ def score_frameworks(
     run: AuditRun, frameworks: Sequence[str | os.PathLike[str] | Framework] = ("soc2",)
 ) -> tuple[FrameworkScore, ...]:
     """The run seen through each framework: requirement states, category and overall scores."""
-    from moodle_soc.checks.scoring import score_framework
+    from moodle_soc.checks.scoring import score_framework, tally
 
-    return tuple(score_framework(run.findings, f) for f in load_frameworks(frameworks))
+    tallies = tally(run.iter_findings())  # one pass over the findings for every framework
+    return tuple(score_framework(tallies, f) for f in load_frameworks(frameworks))
 
 
 def period_frameworks(

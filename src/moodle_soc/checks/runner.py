@@ -10,9 +10,10 @@ from moodle_soc import __version__
 from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.exceptions import apply_exceptions
 from moodle_soc.checks.registry import CheckSpec, all_checks
-from moodle_soc.checks.scoring import summarize
+from moodle_soc.checks.scoring import RunTally, summarize
 from moodle_soc.errors import CannotConnectError, MoodleSocError
 from moodle_soc.frameworks import Catalogue, load_catalogue
+from moodle_soc.models.population import PopulationWriter, slim_row
 from moodle_soc.models.run import (
     AuditRun,
     CheckSummary,
@@ -94,8 +95,9 @@ def run_scan(
     # Fails fast on a non-Moodle or too old site before any check.
     branch = site.version.label
     exceptions = scan.on_record.exceptions if scan.on_record is not None else ()
-    findings: list[Finding] = []
     summaries: list[CheckSummary] = []
+    populations: dict[str, bytes] = {}
+    tally = RunTally()
     for spec in specs:
         if progress is not None:
             progress(spec)
@@ -103,8 +105,16 @@ def run_scan(
         results = evaluate(spec, scan)
         elapsed = (time.perf_counter() - began) * 1000
         criteria = catalogue.criteria_for_check(spec.id)
-        judged = [
-            Finding(
+        entry = {
+            "severity": spec.severity.value,
+            "remediation": spec.remediation,
+            "fix_command": spec.fix_command,
+        }
+        writer = PopulationWriter()
+        by_status = {status.value: 0 for status in Status}
+        # One finding at a time, into the check's compressed population: only counts stay.
+        for result in results:
+            finding = Finding(
                 check_id=spec.id,
                 title=spec.title,
                 status=result.status,
@@ -117,23 +127,29 @@ def run_scan(
                 remediation=_remediation(spec, result, branch),
                 fix_command=_fix_command(spec, result, branch),
             )
-            for result in results
-        ]
-        if exceptions:
-            judged = apply_exceptions(judged, exceptions, site.audit_time)
-        findings.extend(judged)
+            if exceptions:
+                finding = apply_exceptions([finding], exceptions, site.audit_time)[0]
+            writer.add(slim_row(finding.model_dump(mode="json"), entry))
+            tally.add(finding)
+            by_status[finding.status.value] += 1
+        del results
+        populations[spec.id], population = writer.finish()
         summaries.append(
             CheckSummary(
                 id=spec.id,
                 title=spec.title,
                 area=spec.area,
                 severity=spec.severity,
-                status=worst_status([f.status for f in judged]),
+                status=worst_status([Status(s) for s, n in by_status.items() if n]),
                 moodle_check=spec.moodle_check,
                 criteria=criteria,
                 rationale=spec.rationale,
-                findings=len(results),
+                findings=population.rows,
                 duration_ms=round(elapsed, 3),
+                remediation=spec.remediation,
+                fix_command=spec.fix_command,
+                by_status=by_status,
+                population=population,
             )
         )
     version = site.version
@@ -160,10 +176,10 @@ def run_scan(
         finished_at=datetime.now(UTC),
         policy=policy.model_dump(mode="json"),
         summary=summarize(
-            findings, catalogue, scan.on_record.out_of_scope if scan.on_record else None
+            tally, catalogue, scan.on_record.out_of_scope if scan.on_record else None
         ),
         checks=tuple(summaries),
-        findings=tuple(findings),
+        populations=populations,
         queries=site.queries,
         site_state=state,
         incomplete=_incomplete(site),

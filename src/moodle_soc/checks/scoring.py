@@ -11,6 +11,7 @@ evidences). docs/severity.md states the rubric and the formula; a test keeps it 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from moodle_soc.frameworks import Catalogue, Framework
 from moodle_soc.models.frameworks import FrameworkScore, RequirementState, RequirementStateName
@@ -50,22 +51,49 @@ def weighted_score(verdicts: Iterable[Verdict]) -> float | None:
     return round(100 * passed / decided, 1) if decided else None
 
 
-def check_verdicts(findings: Iterable[Finding]) -> dict[str, Verdict]:
+@dataclass
+class CheckTally:
+    """What a score needs of one check's findings, however many there are: the statuses
+    seen, and the worst severity of its failures and of all its findings."""
+
+    statuses: set[Status] = field(default_factory=set)
+    worst_failing: Severity | None = None
+    worst: Severity | None = None
+
+    def add(self, status: Status, severity: Severity) -> None:
+        self.statuses.add(status)
+        if self.worst is None or severity.rank > self.worst.rank:
+            self.worst = severity
+        failing = self.worst_failing
+        if status is Status.FAIL and (failing is None or severity.rank > failing.rank):
+            self.worst_failing = severity
+
+    @property
+    def verdict(self) -> Verdict:
+        severity = self.worst_failing or self.worst
+        assert severity is not None, "a tally has at least one finding"
+        return (_check_state(self.statuses), severity)
+
+
+#: Each check's tally, by check id: one pass over a run's findings, streamed or not.
+Tallies = Mapping[str, CheckTally]
+
+
+def tally(findings: Iterable[Finding]) -> dict[str, CheckTally]:
+    tallies: dict[str, CheckTally] = {}
+    for finding in findings:
+        tallies.setdefault(finding.check_id, CheckTally()).add(finding.status, finding.severity)
+    return tallies
+
+
+def check_verdicts(findings: Iterable[Finding] | Tallies) -> dict[str, Verdict]:
     """Each check's verdict: fail if any finding fails (weighing with the worst failing
     severity), else error, else accepted, else manual, else pass, else not applicable."""
-    by_check: dict[str, list[Finding]] = {}
-    for finding in findings:
-        by_check.setdefault(finding.check_id, []).append(finding)
-    verdicts: dict[str, Verdict] = {}
-    for check_id, found in by_check.items():
-        status = _check_state([f.status for f in found])
-        failing = [f.severity for f in found if f.status is Status.FAIL]
-        severity = max(failing or [f.severity for f in found], key=lambda s: s.rank)
-        verdicts[check_id] = (status, severity)
-    return verdicts
+    tallies = findings if isinstance(findings, Mapping) else tally(findings)
+    return {check_id: t.verdict for check_id, t in tallies.items()}
 
 
-def _check_state(statuses: list[Status]) -> Status:
+def _check_state(statuses: Collection[Status]) -> Status:
     order = (Status.FAIL, Status.ERROR, Status.ACCEPTED, Status.MANUAL, Status.PASS)
     for status in order:
         if status in statuses:
@@ -73,21 +101,39 @@ def _check_state(statuses: list[Status]) -> Status:
     return Status.NOT_APPLICABLE
 
 
+@dataclass
+class RunTally:
+    """A run's counts, gathered finding by finding as the checks produce them."""
+
+    by_status: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in Status})
+    failed_by_severity: dict[str, int] = field(default_factory=dict)
+    checks: dict[str, CheckTally] = field(default_factory=dict)
+
+    def add(self, finding: Finding) -> None:
+        self.by_status[finding.status.value] += 1
+        if finding.status is Status.FAIL:
+            severity = finding.severity.value
+            self.failed_by_severity[severity] = self.failed_by_severity.get(severity, 0) + 1
+        self.checks.setdefault(finding.check_id, CheckTally()).add(finding.status, finding.severity)
+
+
 def summarize(
-    findings: list[Finding], catalogue: Catalogue, out_of_scope: Mapping[str, str] | None = None
+    findings: Iterable[Finding] | RunTally,
+    catalogue: Catalogue,
+    out_of_scope: Mapping[str, str] | None = None,
 ) -> Summary:
     """Counts by status and failed severity, and each SOC 2 category's readiness score.
 
     ``out_of_scope`` maps SOC 2 categories the readiness scope leaves out to the decision (its
     reason and who took it): they stay listed, marked, and out of the overall score."""
-    by_status = {status.value: 0 for status in Status}
-    failed: dict[str, int] = {}
-    for finding in findings:
-        by_status[finding.status.value] += 1
-        if finding.status is Status.FAIL:
-            failed[finding.severity.value] = failed.get(finding.severity.value, 0) + 1
+    if isinstance(findings, RunTally):
+        counts = findings
+    else:
+        counts = RunTally()
+        for finding in findings:
+            counts.add(finding)
     out = dict(out_of_scope or {})
-    soc2 = score_framework(findings, catalogue.soc2, excluded=out.keys())
+    soc2 = score_framework(counts.checks, catalogue.soc2, excluded=out.keys())
     readiness = tuple(
         r.model_copy(update={"in_scope": False, "scope_decision": out[r.category]})
         if r.category in out
@@ -95,33 +141,34 @@ def summarize(
         for r in soc2.readiness
     )
     return Summary(
-        by_status=by_status,
-        failed_by_severity=failed,
+        by_status=counts.by_status,
+        failed_by_severity=counts.failed_by_severity,
         readiness=readiness,
         overall_score=soc2.overall_score,
     )
 
 
 def score_framework(
-    findings: list[Finding] | tuple[Finding, ...],
+    findings: Iterable[Finding] | Tallies,
     framework: Framework,
     *,
     excluded: Collection[str] = (),
 ) -> FrameworkScore:
     """Each requirement's state and each category's readiness score, from the findings of the
-    requirement's mapped checks; the overall score leaves the ``excluded`` categories out."""
-    statuses_by_check: dict[str, list[Status]] = {}
-    for finding in findings:
-        statuses_by_check.setdefault(finding.check_id, []).append(finding.status)
-    verdicts = check_verdicts(findings)
+    requirement's mapped checks (or their tallies); the overall score leaves the ``excluded``
+    categories out."""
+    tallies = findings if isinstance(findings, Mapping) else tally(findings)
+    verdicts = check_verdicts(tallies)
     weighed: dict[str, list[Verdict]] = {}
     states: list[RequirementState] = []
     for criterion in framework.criteria:
-        statuses = [s for cid in criterion.checks for s in statuses_by_check.get(cid, [])]
+        seen = [tallies[cid].statuses for cid in criterion.checks if cid in tallies]
+        statuses: set[Status] = set().union(*seen)
         failing = [
             cid
             for cid in criterion.checks
-            if {Status.FAIL, Status.ERROR, Status.ACCEPTED} & set(statuses_by_check.get(cid, []))
+            if cid in tallies
+            and {Status.FAIL, Status.ERROR, Status.ACCEPTED} & tallies[cid].statuses
         ]
         own = [verdicts[cid] for cid in criterion.checks if cid in verdicts]
         weighed.setdefault(criterion.category, []).extend(own)
@@ -170,7 +217,7 @@ def score_framework(
     )
 
 
-def _criterion_state(statuses: list[Status]) -> RequirementStateName:
+def _criterion_state(statuses: Collection[Status]) -> RequirementStateName:
     """A criterion is met only when its automated part passes and nothing is left to manual
     evidence; a check that itself says "manual" keeps the criterion manual."""
     if not statuses:

@@ -28,6 +28,7 @@ from moodle_soc.safety import terminal_safe
 if TYPE_CHECKING:
     from moodle_soc.evidence.store.store import EvidenceStore
     from moodle_soc.fleet.monitor import TickReport
+    from moodle_soc.models.run import AuditRun
 
 
 def worker(
@@ -121,14 +122,14 @@ def monitor(
 
 
 def _loader(store: EvidenceStore) -> Any:
-    def load_run(seq: int) -> dict[str, Any] | None:
+    def load_run(seq: int) -> AuditRun | None:
+        from moodle_soc.evidence.store.runs import load_run as load_stored
         from moodle_soc.evidence.store.store import StoreError
 
         try:
-            payload = store.payload(store.get(str(seq)))
+            return load_stored(store, store.get(str(seq)))
         except StoreError:
             return None
-        return payload if isinstance(payload, dict) else None
 
     return load_run
 

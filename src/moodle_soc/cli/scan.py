@@ -106,13 +106,21 @@ def _emit(
             raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
         return
     if fmt is OutputFormat.json:  # the HTML and terminal renderers stay unimported
-        from moodle_soc.reports.json_report import render_json
+        from moodle_soc.reports.json_report import write_json
 
-        document = render_json(run, scores)
-    else:
-        from moodle_soc.reports import render
+        try:  # row by row: the findings never sit in memory as one document
+            if output is None:
+                write_json(run, sys.stdout, scores)
+                return
+            with output.open("w", encoding="utf-8") as handle:
+                write_json(run, handle, scores)
+        except OSError as exc:
+            raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
+        stderr().print(f"Wrote JSON report to [bold]{terminal_markup(output)}[/].")
+        return
+    from moodle_soc.reports import render
 
-        document = render(run, "html", frameworks=scores)
+    document = render(run, "html", frameworks=scores)
     if output is None:
         sys.stdout.write(document)
         if not document.endswith("\n"):

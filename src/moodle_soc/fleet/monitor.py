@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moodle_soc.fleet.alerting import (
     Alert,
@@ -27,10 +27,15 @@ from moodle_soc.fleet.inventory import Fleet, FleetSite
 from moodle_soc.fleet.notify import deliver
 from moodle_soc.fleet.outcome import SiteOutcome
 from moodle_soc.fleet.state import MonitorState
+from moodle_soc.results import Status
+
+if TYPE_CHECKING:
+    from moodle_soc.models.run import AuditRun
 
 Runner = Callable[[list[FleetSite], datetime], list[SiteOutcome]]
-#: Loads a stored run's payload by record number (the monitor reads what workers stored).
-RunLoader = Callable[[int], dict[str, Any] | None]
+#: Loads a stored run by record number (the monitor reads what workers stored), with its
+#: findings (``evidence.store.runs.load_run``).
+RunLoader = Callable[[int], "AuditRun | None"]
 _MAX_FIRES = 1000
 _KEEP_SENT = timedelta(days=180)
 
@@ -128,10 +133,10 @@ def _outcome_alerts(
         state.forget(f"{outcome.site}|unscanned")
         site.unscanned_since = None
     site.last_success = now
-    payload = load_run(outcome.record_seq) if outcome.record_seq is not None else None
-    if payload is None:
+    run = load_run(outcome.record_seq) if outcome.record_seq is not None else None
+    if run is None:
         return alerts
-    failing, settled = _findings(payload)
+    failing, settled = _findings(run)
     before = None if site.open_failures is None else set(site.open_failures)
     alerts += failure_alerts(
         outcome.site, outcome.client, now, failing, before, settled, fleet.alerts
@@ -146,14 +151,20 @@ def _outcome_alerts(
     return alerts
 
 
-def _findings(payload: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], set[str]]:
+def _findings(run: AuditRun) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """The failing findings (what an alert names of each) and the keys of the settled ones."""
     failing: dict[str, dict[str, Any]] = {}
     settled: set[str] = set()
-    for finding in payload.get("findings", []):
-        key = finding_key(finding["check_id"], finding["resource"])
-        if finding["status"] == "fail":
-            failing[key] = finding
-        elif finding["status"] != "error":
+    for finding in run.iter_findings():
+        key = finding_key(finding.check_id, finding.resource)
+        if finding.status is Status.FAIL:
+            failing[key] = {
+                "check_id": finding.check_id,
+                "resource": finding.resource,
+                "reason": finding.reason,
+                "severity": finding.severity.value,
+            }
+        elif finding.status is not Status.ERROR:
             settled.add(key)
     return failing, settled
 

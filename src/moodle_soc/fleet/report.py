@@ -168,7 +168,7 @@ def _row(site: FleetSite, run: FleetRun | None, areas: tuple[str, ...], today: d
         moodle_label=label,
         moodle_release=info.get("moodle_release"),
         support=branch_support(label, today) if label else None,
-        failed=sum(1 for f in payload.get("findings", []) if f.get("status") == "fail"),
+        failed=int(payload.get("summary", {}).get("by_status", {}).get("fail", 0)),
         cells=cells,
     )
 

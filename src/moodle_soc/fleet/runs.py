@@ -86,6 +86,7 @@ def store_fleet_run(
             " keeps its siteidentifier: give the clone its own before scanning it."
         )
     payload = {**run.model_dump(mode="json"), FLEET_FIELD: fleet_tag(site)}
+    store.put_blobs(run.populations.values())  # the findings the payload names by hash
     record, appended = append_once(
         store, ref, RecordKind.RUN, payload, key=key, collected_at=run.audit_time
     )

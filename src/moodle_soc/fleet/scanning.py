@@ -105,11 +105,11 @@ def scan_fleet_site(
         return failed(error_kind(error), " ".join(error.message.split()))
     except Exception as exc:  # one site's bug must not stop the fleet; say what it was
         return failed("crash", f"internal error: {type(exc).__name__}: {str(exc)[:200]}")
-    failed_findings = [f for f in run.findings if f.status is Status.FAIL]
-    errors = sum(1 for f in run.findings if f.status is Status.ERROR)
+    failed_findings = run.summary.by_status.get(Status.FAIL.value, 0)
+    errors = run.summary.by_status.get(Status.ERROR.value, 0)
     worst = run.worst_failed_severity()
     if failed_findings:
-        reason = f"{len(failed_findings)} failed findings (worst {worst.value if worst else '?'})"
+        reason = f"{failed_findings} failed findings (worst {worst.value if worst else '?'})"
     else:
         reason = "no failed findings"
     if errors:
@@ -125,7 +125,7 @@ def scan_fleet_site(
         record_seq=None if record is None else record.seq,
         record_hash=None if record is None else record.record_hash,
         stored=kept.appended,
-        failed=len(failed_findings),
+        failed=failed_findings,
         errors=errors,
         worst=worst.value if worst else None,
         moodle_label=run.site.moodle_label,

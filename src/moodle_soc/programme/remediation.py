@@ -58,7 +58,7 @@ def remediation_items(
     tracked: dict[tuple[str, str], _Open] = {}
     for seq, run in _runs(store, site_key, as_of):
         ran = {check.id for check in run.checks}
-        failing = {(f.check_id, f.resource): f for f in run.findings if f.status in _FAILING}
+        failing = {(f.check_id, f.resource): f for f in run.iter_findings() if f.status in _FAILING}
         for key, finding in failing.items():
             item = tracked.get(key)
             if item is None:

@@ -85,15 +85,13 @@ def _top_gaps(
     gaps: list[tuple[int, ReportGap]] = []
     if run is not None:
         failing: dict[str, list[str]] = {}
-        for finding in run.findings:
+        for finding in run.iter_findings():
             if finding.status is Status.FAIL:
                 failing.setdefault(finding.check_id, []).append(finding.resource)
         for check in run.checks:
             if check.id not in failing:
                 continue
-            fixable = any(
-                f.fix_command for f in run.findings if f.check_id == check.id and f.fix_command
-            )
+            fixable = any(f.fix_command for f in run.check_findings(check))
             count = len(failing[check.id])
             gaps.append((
                 10 + check.severity.rank * 10,

@@ -24,7 +24,7 @@ def nagios_line(run: AuditRun) -> tuple[str, int]:
     ordered = run.findings_sorted()
     failed = [f for f in ordered if f.status is Status.FAIL]
     errors = [f for f in ordered if f.status is Status.ERROR]
-    passed = sum(1 for f in run.findings if f.status is Status.PASS)
+    passed = sum(1 for f in run.iter_findings() if f.status is Status.PASS)
     if any(f.severity in _CRITICAL_SEVERITIES for f in failed):
         code = CRITICAL
     elif failed:

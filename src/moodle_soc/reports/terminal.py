@@ -221,7 +221,7 @@ def _counts(run: AuditRun) -> Text:
     failed = by_status.get(Status.FAIL.value, 0)
     text = Text("Findings: ", style="bold")
     text.append(f"{failed} failed", style=STATUS_STYLE[Status.FAIL] if failed else "")
-    checks = len({f.check_id for f in run.findings if f.status is Status.FAIL})
+    checks = sum(1 for c in run.checks if c.by_status.get(Status.FAIL.value))
     if failed:
         text.append(f" in {checks} check{'s' if checks != 1 else ''}")
     severities = [

@@ -58,7 +58,7 @@ def _changed(run: AuditRun, check_id: str, status: Status) -> AuditRun:
         for f in run.findings
     )
     assert findings != run.findings, f"{check_id} has no finding to change"
-    return run.model_copy(update={"findings": findings})
+    return run.with_findings(findings)
 
 
 @pytest.fixture(scope="module")

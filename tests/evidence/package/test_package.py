@@ -81,7 +81,7 @@ def hostile(run: AuditRun) -> AuditRun:
     findings[first] = findings[first].model_copy(
         update={"resource": FORMULA, "reason": f"User {SCRIPT} is a site administrator."}
     )
-    return run.model_copy(update={"findings": tuple(findings)})
+    return run.with_findings(findings)
 
 
 def store_population(store: EvidenceStore, site: SiteRef) -> StoredRecord:

@@ -7,6 +7,7 @@ duplicated and escaping members, damaged archives, and a forger who recomputes e
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import random
@@ -235,12 +236,12 @@ def reseal(
 
 
 def forge(package: Package, tmp_path: Path, *, keep_signatures: bool) -> PackageProblem | None:
-    """Pass every failure of a run, and rehash its record, chain line and manifest entry."""
+    """Pass every check of a run, and rehash its record, chain line and manifest entry."""
     files = {name: data for name, data, _ in package.members}
     document = json.loads(files["manifest.json"])
     run_file = f"runs/run-{package.run_seq}.json"
     run = json.loads(files[run_file])
-    run["findings"] = [{**f, "status": "pass"} for f in run["findings"]]
+    run["checks"] = [{**c, "status": "pass"} for c in run["checks"]]
     files[run_file] = json.dumps(run, separators=(",", ":")).encode()
     lines = [json.loads(line) for line in files["chain/records.jsonl"].splitlines()]
     for line in lines:
@@ -357,3 +358,21 @@ def test_an_edited_findings_csv_with_a_recomputed_manifest_fails_verification(
 def test_an_untouched_package_verifies(package: Package) -> None:
     report = verify_package(package.path)
     assert report.ok, report.problem
+
+
+def test_a_forged_population_with_a_recomputed_manifest_fails_verification(
+    package: Package, tmp_path: Path
+) -> None:
+    files = {name: data for name, data, _ in package.members}
+    document = json.loads(files["manifest.json"])
+    unsigned(files, document)
+    run = json.loads(files[f"runs/run-{package.run_seq}.json"])
+    failing = next(c for c in run["checks"] if c["by_status"]["fail"])
+    name = f"runs/populations/{failing['population']['sha256']}.jsonl.gz"
+    rows = gzip.decompress(files[name]).replace(b'"status":"fail"', b'"status":"pass"')
+    files[name] = gzip.compress(rows)  # every failure of the check passed, by an attacker
+
+    problem = reseal(package, files, document, tmp_path / "forged.zip")
+
+    assert problem is not None and problem.file == name
+    assert problem.message.startswith(f"does not hash to the SHA-256 record {package.run_seq}")

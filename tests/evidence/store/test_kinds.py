@@ -56,7 +56,7 @@ def test_every_kind_has_exactly_one_handler_and_the_stored_strings_never_change(
         RecordKind.EXCEPTION_REVOCATION, RecordKind.CONTROL_OWNER,
         RecordKind.REMEDIATION_ASSIGNMENT,
     ]  # fmt: skip
-    assert [k for k, h in HANDLERS.items() if h.blobs] == [RecordKind.ATTACHMENT]
+    assert [k for k, h in HANDLERS.items() if h.blobs] == [RecordKind.RUN, RecordKind.ATTACHMENT]
     assert handler_for("run") is HANDLERS[RecordKind.RUN]
     assert handler_for("note") is None and handler_for(b"run") is None
     assert RecordKind.known("sample") is RecordKind.SAMPLE and RecordKind.known(7) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from moodle_soc.evidence.store.runs import diff_runs, load_run, site_ref_for, st
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.evidence.store.verify import verify_store
 from moodle_soc.models.run import AuditRun, Finding
+from moodle_soc.reports.json_report import render_json
 from moodle_soc.results import Severity, Status
 
 
@@ -74,15 +76,15 @@ def finding(
 
 def test_diff_runs_classifies_new_fixed_and_changed(scans: Any) -> None:
     base: AuditRun = scans.acme[0]
-    before = base.model_copy(update={"findings": (
+    before = base.with_findings((
         finding("a", "site", Status.FAIL),          # stays failed: not listed
         finding("b", "site", Status.FAIL),          # fixed
         finding("c", "user:1", Status.PASS),        # newly failing
         finding("d", "site", Status.FAIL),          # severity changes while failing
         finding("e", "site", Status.PASS),          # becomes an error: changed
         finding("f", "site", Status.FAIL),          # disappears: fixed
-    )})  # fmt: skip
-    after = base.model_copy(update={"findings": (
+    ))  # fmt: skip
+    after = base.with_findings((
         finding("a", "site", Status.FAIL),
         finding("b", "site", Status.PASS),
         finding("c", "user:1", Status.FAIL),
@@ -90,7 +92,7 @@ def test_diff_runs_classifies_new_fixed_and_changed(scans: Any) -> None:
         finding("e", "site", Status.ERROR),
         finding("g", "user:2", Status.FAIL),        # appears failing: new
         finding("h", "site", Status.PASS),          # appears passing: not listed
-    )})  # fmt: skip
+    ))  # fmt: skip
     result = diff_runs(before, after)
     assert [c.key for c in result.new] == [("c", "user:1"), ("g", "user:2")]
     assert [c.key for c in result.fixed] == [("b", "site"), ("f", "site")]
@@ -111,3 +113,75 @@ def test_diff_of_stored_real_runs_is_symmetric(store: EvidenceStore, scans: Any)
     assert [c.key for c in forward.new] == [c.key for c in backward.fixed]
     assert [c.key for c in forward.fixed] == [c.key for c in backward.new]
     assert [c.key for c in forward.changed] == [c.key for c in backward.changed]
+
+
+def test_a_run_is_stored_as_its_checks_and_one_hashed_population_per_check(
+    store: EvidenceStore, scans: Any
+) -> None:
+    run: AuditRun = scans.acme[0]
+    record = store_run(store, run)
+
+    payload = store.payload(record)
+    assert "findings" not in payload
+    refs = {c["id"]: c["population"] for c in payload["checks"]}
+    assert set(refs) == set(run.populations) == {c.id for c in run.checks}
+    for check_id, ref in refs.items():
+        data = store.get_blob(ref["sha256"])
+        assert data == run.populations[check_id]
+        assert hashlib.sha256(data).hexdigest() == ref["sha256"] and len(data) == ref["size"]
+    loaded = load_run(store, record)
+    assert loaded.findings == run.findings and len(run.findings) == sum(
+        c["findings"] for c in payload["checks"]
+    )
+
+
+def test_a_run_stored_in_schema_2_with_its_findings_inline_still_loads(
+    store: EvidenceStore, scans: Any
+) -> None:
+    run: AuditRun = scans.acme[0]
+    legacy = run.expanded()  # the 2.x shape: every finding in full, checks without 3.0 fields
+    legacy["schema_version"] = "2.1"
+    for check in legacy["checks"]:
+        for field in ("remediation", "fix_command", "by_status", "population"):
+            del check[field]
+    record = store.append(site_ref_for(run), "run", legacy, collected_at=run.audit_time)
+
+    loaded = load_run(store, record)
+
+    assert loaded.schema_version == "2.1"
+    assert loaded.findings == run.findings
+    assert json.loads(render_json(loaded))["schema_version"] == "3.0"  # written in today's shape
+    assert loaded.summary == run.summary
+    assert verify_store(store).ok
+
+
+def test_an_altered_or_missing_population_is_named_by_verify_and_never_read(
+    store: EvidenceStore, scans: Any
+) -> None:
+    import gzip
+
+    from moodle_soc.evidence.store import schema
+
+    run: AuditRun = scans.acme[0]
+    record = store_run(store, run)
+    check = max(run.checks, key=lambda c: c.findings)
+    assert check.population is not None
+    digest = check.population.sha256
+    forged = gzip.compress(gzip.decompress(run.populations[check.id]).replace(b"fail", b"pass"))
+    b = schema.blobs
+    with store.engine.begin() as connection:
+        connection.execute(b.update().where(b.c.sha256 == digest).values(data=forged))
+
+    assert [(p.seq, p.message) for p in verify_store(store).problems] == [
+        (record.seq, f"population blob {digest[:12]} was altered")
+    ]
+    with pytest.raises(StoreError, match=f"The findings of {check.id} in record .* were altered"):
+        load_run(store, record)
+
+    with store.engine.begin() as connection:
+        connection.execute(b.delete().where(b.c.sha256 == digest))
+    assert [p.message for p in verify_store(store).problems] == [
+        f"population blob {digest[:12]} is missing"
+    ]
+    with pytest.raises(StoreError, match=f"The findings of {check.id} in record .* are missing"):
+        load_run(store, record)

@@ -143,11 +143,16 @@ def test_a_changed_attachment_blob_byte_is_pinpointed(world: World) -> None:
     for offset in spread(len(world.blob), OFFSETS_PER_PAYLOAD):
         mutated = bytearray(world.blob)
         mutated[offset] ^= 0x01
-        execute(world.store, "UPDATE evidence_blobs SET data = :d", d=bytes(mutated))
+        execute(
+            world.store,
+            "UPDATE evidence_blobs SET data = :d WHERE sha256 = :h",
+            d=bytes(mutated),
+            h=digest,
+        )
         if world.problems() != expected:
             misses.append(offset)
     assert misses == []
-    execute(world.store, "DELETE FROM evidence_blobs")
+    execute(world.store, "DELETE FROM evidence_blobs WHERE sha256 = :h", h=digest)
     assert world.problems() == [(world.attachment.seq, f"attachment blob {digest[:12]} is missing")]
 
 

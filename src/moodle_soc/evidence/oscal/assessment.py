@@ -230,7 +230,9 @@ def _observations(ctx: _Context, days: list[_ScanDay], mapped: set[str]) -> tupl
         following = days[index + 1][1][0][0].collected_at if index + 1 < len(days) else None
         expires = following or records[-1].collected_at + timedelta(days=1)
         by_check: dict[str, list[Finding]] = defaultdict(list)
-        for finding in (f for _r, run in day_runs for f in run.findings if f.check_id in mapped):
+        for finding in (
+            f for _r, run in day_runs for f in run.iter_findings() if f.check_id in mapped
+        ):
             by_check[finding.check_id].append(finding)
         for check_id, findings in sorted(by_check.items()):
             observations.append(_observation(ctx, day, findings, records, expires))

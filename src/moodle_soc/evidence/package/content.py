@@ -31,6 +31,7 @@ from moodle_soc.evidence.package.tables import (
 )
 from moodle_soc.evidence.periods.populations import POPULATION_KINDS
 from moodle_soc.evidence.store.canonical import canonical_bytes, sha256_hex
+from moodle_soc.evidence.store.runs import population_hashes, run_from_payload
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.frameworks import Framework
 from moodle_soc.models.period import PeriodReport
@@ -40,7 +41,6 @@ from moodle_soc.models.records import (
     SiteRef,
     StoredRecord,
 )
-from moodle_soc.models.run import AuditRun
 
 Progress = Callable[[str, int, int], None]
 PERIOD_JSON = "report/period-report.json"
@@ -48,6 +48,14 @@ PERIOD_HTML = "report/period-report.html"
 PERIOD_PDF = "report/period-report.pdf"
 MATRIX_CSV = "controls/control-matrix.csv"
 FINDINGS_CSV = "findings/findings.csv"
+
+
+def population_file(digest: str) -> str:
+    """Where a run's population (a check's findings, gzip'd JSON Lines) is in the package:
+    named by its SHA-256, which the chained run names."""
+    return f"runs/populations/{digest}.jsonl.gz"
+
+
 FINDINGS_XLSX = "findings/findings.xlsx"
 FIXED_STEPS = 4  # period report, PDF, tables, and writing + verifying the archive (2)
 
@@ -120,7 +128,11 @@ def collect(
             name = f"runs/run-{record.seq}.json"  # the stored bytes: they hash to the record
             entry = entry.model_copy(update={"file": name})
             per_record["runs"][name] = payload_text.encode()
-            run = AuditRun.model_validate_json(payload_text)
+            run_payload = json.loads(payload_text)
+            blobs = store.get_blobs(population_hashes(run_payload))
+            for digest, data in blobs.items():  # the findings: the run names each by its hash
+                per_record["runs"][population_file(digest)] = data
+            run = run_from_payload(run_payload, blobs.get, f"record {record.seq}")
             findings += finding_rows(record.seq, run, history)
         else:
             payload = None if payload_text is None else json.loads(payload_text)

@@ -39,12 +39,16 @@ from moodle_soc.evidence.package.content import (
     PERIOD_JSON,
     PERIOD_PDF,
     period_json,
+    population_file,
     population_files,
     pretty_json,
     sample_file,
 )
 from moodle_soc.evidence.package.manifest import CHAIN, MANIFEST, Manifest, RecordEntry
 from moodle_soc.evidence.periods.populations import POPULATION_KINDS
+from moodle_soc.evidence.store.canonical import sha256_hex
+from moodle_soc.evidence.store.engine import StoreError
+from moodle_soc.evidence.store.runs import population_hashes, run_from_payload
 from moodle_soc.models.period import PeriodReport
 from moodle_soc.models.records import RecordKind, SiteRef, parse_utc_iso
 from moodle_soc.models.run import AuditRun
@@ -150,10 +154,28 @@ class _Regeneration:
             if entry.file is not None:
                 what = "hashes to" if entry.kind == RecordKind.RUN else "its payload hashes to"
                 self.bind(entry.file, "chain", f"{what} record {entry.seq}'s content hash")
+            if entry.kind == RecordKind.RUN and entry.file in self.files:
+                self._populations(entry)
             if entry.attachment is not None:
                 self.bind(
                     entry.attachment, "chain", f"hashes to the SHA-256 record {entry.seq} gives"
                 )
+
+    def _populations(self, entry: RecordEntry) -> None:
+        """Each population the chained run names by hash must be there and hash to it."""
+        assert entry.file is not None
+        try:
+            digests = population_hashes(json.loads(self.files[entry.file]))
+        except ValueError:
+            raise Tampered(entry.file, f"record {entry.seq}'s run cannot be read") from None
+        for digest in digests:
+            name = population_file(digest)
+            data = self.files.get(name)
+            if data is None:
+                raise Tampered(name, f"the findings record {entry.seq} names are missing")
+            if sha256_hex(data) != digest:
+                raise Tampered(name, f"does not hash to the SHA-256 record {entry.seq} gives")
+            self.bind(name, "chain", f"hashes to the SHA-256 record {entry.seq} gives")
 
     # -- populations and samples: made from one record each ---------------------------------
 
@@ -296,10 +318,16 @@ class _Regeneration:
         return sorted(found, key=lambda r: (r.start, r.signed_at, r.record_seq))
 
     def audit_run(self, entry: RecordEntry) -> AuditRun:
+        """The chained run with its findings, from the populations it names by hash."""
         assert entry.file is not None
         try:
-            return AuditRun.model_validate_json(self.files[entry.file])
-        except (KeyError, ValidationError):
+            payload = json.loads(self.files[entry.file])
+            return run_from_payload(
+                payload, lambda digest: self.files.get(population_file(digest)), entry.file
+            )
+        except StoreError as error:
+            raise Tampered(entry.file, error.message.rstrip(".")) from None
+        except (KeyError, ValueError, TypeError, ValidationError):
             raise Tampered(entry.file, f"record {entry.seq}'s run cannot be read") from None
 
     # -- findings: one row per finding of every run ----------------------------------------

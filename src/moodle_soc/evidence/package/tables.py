@@ -141,7 +141,7 @@ def finding_rows(
     """The run's findings as rows; a failure also shows when its (check, resource) was first
     seen failing and when it was resolved, as the period report's finding history tells."""
     rows: list[list[Cell]] = []
-    for f in run.findings:
+    for f in run.iter_findings():
         known = history.get((f.check_id, f.resource)) if f.status is Status.FAIL else None
         rows.append([
             seq, _iso(run.audit_time), f.check_id, f.title, f.status.value, f.severity.value,

@@ -85,7 +85,7 @@ class RunView:
         package regenerates its period report from these, without a store)."""
         statuses: dict[str, list[Status]] = {c.id: [] for c in run.checks}
         failing = {}
-        for f in run.findings:
+        for f in run.iter_findings():
             statuses.setdefault(f.check_id, []).append(f.status)
             if f.status in (Status.FAIL, Status.ACCEPTED):  # an accepted risk did not operate
                 failing[(f.check_id, f.resource)] = (f.severity.value, _with_exception(f))

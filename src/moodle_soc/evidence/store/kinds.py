@@ -28,6 +28,7 @@ class KindHandler:
     model: Callable[[], type[BaseModel]] | None = None  # the payload's model (lazy import)
     retention_may_clear: bool = True  # a seal is what retention leaves: never cleared
     blobs: Callable[[Payload], tuple[str, ...]] | None = None  # stored files it names
+    blob_noun: str = "attachment"  # what such a file is, in ``verify``'s findings
 
     def parse(self, payload: Payload) -> Any:
         """The payload as its model (pydantic validation), or as stored when it has none."""
@@ -60,10 +61,18 @@ def describe(record: StoredRecord, payload: Payload) -> str:
 
 def _run(p: Payload) -> str:
     by_status = p["summary"]["by_status"]
+    # Schema 3.0 keeps the findings in populations, counted per check; 2.x listed them.
+    findings = len(p["findings"]) if "findings" in p else sum(c["findings"] for c in p["checks"])
     return (
         f"Scan of {p['site']['name']} at {p['audit_time']}: {len(p['checks'])} checks,"
-        f" {by_status.get('fail', 0)} failed of {len(p['findings'])} findings."
+        f" {by_status.get('fail', 0)} failed of {findings} findings."
     )
+
+
+def _run_blobs(p: Payload) -> tuple[str, ...]:
+    from moodle_soc.evidence.store.runs import population_hashes
+
+    return population_hashes(p)
 
 
 def _attachment(p: Payload) -> str:
@@ -235,7 +244,9 @@ def _programme(name: str) -> Callable[[], type[BaseModel]]:
 HANDLERS: Mapping[RecordKind, KindHandler] = {
     handler.kind: handler
     for handler in (
-        KindHandler(RecordKind.RUN, "scan run", _run, _audit_run),
+        KindHandler(
+            RecordKind.RUN, "scan run", _run, _audit_run, blobs=_run_blobs, blob_noun="population"
+        ),
         KindHandler(RecordKind.ATTACHMENT, "attachment", _attachment, blobs=_attachment_blobs),
         KindHandler(RecordKind.POPULATION, "population", _population),
         KindHandler(RecordKind.CHANGE_POPULATION, "change population", _population),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from moodle_soc.evidence.store.canonical import sha256_hex
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
 from moodle_soc.models.run import AuditRun, Finding
@@ -40,18 +42,57 @@ def site_ref_for(run: AuditRun) -> SiteRef:
 
 
 def store_run(store: EvidenceStore, run: AuditRun) -> StoredRecord:
+    """The run's populations as blobs (stored once by their SHA-256), then the run itself,
+    naming each population by that hash: the chain covers every finding."""
+    store.put_blobs(run.populations.values())
     return store.append(
         site_ref_for(run), RecordKind.RUN, run.model_dump(mode="json"), collected_at=run.audit_time
     )
 
 
 def load_run(store: EvidenceStore, record: StoredRecord) -> AuditRun:
+    """A stored run with its populations: the one way stored findings are read back."""
     if record.kind != RecordKind.RUN:
         raise StoreError(f"Record {record.seq} is a {record.kind} record, not a scan run.")
     payload = store.payload(record)
     if payload is None:
         raise StoreError(f"Record {record.seq}'s payload was cleared by retention.")
-    return AuditRun.model_validate(payload)
+    found = store.get_blobs(population_hashes(payload))
+    return run_from_payload(payload, found.get, f"record {record.seq}")
+
+
+def population_hashes(payload: Any) -> tuple[str, ...]:
+    """The SHA-256 of every population a stored run's payload names (none before 3.0)."""
+    checks = payload.get("checks", []) if isinstance(payload, dict) else []
+    return tuple(
+        str(check["population"]["sha256"])
+        for check in checks
+        if isinstance(check, dict) and isinstance(check.get("population"), dict)
+    )
+
+
+def run_from_payload(
+    payload: dict[str, Any], blob: Callable[[str], bytes | None], where: str
+) -> AuditRun:
+    """A run from its stored JSON and a way to read blobs by SHA-256 (the store's, or a
+    package's files). A schema 2.x payload carries its findings itself; a 3.0 one names a
+    population per check, which must be there and hash to its name."""
+    populations: dict[str, bytes] = {}
+    if "findings" not in payload:
+        for check in payload.get("checks", []):
+            ref = check.get("population")
+            if ref is None:
+                continue
+            data = blob(str(ref["sha256"]))
+            if data is None:
+                raise StoreError(f"The findings of {check['id']} in {where} are missing.")
+            if sha256_hex(data) != ref["sha256"]:
+                raise StoreError(
+                    f"The findings of {check['id']} in {where} were altered (their hash does"
+                    " not match the run's)."
+                )
+            populations[str(check["id"])] = data
+    return AuditRun.model_validate({**payload, "populations": populations})
 
 
 @dataclass(frozen=True)
@@ -99,8 +140,8 @@ class RunDiff:
 
 def diff_runs(before: AuditRun, after: AuditRun) -> RunDiff:
     """New failures, fixed failures, and other changes, keyed by (check, resource)."""
-    old = {(f.check_id, f.resource): f for f in before.findings}
-    now = {(f.check_id, f.resource): f for f in after.findings}
+    old = {(f.check_id, f.resource): f for f in before.iter_findings()}
+    now = {(f.check_id, f.resource): f for f in after.iter_findings()}
     new, fixed, changed = [], [], []
     for key in sorted(set(old) | set(now)):
         a, b = old.get(key), now.get(key)

@@ -10,7 +10,7 @@ deletes a record; retention (``retention.py``) is a logged operation that seals 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -221,21 +221,37 @@ class EvidenceStore:
 
     def put_blob(self, data: bytes) -> str:
         """Store bytes once by their SHA-256 and return the hash."""
-        digest = sha256_hex(data)
+        return self.put_blobs([data])[0]
+
+    def put_blobs(self, items: Iterable[bytes]) -> list[str]:
+        """Store each of ``items`` once by its SHA-256, in one transaction; their hashes."""
         b = schema.blobs
+        digests = []
         with self.writer().begin() as connection:
-            found = connection.execute(sa.select(b.c.sha256).where(b.c.sha256 == digest)).first()
-            if found is None:
-                connection.execute(b.insert().values(sha256=digest, size=len(data), data=data))
-        return digest
+            for data in items:
+                digest = sha256_hex(data)
+                digests.append(digest)
+                found = connection.execute(sa.select(b.c.sha256).where(b.c.sha256 == digest))
+                if found.first() is None:
+                    connection.execute(b.insert().values(sha256=digest, size=len(data), data=data))
+        return digests
 
     # --- reading ----------------------------------------------------------------------------
 
     def get_blob(self, digest: str) -> bytes | None:
+        return self.get_blobs([digest]).get(digest)
+
+    def get_blobs(self, digests: Iterable[str]) -> dict[str, bytes]:
+        """The stored bytes of each digest found, by digest (in one query per 500)."""
         b = schema.blobs
+        wanted = sorted(set(digests))
+        found: dict[str, bytes] = {}
         with self.engine.connect() as connection:
-            row = connection.execute(sa.select(b.c.data).where(b.c.sha256 == digest)).first()
-        return None if row is None else bytes(row[0])
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                query = sa.select(b.c.sha256, b.c.data).where(b.c.sha256.in_(chunk))
+                found |= {row[0]: bytes(row[1]) for row in connection.execute(query)}
+        return found
 
     def sites(self) -> list[SiteRef]:
         s = schema.sites
