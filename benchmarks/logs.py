@@ -32,6 +32,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -203,6 +204,7 @@ def _incremental(
     same_rolled = moved.review.model_dump(exclude={"queries"}) == rolled_fresh.model_dump(
         exclude={"queries"}
     )
+    _show_difference(moved.review.model_dump(mode="json"), rolled_fresh.model_dump(mode="json"))
     print(
         f"{kind}: re-run with the period's start a day later {moving:.2f} s"
         f" ({moving / full:.1%}; {moved.notes[0] if moved.notes else 'no note'};"
@@ -212,6 +214,18 @@ def _incremental(
     for query in slowest:  # where the re-run's time goes
         seconds, rows = query["duration_ms"] / 1000, query["rows"]
         print(f"    {seconds:6.2f} s  {rows:>9,} rows  {query['purpose']}")
+
+
+def _show_difference(got: dict[str, Any], full: dict[str, Any], path: str = "") -> None:
+    """Print where a re-run's review differs from the full run's (first differences only)."""
+    for key in got:
+        if key == "queries" or got[key] == full.get(key):
+            continue
+        if isinstance(got[key], dict) and isinstance(full.get(key), dict):
+            _show_difference(got[key], full[key], f"{path}{key}.")
+        else:
+            shown = f"{str(got[key])[:300]} / full: {str(full.get(key))[:300]}"
+            print(f"    differs: {path}{key}: {shown}")
 
 
 def period_end(period: tuple[date, date]) -> int:
