@@ -134,7 +134,7 @@ def _emit(
 
 
 def _wrote(fmt: OutputFormat, output: Path) -> None:
-    # typer.echo, not Rich: the one line a --quiet JSON scan prints need not import Rich.
+    """typer.echo, not Rich: the one line a --quiet JSON scan prints need not import Rich."""
     where = typer.style(terminal_safe(output), bold=True)
     typer.echo(f"Wrote {fmt.value.upper()} report to {where}.", err=True)
 

@@ -123,9 +123,12 @@ def move_detectors(
     before = failures(max(kept[0], start - longest), start, None)
     reps = replays(detectors, before, start)
     by_account, by_ip = reps[0], reps[1:]
-    low = start
+    low, width = start, longest
     while low < kept[1] and any(r.last_seen for r in reps):
-        high = min(low + longest, kept[1])
+        # Slices double: most keys are clean within a window or two, one that keeps failing
+        # is read to the end in few queries.
+        high = min(low + width, kept[1])
+        width *= 2
         userids = {int(key) for key in by_account.last_seen}
         ips = {key for rep in by_ip for key in rep.last_seen}
         for failure in failures(low, high, (ips, userids)):
