@@ -97,7 +97,7 @@ def scan(name: str, repeats: int) -> tuple[float, float, int]:
         times.append(time.perf_counter() - started)
         peaks.append(tracemalloc.get_traced_memory()[1] / 2**20)
         tracemalloc.stop()
-        findings = len(run.findings)
+        findings = sum(check.findings for check in run.checks)
     return statistics.median(times), max(peaks), findings
 
 

@@ -116,7 +116,7 @@ def _emit(
                 write_json(run, handle, scores)
         except OSError as exc:
             raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
-        stderr().print(f"Wrote JSON report to [bold]{terminal_markup(output)}[/].")
+        _wrote(fmt, output)
         return
     from moodle_soc.reports import render
 
@@ -130,7 +130,11 @@ def _emit(
         output.write_text(document, encoding="utf-8")
     except OSError as exc:
         raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
-    # typer.echo, not Rich: the one line a --quiet JSON scan prints need not import Rich.
+    _wrote(fmt, output)
+
+
+def _wrote(fmt: OutputFormat, output: Path) -> None:
+    """typer.echo, not Rich: the one line a --quiet JSON scan prints need not import Rich."""
     where = typer.style(terminal_safe(output), bold=True)
     typer.echo(f"Wrote {fmt.value.upper()} report to {where}.", err=True)
 
