@@ -120,6 +120,9 @@ def move_detectors(
     if start <= kept[0]:
         return
     longest = max(d.window for d, _ in detectors)
+    # A key is clean once a window has passed with no attempt: at most up to the latest
+    # attempt the kept detectors saw, as the rows after the cursor (read next) may go on.
+    seen_until = max(d._latest for d, _ in detectors)
     before = failures(max(kept[0], start - longest), start, None)
     reps = replays(detectors, before, start)
     by_account, by_ip = reps[0], reps[1:]
@@ -135,7 +138,7 @@ def move_detectors(
             for rep in reps:
                 rep.feed(failure, username(failure))
         for rep in reps:
-            rep.idle_until(high)
+            rep.idle_until(min(high, seen_until))
         low = high
     for rep in reps:
         rep.merged(start)

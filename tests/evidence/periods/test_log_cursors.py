@@ -362,3 +362,37 @@ def test_without_verifying_the_cursor_rows_deleted_below_it_still_count(
     ]
     assert _same(unverified.review) == _same(first.review)
     assert not any("ids present in the cursor" in q["purpose"] for q in unverified.review.queries)
+
+
+def test_a_key_failing_through_the_whole_kept_run_is_replayed_and_goes_on_after_the_cursor(
+    builder: SiteBuilder, sqlite_store: EvidenceStore, tmp_path: Path
+) -> None:
+    """One IP fails every ten minutes from the 20th's evening to the 22nd: when the period
+    rolls to start on the 21st, it never goes a window without failing, so its failures are all
+    fed again and its burst goes on with the rows after the cursor, as in a full run."""
+    path = tmp_path / "site.sqlite"
+    times = range(D20 + 72000, D20 + 2 * 86400 + 80000, 600)
+    split = 0
+    for n, time in enumerate(times):
+        row = builder.log(FAILED, timecreated=time, ip="203.0.113.9",
+                          other={"username": f"bot{n % 3}", "reason": 1})  # fmt: skip
+        split = row if time < D20 + 2 * 86400 + 40000 else split
+    builder.sqlite_file(path).dispose()
+    later = _held_back(path, split)
+    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
+    kept, rolled = (
+        (date(2026, 11, 20), date(2026, 11, 22)),
+        (date(2026, 11, 21), date(2026, 11, 22)),
+    )
+    with open_site(spec, audit_time=AUDIT) as site:
+        incremental_log_review(site, *kept, store=sqlite_store)
+    _put_back(path, later)
+
+    with open_site(spec, audit_time=AUDIT) as site:
+        again = incremental_log_review(site, *rolled, store=sqlite_store)
+        full = log_review(site, *rolled)
+
+    assert again.resumed_from == split and again.rows_read == len(later) > 0
+    assert _same(again.review) == _same(full)
+    [burst] = again.review.authentication.bursts
+    assert (burst.key, burst.failures) == ("203.0.113.9", full.authentication.failed_logins.total)
