@@ -26,7 +26,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build_webservice_functions import Snapshot, _closing_bracket, _git, _show
+from build_webservice_functions import Snapshot, _closing_bracket, _git, _show, _skip_string
 
 #: (plugin, name) of the settings moodle-soc reads or tells the user to set.
 SETTINGS: tuple[tuple[str, str], ...] = (
@@ -127,7 +127,7 @@ def _arguments(php: str, open_at: int) -> list[str]:
     while index < close - 1:
         char = php[index]
         if char in "'\"":
-            index = _skip(php, index)
+            index = _skip_string(php, index)
             continue
         if char in "([":
             depth += 1
@@ -139,13 +139,6 @@ def _arguments(php: str, open_at: int) -> list[str]:
         index += 1
     args.append(php[start : close - 1].strip())
     return args
-
-
-def _skip(text: str, start: int) -> int:
-    quote, index = text[start], start + 1
-    while text[index] != quote:
-        index += 2 if text[index] == "\\" else 1
-    return index + 1
 
 
 def _literal(expression: str) -> str | None:

@@ -4,9 +4,12 @@ reviews of the period (``evidence.periods`` builds it; ``reports`` renders it)."
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from moodle_soc.models.logs import LogReviewSignOff
 
 SCHEMA_VERSION = "1.1"
 
@@ -72,6 +75,21 @@ class LogReviewSummary(BaseModel):
     statement: str
     review_sha256: str
     figures: dict[str, int]
+
+    @classmethod
+    def of(cls, signed: LogReviewSignOff, record_seq: int, record_hash: str) -> LogReviewSummary:
+        """The summary of the sign-off ``signed``, kept as record ``record_seq``."""
+        return cls(
+            record_seq=record_seq,
+            record_hash=record_hash,
+            start=signed.period.start,
+            end=signed.period.end,
+            reviewer=signed.reviewer,
+            signed_at=signed.signed_at,
+            statement=signed.statement,
+            review_sha256=signed.review_sha256,
+            figures=signed.figures,
+        )
 
 
 class DateRange(_Model):

@@ -287,19 +287,7 @@ class _Regeneration:
                 raise Tampered(self._file(entry), "is not a log review sign-off") from None
             if signed.period.end < period.start or signed.period.start > period.end:
                 continue
-            found.append(
-                LogReviewSummary(
-                    record_seq=entry.seq,
-                    record_hash=entry.record_hash,
-                    start=signed.period.start,
-                    end=signed.period.end,
-                    reviewer=signed.reviewer,
-                    signed_at=signed.signed_at,
-                    statement=signed.statement,
-                    review_sha256=signed.review_sha256,
-                    figures=signed.figures,
-                )
-            )
+            found.append(LogReviewSummary.of(signed, entry.seq, entry.record_hash))
         segment = {}
         for raw in self.files.get(CHAIN, b"").splitlines():
             line = json.loads(raw)

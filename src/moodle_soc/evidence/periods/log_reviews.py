@@ -69,17 +69,5 @@ def log_reviews_in_period(
         signed = LogReviewSignOff.model_validate(payload)
         if signed.period.end < start or signed.period.start > end:
             continue
-        found.append(
-            LogReviewSummary(
-                record_seq=record.seq,
-                record_hash=record.record_hash,
-                start=signed.period.start,
-                end=signed.period.end,
-                reviewer=signed.reviewer,
-                signed_at=signed.signed_at,
-                statement=signed.statement,
-                review_sha256=signed.review_sha256,
-                figures=signed.figures,
-            )
-        )
+        found.append(LogReviewSummary.of(signed, record.seq, record.record_hash))
     return sorted(found, key=lambda r: (r.start, r.signed_at, r.record_seq))
