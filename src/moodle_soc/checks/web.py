@@ -79,6 +79,15 @@ def _unreachable(web: WebProbe, response: Response) -> Result:
     )
 
 
+def _front_page(web: WebProbe | Result) -> Response | Result:
+    """The wwwroot's answer to ``GET /`` for the header checks; the probe's own result (manual,
+    or failed on plain http) or an error when there is no answer to judge."""
+    if isinstance(web, Result):
+        return web
+    response = web.get("/")
+    return response if response.status else _unreachable(web, response)
+
+
 def _served(response: Response, when: str) -> bool:
     if not 200 <= response.status < 300:
         return False
@@ -269,13 +278,9 @@ def _max_age(value: str | None) -> int | None:
 )
 def hsts_enabled(scan: ScanContext) -> Iterator[Result]:
     """Without HSTS a network attacker can downgrade the first request to plain HTTP."""
-    web = _https_probe(scan)
-    if isinstance(web, Result):
-        yield web
-        return
-    response = web.get("/")
-    if not response.status:
-        yield _unreachable(web, response)
+    response = _front_page(_https_probe(scan))
+    if isinstance(response, Result):
+        yield response
         return
     value = response.header("strict-transport-security")
     age = _max_age(value)
@@ -307,13 +312,9 @@ def _frame_protected(response: Response) -> bool:
 )
 def security_headers_sent(scan: ScanContext) -> Iterator[Result]:
     """Missing nosniff and framing headers leave MIME confusion and clickjacking to browsers."""
-    web = _probe(scan)
-    if isinstance(web, Result):
-        yield web
-        return
-    response = web.get("/")
-    if not response.status:
-        yield _unreachable(web, response)
+    response = _front_page(_probe(scan))
+    if isinstance(response, Result):
+        yield response
         return
     nosniff = (response.header("x-content-type-options") or "").strip().lower() == "nosniff"
     framed = _frame_protected(response)
@@ -325,7 +326,7 @@ def security_headers_sent(scan: ScanContext) -> Iterator[Result]:
     ]  # fmt: skip
     yield Result.pass_if(
         not missing,
-        f"{web.wwwroot}/ sends "
+        f"{response.url} sends "
         + ("both headers." if not missing else f"no {' and no '.join(missing)}."),
         resource="header:security",
         observed={
@@ -344,13 +345,9 @@ def security_headers_sent(scan: ScanContext) -> Iterator[Result]:
 )
 def php_version_hidden(scan: ScanContext) -> Iterator[Result]:
     """An advertised PHP version tells attackers which published vulnerabilities to try."""
-    web = _probe(scan)
-    if isinstance(web, Result):
-        yield web
-        return
-    response = web.get("/")
-    if not response.status:
-        yield _unreachable(web, response)
+    response = _front_page(_probe(scan))
+    if isinstance(response, Result):
+        yield response
         return
     powered = response.header("x-powered-by")
     leaks = powered is not None and re.search(r"php/?\s*\d", powered, re.I) is not None
