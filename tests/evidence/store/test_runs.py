@@ -142,7 +142,7 @@ def test_a_run_stored_in_schema_2_with_its_findings_inline_still_loads(
     legacy = run.expanded()  # the 2.x shape: every finding in full, checks without 3.0 fields
     legacy["schema_version"] = "2.1"
     for check in legacy["checks"]:
-        for field in ("remediation", "fix_command", "by_status", "population"):
+        for field in ("remediation", "fix_command", "by_status", "population", "examples"):
             del check[field]
     record = store.append(site_ref_for(run), "run", legacy, collected_at=run.audit_time)
 
@@ -150,7 +150,7 @@ def test_a_run_stored_in_schema_2_with_its_findings_inline_still_loads(
 
     assert loaded.schema_version == "2.1"
     assert loaded.findings == run.findings
-    assert json.loads(render_json(loaded))["schema_version"] == "3.0"  # written in today's shape
+    assert json.loads(render_json(loaded))["schema_version"] == "3.1"  # written in today's shape
     assert loaded.summary == run.summary
     assert verify_store(store).ok
 
