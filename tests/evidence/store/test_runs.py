@@ -155,6 +155,26 @@ def test_a_run_stored_in_schema_2_with_its_findings_inline_still_loads(
     assert verify_store(store).ok
 
 
+def test_a_run_carries_its_examples_and_a_3_0_run_finds_them_in_its_populations(
+    store: EvidenceStore, scans: Any
+) -> None:
+    """A 3.1 run keeps each check's examples in its payload (a summary opens no population);
+    a run stored as 3.0, without them, gives the same examples from its populations."""
+    run: AuditRun = scans.acme[0]
+    payload = run.model_dump(mode="json")
+    assert all(check["examples"] is not None for check in payload["checks"])
+    store.put_blobs(run.populations.values())
+    old = {**payload, "schema_version": "3.0"}
+    old["checks"] = [{k: v for k, v in c.items() if k != "examples"} for c in payload["checks"]]
+    record = store.append(site_ref_for(run), "run", old, collected_at=run.audit_time)
+
+    loaded = load_run(store, record)
+
+    assert all(check.examples is None for check in loaded.checks)
+    for before, after in zip(run.checks, loaded.checks, strict=True):
+        assert loaded.check_examples(after) == run.check_examples(before)
+
+
 def test_an_altered_or_missing_population_is_named_by_verify_and_never_read(
     store: EvidenceStore, scans: Any
 ) -> None:
