@@ -14,8 +14,9 @@ the grown site of each server, it measures:
   ``GROUP BY eventname`` over the standard log (median of three);
 - on the small PostgreSQL site, a scan with ``--no-store`` and ``moodle-soc --help``.
 
-Databases are named ``msoc_scale_<server>_<small|grown>`` and dropped at the end unless
-``--keep``; ``--reuse`` measures kept databases again without rebuilding them. Not a test.
+Databases are named ``msoc_scale_<server>_<small|grown>`` (``--names`` changes the prefix) and
+dropped at the end unless ``--keep``; ``--reuse`` measures kept databases again without
+rebuilding them. Not a test.
 
     .venv/bin/python benchmarks/scale.py [--users 200000] [--log-rows 10000000]
         [--mariadb-users 20000] [--mariadb-log-rows 1000000] [--servers postgresql,mariadb]
@@ -186,9 +187,9 @@ def measure(server: Server, name: str, work: Path, prefix: str) -> Measure:
 
 
 def build(
-    server: Server, base: str, growth: Growth, reuse: bool
+    server: Server, base: str, growth: Growth, reuse: bool, names: str = "msoc_scale"
 ) -> tuple[str, str, str, dict[str, float]]:
-    small, grown = f"msoc_scale_{server.kind}_small", f"msoc_scale_{server.kind}_grown"
+    small, grown = f"{names}_{server.kind}_small", f"{names}_{server.kind}_grown"
     dump = FIXTURES / server.dump
     if base == "fixture" and not dump.exists():
         print(f"  {dump} is missing: using the synthetic site")
@@ -270,6 +271,9 @@ def main() -> None:
     parser.add_argument("--base", choices=("fixture", "synthetic"), default="fixture")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--reuse", action="store_true", help="measure kept databases again")
+    parser.add_argument(
+        "--names", default="msoc_scale", help="database name prefix (<names>_<server>_<size>)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="msoc-scale-"))
     out: list[str] = []
@@ -283,7 +287,7 @@ def main() -> None:
             )
             growth = Growth(users=users, courses=max(10, users // 100), log_rows=logs)
             print(f"{kind}: +{users:,} users, +{logs:,} log rows")
-            small, grown, prefix, seconds = build(server, args.base, growth, args.reuse)
+            small, grown, prefix, seconds = build(server, args.base, growth, args.reuse, args.names)
             load_start = os.getloadavg()[0]  # the cores are shared: times depend on it
             results = [measure(server, name, work, prefix) for name in (small, grown)]
             out += table(server, *results, seconds.get("grow"))
