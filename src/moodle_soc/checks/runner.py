@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from pydantic_core import to_jsonable_python
 
 from moodle_soc import __version__
 from moodle_soc.checks.context import ScanContext
@@ -14,7 +16,12 @@ from moodle_soc.checks.registry import CheckSpec, all_checks
 from moodle_soc.checks.scoring import RunTally, summarize
 from moodle_soc.errors import CannotConnectError, MoodleSocError
 from moodle_soc.frameworks import Catalogue, load_catalogue
-from moodle_soc.models.population import Examples, PopulationWriter, slim_row
+from moodle_soc.models.population import (
+    Examples,
+    PopulationWriter,
+    default_fix_command,
+    slim_row,
+)
 from moodle_soc.models.run import (
     AuditRun,
     CheckSummary,
@@ -23,7 +30,7 @@ from moodle_soc.models.run import (
     SiteInfo,
     worst_status,
 )
-from moodle_soc.results import Result, Status
+from moodle_soc.results import Result, Severity, Status
 from moodle_soc.site.db import MissingTableError
 from moodle_soc.site.defaults import declared, tracked_settings
 from moodle_soc.site.moodle import MoodleSite
@@ -150,13 +157,47 @@ class CheckOutcome:
         }
         self.writer = PopulationWriter()
         self.examples = Examples(spec.severity.value)
-        self.by_status = {status.value: 0 for status in Status}
-        self.tally = RunTally()
+        self.seen: dict[tuple[Status, Severity], int] = {}  # findings by status and severity
         self.count = 0
 
     def add(self, result: Result) -> None:
+        if self.exceptions and result.status is Status.FAIL:
+            finding = apply_exceptions([self._finding(result)], self.exceptions, self.audit_time)[0]
+            row = slim_row(finding.model_dump(mode="json"), self.entry)
+            status, severity = finding.status, finding.severity
+        else:
+            row, status, severity = self._row(result)
+        self.writer.add(row)
+        self.examples.add(row)
+        key = (status, severity)
+        self.seen[key] = self.seen.get(key, 0) + 1
+        self.count += 1
+
+    def _row(self, result: Result) -> tuple[dict[str, Any], Status, Severity]:
+        """The finding's population row, made directly: what ``slim_row`` makes of the
+        ``Finding`` (``_finding``), without building and dumping a model per finding."""
         spec = self.spec
-        finding = Finding(
+        severity = result.severity or spec.severity
+        row: dict[str, Any] = {
+            "check_id": spec.id,
+            "status": result.status.value,
+            "resource": result.resource,
+            "reason": result.reason,
+            "observed": to_jsonable_python(dict(result.observed)),
+        }
+        if severity is not spec.severity:
+            row["severity"] = severity.value
+        remediation = _remediation(spec, result, self.branch)
+        if remediation != spec.remediation:
+            row["remediation"] = remediation
+        fix = _fix_command(spec, result, self.branch)
+        if fix != default_fix_command(self.entry, result.status.value):
+            row["fix_command"] = fix
+        return row, result.status, severity
+
+    def _finding(self, result: Result) -> Finding:
+        spec = self.spec
+        return Finding(
             check_id=spec.id,
             title=spec.title,
             status=result.status,
@@ -169,14 +210,20 @@ class CheckOutcome:
             remediation=_remediation(spec, result, self.branch),
             fix_command=_fix_command(spec, result, self.branch),
         )
-        if self.exceptions:
-            finding = apply_exceptions([finding], self.exceptions, self.audit_time)[0]
-        row = slim_row(finding.model_dump(mode="json"), self.entry)
-        self.writer.add(row)
-        self.examples.add(row)
-        self.tally.add(finding)
-        self.by_status[finding.status.value] += 1
-        self.count += 1
+
+    @property
+    def by_status(self) -> dict[str, int]:
+        counts = {status.value: 0 for status in Status}
+        for (status, _), n in self.seen.items():
+            counts[status.value] += n
+        return counts
+
+    @property
+    def tally(self) -> RunTally:
+        tally = RunTally()
+        for (status, severity), n in self.seen.items():
+            tally.count(self.spec.id, status, severity, n)
+        return tally
 
     def summary(self, elapsed_ms: float) -> tuple[CheckSummary, bytes]:
         spec = self.spec
