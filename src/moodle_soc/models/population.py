@@ -37,7 +37,7 @@ STATUS_ORDER = ("fail", "error", "accepted", "manual", "pass", "not_applicable")
 class PopulationRef(BaseModel):
     """Where a check's findings are: ``sha256`` of the compressed JSON Lines, as stored."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     sha256: str
     rows: int
