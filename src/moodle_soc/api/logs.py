@@ -91,8 +91,8 @@ def incremental_log_review(
     """``log_review`` starting from the newest ``log_cursor`` record the store keeps for this
     site and period: only the log rows after its last id are grouped, and the review is the
     same as a full run's. A cursor for another period or wwwroot is not used (noted); with
-    ``full``, none is. Rows deleted at or below the kept cursor since it was stored (one query
-    on the primary key) make a full run, noted; without ``verify`` that count is skipped (and
+    ``full``, none is. Rows deleted at or below the kept cursor since it was stored (one count
+    of the ids it covered) make a full run, noted; without ``verify`` that count is skipped (and
     such rows would still be counted). The run's cursor is appended as a new record."""
     from moodle_soc.evidence.periods.log_cursors import latest_cursor, store_cursor
     from moodle_soc.evidence.store.runs import site_ref_for_site

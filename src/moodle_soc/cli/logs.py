@@ -91,7 +91,7 @@ def logs_command(
         typer.Option(
             "--verify-cursor/--no-verify-cursor",
             help="Count the ids the kept cursor covered again, to notice rows deleted below"
-            " it (on by default; --no-verify-cursor skips that count over the primary key).",
+            " it (on by default; --no-verify-cursor skips that count).",
         ),
     ] = True,
     sign_key: SignKeyOption = None,
