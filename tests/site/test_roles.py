@@ -103,9 +103,9 @@ def test_role_wide_holders_are_counted_through_the_role_index(builder, make_site
 
     assert roles.xss_trusted_user_count() == 1
     (count,) = [q for q in site.queries if q["purpose"] == "roles: core_riskxss trusted user count"]
-    allowing = [q for q in site.queries if q["purpose"].startswith("roles: roles allowing it")]
+    allowing = [q for q in site.queries if q["purpose"].startswith("roles: the roles allowing")]
     assert [q["purpose"] for q in allowing] == [
-        "roles: roles allowing it at system level (core_riskxss)"
+        "roles: the roles allowing it and where (core_riskxss)"
     ]
     ids = {roles.role_by_shortname(n).id for n in ("manager", "coursecreator", "editingteacher")}
     assert "role_assignments.roleid IN (" in count["sql"]

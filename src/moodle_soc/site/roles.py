@@ -256,10 +256,11 @@ class Roles:
         (same path, below it, or above it), as Moodle's riskxss/riskbackup checks count.
 
         Every context lies below the system context, so a role allowed there reaches all of
-        its assignments: those are read by role id alone (the ids, read first, written into the
-        query, so both planners take the role index instead of every context's assignments),
-        and only the few other (override) contexts go through the path comparison, which on a
-        large site would otherwise pair every context with every definition."""
+        its assignments: those are read by role id alone, and only the few other (override)
+        contexts go through the path comparison, which on a large site would otherwise pair
+        every context with every definition. The (context, role) pairs are read first and the
+        role ids written into the count, so both planners read assignments through the role
+        index, never every context's assignments."""
         context = self.db.table("context")
         c, sc = context.alias("c"), context.alias("sc")
         ra = self.db.table("role_assignments")
@@ -270,15 +271,17 @@ class Roles:
             c.c.path.like(sc.c.path.concat("/%")),
         )
         system = self._system
-        roles = self.db.fetch_all(
-            sa.select(rc.c.roleid).where(rc.c.contextid == system).distinct(),
-            f"roles: roles allowing it at system level ({purpose})",
+        pairs = self.db.fetch_all(
+            sa.select(rc.c.contextid, rc.c.roleid).distinct(),
+            f"roles: the roles allowing it and where ({purpose})",
         )
+        at_system = sorted({int(p["roleid"]) for p in pairs if int(p["contextid"]) == system})
+        below = sorted({int(p["roleid"]) for p in pairs if int(p["contextid"]) != system})
         everywhere = (
             sa.select(ra.c.userid)
             .select_from(ra)
             .join(sc, sc.c.id == ra.c.contextid)
-            .where(ra.c.roleid.in_(sorted(int(r["roleid"]) for r in roles) or [0]))
+            .where(ra.c.roleid.in_(at_system or [0]))
         )
         narrower = (
             sa.select(ra.c.userid)
@@ -286,6 +289,7 @@ class Roles:
             .join(c, sa.and_(c.c.id == rc.c.contextid, c.c.id != system))
             .join(sc, overlap)
             .join(ra, sa.and_(ra.c.contextid == sc.c.id, ra.c.roleid == rc.c.roleid))
+            .where(ra.c.roleid.in_(below or [0]))
         )
         if max_level is not None:
             everywhere = everywhere.where(sc.c.contextlevel <= max_level)
