@@ -19,9 +19,9 @@ from moodle_soc.site.session import make_engine
 HOST, PORT = "127.0.0.1", int(os.environ.get("MOODLE_SOC_PG_PORT", "5432"))
 
 
-def _url(database: str) -> sa.URL:
+def _url(database: str, user: str = "postgres") -> sa.URL:
     return sa.URL.create(
-        "postgresql+psycopg", username="postgres", host=HOST, port=PORT, database=database
+        "postgresql+psycopg", username=user, host=HOST, port=PORT, database=database
     )
 
 
@@ -50,10 +50,22 @@ def pg() -> Iterator[str]:
             connection.exec_driver_sql(
                 "INSERT INTO mdl_config (name, value) VALUES ('a', '1'), ('b', '2'), ('c', '3')"
             )
+            # for a reader holding privileges on some tables, some columns, or nothing
+            connection.exec_driver_sql(
+                "CREATE TABLE mdl_user (id INT, username TEXT, password TEXT)"
+            )
+            connection.exec_driver_sql("ALTER TABLE mdl_user DROP COLUMN password")
+            connection.exec_driver_sql("CREATE TABLE mdl_sessions (id INT, sid TEXT)")
+            connection.exec_driver_sql("CREATE VIEW mdl_names AS SELECT name FROM mdl_config")
+            connection.exec_driver_sql("CREATE TABLE other_table (id INT)")
+            connection.exec_driver_sql(f"CREATE ROLE {name} LOGIN")
+            connection.exec_driver_sql(f"GRANT SELECT ON mdl_config, mdl_names TO {name}")
+            connection.exec_driver_sql(f"GRANT SELECT (username) ON mdl_user TO {name}")
         yield name
     finally:
         with server.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            connection.exec_driver_sql(f"DROP ROLE IF EXISTS {name}")
         server.dispose()
 
 
@@ -128,3 +140,28 @@ def test_the_recorded_sql_is_the_statement_that_ran(pg: str, backend: str, tmp_p
     assert record.sql == " ".join(str(again).split()) == sent[-1]
     assert list(record.params.items()) == list(again.params.items())
     assert sorted(record.params.values()) == ["a", "c", "x"]
+
+
+@pytest.mark.parametrize("user", ["owner", "reader"])
+def test_the_column_listing_is_information_schemas(pg: str, user: str) -> None:
+    """The catalogue query lists what ``information_schema.columns`` lists (for the owner
+    everything, for a reader only the columns it holds a privilege on), in the same order."""
+    url = _url(pg, user="postgres" if user == "owner" else pg)
+    db = Database(engine=make_engine(url), prefix="mdl_", display_url="pg")
+    try:
+        listed = db.columns
+        expected: dict[str, list[str]] = {}
+        for table, column in db.connection.exec_driver_sql(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+        ):
+            if table.startswith("mdl_"):
+                expected.setdefault(table[4:], []).append(column)
+    finally:
+        db.close()
+    assert listed == {table: tuple(columns) for table, columns in expected.items()}
+    if user == "owner":
+        assert listed["user"] == ("id", "username") and "sessions" in listed
+    else:
+        assert listed == {"config": ("id", "name", "value"), "names": ("name",),
+                          "user": ("username",)}  # fmt: skip

@@ -29,7 +29,7 @@ OVERRIDE_KEYS = ("severity", "remediation", "fix_command")
 class PopulationRef(BaseModel):
     """Where a check's findings are: ``sha256`` of the compressed JSON Lines, as stored."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     sha256: str
     rows: int

@@ -48,7 +48,7 @@ class FindingException(BaseModel):
     verdict the checks gave, which an exception never hides.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     state: Literal["active", "expired", "revoked"]
@@ -65,7 +65,7 @@ class FindingException(BaseModel):
 class Finding(BaseModel):
     """One result of one check about one resource."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     check_id: str
     title: str
@@ -84,7 +84,7 @@ class Finding(BaseModel):
 class CheckSummary(BaseModel):
     """A check's overall verdict: its worst finding, and how long it took."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     title: str
@@ -112,7 +112,7 @@ class CategoryReadiness(BaseModel):
     (``checks.scoring.weighted_score``, docs/severity.md).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     category: str
     name: str
@@ -131,7 +131,7 @@ class CategoryReadiness(BaseModel):
 
 
 class SiteInfo(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     name: str
     wwwroot: str | None
@@ -147,7 +147,7 @@ class SiteInfo(BaseModel):
 
 
 class Summary(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     by_status: dict[str, int]
     failed_by_severity: dict[str, int]
@@ -159,7 +159,7 @@ class Incomplete(BaseModel):
     """Tables that exist but the scanning user may not read: the checks needing them are
     ``error``, so the scan as a whole is incomplete (and exits 3, docs/json-format.md)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     unreadable_tables: tuple[str, ...]  # with the table prefix, sorted
     grants: tuple[str, ...]  # one GRANT statement per table that would make it readable
@@ -175,7 +175,7 @@ class Incomplete(BaseModel):
 
 
 class AuditRun(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     schema_version: str = SCHEMA_VERSION
     tool: dict[str, str]
