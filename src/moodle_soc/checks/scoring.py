@@ -110,11 +110,33 @@ class RunTally:
     checks: dict[str, CheckTally] = field(default_factory=dict)
 
     def add(self, finding: Finding) -> None:
-        self.by_status[finding.status.value] += 1
-        if finding.status is Status.FAIL:
-            severity = finding.severity.value
-            self.failed_by_severity[severity] = self.failed_by_severity.get(severity, 0) + 1
-        self.checks.setdefault(finding.check_id, CheckTally()).add(finding.status, finding.severity)
+        self.count(finding.check_id, finding.status, finding.severity)
+
+    def count(self, check_id: str, status: Status, severity: Severity, n: int = 1) -> None:
+        """``n`` findings of ``check_id`` with this status and severity."""
+        self.by_status[status.value] += n
+        if status is Status.FAIL:
+            name = severity.value
+            self.failed_by_severity[name] = self.failed_by_severity.get(name, 0) + n
+        self.checks.setdefault(check_id, CheckTally()).add(status, severity)
+
+    def merge(self, other: RunTally) -> None:
+        """Add another tally's counts (a check's, once it has finished) to this one."""
+        for status, count in other.by_status.items():
+            self.by_status[status] = self.by_status.get(status, 0) + count
+        for severity, count in other.failed_by_severity.items():
+            self.failed_by_severity[severity] = self.failed_by_severity.get(severity, 0) + count
+        for check_id, check in other.checks.items():
+            mine = self.checks.setdefault(check_id, CheckTally())
+            mine.statuses |= check.statuses
+            mine.worst = _worse(mine.worst, check.worst)
+            mine.worst_failing = _worse(mine.worst_failing, check.worst_failing)
+
+
+def _worse(a: Severity | None, b: Severity | None) -> Severity | None:
+    if a is None or (b is not None and b.rank > a.rank):
+        return b
+    return a
 
 
 def summarize(
