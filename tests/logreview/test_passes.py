@@ -93,3 +93,16 @@ def test_rows_far_out_of_time_order_change_nothing(monkeypatch: pytest.MonkeyPat
     by_ip = [(i.key, i.failures) for i in bursts]
     assert ("198.51.100.7", 6000) in by_ip and ("192.0.2.66", 40) in by_ip
     assert len(bursts) == 2 and keys < 260
+
+
+def test_the_attempt_being_fed_counts_among_those_to_come(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sweep just before the last failure of a day: the floor is that day, not the next."""
+    monkeypatch.setattr(detect, "PRUNE_EVERY", 3)
+    attempts = [(D20 + 86400 - 7200 + n * 10, "198.51.100.7", "u") for n in range(3)]
+    attempts += [(D20 + 86400 + 7200, "192.0.2.1", "v")]  # the next day
+
+    bursts, _, _ = _fed(attempts, _horizon(attempts))
+
+    assert [(i.key, i.failures) for i in bursts] == [("198.51.100.7", 3)]

@@ -71,13 +71,12 @@ class _Keyed:
     _latest: int = 0
     _added: int = 0
     horizon: Horizon | None = None  # None: keys are never forgotten
-    floor: int = 0  # the highest floor a sweep relied on (rows to come must not be older)
 
     def _fresh(self, key: str, time: int, at: int | None) -> bool:
         """Note an attempt; whether it starts the key afresh (a window after its latest)."""
         self._latest, self._added = max(self._latest, time), self._added + 1
         if at is not None and self.horizon is not None and self._added % PRUNE_EVERY == 0:
-            self._forget(self.horizon.floor(at))
+            self._forget(self.horizon.floor(at - 1))  # this attempt is still to come
         top = self._top_of(key)
         if top is not None and time < top + self.window:
             self._top[key] = max(top, time)
@@ -89,7 +88,6 @@ class _Keyed:
     def _forget(self, floor: int) -> None:
         """Drop the keys whose latest attempt is a window before every attempt still to come
         (``floor``): their next attempt would start them afresh anyway."""
-        self.floor = max(self.floor, floor)
         for key in [k for k in self._keys() if (self._top_of(k) or 0) + self.window <= floor]:
             self._drop(key)
 
