@@ -101,6 +101,13 @@ def build_log_review(
                 found = _pushed_down(queries, window, ids, days, policy, state)
             elif read[0] <= read[1]:
                 failures = _split(queries.detail_rows(window, read), state)
+        elif ids is not None and queries.pushes_down_failures:
+            # A scan's checks: the patterns from the same statement; reasons and lockouts,
+            # counted on the way, are left out as the stream would leave them.
+            scratch = StreamState(*_threshold_values(policy))
+            found = _pushed_down(queries, window, ids, days, policy, scratch)
+            for event in scratch.admin:
+                admin[event.eventname].append(event)
         elif ids is not None:
             for event in queries.admin_events(window, ids):
                 admin[event.eventname].append(event)

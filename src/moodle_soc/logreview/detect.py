@@ -43,7 +43,7 @@ class BurstDetector:
     def add(self, key: str, time: int) -> None:
         self._latest, self._added = max(self._latest, time), self._added + 1
         if self._added % PRUNE_EVERY == 0:
-            self._forget_idle()
+            self._forget_idle(time)
         recent = self._recent.setdefault(key, deque())
         recent.append(time)
         while recent and recent[0] <= time - self.window:
@@ -59,10 +59,12 @@ class BurstDetector:
     def incidents(self) -> list[Incident]:
         return sorted(self.found, key=lambda i: (i.first, i.key))
 
-    def _forget_idle(self) -> None:
-        """Drop the keys with no attempt in the last window (and slack): memory then follows
-        the keys active at once, not every IP or account ever seen."""
-        stale = self._latest - self.window - SLACK
+    def _forget_idle(self, now: int) -> None:
+        """Drop the keys with no attempt in the window (and slack) before the attempt ``now``:
+        memory then follows the keys active at once, not every IP or account ever seen. Idle
+        is judged from the attempt being added, not the latest one seen, so rows earlier than
+        some already fed (a block written with later times first) are not cut off."""
+        stale = now - self.window - SLACK
         for key in [k for k, recent in self._recent.items() if not recent or recent[-1] < stale]:
             del self._recent[key]
             self._open.pop(key, None)
@@ -84,7 +86,7 @@ class SprayingDetector:
     def add(self, ip: str, username: str, time: int) -> None:
         self._latest, self._added = max(self._latest, time), self._added + 1
         if self._added % PRUNE_EVERY == 0:
-            self._forget_idle()
+            self._forget_idle(time)
         recent = self._recent.setdefault(ip, deque())
         names = self._names.setdefault(ip, Counter())
         recent.append((time, username))
@@ -107,8 +109,8 @@ class SprayingDetector:
     def incidents(self) -> list[Incident]:
         return sorted(self.found, key=lambda i: (i.first, i.key))
 
-    def _forget_idle(self) -> None:
-        stale = self._latest - self.window - SLACK
+    def _forget_idle(self, now: int) -> None:
+        stale = now - self.window - SLACK
         for ip in [k for k, recent in self._recent.items() if not recent or recent[-1][0] < stale]:
             del self._recent[ip]
             self._names.pop(ip, None)
