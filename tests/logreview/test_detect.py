@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from moodle_soc.logreview import detect
 from moodle_soc.logreview.detect import BurstDetector, SprayingDetector
 
 
@@ -54,16 +53,3 @@ def test_spraying_incident_lists_usernames_in_the_order_tried() -> None:
         spraying.add("192.0.2.66", name, n)
     [incident] = spraying.incidents()
     assert list(incident.usernames) == ["b", "a", "c"] and incident.failures == 4
-
-
-def test_rows_earlier_than_some_already_fed_are_not_cut_by_forgetting(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A block written with later times first (a restored site's own rows before a grown
-    year) must not make every key of the year look idle at each sweep."""
-    monkeypatch.setattr(detect, "PRUNE_EVERY", 8)
-    bursts = BurstDetector(3, 3600)
-    bursts.add("203.0.113.9", 10_000_000)  # a later time, fed first
-    for n in range(100):
-        bursts.add("198.51.100.7", 1_000 + n * 60)
-    assert [(i.key, i.failures) for i in bursts.incidents()] == [("198.51.100.7", 100)]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from moodle_soc.logreview.detect import BurstDetector, Incident, SprayingDetector
+from moodle_soc.logreview.detect import BurstDetector, Horizon, Incident, SprayingDetector
 from moodle_soc.logreview.stream import Span, StreamState, username_of
 from moodle_soc.models.logs import (
     AccountAttempts,
@@ -113,7 +113,7 @@ def build_log_review(
                 admin[event.eventname].append(event)
         auth = _authentication(
             site, queries, window, ids, policy, counted, failures if detail else None, state,
-            found,
+            days, found,
         )  # fmt: skip
         if state is not None:
             for event in state.admin:
@@ -215,6 +215,7 @@ def _authentication(
     counted: tuple[int, int],
     failures: Iterable[FailedLogin] | None,
     state: StreamState | None,
+    days: list[q.DayCount],
     found: tuple[list[Burst], list[Spraying]] | None = None,
 ) -> _Auth:
     """With ``state`` (the whole review), every failure of ``failures`` is counted into it
@@ -223,15 +224,17 @@ def _authentication(
     the patterns."""
     successful, failed = counted
     patterns = None
+    # When the detectors may forget a key: the day groups say how old a failure to come can be.
+    horizon = Horizon.of((g.day, g.last_id) for g in days if g.eventname == q.LOGIN_FAILED)
     if found is not None:
         pass
     elif state is not None:
-        patterns = _Patterns(queries, window, policy, state=state)
+        patterns = _Patterns(queries, window, policy, state=state, horizon=horizon)
         for failure in failures or ():
             patterns.feed(failure)
             state.count_failure(failure, _username(failure), (LOCKED_OUT, SUSPENDED))
     elif ids is not None:
-        patterns = _Patterns(queries, window, policy, state=None)
+        patterns = _Patterns(queries, window, policy, state=None, horizon=horizon)
         for failure in patterns.rows(window, ids):
             patterns.feed(failure)
     bursts, spraying = patterns.found() if patterns is not None else ([], [])
@@ -341,6 +344,7 @@ class _Patterns:
         policy: Policy,
         *,
         state: StreamState | None,
+        horizon: Horizon | None = None,
     ) -> None:
         self.queries = queries
         self.burst_ips: set[str] | None = None  # None: every IP (and account) is fed
@@ -349,6 +353,7 @@ class _Patterns:
         if state is not None:  # the whole review: every failure goes to the kept detectors
             self.by_account, self.by_ip = state.by_account, state.by_ip
             self.spraying = state.spraying
+            self._see(horizon)
             return
         width, spray_width = policy.burst_window_minutes * 60, policy.spraying_window_hours * 3600
         half, spray_half = -(-policy.burst_failures // 2), -(-policy.spraying_usernames // 2)
@@ -361,6 +366,11 @@ class _Patterns:
         self.by_account = BurstDetector(policy.burst_failures, width)
         self.by_ip = BurstDetector(policy.burst_failures, width)
         self.spraying = SprayingDetector(policy.spraying_usernames, spray_width)
+        self._see(horizon)
+
+    def _see(self, horizon: Horizon | None) -> None:
+        for detector in (self.by_account, self.by_ip, self.spraying):
+            detector.horizon = horizon
 
     def rows(self, window: Window, ids: tuple[int, int]) -> Iterator[FailedLogin]:
         """Only the candidates' failed logins."""
@@ -373,11 +383,11 @@ class _Patterns:
         # The candidate queries never name account 0 or an empty IP: neither is fed.
         userid, ip = failure.userid, failure.ip
         if userid > 0 and (self.accounts is None or userid in self.accounts):
-            self.by_account.add(str(userid), failure.time)
+            self.by_account.add(str(userid), failure.time, failure.id)
         if ip and (self.burst_ips is None or ip in self.burst_ips):
-            self.by_ip.add(ip, failure.time)
+            self.by_ip.add(ip, failure.time, failure.id)
         if ip and (self.spray_ips is None or ip in self.spray_ips):
-            self.spraying.add(ip, _username(failure), failure.time)
+            self.spraying.add(ip, _username(failure), failure.time, failure.id)
 
     def found(self) -> tuple[list[Burst], list[Spraying]]:
         accounts = self.by_account.incidents()
