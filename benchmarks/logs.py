@@ -18,7 +18,7 @@ then, on the same database in the same run:
 and prints the ratio.
 
     .venv/bin/python benchmarks/logs.py [--log-rows 10000000] [--servers postgresql,mariadb]
-        [--repeat 3] [--append 100000]       # --log-rows 50000000 for the large run
+        [--repeat 3] [--append 100000] [--db msoc_bench_logs]   # --log-rows 50000000: large
 """
 
 from __future__ import annotations
@@ -73,8 +73,7 @@ def _median(run: object, times: int = 3) -> float:
     return statistics.median(samples)
 
 
-def measure(kind: str, log_rows: int, repeat: int, append: int) -> None:
-    db = "msoc_bench_logs"
+def measure(kind: str, log_rows: int, repeat: int, append: int, db: str) -> None:
     _admin(kind, f"DROP DATABASE IF EXISTS {db}")
     _admin(kind, f"CREATE DATABASE {db}")
     try:
@@ -242,11 +241,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per median")
     parser.add_argument("--append", type=int, default=100_000, help="rows for the re-run")
     parser.add_argument("--profile", action="store_true", help="profile the re-run")
+    parser.add_argument(
+        "--db", default="msoc_bench_logs", help="the throwaway database's name (dropped first)"
+    )
     args = parser.parse_args()
     global PROFILE
     PROFILE = args.profile
     for kind in args.servers.split(","):
-        measure(kind.strip(), args.log_rows, args.repeat, args.append)
+        measure(kind.strip(), args.log_rows, args.repeat, args.append, args.db)
 
 
 if __name__ == "__main__":

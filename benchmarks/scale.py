@@ -8,14 +8,17 @@ and a smaller size step (20,000 users, 1 million log rows) on MariaDB. Then, for
 the grown site of each server, it measures:
 
 - a full scan through the CLI as a separate process (``--format json -o``, evidence stored in a
-  fresh SQLite store): wall time and the process's peak RSS (``wait4``), the JSON report's size,
-  the evidence store's size, the number of findings and whether any population was incomplete;
+  fresh SQLite store), the fastest of ``--repeat`` (3) on the shared cores: wall time and the
+  process's peak RSS (``wait4``), the JSON report's size, the evidence store's size, the number
+  of findings and whether any population was incomplete, the time its queries took (its
+  provenance) and, for the grown site, its slowest checks and query purposes;
 - the same-run baselines on the same database: one ``count(*)`` over ``user`` and one
   ``GROUP BY eventname`` over the standard log (median of three);
 - on the small PostgreSQL site, a scan with ``--no-store`` and ``moodle-soc --help``.
 
-Databases are named ``msoc_scale_<server>_<small|grown>`` and dropped at the end unless
-``--keep``; ``--reuse`` measures kept databases again without rebuilding them. Not a test.
+Databases are named ``msoc_scale_<server>_<small|grown>`` (``--names`` changes the prefix) and
+dropped at the end unless ``--keep``; ``--reuse`` measures kept databases again without
+rebuilding them. Not a test.
 
     .venv/bin/python benchmarks/scale.py [--users 200000] [--log-rows 10000000]
         [--mariadb-users 20000] [--mariadb-log-rows 1000000] [--servers postgresql,mariadb]
@@ -33,7 +36,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -46,6 +50,7 @@ HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("MOODLE_SOC_FIXTURES", REPO.parent / "shared" / "fixtures"))
 CLI = Path(sys.executable).with_name("moodle-soc")
+SLOWEST = 6
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,10 @@ class Measure:
     incomplete: int = 0
     count_users_s: float = 0.0
     group_log_s: float = 0.0
+    query_s: float = 0.0  # the scan's queries, as its provenance records them
+    #: Where the scan's time went: the slowest checks and query purposes (seconds).
+    slowest_checks: list[tuple[str, float]] = field(default_factory=list)
+    slowest_queries: list[tuple[str, float, int]] = field(default_factory=list)
 
 
 def _timed(connection: sa.Connection, sql: str) -> float:
@@ -149,7 +158,7 @@ def run_cli(args: list[str]) -> tuple[float, float, int, float]:
     return wall, usage.ru_maxrss / 1024, process.returncode, usage.ru_utime + usage.ru_stime
 
 
-def measure(server: Server, name: str, work: Path, prefix: str) -> Measure:
+def measure(server: Server, name: str, work: Path, prefix: str, repeat: int = 1) -> Measure:
     found = Measure()
     engine = sa.create_engine(server.url(name))
     with engine.connect() as connection:
@@ -172,23 +181,51 @@ def measure(server: Server, name: str, work: Path, prefix: str) -> Measure:
             f"SELECT eventname, count(*) FROM {prefix}logstore_standard_log GROUP BY eventname",
         )
     engine.dispose()
-    report, store = work / f"{name}.json", work / f"{name}-evidence.sqlite"
-    args = ["scan", "--db", server.url(name, driver=False), "--prefix", prefix]
-    args += ["--wwwroot", server.wwwroot, "--as-of", server.as_of, "--quiet"]
-    args += ["--format", "json", "-o", str(report), "--store", str(store)]
-    found.scan_s, found.rss_mib, _code, found.cpu_s = run_cli(args)
+    best: tuple[float, float, int, float] | None = None
+    for attempt in range(repeat):  # the fastest of the scans: the others waited for the cores
+        report = work / f"{name}-{attempt}.json"
+        store = work / f"{name}-{attempt}-evidence.sqlite"
+        args = ["scan", "--db", server.url(name, driver=False), "--prefix", prefix]
+        args += ["--wwwroot", server.wwwroot, "--as-of", server.as_of, "--quiet"]
+        args += ["--format", "json", "-o", str(report), "--store", str(store)]
+        scanned = run_cli(args)
+        if best is None or scanned[0] < best[0]:
+            best, kept = scanned, (report, store)
+    assert best is not None
+    found.scan_s, found.rss_mib, _code, found.cpu_s = best
+    report, store = kept
     found.report_mb = report.stat().st_size / 1e6
     found.evidence_mb = store.stat().st_size / 1e6
     data = json.loads(report.read_text(encoding="utf-8"))
     found.findings = len(data["findings"])
     found.incomplete = sum(1 for f in data["findings"] if "incomplete" in f["reason"].lower())
+    checks = sorted(data["checks"], key=lambda c: -float(c["duration_ms"] or 0))
+    found.slowest_checks = [
+        (c["id"], float(c["duration_ms"] or 0) / 1000) for c in checks[:SLOWEST]
+    ]
+    purposes: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+    for query in data["queries"]:
+        found.query_s += float(query["duration_ms"]) / 1000
+        purposes[query["purpose"]][0] += float(query["duration_ms"]) / 1000
+        purposes[query["purpose"]][1] += 1
+    slowest = sorted(purposes.items(), key=lambda item: -item[1][0])[:SLOWEST]
+    found.slowest_queries = [(purpose, s, int(n)) for purpose, (s, n) in slowest]
     return found
 
 
+def where_it_goes(measured: Measure) -> list[str]:
+    """The grown scan's slowest checks and query purposes (from its own report)."""
+    lines = ["", "slowest checks of the grown site's scan (s):"]
+    lines += [f"- {seconds:.2f} {check}" for check, seconds in measured.slowest_checks]
+    lines += ["", "slowest query purposes of the grown site's scan (s, queries):"]
+    lines += [f"- {s:.2f} ({n}) {purpose}" for purpose, s, n in measured.slowest_queries]
+    return lines
+
+
 def build(
-    server: Server, base: str, growth: Growth, reuse: bool
+    server: Server, base: str, growth: Growth, reuse: bool, names: str = "msoc_scale"
 ) -> tuple[str, str, str, dict[str, float]]:
-    small, grown = f"msoc_scale_{server.kind}_small", f"msoc_scale_{server.kind}_grown"
+    small, grown = f"{names}_{server.kind}_small", f"{names}_{server.kind}_grown"
     dump = FIXTURES / server.dump
     if base == "fixture" and not dump.exists():
         print(f"  {dump} is missing: using the synthetic site")
@@ -238,7 +275,7 @@ def table(server: Server, small: Measure, grown: Measure, grow_s: float | None) 
         _row("users", f"{small.users:,}", f"{grown.users:,}", x(small.users, grown.users)),
         _row("role assignments", f"{small.assignments:,}", f"{grown.assignments:,}"),
         _row("standard log rows", f"{small.log_rows:,}", f"{grown.log_rows:,}"),
-        _row("full scan with store (s)", f"{small.scan_s:.2f}", f"{grown.scan_s:.2f}",
+        _row("full scan with store (s, fastest)", f"{small.scan_s:.2f}", f"{grown.scan_s:.2f}",
              x(small.scan_s, grown.scan_s)),
         _row("CPU time of the scan process (s)", f"{small.cpu_s:.2f}", f"{grown.cpu_s:.2f}",
              x(small.cpu_s, grown.cpu_s)),
@@ -247,6 +284,8 @@ def table(server: Server, small: Measure, grown: Measure, grow_s: float | None) 
         _row("JSON report (MB)", f"{small.report_mb:.2f}", f"{grown.report_mb:.2f}"),
         _row("evidence store after the run (MB)", f"{small.evidence_mb:.2f}",
              f"{grown.evidence_mb:.2f}"),
+        _row("time in the scan's queries, by its provenance (s)", f"{small.query_s:.2f}",
+             f"{grown.query_s:.2f}", x(small.query_s, grown.query_s)),
         _row("findings", f"{small.findings}", f"{grown.findings}"),
         _row("findings saying a population is incomplete", f"{small.incomplete}",
              f"{grown.incomplete}"),
@@ -270,6 +309,12 @@ def main() -> None:
     parser.add_argument("--base", choices=("fixture", "synthetic"), default="fixture")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--reuse", action="store_true", help="measure kept databases again")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="scans of each site; the fastest is reported"
+    )
+    parser.add_argument(
+        "--names", default="msoc_scale", help="database name prefix (<names>_<server>_<size>)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="msoc-scale-"))
     out: list[str] = []
@@ -283,9 +328,9 @@ def main() -> None:
             )
             growth = Growth(users=users, courses=max(10, users // 100), log_rows=logs)
             print(f"{kind}: +{users:,} users, +{logs:,} log rows")
-            small, grown, prefix, seconds = build(server, args.base, growth, args.reuse)
+            small, grown, prefix, seconds = build(server, args.base, growth, args.reuse, args.names)
             load_start = os.getloadavg()[0]  # the cores are shared: times depend on it
-            results = [measure(server, name, work, prefix) for name in (small, grown)]
+            results = [measure(server, name, work, prefix, args.repeat) for name in (small, grown)]
             out += table(server, *results, seconds.get("grow"))
             if kind == "postgresql":
                 no_store = ["scan", "--db", server.url(small, driver=False), "--prefix", prefix]
@@ -306,6 +351,7 @@ def main() -> None:
             out.append(
                 f"load average at the start / end: {load_start:.1f} / {os.getloadavg()[0]:.1f}"
             )
+            out += where_it_goes(results[1])
             out.append("")
             if not args.keep:
                 for name in (small, grown):

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import gc
+import json
+import tracemalloc
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import CheckSpec, SettingFix, all_checks
-from moodle_soc.checks.runner import evaluate, run_scan
+from moodle_soc.checks.runner import CheckOutcome, evaluate, run_scan
 from moodle_soc.errors import ConfigPhpError
+from moodle_soc.models.population import slim_row
+from moodle_soc.models.run import AuditRun
 from moodle_soc.policy import Policy
 from moodle_soc.results import Result, Severity, Status
 from moodle_soc.synthetic.builder import SiteBuilder
@@ -142,3 +149,84 @@ def test_a_declared_fix_follows_the_sites_branch(make_site, release, remediation
     site = make_site(SiteBuilder(release=release))
     (finding,) = run_scan(ScanContext(site, Policy()), checks=[spec]).findings
     assert (finding.remediation, finding.fix_command) == (remediation, command)
+
+
+def accounts(count: int) -> CheckSpec:
+    def many_accounts(scan: ScanContext) -> Iterator[Result]:
+        """Yields one failure per account, as the identity checks do on a big site."""
+        for n in range(count):
+            yield Result.failed(
+                f"Account u{n} signs in with a password alone.",
+                resource=f"user:{n}",
+                observed={"userid": n, "username": f"u{n}", "factors": []},
+            )
+
+    return _spec(many_accounts)
+
+
+def _scan_peak(site: Any, count: int) -> tuple[int, int, AuditRun]:
+    """Peak traced memory of a scan of one check with ``count`` findings, less the compressed
+    population it keeps (a few bytes a finding: the evidence itself), and that population."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        run = run_scan(ScanContext(site, Policy()), checks=[accounts(count)])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    population = sum(len(data) for data in run.populations.values())
+    return peak - population, population, run
+
+
+def test_a_scan_holds_counts_and_examples_not_findings(builder, make_site):
+    """Ten times the findings cost ten times the compressed population and nothing else: the
+    runner streams each result into it and keeps 20 examples (measured besides the population:
+    0.48 MB of peak for 20,000 findings, 0.47 MB for 200,000)."""
+    site = make_site(builder)
+    run_scan(ScanContext(site, Policy()), checks=[accounts(10)])  # imports and caches warm
+    small, _, _ = _scan_peak(site, 2_000)
+    large, population, run = _scan_peak(site, 20_000)
+
+    assert large < small * 1.25 + 32_000
+    assert population < 20_000 * 16  # about 12 bytes a finding, gzip'd
+    (check,) = run.checks
+    assert check.findings == 20_000 and check.by_status["fail"] == 20_000
+    assert check.examples is not None and len(check.examples) == 20
+    assert [row["resource"] for row in check.examples[:2]] == ["user:0", "user:1"]
+    assert run.summary.by_status["fail"] == 20_000
+
+
+def half_then_broken(scan: ScanContext) -> Iterator[Result]:
+    """Yields a pass, then raises."""
+    yield Result.passed("The first one is fine.", resource="user:1")
+    raise RuntimeError("boom")
+
+
+def test_a_check_that_breaks_part_way_is_one_error_not_a_partial_pass(builder, make_site):
+    run = run_scan(ScanContext(make_site(builder), Policy()), checks=[_spec(half_then_broken)])
+
+    (check,) = run.checks
+    assert check.status is Status.ERROR and check.findings == 1
+    assert [f.reason for f in run.findings] == ["The check failed: RuntimeError: boom."]
+    assert run.summary.by_status["pass"] == 0 and run.summary.by_status["error"] == 1
+
+
+def test_a_row_made_directly_is_the_one_the_finding_makes():
+    """The runner writes rows without a Finding per result; they are byte for byte what
+    ``slim_row`` makes of the Finding (overrides, commands, observed values in JSON form)."""
+    spec = replace(_spec(silent), remediation="Declared fix.", fix=SettingFix("x", "1"))
+    when = datetime(2026, 11, 29, 10, 30, tzinfo=UTC)
+    results = [
+        Result.failed("Declared.", resource="a", observed={"at": when, "ids": (1, 2)}),
+        Result.failed("Own.", resource="b", severity=Severity.HIGH).with_fix(command="php o.php"),
+        Result.failed("Lower.", resource="c", severity=Severity.LOW).with_fix(command=""),
+        Result.passed("Fine.", resource="d").with_fix(remediation="Other fix."),
+        Result.manual("Ask.", observed={"day": when.date(), "none": None}),
+    ]
+    outcome = CheckOutcome(spec, ("CC6.1",), "5.1", (), when)
+    for result in results:
+        row, status, severity = outcome._row(result)
+        finding = outcome._finding(result)
+        expected = slim_row(finding.model_dump(mode="json"), outcome.entry)
+        assert json.dumps(row) == json.dumps(expected)
+        assert (status, severity) == (finding.status, finding.severity)

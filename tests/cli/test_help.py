@@ -80,13 +80,13 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
         (("scna",), "No such command 'scna'. Did you mean 'scan'? See 'moodle-soc --help'."),
         (("evidence", "lst"), "Did you mean 'list'? See 'moodle-soc evidence --help'."),
         (("scan", "--sotre", "x"), "No such option: --sotre (Possible options: --no-store,"),
-        (("scan", "-f", "xml"), "'xml' is not one of 'terminal', 'json', 'html'; see"),
+        (("scan", "-f", "xml"), "'xml' is not one of 'terminal', 'json', 'html', 'csv', 'xlsx';"),
         (("checks", "show", "mfa_enabled"), "did you mean authentication.mfa_enabled?"),
         (("checks", "show", "authentication.mfa_enable"), "did you mean authentication.mfa_e"),
         (("checks", "show", "zzz"), "Unknown check 'zzz'; see 'moodle-soc checks list'."),
         (
             ("evidence", "show", "1", "-f", "xml", "--store", "/nonexistent/e.sqlite"),
-            "--format 'xml' is not one of terminal, json, html.",
+            "--format 'xml' is not one of terminal, json, html, csv, xlsx.",
         ),
         (
             ("evidence", "diff", "1", "2", "-f", "xml", "--store", "/nonexistent/e.sqlite"),

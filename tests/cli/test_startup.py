@@ -89,3 +89,25 @@ def test_a_no_store_json_scan_loads_only_what_it_uses(tmp_path, builder: SiteBui
 
     assert report.stat().st_size > 1000  # the scan really ran and wrote its report
     assert loaded == "", f"a --no-store JSON scan imported: {loaded}"
+
+
+def test_a_small_scan_runs_no_full_collection(tmp_path, builder: SiteBuilder):
+    """Start-up's long-lived objects are not traversed again and again: with Python's default
+    thresholds a fixture scan ran two full collections during its imports (about 50 ms)."""
+    builder.user("student1")
+    site = tmp_path / "site.sqlite"
+    builder.sqlite_file(site).dispose()
+    argv = ["scan", "--db", f"sqlite:///{site}", "--no-store", "-q", "-f", "json"]
+    argv += ["-o", str(tmp_path / "report.json"), "--fail-on", "none"]
+    code = (
+        "import gc, sys\n"
+        "full = []\n"
+        "gc.callbacks.append(lambda phase, info: full.append(1)"
+        " if phase == 'stop' and info['generation'] == 2 else None)\n"
+        f"sys.argv = ['moodle-soc', *{argv!r}]\n"
+        "from moodle_soc.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(f'FULL={len(full)} THRESHOLDS={gc.get_threshold()}', file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stderr.rsplit("FULL=", 1)[1].strip() == "0 THRESHOLDS=(700, 10, 100)"

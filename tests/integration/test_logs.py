@@ -179,7 +179,11 @@ def planted() -> SiteBuilder:
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def planted_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    builder = planted()
+    yield from _served(request, tmp_path, planted())
+
+
+def _served(request: pytest.FixtureRequest, tmp_path: Path, builder: SiteBuilder) -> Iterator[str]:
+    """``builder``'s site on the engine ``request.param`` names, as a URL (dropped after)."""
     if request.param == "sqlite":
         path = tmp_path / "planted.sqlite"
         builder.sqlite_file(path).dispose()
@@ -279,3 +283,73 @@ def test_incremental_rerun_equals_a_full_run(
     assert again.notes[0].startswith("The cursor kept for" if rolled else "Incremental run")
     assert again.resumed_from == first.review.integrity.id_gaps.last_id
     assert full.integrity.id_gaps.last_id == again.resumed_from + 2
+
+
+def skewed() -> tuple[SiteBuilder, int]:
+    """``planted`` and then a row written ten minutes before the period began with a later id
+    (a web server's clock behind), and a login after it: the period's id range holds a row
+    outside its days. Returns the skewed row's id."""
+    b = planted()
+    row = b.log(E + "course_viewed", timecreated=D20 - 600, userid=2)
+    b.log(E + "user_loggedin", timecreated=D20 + 8 * DAY + 7200, userid=2, ip="10.0.0.1")
+    return b, row
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def skewed_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, int]]:
+    builder, row = skewed()
+    for url in _served(request, tmp_path, builder):
+        yield url, row
+
+
+def test_rows_deleted_below_the_cursor_make_a_full_run_on_every_engine(
+    skewed_url: tuple[str, int], tmp_path: Path
+) -> None:
+    """Any row deleted from the id range a cursor covered, inside the period's days or not,
+    makes the next run a full one. PostgreSQL and SQLite count the range over the primary key;
+    MySQL/MariaDB count all the log's rows less those outside the range (InnoDB would read the
+    rows themselves for a primary-key range; a whole-table count reads its smallest index)."""
+    import sqlalchemy as sa
+
+    url, row = skewed_url
+    audit = datetime.fromtimestamp(1795936000, UTC)
+    spec = spec_from_url(url, "mdl_", "")
+    mysql = url.startswith(("mariadb", "mysql"))
+    with open_store(str(tmp_path / "evidence.sqlite"), create=True) as store:
+        with open_site(spec, audit_time=audit) as site:
+            first = incremental_log_review(site, *PLANTED_PERIOD, store=store)
+            again = incremental_log_review(site, *PLANTED_PERIOD, store=store)
+        kept = store.payload(first.record)["covered"]
+        engine = sa.create_engine(re.sub(r"^(mariadb|mysql)://", "mysql+pymysql://", url))
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"DELETE FROM mdl_logstore_standard_log WHERE id = {row}"))
+        finally:
+            engine.dispose()
+        with open_site(spec, audit_time=audit) as site:
+            after = incremental_log_review(site, *PLANTED_PERIOD, store=store)
+            full = log_review(site, *PLANTED_PERIOD)
+
+    assert kept["first_id"] < row < kept["last_id"]
+    assert again.resumed_from == first.review.integrity.id_gaps.last_id
+    [check] = [q for q in again.review.queries if "ids present in the cursor" in q["purpose"]]
+    assert check["rows"] == 1
+    assert check["purpose"] == (
+        "logs: ids present in the cursor's id range"
+        + (" (all the log's rows less those outside it)" if mysql else "")
+    )
+    if mysql:  # one id lies below the range (the administrator's login ten days before it)
+        ids = kept["first_id"], kept["last_id"]
+        assert list(check["params"].values()) == [*ids, *ids]
+        assert check["sql"].startswith(
+            "SELECT ((SELECT count(*) AS count_1 FROM mdl_logstore_standard_log) - (SELECT"
+        )
+    present = kept["present"]
+    assert after.resumed_from is None
+    assert after.notes[0] == (
+        "The whole period was read: log rows were deleted at or below the cursor (ids"
+        f" {kept['first_id']} to {kept['last_id']}: {present} present when it was kept,"
+        f" {present - 1} now)."
+    )
+    assert after.review.model_dump(exclude={"queries"}) == full.model_dump(exclude={"queries"})
+    assert full.integrity.id_gaps.missing == first.review.integrity.id_gaps.missing + 1

@@ -6,7 +6,13 @@ import gzip
 import hashlib
 import json
 
-from moodle_soc.models.population import PopulationWriter, iter_rows, slim_row
+from moodle_soc.models.population import (
+    EXAMPLES_PER_STATUS,
+    Examples,
+    PopulationWriter,
+    iter_rows,
+    slim_row,
+)
 from moodle_soc.models.run import CheckSummary, finding_from_row
 from moodle_soc.results import Severity, Status
 
@@ -85,3 +91,23 @@ def test_the_same_rows_always_give_the_same_hash() -> None:
         return writer.finish()[1].sha256
 
     assert population() == population()
+
+
+def test_examples_keep_twenty_of_each_status_worst_first_then_in_order() -> None:
+    """However many rows a check yields, the examples are bounded: per status, the worst
+    severities first and, among equals, the first the check produced."""
+    examples = Examples("medium")
+    for n in range(1000):
+        examples.add({"status": "pass", "resource": f"user:{n}"})
+        examples.add({"status": "fail", "resource": f"user:{n}"})
+    examples.add({"status": "fail", "resource": "user:late-critical", "severity": "critical"})
+    examples.add({"status": "fail", "resource": "user:late-low", "severity": "low"})
+    examples.add({"status": "error", "resource": "site"})
+
+    rows = examples.rows()
+
+    assert len(rows) == EXAMPLES_PER_STATUS * 2 + 1 == 41
+    assert [r["status"] for r in rows] == ["fail"] * 20 + ["error"] + ["pass"] * 20
+    assert [r["resource"] for r in rows[:3]] == ["user:late-critical", "user:0", "user:1"]
+    assert rows[19]["resource"] == "user:18"  # the low one and the later mediums are counted
+    assert [r["resource"] for r in rows[21:23]] == ["user:0", "user:1"]

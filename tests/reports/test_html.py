@@ -259,8 +259,8 @@ def test_a_huge_population_renders_twenty_rows_and_the_count_while_json_keeps_al
     assert findings.count('<tr data-status="fail">') == 20
     assert "user:<wbr>20<" in findings and "user:<wbr>21<" not in findings
     assert (
-        "and 25 more findings of this check (45 in all): the JSON report lists every one."
-        in findings
+        "and 25 more findings of this check (45 in all): the full population"
+        " (<code>--format csv</code> or <code>xlsx</code>) lists every one." in findings
     )
     assert Document(html).stack == []
     document = json.loads(render_json(run))
@@ -280,7 +280,10 @@ def test_section_five_lists_twenty_per_check_and_counts_the_rest(
 
     assert "Could not run (25)" in section
     assert section.count("table:<wbr>") == 20
-    assert "and 5 more (at most 20 listed per check): the JSON report lists every one." in section
+    assert (
+        "and 5 more (at most 20 listed per check): the full population (<code>--format csv</code>"
+        " or <code>xlsx</code>) lists every one." in section
+    )
 
 
 def test_an_incomplete_scan_shows_a_banner_with_the_grants(audit_run: AuditRun) -> None:

@@ -66,7 +66,7 @@ def documented_fields() -> dict[str, set[str]]:
 def test_round_trips_to_the_same_run(audit_run: AuditRun) -> None:
     document = json.loads(render_json(audit_run))
 
-    assert document["schema_version"] == SCHEMA_VERSION == "3.0"
+    assert document["schema_version"] == SCHEMA_VERSION == "3.1"
     assert AuditRun.model_validate(document) == audit_run
     assert AuditRun.model_validate(document).findings == audit_run.findings
 
@@ -109,7 +109,7 @@ def test_the_findings_are_one_row_per_line_and_the_rest_indented(audit_run: Audi
     rows = [line for line in lines if line.startswith('    {"check_id":')]
     assert len(rows) == len(audit_run.findings)
     assert lines[0] == "{" and lines[-1] == "}"
-    assert '  "schema_version": "3.0",' in lines
+    assert '  "schema_version": "3.1",' in lines
 
 
 def test_statuses_and_severities_are_the_closed_sets(audit_run: AuditRun) -> None:

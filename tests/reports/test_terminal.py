@@ -188,7 +188,7 @@ def test_a_huge_population_prints_twenty_examples_and_the_count(
     make_run: RunFactory, make_finding: FindingFactory
 ) -> None:
     """100,000 affected accounts must not print 100,000 lines: 20 examples, then the rest
-    counted, with where every finding is (the JSON report)."""
+    counted, with where every finding is (the full population)."""
     failing = [
         make_finding(
             "identity.privileged_accounts_use_mfa", Status.FAIL, Severity.HIGH,
@@ -204,11 +204,14 @@ def test_a_huge_population_prints_twenty_examples_and_the_count(
 
     assert "Title of identity.privileged_accounts_use_mfa (45 resources)" in out
     assert "user:20: Account u20" in out and "user:21:" not in out
-    assert "… and 25 more resources: the JSON report (--format json) lists every finding" in out
+    assert (
+        "… and 25 more resources: the full population (--format csv, xlsx or json) lists"
+        " every finding" in out
+    )
     assert out.count("identity.privileged_accounts_active · user:") == 20
     assert (
-        "… and 5 more resources: the JSON report (--format json) lists every finding"
-        " (identity.privileged_accounts_active)" in out
+        "… and 5 more resources: the full population (--format csv, xlsx or json) lists"
+        " every finding (identity.privileged_accounts_active)" in out
     )
 
 
@@ -222,7 +225,10 @@ def test_errors_list_twenty_per_check_and_count_the_rest(
 
     assert "Could not run (23)" in out
     assert out.count("logging.log_kept · table:") == 20
-    assert "… and 3 more resources: the JSON report (--format json) lists every finding" in out
+    assert (
+        "… and 3 more resources: the full population (--format csv, xlsx or json) lists"
+        " every finding" in out
+    )
 
 
 def test_an_incomplete_scan_opens_with_a_banner_and_the_grants(audit_run: AuditRun) -> None:

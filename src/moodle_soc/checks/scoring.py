@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from moodle_soc.frameworks import Catalogue, Framework
 from moodle_soc.models.frameworks import FrameworkScore, RequirementState, RequirementStateName
-from moodle_soc.models.run import CategoryReadiness, Finding, Summary
+from moodle_soc.models.run import AuditRun, CategoryReadiness, Finding, Summary
 from moodle_soc.results import Severity, Status
 
 #: How much a check weighs in a score, by its severity (docs/severity.md).
@@ -86,6 +86,17 @@ def tally(findings: Iterable[Finding]) -> dict[str, CheckTally]:
     return tallies
 
 
+def run_tallies(run: AuditRun) -> dict[str, CheckTally]:
+    """Each check's tally from its examples, without reading its population: the same as
+    ``tally(run.iter_findings())``, since the examples hold at least one finding of every
+    status the check has, each status's worst severity first."""
+    tallies: dict[str, CheckTally] = {}
+    for check in run.checks:
+        for finding in run.check_examples(check):
+            tallies.setdefault(check.id, CheckTally()).add(finding.status, finding.severity)
+    return tallies
+
+
 def check_verdicts(findings: Iterable[Finding] | Tallies) -> dict[str, Verdict]:
     """Each check's verdict: fail if any finding fails (weighing with the worst failing
     severity), else error, else accepted, else manual, else pass, else not applicable."""
@@ -110,11 +121,33 @@ class RunTally:
     checks: dict[str, CheckTally] = field(default_factory=dict)
 
     def add(self, finding: Finding) -> None:
-        self.by_status[finding.status.value] += 1
-        if finding.status is Status.FAIL:
-            severity = finding.severity.value
-            self.failed_by_severity[severity] = self.failed_by_severity.get(severity, 0) + 1
-        self.checks.setdefault(finding.check_id, CheckTally()).add(finding.status, finding.severity)
+        self.count(finding.check_id, finding.status, finding.severity)
+
+    def count(self, check_id: str, status: Status, severity: Severity, n: int = 1) -> None:
+        """``n`` findings of ``check_id`` with this status and severity."""
+        self.by_status[status.value] += n
+        if status is Status.FAIL:
+            name = severity.value
+            self.failed_by_severity[name] = self.failed_by_severity.get(name, 0) + n
+        self.checks.setdefault(check_id, CheckTally()).add(status, severity)
+
+    def merge(self, other: RunTally) -> None:
+        """Add another tally's counts (a check's, once it has finished) to this one."""
+        for status, count in other.by_status.items():
+            self.by_status[status] = self.by_status.get(status, 0) + count
+        for severity, count in other.failed_by_severity.items():
+            self.failed_by_severity[severity] = self.failed_by_severity.get(severity, 0) + count
+        for check_id, check in other.checks.items():
+            mine = self.checks.setdefault(check_id, CheckTally())
+            mine.statuses |= check.statuses
+            mine.worst = _worse(mine.worst, check.worst)
+            mine.worst_failing = _worse(mine.worst_failing, check.worst_failing)
+
+
+def _worse(a: Severity | None, b: Severity | None) -> Severity | None:
+    if a is None or (b is not None and b.rank > a.rank):
+        return b
+    return a
 
 
 def summarize(

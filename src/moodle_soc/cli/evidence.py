@@ -132,26 +132,40 @@ def show(
     record: Annotated[str, typer.Argument(help="Record number or hash prefix.")],
     store: StoreOption = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="terminal, json or html.")
+        str,
+        typer.Option(
+            "--format", "-f", help="terminal, json or html; csv or xlsx: a run's every finding."
+        ),
     ] = "terminal",
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
-    """Show one record: a scan run as a report, anything else as its JSON payload."""
+    """Show one record: a scan run as a report (or its full population as CSV or XLSX),
+    anything else as its JSON payload."""
     from rich.console import Console
 
     from moodle_soc.models.records import RecordKind
 
     try:
-        check_format(fmt, ("terminal", "json", "html"))
+        check_format(fmt, ("terminal", "json", "html", "csv", "xlsx"))
         with open_store(store) as evidence:
             stored = evidence.get(record)
             payload = evidence.payload(stored)
             run = None
-            if stored.kind == RecordKind.RUN and fmt in ("terminal", "html"):
+            if stored.kind == RecordKind.RUN and fmt in ("terminal", "html", "csv", "xlsx"):
                 from moodle_soc.evidence.store.runs import load_run
 
                 run = load_run(evidence, stored)
+            elif fmt in ("csv", "xlsx"):
+                raise BadInputError(
+                    f"Record {stored.seq} is a {stored.kind} record: --format {fmt} writes a"
+                    " scan run's findings."
+                )
         if run is not None:
+            if fmt in ("csv", "xlsx"):
+                from moodle_soc.cli.scan import OutputFormat, write_population
+
+                write_population(run, OutputFormat(fmt), output)
+                return
             if fmt == "html":
                 from moodle_soc.reports import render
 

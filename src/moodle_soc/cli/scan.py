@@ -21,7 +21,7 @@ from moodle_soc.cli.options import (
     SettingsOption,
     WwwrootOption,
 )
-from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError
+from moodle_soc.errors import BadInputError, ExitCode, MoodleSocError, UsageError
 from moodle_soc.safety import terminal_markup, terminal_safe
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ class OutputFormat(StrEnum):
     terminal = "terminal"
     json = "json"
     html = "html"
+    csv = "csv"  # the full population: every finding, one row each
+    xlsx = "xlsx"
 
 
 class FailOn(StrEnum):
@@ -118,6 +120,9 @@ def _emit(
             raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
         _wrote(fmt, output)
         return
+    if fmt in (OutputFormat.csv, OutputFormat.xlsx):
+        write_population(run, fmt, output)
+        return
     from moodle_soc.reports import render
 
     document = render(run, "html", frameworks=scores)
@@ -131,6 +136,29 @@ def _emit(
     except OSError as exc:
         raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
     _wrote(fmt, output)
+
+
+def write_population(run: AuditRun, fmt: OutputFormat, output: Path | None) -> None:
+    """Every finding of the run as CSV (to stdout without ``output``) or XLSX, streamed."""
+    from moodle_soc.reports.population_table import write_csv, write_xlsx
+
+    try:
+        if fmt is OutputFormat.xlsx:
+            if output is None:
+                raise UsageError(_XLSX_NEEDS_OUTPUT)
+            write_xlsx(run, output)
+        elif output is None:
+            write_csv(run, sys.stdout)
+            return
+        else:
+            with output.open("w", encoding="utf-8", newline="") as handle:
+                write_csv(run, handle)
+    except OSError as exc:
+        raise BadInputError(f"Cannot write {output}: {exc.strerror or exc}.") from None
+    _wrote(fmt, output)
+
+
+_XLSX_NEEDS_OUTPUT = "--format xlsx writes a workbook: name it with --output FILE.xlsx."
 
 
 def _wrote(fmt: OutputFormat, output: Path) -> None:
@@ -218,6 +246,8 @@ def scan(
 
     silent = quiet or nagios
     evidence = None
+    if fmt is OutputFormat.xlsx and output is None and not nagios:
+        fail(UsageError(_XLSX_NEEDS_OUTPUT))
 
     def stored(record: StoredRecord) -> None:
         if not silent:

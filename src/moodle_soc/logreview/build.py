@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from moodle_soc.logreview.detect import BurstDetector, Incident, SprayingDetector
+from moodle_soc.logreview.detect import BurstDetector, Horizon, Incident, SprayingDetector
 from moodle_soc.logreview.stream import Span, StreamState, username_of
 from moodle_soc.models.logs import (
     AccountAttempts,
@@ -84,6 +84,7 @@ def build_log_review(
     if queries.has_standard_log:
         counted = (events[q.LOGGED_IN], events[q.LOGIN_FAILED])
         failures: Iterable[FailedLogin] = ()
+        found: tuple[list[Burst], list[Spraying]] | None = None
         state: StreamState | None = None
         if detail:
             kept = cursor.stream if cursor is not None else None
@@ -96,14 +97,24 @@ def build_log_review(
             # reads only the rows after the cursor: the state holds what the others gave.
             after = cursor.resumed_from if cursor is not None else None
             read = ids if after is None else (after + 1, ids[1])
-            if read[0] <= read[1]:
+            if cursor is None and queries.pushes_down_failures:
+                found = _pushed_down(queries, window, ids, days, policy, state)
+            elif read[0] <= read[1]:
                 failures = _split(queries.detail_rows(window, read), state)
+        elif ids is not None and queries.pushes_down_failures:
+            # A scan's checks: the patterns from the same statement; reasons and lockouts,
+            # counted on the way, are left out as the stream would leave them.
+            scratch = StreamState(*_threshold_values(policy))
+            found = _pushed_down(queries, window, ids, days, policy, scratch)
+            for event in scratch.admin:
+                admin[event.eventname].append(event)
         elif ids is not None:
             for event in queries.admin_events(window, ids):
                 admin[event.eventname].append(event)
         auth = _authentication(
-            site, queries, window, ids, policy, counted, failures if detail else None, state
-        )
+            site, queries, window, ids, policy, counted, failures if detail else None, state,
+            days, found,
+        )  # fmt: skip
         if state is not None:
             for event in state.admin:
                 if event.time >= window.start:
@@ -204,22 +215,31 @@ def _authentication(
     counted: tuple[int, int],
     failures: Iterable[FailedLogin] | None,
     state: StreamState | None,
+    days: list[q.DayCount],
+    found: tuple[list[Burst], list[Spraying]] | None = None,
 ) -> _Auth:
     """With ``state`` (the whole review), every failure of ``failures`` is counted into it
-    (reasons, lockouts) and fed to its detectors; without (a scan's checks), only the
-    candidates' failures are read, for the patterns."""
+    (reasons, lockouts) and fed to its detectors, unless the patterns were ``found`` by
+    ``_pushed_down``; without (a scan's checks), only the candidates' failures are read, for
+    the patterns."""
     successful, failed = counted
     patterns = None
-    if state is not None:
-        patterns = _Patterns(queries, window, policy, state=state)
+    # When the detectors may forget a key: the day groups say how old a failure to come can be.
+    horizon = Horizon.of((g.day, g.last_id) for g in days if g.eventname == q.LOGIN_FAILED)
+    if found is not None:
+        pass
+    elif state is not None:
+        patterns = _Patterns(queries, window, policy, state=state, horizon=horizon)
         for failure in failures or ():
             patterns.feed(failure)
             state.count_failure(failure, _username(failure), (LOCKED_OUT, SUSPENDED))
     elif ids is not None:
-        patterns = _Patterns(queries, window, policy, state=None)
+        patterns = _Patterns(queries, window, policy, state=None, horizon=horizon)
         for failure in patterns.rows(window, ids):
             patterns.feed(failure)
     bursts, spraying = patterns.found() if patterns is not None else ([], [])
+    if found is not None:
+        bursts, spraying = found
     since = window.start
     attempts = state.spans(since) if state is not None else {}
     reasons = state.reason_totals(since) if state is not None else {}
@@ -245,6 +265,71 @@ def _authentication(
     return _Auth(model, state.malformed_total(since) if state is not None else 0)
 
 
+def _pushed_down(
+    queries: q.LogReviewQueries,
+    window: Window,
+    ids: tuple[int, int],
+    days: list[q.DayCount],
+    policy: Policy,
+    state: StreamState,
+) -> tuple[list[Burst], list[Spraying]]:
+    """The whole review's failed logins without reading each one (``failure_analysis``):
+    reasons and malformed values counted per day and distinct ``other`` value, bursts of the
+    keys whose attempts come in time order from the database. Only the rows the detectors
+    still need are read, with the administrative and role events, from the id ranges the
+    groups located: the failures whose reason keeps a span (lockouts, suspended accounts),
+    those of IPs that could be spraying and of keys out of time order."""
+    thresholds = _threshold_values(policy)
+    found = queries.failure_analysis(window, ids, thresholds)
+    kept = (LOCKED_OUT, SUSPENDED)
+    values: set[str | None] = set()
+    ranges: list[tuple[int, int]] = []
+    for group in found.groups:
+        _name, reason, malformed = q.decode_failure(group.other)
+        state.count_reasons(group.day, reason, malformed, group.rows)
+        if reason in kept:
+            values.add(group.other)
+            ranges.append((group.first_id, group.last_id))
+    wanted = q.DETAIL_EVENTS | q.ROLE_DEFINITION_EVENTS
+    ranges += [(g.first_id, g.last_id) for g in days if g.eventname in wanted]
+    spray_ips, odd_ips = found.spraying_ips, found.disordered["ip"]
+    odd_accounts = {int(key): span for key, span in found.disordered["account"].items()}
+    ranges += [*spray_ips.values(), *odd_ips.values(), *odd_accounts.values()]
+    by_account = BurstDetector(policy.burst_failures, thresholds[1])
+    by_ip = BurstDetector(policy.burst_failures, thresholds[1])
+    spraying = SprayingDetector(policy.spraying_usernames, thresholds[3])
+    chosen = (values, set(spray_ips) | set(odd_ips), set(odd_accounts))
+    for row in queries.rows_in_ranges(window, ranges, wanted, chosen):
+        if isinstance(row, q.RoleEventRow):
+            state.role_rows.append(row)
+        elif isinstance(row, q.AdminEvent):
+            state.admin.append(row)
+        else:
+            name = _username(row)
+            state.count_span(row, name, kept)  # only a kept reason's rows have a span
+            if row.ip in spray_ips:
+                spraying.add(row.ip, name, row.time)
+            if row.ip in odd_ips:
+                by_ip.add(row.ip, row.time)
+            if row.userid in odd_accounts:
+                by_account.add(str(row.userid), row.time)
+    accounts = [
+        q.Run(i.key, i.first, i.last, i.failures) for i in by_account.incidents()
+    ] + found.bursts["account"]
+    names = queries.usernames(int(run.key) for run in accounts)
+    bursts = [_burst("account", _incident(r), names.get(int(r.key), f"user {r.key}"))
+              for r in accounts]  # fmt: skip
+    ips = found.bursts["ip"] + [q.Run(i.key, i.first, i.last, i.failures)
+                                for i in by_ip.incidents()]  # fmt: skip
+    bursts += [_burst("ip", _incident(r), r.key) for r in ips]
+    bursts.sort(key=lambda b: (b.first, b.by, b.key))
+    return bursts, [_spraying(i) for i in spraying.incidents()]
+
+
+def _incident(run: q.Run) -> Incident:
+    return Incident(run.key, run.first, run.last, run.failures)
+
+
 class _Patterns:
     """Bursts and spraying through exact sliding-window detectors. The whole review feeds them
     every failed login (read once anyway, for reasons and lockouts). A scan's checks
@@ -259,6 +344,7 @@ class _Patterns:
         policy: Policy,
         *,
         state: StreamState | None,
+        horizon: Horizon | None = None,
     ) -> None:
         self.queries = queries
         self.burst_ips: set[str] | None = None  # None: every IP (and account) is fed
@@ -267,6 +353,7 @@ class _Patterns:
         if state is not None:  # the whole review: every failure goes to the kept detectors
             self.by_account, self.by_ip = state.by_account, state.by_ip
             self.spraying = state.spraying
+            self._see(horizon)
             return
         width, spray_width = policy.burst_window_minutes * 60, policy.spraying_window_hours * 3600
         half, spray_half = -(-policy.burst_failures // 2), -(-policy.spraying_usernames // 2)
@@ -279,6 +366,11 @@ class _Patterns:
         self.by_account = BurstDetector(policy.burst_failures, width)
         self.by_ip = BurstDetector(policy.burst_failures, width)
         self.spraying = SprayingDetector(policy.spraying_usernames, spray_width)
+        self._see(horizon)
+
+    def _see(self, horizon: Horizon | None) -> None:
+        for detector in (self.by_account, self.by_ip, self.spraying):
+            detector.horizon = horizon
 
     def rows(self, window: Window, ids: tuple[int, int]) -> Iterator[FailedLogin]:
         """Only the candidates' failed logins."""
@@ -291,11 +383,11 @@ class _Patterns:
         # The candidate queries never name account 0 or an empty IP: neither is fed.
         userid, ip = failure.userid, failure.ip
         if userid > 0 and (self.accounts is None or userid in self.accounts):
-            self.by_account.add(str(userid), failure.time)
+            self.by_account.add(str(userid), failure.time, failure.id)
         if ip and (self.burst_ips is None or ip in self.burst_ips):
-            self.by_ip.add(ip, failure.time)
+            self.by_ip.add(ip, failure.time, failure.id)
         if ip and (self.spray_ips is None or ip in self.spray_ips):
-            self.spraying.add(ip, _username(failure), failure.time)
+            self.spraying.add(ip, _username(failure), failure.time, failure.id)
 
     def found(self) -> tuple[list[Burst], list[Spraying]]:
         accounts = self.by_account.incidents()

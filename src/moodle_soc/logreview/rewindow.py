@@ -1,12 +1,16 @@
 """A kept detector state moved to a later period start (a rolling review window).
 
 A detector's results for one key depend only on that key's attempts, and an attempt that comes
-a whole window after the key's previous one starts afresh: nothing before it counts any more.
+a whole window after the key's latest one starts afresh: nothing before it counts any more.
 So when the period now starts at ``start`` instead of earlier, only the keys with an attempt in
 the window before ``start`` ("dirty" keys) can come out differently: their attempts from
 ``start`` on are fed again to fresh detectors, slice by slice, until each key has gone a window
 without an attempt (from then on the kept state is the same as a fresh run's) or the kept rows
 end. Every other key keeps its incidents that begin at or after ``start``.
+
+The replay reads attempts by time, a full run by id: they agree when each key's own attempts
+come in time order (other keys' rows may fall anywhere in time). A replayed key whose attempts
+come out of id order raises ``OutOfOrder`` (the caller then reads the whole period).
 """
 
 from __future__ import annotations
@@ -22,6 +26,11 @@ if TYPE_CHECKING:
 
 Detector = BurstDetector | SprayingDetector
 NEVER = 2**62
+DAY = 86400
+
+
+class OutOfOrder(Exception):
+    """A replayed key's attempts are not in the same order by time as by id."""
 
 
 @dataclass
@@ -33,11 +42,15 @@ class Replay:
     key: Callable[[FailedLogin], str | None]
     last_seen: dict[str, int]  # dirty key -> its latest attempt so far
     clean_from: dict[str, int] = field(default_factory=dict)  # key -> kept incidents from then
+    last_id: dict[str, int] = field(default_factory=dict)  # key -> its latest replayed id
 
     def feed(self, failure: FailedLogin, username: str) -> None:
         key = self.key(failure)
         if key is None or key not in self.last_seen:
             return
+        if failure.id < self.last_id.get(key, 0):
+            raise OutOfOrder(key)
+        self.last_id[key] = failure.id
         if failure.time - self.last_seen[key] >= self.kept.window:  # a fresh start: clean
             self.clean_from[key] = failure.time
             del self.last_seen[key]
@@ -69,6 +82,7 @@ class Replay:
         opened = {key: i for key, i in kept._open.items() if id(i) in retained}
         for key in self.last_seen:
             kept._recent.pop(key, None)
+            kept._top.pop(key, None)  # worked out again from the recent attempts
             if key in fresh._recent:
                 kept._recent[key] = fresh._recent[key]  # type: ignore[assignment]
             if key in fresh._open:
@@ -120,9 +134,11 @@ def move_detectors(
     if start <= kept[0]:
         return
     longest = max(d.window for d, _ in detectors)
-    # A key is clean once a window has passed with no attempt: at most up to the latest
-    # attempt the kept detectors saw, as the rows after the cursor (read next) may go on.
+    # A key is clean once a window has passed with no attempt: at most up to the day of the
+    # latest attempt the kept detectors saw, as the rows after the cursor (read next) may go
+    # on from there (a re-run checks that none is older: ``LogCursor.read_days``).
     seen_until = max(d._latest for d, _ in detectors)
+    seen_until -= seen_until % DAY
     before = failures(max(kept[0], start - longest), start, None)
     reps = replays(detectors, before, start)
     by_account, by_ip = reps[0], reps[1:]

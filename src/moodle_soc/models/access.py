@@ -20,7 +20,7 @@ from moodle_soc.models.roster import Reconciliation, RosterLink
 class Flag(BaseModel):
     """A risk flag: a stable code and the sentence that says why, naming the account."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     code: str
     reason: str
@@ -36,7 +36,7 @@ GrantKind = Literal["siteadmin", "role", "override", "loginas", "token"]
 class Grant(BaseModel):
     """One reason an account is privileged, keyed by a stable string."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     key: str
     kind: GrantKind
@@ -47,6 +47,8 @@ class Grant(BaseModel):
 
 class TokenInfo(BaseModel):
     """A permanent web-service token the account owns (never its value)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: int
     name: str | None
@@ -63,6 +65,8 @@ class TokenInfo(BaseModel):
 
 
 class AccessEntry(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     key: str
     userid: int
     username: str
@@ -87,6 +91,8 @@ class AccessEntry(BaseModel):
 
 
 class AccessInventory(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     schema_version: str = SCHEMA_VERSION
     site: str
     wwwroot: str | None

@@ -29,7 +29,7 @@ CHANGE_COLUMNS = (
 class Change(BaseModel):
     """One change, as an auditor samples it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str  # "<source>:<reference>", stable for one site
     kind: ChangeKind
@@ -56,7 +56,7 @@ class Change(BaseModel):
 class Ticket(BaseModel):
     """One approved change request from a change tracker's export."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     ticket: str
     title: str
@@ -72,7 +72,7 @@ class Ticket(BaseModel):
 class Approvals(BaseModel):
     """A validated approvals file: where it came from, its hash, its tickets."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     source: str
     sha256: str
@@ -82,7 +82,7 @@ class Approvals(BaseModel):
 class ChangeSet(BaseModel):
     """The changes of one site in one period, with what the reader must know about them."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     site: str
     audit_time: datetime

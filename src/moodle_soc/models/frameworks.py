@@ -22,7 +22,7 @@ CoverageName = Literal["automated", "partly", "manual"]
 class RequirementState(BaseModel):
     """One requirement's verdict from the run's findings of its mapped checks."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     title: str
@@ -39,7 +39,7 @@ class FrameworkScore(BaseModel):
     severity (``checks.scoring.weighted_score``); ``coverage`` says how many requirements
     could be decided at all."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     name: str
@@ -64,7 +64,7 @@ class RequirementPeriod(BaseModel):
     day, ``incomplete`` when some day has no passing evidence (no scan, or a check that could
     not decide) but nothing failed, ``manual`` when no check maps to it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     title: str
@@ -81,7 +81,7 @@ class RequirementPeriod(BaseModel):
 class FrameworkPeriod(BaseModel):
     """A framework's view of a Type II period report."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     name: str
@@ -97,7 +97,7 @@ class FrameworkReadiness(BaseModel):
     requirements met when every mapped check passed in the latest scan and all their manual
     evidence is ready or due soon (the programme's rule, ``programme.overview``)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     name: str

@@ -27,7 +27,7 @@ FAILURE_REASONS = {
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, populate_by_name=True)
 
 
 class Period(_Frozen):

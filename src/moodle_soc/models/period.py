@@ -17,7 +17,7 @@ SCHEMA_VERSION = "1.1"
 class FindingHistory(BaseModel):
     """One (check, resource) that failed: when first seen, last failed and resolved."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     check_id: str
     resource: str
@@ -34,7 +34,7 @@ class FindingHistory(BaseModel):
 
 
 class FollowUpSummary(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     username: str
     action: str
@@ -43,7 +43,7 @@ class FollowUpSummary(BaseModel):
 
 
 class AccessReviewSummary(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     campaign_id: str
     scope: str
@@ -58,13 +58,13 @@ class AccessReviewSummary(BaseModel):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
 
 class LogReviewSummary(BaseModel):
     """A signed-off audit-log review whose reviewed days overlap the report's period."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     record_seq: int
     record_hash: str

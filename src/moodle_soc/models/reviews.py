@@ -30,7 +30,7 @@ DecisionValue = Literal["keep", "revoke", "modify", "escalate"]
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 
 class EntryTag(_Record):
@@ -172,7 +172,7 @@ FollowUpState = Literal["done", "pending", "overdue"]
 class FollowUpStatus(BaseModel):
     """What the site shows for one follow-up at ``checked``: the sentence an auditor reads."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     key: str
     userid: int
@@ -188,7 +188,7 @@ class FollowUpStatus(BaseModel):
 class FollowUpCheck(BaseModel):
     """The ``review_followup_check`` payload."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     campaign_id: str
     audit_time: datetime

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class RosterRow(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     line: int
     email: str | None = None
@@ -24,7 +24,7 @@ class RosterRow(BaseModel):
 
 
 class Roster(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     source: str
     rows: tuple[RosterRow, ...]
@@ -32,6 +32,8 @@ class Roster(BaseModel):
 
 class RosterLink(BaseModel):
     """The roster row an account matched, and on which column."""
+
+    model_config = ConfigDict(defer_build=True)
 
     userid: int
     line: int
@@ -44,6 +46,8 @@ class RosterLink(BaseModel):
 class Leaver(BaseModel):
     """A person the roster says has left whose Moodle account is still active."""
 
+    model_config = ConfigDict(defer_build=True)
+
     userid: int
     username: str
     line: int
@@ -55,6 +59,8 @@ class Leaver(BaseModel):
 
 
 class Reconciliation(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     source: str
     rows: int
     links: list[RosterLink]

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from moodle_soc.models.population import (
+    Examples,
     PopulationRef,
     PopulationWriter,
     default_fix_command,
@@ -28,7 +29,7 @@ from moodle_soc.models.population import (
 from moodle_soc.models.state import SiteState
 from moodle_soc.results import Severity, Status
 
-SCHEMA_VERSION = "3.0"
+SCHEMA_VERSION = "3.1"
 
 _STATUS_ORDER = (
     Status.FAIL,
@@ -48,7 +49,7 @@ class FindingException(BaseModel):
     verdict the checks gave, which an exception never hides.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     state: Literal["active", "expired", "revoked"]
@@ -65,7 +66,7 @@ class FindingException(BaseModel):
 class Finding(BaseModel):
     """One result of one check about one resource."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     check_id: str
     title: str
@@ -84,7 +85,7 @@ class Finding(BaseModel):
 class CheckSummary(BaseModel):
     """A check's overall verdict: its worst finding, and how long it took."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     title: str
@@ -101,6 +102,9 @@ class CheckSummary(BaseModel):
     fix_command: str | None = None  # on its failed findings, unless a finding says otherwise
     by_status: dict[str, int] = Field(default_factory=dict)
     population: PopulationRef | None = None
+    #: schema 3.1: at most ``EXAMPLES_PER_STATUS`` rows of each status, worst first, so a
+    #: summary never opens the population; None in a run stored before 3.1
+    examples: tuple[dict[str, Any], ...] | None = None
 
 
 class CategoryReadiness(BaseModel):
@@ -112,7 +116,7 @@ class CategoryReadiness(BaseModel):
     (``checks.scoring.weighted_score``, docs/severity.md).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     category: str
     name: str
@@ -131,7 +135,7 @@ class CategoryReadiness(BaseModel):
 
 
 class SiteInfo(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     name: str
     wwwroot: str | None
@@ -147,7 +151,7 @@ class SiteInfo(BaseModel):
 
 
 class Summary(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     by_status: dict[str, int]
     failed_by_severity: dict[str, int]
@@ -159,7 +163,7 @@ class Incomplete(BaseModel):
     """Tables that exist but the scanning user may not read: the checks needing them are
     ``error``, so the scan as a whole is incomplete (and exits 3, docs/json-format.md)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     unreadable_tables: tuple[str, ...]  # with the table prefix, sorted
     grants: tuple[str, ...]  # one GRANT statement per table that would make it readable
@@ -175,7 +179,7 @@ class Incomplete(BaseModel):
 
 
 class AuditRun(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     schema_version: str = SCHEMA_VERSION
     tool: dict[str, str]
@@ -229,6 +233,14 @@ class AuditRun(BaseModel):
             raise ValueError(f"The findings of {check.id} are not loaded with this run.")
         yield from iter_lines(data)
 
+    def check_examples(self, check: CheckSummary) -> list[Finding]:
+        """The check's examples (``CheckSummary.examples``) as findings: from the run itself,
+        or for a run stored before 3.1 picked from its population, a row at a time."""
+        rows = check.examples
+        if rows is None:
+            rows = Examples.of(self.check_rows(check), check.severity.value)
+        return [finding_from_row(row, check) for row in rows]
+
     @property
     def findings(self) -> tuple[Finding, ...]:
         """Every finding at once: for small runs and tests; readers of stored runs stream
@@ -247,13 +259,6 @@ class AuditRun(BaseModel):
         document = self.model_dump(mode="json")
         document["findings"] = [f.model_dump(mode="json") for f in findings]
         return AuditRun.model_validate(document)
-
-    def findings_sorted(self) -> list[Finding]:
-        """Failures first, worst severity first: the order an administrator fixes things."""
-        return sorted(
-            self.iter_findings(),
-            key=lambda f: (_STATUS_ORDER.index(f.status), -f.severity.rank, f.check_id),
-        )
 
     def worst_failed_severity(self) -> Severity | None:
         failed = [Severity(s) for s, n in self.summary.failed_by_severity.items() if n]
@@ -309,12 +314,15 @@ def _populations(
         if items and not entry.get("remediation") and "title" in items[0]:
             entry["remediation"] = items[0].get("remediation", "")  # a 2.x run: the first one's
         writer = PopulationWriter()
+        examples = Examples(str(entry["severity"]))
         counts = {status.value: 0 for status in Status}
         for found in items:
             row = slim_row(found, entry)
             writer.add(row)
+            examples.add(row)
             counts[str(row["status"])] += 1
         entry["by_status"], entry["findings"] = counts, len(items)
+        entry["examples"] = examples.rows()
         if entry["id"] in made:
             entry["status"] = worst_status([Status(s) for s, n in counts.items() if n]).value
         entry["population"] = None

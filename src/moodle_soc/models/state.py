@@ -22,7 +22,7 @@ HASHED = "sha256"
 class ObservedSetting(BaseModel):
     """One setting as the checks saw it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     plugin: str  # "core" for the config table
     name: str
@@ -33,7 +33,7 @@ class ObservedSetting(BaseModel):
 class SiteState(BaseModel):
     """What one scan observed of the site, besides its findings."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     moodle_version: str
     moodle_release: str
@@ -53,7 +53,7 @@ def is_hashed(value: Any) -> bool:
 class RecordedState(BaseModel):
     """A stored run's observed state, and which record holds it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     seq: int | None  # None for the scan being made now (not stored yet)
     record_hash: str | None

@@ -16,7 +16,7 @@ class TrustCategory(BaseModel):
     """One category of a framework, in counts: how many requirements the scan monitors, how
     many of those are met, and how many rest on documents instead."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     name: str
     requirements: int
@@ -27,7 +27,7 @@ class TrustCategory(BaseModel):
 
 
 class TrustFramework(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     name: str
     version: str
@@ -39,7 +39,7 @@ class TrustFramework(BaseModel):
 
 
 class TrustPeriod(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     start: date
     end: date
@@ -48,7 +48,7 @@ class TrustPeriod(BaseModel):
 class TrustPage(BaseModel):
     """Everything the public page shows, and nothing else."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     site_name: str
     site_url: str | None

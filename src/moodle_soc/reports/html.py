@@ -17,6 +17,14 @@ from functools import lru_cache
 
 from moodle_soc.models.frameworks import FrameworkScore
 from moodle_soc.models.run import AuditRun, CheckSummary, Finding
+from moodle_soc.reports.summaries import (
+    EXAMPLE_LIMIT,
+    Examples,
+    Listed,
+    examples_by_check,
+    failing_checks,
+    total_findings,
+)
 from moodle_soc.reports.templating import environment
 from moodle_soc.results import Severity, Status
 
@@ -37,7 +45,8 @@ STATUS_LABEL = {
     Status.NOT_APPLICABLE: "N/A",
 }
 SEVERITY_ORDER = tuple(sorted(Severity, key=lambda s: -s.rank))
-# "What to fix first" lists this many failed resources per check; section 4 lists EXAMPLE_LIMIT.
+# "What to fix first" lists this many failed resources per check; sections 4 and 5 list
+# EXAMPLE_LIMIT (20) per check and status, and count the rest.
 FIX_FIRST_LIMIT = 10
 
 # Filtering of the findings section. Kept tiny and inline; the CSP allows only this exact text.
@@ -69,24 +78,26 @@ _SCRIPT = """
 """
 
 
-#: Section 4 lists this many findings per check (worst first) and counts the rest, so a check
-#: with 100,000 affected accounts renders 20 rows; the JSON report holds every finding.
-EXAMPLE_LIMIT = 20
-
-
 @dataclass(frozen=True)
 class CheckGroup:
+    """Section 4: a check, its first ``EXAMPLE_LIMIT`` examples (worst status first), and how
+    many findings it has in all."""
+
     check_id: str
-    summary: CheckSummary | None
-    findings: tuple[Finding, ...]
+    summary: CheckSummary
+    findings: tuple[Finding, ...]  # the check's examples
 
     @property
     def shown(self) -> tuple[Finding, ...]:
         return self.findings[:EXAMPLE_LIMIT]
 
     @property
+    def count(self) -> int:
+        return self.summary.findings
+
+    @property
     def more(self) -> int:
-        return max(0, len(self.findings) - EXAMPLE_LIMIT)
+        return max(0, self.count - len(self.shown))
 
 
 @dataclass(frozen=True)
@@ -97,9 +108,10 @@ class FailedCheck:
     title: str
     severity: Severity
     remediation: str
-    fix_commands: tuple[str, ...]
+    fix_commands: tuple[str, ...]  # those of the listed findings
     criteria: tuple[str, ...]
-    findings: tuple[Finding, ...]
+    findings: tuple[Finding, ...]  # its failed examples, worst first
+    count: int  # every failed finding of the check
 
     @property
     def shown(self) -> tuple[Finding, ...]:
@@ -107,24 +119,28 @@ class FailedCheck:
 
     @property
     def more(self) -> int:
-        return max(0, len(self.findings) - FIX_FIRST_LIMIT)
+        return max(0, self.count - len(self.shown))
 
 
 def render_html(run: AuditRun, frameworks: Sequence[FrameworkScore] = ()) -> str:
-    """The run as one self-contained, escaped HTML document, with each framework's readiness."""
+    """The run as one self-contained, escaped HTML document, with each framework's readiness.
+
+    It lists the checks' examples and counts (``reports.summaries``), never the populations, so
+    a run with a hundred thousand findings renders as fast as one with a hundred."""
     template = environment().get_template("report.html.j2")
-    ordered = run.findings_sorted()
+    examples = examples_by_check(run)
     return template.render(
         run=run,
         site=run.site,
         summary=run.summary,
-        failures=[f for f in ordered if f.status is Status.FAIL],
-        failed_checks=_failed_checks(ordered),
-        errors=[f for f in ordered if f.status is Status.ERROR],
-        accepted=[f for f in ordered if f.status is Status.ACCEPTED],
-        manual=[f for f in ordered if f.status is Status.MANUAL],
-        not_applicable=[f for f in ordered if f.status is Status.NOT_APPLICABLE],
-        groups=_groups(run, ordered),
+        failures=Listed.of(run, examples, Status.FAIL),
+        failed_checks=_failed_checks(run, examples),
+        errors=Listed.of(run, examples, Status.ERROR),
+        accepted=Listed.of(run, examples, Status.ACCEPTED),
+        manual=Listed.of(run, examples, Status.MANUAL),
+        not_applicable=Listed.of(run, examples, Status.NOT_APPLICABLE),
+        groups=[CheckGroup(check.id, check, tuple(examples[check.id])) for check in run.checks],
+        total_findings=total_findings(run),
         status_counts=[
             (s, STATUS_LABEL[s], run.summary.by_status.get(s.value, 0)) for s in STATUS_ORDER
         ],
@@ -134,53 +150,25 @@ def render_html(run: AuditRun, frameworks: Sequence[FrameworkScore] = ()) -> str
         status_label=STATUS_LABEL,
         audit_time=_when(run.audit_time),
         scan_seconds=(run.finished_at - run.started_at).total_seconds(),
-        examples=examples,
         script=_SCRIPT,
         script_hash=_script_hash(),
         frameworks=frameworks,
     )
 
 
-def examples(findings: Sequence[Finding]) -> list[Finding]:
-    """At most ``EXAMPLE_LIMIT`` findings of each check, in the given order (section 5's lists
-    count the rest; the JSON report holds every finding)."""
-    listed: dict[str, int] = {}
-    shown = []
-    for finding in findings:
-        listed[finding.check_id] = listed.get(finding.check_id, 0) + 1
-        if listed[finding.check_id] <= EXAMPLE_LIMIT:
-            shown.append(finding)
-    return shown
-
-
-def _groups(run: AuditRun, ordered: list[Finding]) -> list[CheckGroup]:
-    by_check: dict[str, list[Finding]] = {}
-    for finding in ordered:
-        by_check.setdefault(finding.check_id, []).append(finding)
-    groups = [
-        CheckGroup(check.id, check, tuple(by_check.pop(check.id, []))) for check in run.checks
-    ]
-    # Findings of a check the run has no summary for still appear (never silently dropped).
-    groups += [CheckGroup(cid, None, tuple(items)) for cid, items in sorted(by_check.items())]
-    return groups
-
-
-def _failed_checks(ordered: list[Finding]) -> list[FailedCheck]:
-    by_check: dict[str, list[Finding]] = {}
-    for finding in ordered:
-        if finding.status is Status.FAIL:
-            by_check.setdefault(finding.check_id, []).append(finding)
+def _failed_checks(run: AuditRun, examples: Examples) -> list[FailedCheck]:
     failed = [
         FailedCheck(
-            check_id=check_id,
-            title=items[0].title,
-            severity=max((f.severity for f in items), key=lambda s: s.rank),
-            remediation=items[0].remediation,
-            fix_commands=tuple(dict.fromkeys(f.fix_command for f in items if f.fix_command)),
-            criteria=items[0].criteria,
-            findings=tuple(items),
+            check_id=c.check.id,
+            title=c.check.title,
+            severity=c.worst.severity,
+            remediation=c.worst.remediation,
+            fix_commands=tuple(dict.fromkeys(f.fix_command for f in c.shown if f.fix_command)),
+            criteria=c.check.criteria,
+            findings=tuple(c.shown),
+            count=c.count,
         )
-        for check_id, items in by_check.items()
+        for c in failing_checks(run, examples)
     ]
     return sorted(failed, key=lambda c: (-c.severity.rank, c.check_id))
 

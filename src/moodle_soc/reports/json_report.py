@@ -3,7 +3,8 @@
 The document is the model's own JSON form, so the format cannot drift from what the other
 reports show; ``schema_version`` changes whenever a field is renamed, removed or retyped. The
 ``findings`` array is written row by row from the run's populations, so a site with a hundred
-thousand findings is never one object in memory.
+thousand findings is never one object in memory. The checks' ``examples`` (kept in the stored
+run so summaries need not open the populations) are left out: ``findings`` holds every row.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def write_json(run: AuditRun, out: TextIO, frameworks: Sequence[FrameworkScore] 
     ``frameworks`` list of their scores at the end."""
     document: dict[str, Any] = run.model_dump(mode="json")
     document["schema_version"] = SCHEMA_VERSION  # this shape, even for a run stored as 2.x
+    for check in document["checks"]:
+        check.pop("examples", None)  # the stored run's; the report's ``findings`` has every row
     if frameworks:
         document["frameworks"] = [score.model_dump(mode="json") for score in frameworks]
     keys: list[str] = []

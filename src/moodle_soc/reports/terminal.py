@@ -7,8 +7,6 @@ sequence prints literally and cannot restyle or take over the terminal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
@@ -18,6 +16,12 @@ from rich.text import Text
 
 from moodle_soc.checks.scoring import FORMULA
 from moodle_soc.models.run import AuditRun, CategoryReadiness, Finding, Incomplete
+from moodle_soc.reports.summaries import (
+    EXAMPLE_LIMIT,
+    Listed,
+    examples_by_check,
+    failing_checks,
+)
 from moodle_soc.results import Severity, Status
 from moodle_soc.safety import terminal_safe
 
@@ -36,9 +40,6 @@ STATUS_STYLE = {
     Status.PASS: "green",
     Status.NOT_APPLICABLE: "dim",
 }
-#: Resources listed per check; the rest are counted (the JSON report holds every finding), so a
-#: check with 100,000 affected accounts prints 20 lines, not 100,000.
-EXAMPLE_LIMIT = 20
 STATUS_LABEL = {
     Status.FAIL: "failed",
     Status.ERROR: "error",
@@ -52,10 +53,10 @@ STATUS_LABEL = {
 def render_terminal(run: AuditRun, console: Console, *, verbose: bool = False) -> None:
     """Print the run: header, readiness, counts, failures (worst first), errors, then the rest.
 
-    Passes, manual and not-applicable findings are listed only when ``verbose`` is set.
+    Passes, manual and not-applicable findings are listed only when ``verbose`` is set. Every
+    list is made of the checks' examples and counts (``CheckSummary.examples``, ``by_status``),
+    so the report costs the same for ten findings or ten million.
     """
-    ordered = run.findings_sorted()
-    by_status = {status: [f for f in ordered if f.status is status] for status in Status}
     console.print(_header(run))
     if run.incomplete is not None:
         console.print(_incomplete(run.incomplete))
@@ -63,45 +64,50 @@ def render_terminal(run: AuditRun, console: Console, *, verbose: bool = False) -
     console.print()
     console.print(_counts(run))
     console.print()
-    failures = by_status[Status.FAIL]
-    if failures:
-        groups = group_by_check(failures)
+    examples = examples_by_check(run)
+    failing = failing_checks(run, examples)
+    if failing:
+        total = sum(c.count for c in failing)
         _section(
             console,
-            f"Failures: fix these first ({len(groups)} checks, {len(failures)} findings)",
+            f"Failures: fix these first ({len(failing)} checks, {total} findings)",
             "red",
         )
-        for group in groups:
-            console.print(_check_block(group))
+        for check in failing:
+            console.print(_check_block(check.shown, check.count))
     else:
         console.print(Text("No failed findings.", style="bold green"))
-    errors = by_status[Status.ERROR]
-    if errors:
-        _section(console, f"Could not run ({len(errors)})", "magenta")
-        for item in _examples(errors):
+    errors = Listed.of(run, examples, Status.ERROR)
+    if errors.total:
+        _section(console, f"Could not run ({errors.total})", "magenta")
+        for item in errors.shown:
             console.print(_finding_block(item, show_fix=False))
         _count_rest(console, errors)
-    accepted = by_status[Status.ACCEPTED]
-    if accepted:
+    accepted = Listed.of(run, examples, Status.ACCEPTED)
+    if accepted.total:
         _section(
-            console, f"Accepted risks: failing, under an exception ({len(accepted)})", "yellow"
+            console, f"Accepted risks: failing, under an exception ({accepted.total})", "yellow"
         )
-        for item in _examples(accepted):
+        for item in accepted.shown:
             console.print(_finding_block(item, show_fix=True))
         _count_rest(console, accepted)
-    hidden = (Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)
+    hidden = [
+        Listed.of(run, examples, s) for s in (Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)
+    ]
     if verbose:
         titles = {
             Status.MANUAL: "Manual evidence needed",
             Status.PASS: "Passed",
             Status.NOT_APPLICABLE: "Not applicable",
         }
-        for status in hidden:
-            if by_status[status]:
-                _section(console, f"{titles[status]} ({len(by_status[status])})", "dim")
-                console.print(_compact_list(by_status[status]))
+        for listed in hidden:
+            if listed.total:
+                _section(console, f"{titles[listed.status]} ({listed.total})", "dim")
+                console.print(_compact_list(listed))
     else:
-        counts = [f"{len(by_status[s])} {STATUS_LABEL[s]}" for s in hidden if by_status[s]]
+        counts = [
+            f"{listed.total} {STATUS_LABEL[listed.status]}" for listed in hidden if listed.total
+        ]
         if counts:
             console.print()
             console.print(
@@ -284,29 +290,19 @@ def _finding_block(item: Finding, *, show_fix: bool) -> RenderableType:
     return Padding(grid, (1, 0, 0, 0))
 
 
-def group_by_check(findings: Iterable[Finding]) -> list[list[Finding]]:
-    """Findings grouped by check, in the order their checks first appear (worst first when
-    the findings are sorted): one root cause, one headline, every affected resource kept."""
-    groups: dict[str, list[Finding]] = {}
-    for finding in findings:
-        groups.setdefault(finding.check_id, []).append(finding)
-    return list(groups.values())
-
-
-def _check_block(group: list[Finding]) -> RenderableType:
-    """A failing check once: its worst severity, title, each affected resource with its
-    sentence, and the fix once."""
+def _check_block(group: list[Finding], count: int) -> RenderableType:
+    """A failing check once: its worst severity, title, each listed resource with its
+    sentence, how many more failed, and the fix once."""
     first = group[0]
-    worst = max(group, key=lambda f: f.severity.rank)
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=10, no_wrap=True)
     grid.add_column(ratio=1, overflow="fold")
     heading = Text(terminal_safe(first.check_id), style="bold")
     heading.append(" · ")
     heading.append(terminal_safe(first.title))
-    if len(group) > 1:
-        heading.append(f" ({len(group)} resources)", style="italic")
-    grid.add_row(_label(worst), heading)
+    if count > 1:
+        heading.append(f" ({count} resources)", style="italic")
+    grid.add_row(_label(first), heading)
     for item in group[:EXAMPLE_LIMIT]:
         line = Text(terminal_safe(item.resource), style="italic")
         line.append(": ")
@@ -314,8 +310,9 @@ def _check_block(group: list[Finding]) -> RenderableType:
         grid.add_row(Text(""), line)
         if item.exception is not None:
             grid.add_row(Text("Exception", style="dim", justify="right"), _exception_text(item))
-    if len(group) > EXAMPLE_LIMIT:
-        grid.add_row(Text(""), _more(len(group) - EXAMPLE_LIMIT))
+    rest = count - len(group[:EXAMPLE_LIMIT])
+    if rest > 0:
+        grid.add_row(Text(""), _more(rest))
     grid.add_row(Text("Fix", style="dim", justify="right"), Text(terminal_safe(first.remediation)))
     if first.fix_command:
         grid.add_row(
@@ -340,49 +337,36 @@ def _exception_text(item: Finding) -> Text:
     return Text(terminal_safe(text), style="yellow")
 
 
-def _compact_list(items: Iterable[Finding]) -> RenderableType:
+def _compact_list(listed: Listed) -> RenderableType:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=10, no_wrap=True)
     grid.add_column(ratio=1, overflow="fold")
-    listed: dict[str, int] = {}
-    for item in items:
-        listed[item.check_id] = listed.get(item.check_id, 0) + 1
-        if listed[item.check_id] > EXAMPLE_LIMIT:
-            continue
+    shown: dict[str, int] = {}
+    for item in listed.shown:
+        shown[item.check_id] = shown.get(item.check_id, 0) + 1
         heading = Text(terminal_safe(item.check_id), style="bold")
         heading.append(" · ")
         heading.append(terminal_safe(item.resource), style="italic")
         grid.add_row(_label(item), heading)
         grid.add_row(Text(""), Text(terminal_safe(item.reason), style="dim"))
-    for check_id, count in listed.items():
-        if count > EXAMPLE_LIMIT:
-            line = _more(count - EXAMPLE_LIMIT)
+    for check_id, count in listed.counts.items():
+        if count > shown.get(check_id, 0):
+            line = _more(count - shown.get(check_id, 0))
             line.append(f" ({terminal_safe(check_id)})", style="dim")
             grid.add_row(Text(""), line)
     return Padding(grid, (1, 0, 0, 0))
 
 
-def _examples(findings: list[Finding]) -> list[Finding]:
-    """At most ``EXAMPLE_LIMIT`` findings of each check, in the given order."""
-    listed: dict[str, int] = {}
-    shown = []
-    for item in findings:
-        listed[item.check_id] = listed.get(item.check_id, 0) + 1
-        if listed[item.check_id] <= EXAMPLE_LIMIT:
-            shown.append(item)
-    return shown
-
-
-def _count_rest(console: Console, findings: list[Finding]) -> None:
-    rest = len(findings) - len(_examples(findings))
-    if rest:
-        console.print(Padding(_more(rest), (1, 0, 0, 11)))
+def _count_rest(console: Console, listed: Listed) -> None:
+    if listed.more:
+        console.print(Padding(_more(listed.more), (1, 0, 0, 11)))
 
 
 def _more(count: int) -> Text:
     """The line that stands for the resources not listed: how many, and where they all are."""
     noun = "resource" if count == 1 else "resources"
     return Text(
-        f"… and {count} more {noun}: the JSON report (--format json) lists every finding",
+        f"… and {count} more {noun}: the full population (--format csv, xlsx or json) lists"
+        " every finding",
         style="dim italic",
     )

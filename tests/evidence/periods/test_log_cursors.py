@@ -396,3 +396,81 @@ def test_a_key_failing_through_the_whole_kept_run_is_replayed_and_goes_on_after_
     assert _same(again.review) == _same(full)
     [burst] = again.review.authentication.bursts
     assert (burst.key, burst.failures) == ("203.0.113.9", full.authentication.failed_logins.total)
+
+
+def test_rows_out_of_time_order_give_a_rolled_review_equal_to_a_full_run(
+    builder: SiteBuilder, sqlite_store: EvidenceStore, tmp_path: Path, monkeypatch
+) -> None:
+    """The benchmark's shape: the log's first rows are one IP's failures dated the 24th; after
+    them, in time order from the 20th, another IP fails every ten minutes into the 27th. The
+    sweeps of idle keys (every 64 failures here) went by the newest time seen, so a full run
+    cut that IP's burst into pieces where the rolled re-run's replay did not; they go by the
+    earliest time of the failures still to come now, so both find one burst."""
+    from moodle_soc.logreview import detect
+
+    monkeypatch.setattr(detect, "PRUNE_EVERY", 64)
+    path = tmp_path / "site.sqlite"
+    for n in range(30):
+        builder.log(FAILED, timecreated=D20 + 4 * 86400 + 3600 + n * 30, ip="192.0.2.66",
+                    other={"username": f"admin{n % 3}", "reason": 3})  # fmt: skip
+    times = range(D20 + 600, D20 + 7 * 86400 + 43200, 600)
+    split = 0
+    for n, time in enumerate(times):
+        row = builder.log(FAILED, timecreated=time, ip="203.0.113.9",
+                          other={"username": f"bot{n % 3}", "reason": 1})  # fmt: skip
+        split = row if time < D20 + 5 * 86400 else split
+    builder.sqlite_file(path).dispose()
+    later = _held_back(path, split)
+    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
+    rolled = (date(2026, 11, 21), date(2026, 11, 27))
+    with open_site(spec, audit_time=AUDIT) as site:
+        first = incremental_log_review(site, *PERIOD, store=sqlite_store)
+    _put_back(path, later)
+
+    with open_site(spec, audit_time=AUDIT) as site:
+        again = incremental_log_review(site, *rolled, store=sqlite_store)
+        full = log_review(site, *rolled)
+
+    assert again.resumed_from == split and again.rows_read == len(later)
+    assert (
+        again.notes[0] == "The cursor kept for 2026-11-20 to 2026-11-26 was moved to this period."
+    )
+    assert _same(again.review) == _same(full)
+    bursts = [(b.key, b.failures) for b in full.authentication.bursts]
+    bot = sum(1 for t in times if t >= D20 + 86400)
+    assert bursts == [("203.0.113.9", bot), ("192.0.2.66", 30)]
+    kept = [(b.key, b.failures) for b in first.review.authentication.bursts]
+    assert kept == [("203.0.113.9", sum(1 for t in times if t < D20 + 5 * 86400)),
+                    ("192.0.2.66", 30)]  # fmt: skip
+
+
+def test_failed_logins_added_with_older_dates_make_a_full_run(
+    builder: SiteBuilder, sqlite_store: EvidenceStore, tmp_path: Path
+) -> None:
+    """The kept detectors forgot keys on the ground that no failure still to come was older
+    than the newest day they had counted (``detect.Horizon``): one added later with an older
+    date (rows imported, a clock set back) means the whole period is read again."""
+    path = tmp_path / "site.sqlite"
+    _logged(builder).sqlite_file(path).dispose()
+    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
+    with open_site(spec, audit_time=AUDIT) as site:
+        incremental_log_review(site, *PERIOD, store=sqlite_store)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    log = sa.Table("mdl_logstore_standard_log", sa.MetaData(), autoload_with=engine)
+    with engine.begin() as connection:
+        row = connection.execute(sa.select(log).where(log.c.eventname == FAILED)).mappings().first()
+        assert row is not None
+        added = {**row, "id": None, "timecreated": D20 + 86400 + 300}  # the 21st
+        connection.execute(log.insert(), [{k: v for k, v in added.items() if k != "id"}])
+    engine.dispose()
+
+    with open_site(spec, audit_time=AUDIT) as site:
+        again = incremental_log_review(site, *PERIOD, store=sqlite_store)
+        full = log_review(site, *PERIOD)
+
+    assert (again.resumed_from, again.rows_read) == (None, 13)
+    assert again.notes == [
+        "The whole period was read: failed logins dated 2026-11-21 were added after the cursor,"
+        " which had counted failed logins up to 2026-11-25."
+    ]
+    assert _same(again.review) == _same(full)

@@ -142,7 +142,7 @@ def test_a_run_stored_in_schema_2_with_its_findings_inline_still_loads(
     legacy = run.expanded()  # the 2.x shape: every finding in full, checks without 3.0 fields
     legacy["schema_version"] = "2.1"
     for check in legacy["checks"]:
-        for field in ("remediation", "fix_command", "by_status", "population"):
+        for field in ("remediation", "fix_command", "by_status", "population", "examples"):
             del check[field]
     record = store.append(site_ref_for(run), "run", legacy, collected_at=run.audit_time)
 
@@ -150,9 +150,29 @@ def test_a_run_stored_in_schema_2_with_its_findings_inline_still_loads(
 
     assert loaded.schema_version == "2.1"
     assert loaded.findings == run.findings
-    assert json.loads(render_json(loaded))["schema_version"] == "3.0"  # written in today's shape
+    assert json.loads(render_json(loaded))["schema_version"] == "3.1"  # written in today's shape
     assert loaded.summary == run.summary
     assert verify_store(store).ok
+
+
+def test_a_run_carries_its_examples_and_a_3_0_run_finds_them_in_its_populations(
+    store: EvidenceStore, scans: Any
+) -> None:
+    """A 3.1 run keeps each check's examples in its payload (a summary opens no population);
+    a run stored as 3.0, without them, gives the same examples from its populations."""
+    run: AuditRun = scans.acme[0]
+    payload = run.model_dump(mode="json")
+    assert all(check["examples"] is not None for check in payload["checks"])
+    store.put_blobs(run.populations.values())
+    old = {**payload, "schema_version": "3.0"}
+    old["checks"] = [{k: v for k, v in c.items() if k != "examples"} for c in payload["checks"]]
+    record = store.append(site_ref_for(run), "run", old, collected_at=run.audit_time)
+
+    loaded = load_run(store, record)
+
+    assert all(check.examples is None for check in loaded.checks)
+    for before, after in zip(run.checks, loaded.checks, strict=True):
+        assert loaded.check_examples(after) == run.check_examples(before)
 
 
 def test_an_altered_or_missing_population_is_named_by_verify_and_never_read(

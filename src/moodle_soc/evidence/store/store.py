@@ -250,7 +250,7 @@ class EvidenceStore:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
                 query = sa.select(b.c.sha256, b.c.data).where(b.c.sha256.in_(chunk))
-                found |= {row[0]: bytes(row[1]) for row in connection.execute(query)}
+                found |= {row[0]: bytes(row[1] or b"") for row in connection.execute(query)}
         return found
 
     def sites(self) -> list[SiteRef]:

@@ -152,7 +152,7 @@ def _misnamed_blobs(connection: Connection, looked_up: set[str]) -> list[Problem
     query = sa.select(b.c.sha256, b.c.data)
     problems = []
     for name, data in connection.execution_options(yield_per=20).execute(query):
-        if name not in looked_up and sha256_hex(bytes(data)) != name:
+        if name not in looked_up and sha256_hex(bytes(data or b"")) != name:
             message = f"stored file {str(name)[:12]} does not hash to its name"
             problems.append(Problem(None, "evidence_blobs", None, None, message))
     return problems
@@ -303,7 +303,8 @@ class ChainWalk:
         for start in range(0, len(wanted), 100):
             chunk = wanted[start : start + 100]
             query = sa.select(b.c.sha256, b.c.data).where(b.c.sha256.in_(chunk))
-            found |= {row[0]: bytes(row[1]) for row in self.connection.execute(query)}
+            # a damaged row may read back with no bytes at all: altered, never a crash
+            found |= {row[0]: bytes(row[1] or b"") for row in self.connection.execute(query)}
         for digest in wanted:
             data = found.get(digest)
             if data is None:
