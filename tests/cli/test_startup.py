@@ -18,11 +18,13 @@ COMMAND_MODULES = tuple(f"moodle_soc.cli.{name}" for name in (
 SCAN_MODULES = ("moodle_soc.cli.scan", "moodle_soc.cli.frameworks")
 #: Never needed by a --no-store scan with a JSON report: the store, the other renderers, PDF,
 #: spreadsheets, OSCAL, the dashboard, the fleet queue, the other commands, Rich (a quiet scan
-#: prints one plain line), and config.php's parser (the site is given with --db).
+#: prints one plain line), config.php's parser (the site is given with --db), and the web probe
+#: (no --probe).
 NOT_FOR_A_JSON_SCAN = ("jinja2", "weasyprint", "openpyxl", "trestle", "alembic", "celery", "kombu",
                        "redis", "fastapi", "starlette", "uvicorn", "cryptography", "argon2",
                        "rich", "moodle_soc.reports.html", "moodle_soc.reports.terminal",
                        "moodle_soc.evidence.store", "moodle_soc.site.phpconfig.lexer",
+                       "moodle_soc.probes.http", "http.client",
                        *(m for m in COMMAND_MODULES if m not in SCAN_MODULES))  # fmt: skip
 
 
