@@ -6,12 +6,14 @@ project's own SiteBuilder, and the real site layer reads them with real SQL.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,6 +53,57 @@ def private_evidence_store(
     store = tmp_path_factory.mktemp("evidence") / "evidence.sqlite"
     monkeypatch.setenv("MOODLE_SOC_STORE", str(store))
     monkeypatch.setenv("MOODLE_SOC_ADVISORIES", str(store.with_name("advisories.yaml")))
+
+
+# --- each page printed to PDF once per process ------------------------------------------------
+
+#: PDFs printed in this process, by the SHA-256 of the page they were printed from.
+_PRINTED: dict[bytes, bytes] = {}
+#: The real ``reports.pdf.html_to_pdf`` (while ``print_each_page_once`` stands in for it).
+_PRINT: list[Callable[[str], bytes]] = []
+#: True inside ``printing_anew()``.
+_ANEW = [False]
+
+
+def _print_once(html: str) -> bytes:
+    """``reports.pdf.html_to_pdf``, printing a page seen before in this process only once.
+
+    Printing takes seconds (a period report: ~4 s), and packages print the same pages again and
+    again: exporting prints the period report, ``verify-package`` prints it again to compare,
+    and many tests share one package. The same page prints to the same bytes (the tests that
+    export twice check that, ``printing_anew``), so a repeated page is the bytes it printed to.
+    Every page is still printed, by WeasyPrint, the first time it is seen.
+    """
+    if _ANEW[0]:
+        return _PRINT[0](html)
+    key = hashlib.sha256(html.encode()).digest()
+    if key not in _PRINTED:
+        _PRINTED[key] = _PRINT[0](html)
+    return _PRINTED[key]
+
+
+@contextmanager
+def printing_anew() -> Iterator[None]:
+    """Every page printed inside is printed again, as the product always does: for the tests
+    that show the same evidence exports to the same bytes."""
+    _ANEW[0] = True
+    try:
+        yield
+    finally:
+        _ANEW[0] = False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def print_each_page_once() -> Iterator[None]:
+    """For the whole session, so that module fixtures exporting packages share pages too.
+    (Code that imports ``html_to_pdf`` when it is loaded, as tests of printing do, keeps the
+    real one; the product imports it where it prints.)"""
+    from moodle_soc.reports import pdf
+
+    _PRINT[:] = [pdf.html_to_pdf]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pdf, "html_to_pdf", _print_once)
+        yield
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from moodle_soc.checks.runner import run_scan
 from moodle_soc.evidence.store.runs import site_ref_for, store_run
 from moodle_soc.evidence.store.store import open_store
 from moodle_soc.policy import Policy
+from moodle_soc.results import Severity
 from moodle_soc.site.db import Database
 from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.synthetic.acme import build_acme
@@ -38,3 +39,22 @@ def test_a_new_run_refreshes_the_overview_and_within_limits_it(tmp_path: Path) -
         assert [r.audit_time.day for r in site_runs(store, key, within=november_first)] == [1]
         assert [r.audit_time.day for r in site_runs(store, key)] == [15, 1]
     engine.dispose()
+
+
+def test_the_overview_lists_failed_examples_and_counts_every_failure(tmp_path: Path) -> None:
+    """The failing checks come from the stored run's examples and counts, worst first."""
+    acme = build_acme(users=20, seed=2026)
+    engine = acme.sqlite_memory()
+    site = MoodleSite(Database(engine=engine, prefix=acme.prefix, display_url="mem"),
+                      audit_time=datetime(2026, 11, 1, 9, tzinfo=UTC))  # fmt: skip
+    run = run_scan(ScanContext(site, Policy()))
+    with open_store(str(tmp_path / "e.sqlite"), create=True) as store:
+        store_run(store, run)
+        failing = site_overview(store, site_ref_for(run).key, today=date(2026, 11, 29)).failing
+    engine.dispose()
+
+    failed = {c.id: c.by_status["fail"] for c in run.checks if c.by_status["fail"]}
+    assert {f.check_id: f.count for f in failing} == failed
+    assert all(0 < len(f.resources) <= min(f.count, 20) for f in failing)
+    ranks = [Severity(f.severity).rank for f in failing]
+    assert ranks == sorted(ranks, reverse=True)

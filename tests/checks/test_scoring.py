@@ -12,8 +12,10 @@ from moodle_soc.checks.scoring import (
     FORMULA,
     SEVERITY_WEIGHTS,
     check_verdicts,
+    run_tallies,
     score_framework,
     summarize,
+    tally,
     weighted_score,
 )
 from moodle_soc.frameworks import builtin_framework, load_catalogue, parse_framework
@@ -209,3 +211,30 @@ def test_critical_means_takeover_or_exposure():
     assert "CC7.1" not in catalogue.criteria_for_check("hardening.javascript_cached")
     assert {"A1.2", "PI1.3"} <= set(catalogue.criteria_for_check("operations.cron_running"))
     assert "CC7.2" not in catalogue.criteria_for_check("operations.cron_running")
+
+
+def test_tallies_from_the_examples_are_those_of_every_finding() -> None:
+    """A check's worst severity hides behind twenty lesser ones: the examples keep it, so the
+    frameworks are scored without reading the populations."""
+    from moodle_soc.models.run import AuditRun
+
+    findings = [_finding("a.x_ok", F, LOW) for _ in range(30)] + [_finding("a.x_ok", F, CRIT)]
+    findings += [_finding("a.x_ok", P, HIGH) for _ in range(25)] + [_finding("a.x_ok", E, MED)]
+    findings += [_finding("b.y_ok", M, INFO), _finding("b.y_ok", N, CRIT)]
+    run = AuditRun.model_validate(
+        {
+            "tool": {}, "catalogue_version": "x", "audit_time": "2026-11-29T10:30:00Z",
+            "started_at": "2026-11-29T10:30:00Z", "finished_at": "2026-11-29T10:30:01Z",
+            "policy": {}, "queries": [], "checks": [],
+            "summary": {"by_status": {}, "failed_by_severity": {}, "readiness": [],
+                        "overall_score": None},
+            "site": {"name": "s", "wwwroot": None, "siteidentifier": None, "database": "d",
+                     "prefix": "mdl_", "moodle_version": "1", "moodle_release": "5.1",
+                     "moodle_branch": "501", "moodle_label": "5.1", "moodle_band": "4.3+",
+                     "moodle_lts": False},
+            "findings": [f.model_dump(mode="json") for f in findings],
+        }
+    )  # fmt: skip
+
+    assert run_tallies(run) == tally(run.iter_findings())
+    assert check_verdicts(run_tallies(run)) == {"a.x_ok": (F, CRIT), "b.y_ok": (M, CRIT)}

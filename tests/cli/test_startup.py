@@ -18,11 +18,13 @@ COMMAND_MODULES = tuple(f"moodle_soc.cli.{name}" for name in (
 SCAN_MODULES = ("moodle_soc.cli.scan", "moodle_soc.cli.frameworks")
 #: Never needed by a --no-store scan with a JSON report: the store, the other renderers, PDF,
 #: spreadsheets, OSCAL, the dashboard, the fleet queue, the other commands, Rich (a quiet scan
-#: prints one plain line), and config.php's parser (the site is given with --db).
+#: prints one plain line), config.php's parser (the site is given with --db), and the web probe
+#: (no --probe).
 NOT_FOR_A_JSON_SCAN = ("jinja2", "weasyprint", "openpyxl", "trestle", "alembic", "celery", "kombu",
                        "redis", "fastapi", "starlette", "uvicorn", "cryptography", "argon2",
                        "rich", "moodle_soc.reports.html", "moodle_soc.reports.terminal",
                        "moodle_soc.evidence.store", "moodle_soc.site.phpconfig.lexer",
+                       "moodle_soc.probes.http", "http.client",
                        *(m for m in COMMAND_MODULES if m not in SCAN_MODULES))  # fmt: skip
 
 
@@ -89,3 +91,25 @@ def test_a_no_store_json_scan_loads_only_what_it_uses(tmp_path, builder: SiteBui
 
     assert report.stat().st_size > 1000  # the scan really ran and wrote its report
     assert loaded == "", f"a --no-store JSON scan imported: {loaded}"
+
+
+def test_a_small_scan_runs_no_full_collection(tmp_path, builder: SiteBuilder):
+    """Start-up's long-lived objects are not traversed again and again: with Python's default
+    thresholds a fixture scan ran two full collections during its imports (about 50 ms)."""
+    builder.user("student1")
+    site = tmp_path / "site.sqlite"
+    builder.sqlite_file(site).dispose()
+    argv = ["scan", "--db", f"sqlite:///{site}", "--no-store", "-q", "-f", "json"]
+    argv += ["-o", str(tmp_path / "report.json"), "--fail-on", "none"]
+    code = (
+        "import gc, sys\n"
+        "full = []\n"
+        "gc.callbacks.append(lambda phase, info: full.append(1)"
+        " if phase == 'stop' and info['generation'] == 2 else None)\n"
+        f"sys.argv = ['moodle-soc', *{argv!r}]\n"
+        "from moodle_soc.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(f'FULL={len(full)} THRESHOLDS={gc.get_threshold()}', file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stderr.rsplit("FULL=", 1)[1].strip() == "0 THRESHOLDS=(700, 10, 100)"

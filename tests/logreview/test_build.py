@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime
+from typing import NoReturn
 
 import pytest
+import sqlalchemy as sa
 
 from moodle_soc.api.logs import log_review, review_period
 from moodle_soc.logreview.build import build_log_review
 from moodle_soc.logreview.detect import BurstDetector, SprayingDetector
 from moodle_soc.policy import Policy
+from moodle_soc.site.db import QueryFailedError
+from moodle_soc.site.log_review import LogReviewQueries
 from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.synthetic.builder import SiteBuilder
 
@@ -140,3 +144,69 @@ def test_reading_only_candidates_finds_exactly_what_reading_every_failure_finds(
             (i.key, len(i.usernames), i.failures) for i in spraying.incidents()
         ]
         assert spraying.incidents()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_the_pushed_down_review_equals_reading_every_failure(
+    builder: SiteBuilder, make_site, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Reasons, malformed values, lockout and suspended spans, bursts and spraying from the
+    grouped statement equal the stream's, also with times going back by up to ten minutes in
+    id order (those keys are fed to the detectors) and equal times."""
+    rand = random.Random(seed)
+    users = [builder.user(f"user{n}") for n in range(4)]
+    clock = D20
+    for _ in range(400):
+        clock += rand.choice([0, 30, 200, 900, 4000])
+        userid = rand.choice([0, *users])
+        when = clock - (rand.randrange(600) if rand.random() < 0.05 else 0)
+        name = f"user{users.index(userid)}" if userid else f"guess{rand.randrange(30)}"
+        row = builder.log(E + "user_login_failed", timecreated=when, userid=userid,
+                          ip=f"192.0.2.{rand.randrange(4)}",
+                          other={"username": name, "reason": rand.choice([1, 2, 3, 3, 4])},
+                          other_format=rand.choice(["json", "php"]))  # fmt: skip
+        if rand.random() < 0.02:
+            builder.update("logstore_standard_log", row, other="{broken")
+    policy = Policy(burst_failures=4, burst_window_minutes=30, spraying_usernames=4,
+                    spraying_window_hours=2)  # fmt: skip
+    pushed = build_log_review(make_site(builder), *PERIOD, policy)
+    monkeypatch.setattr(LogReviewQueries, "pushes_down_failures", property(lambda _self: False))
+    streamed = build_log_review(make_site(builder), *PERIOD, policy)
+
+    assert pushed.authentication == streamed.authentication
+    assert pushed.integrity == streamed.integrity
+    assert pushed.authentication.bursts and pushed.authentication.lockouts
+    queries = [q["purpose"] for q in pushed.queries]
+    assert "logs: failed logins, administrative and role events in the period" not in queries
+    assert "logs: failed logins, administrative and role events in the period" in [
+        q["purpose"] for q in streamed.queries
+    ]
+
+
+@pytest.mark.parametrize("detail", [True, False])
+def test_a_failed_pushed_down_statement_falls_back_to_the_stream(
+    builder: SiteBuilder, make_site, monkeypatch: pytest.MonkeyPatch, detail: bool
+) -> None:
+    """One statement over a very large log may reach the statement timeout: the failed logins
+    are then read one by one, and the review says so."""
+    for n in range(8):
+        builder.log(E + "user_login_failed", timecreated=D20 + n * 60, ip="192.0.2.7",
+                    other={"username": f"guess{n}", "reason": 4 if n == 7 else 1})  # fmt: skip
+    expected = build_log_review(make_site(builder), *PERIOD, Policy(), detail=detail)
+
+    def timed_out(*_args: object) -> NoReturn:
+        raise QueryFailedError(
+            "logs: failed logins of the period, grouped and their bursts",
+            sa.exc.DBAPIError("SELECT", {}, Exception("canceling statement due to timeout")),
+            None,
+        )
+
+    monkeypatch.setattr(LogReviewQueries, "failure_analysis", timed_out)
+    review = build_log_review(make_site(builder), *PERIOD, Policy(), detail=detail)
+
+    assert review.authentication == expected.authentication
+    assert review.authentication.bursts and (review.authentication.lockouts or not detail)
+    assert review.notes[0] == (
+        "Query 'logs: failed logins of the period, grouped and their bursts' failed: canceling"
+        " statement due to timeout. The failed logins were read one by one instead."
+    )

@@ -51,15 +51,16 @@ def test_the_workbook_has_every_finding_as_text(
         make_finding("accounts.dormant_disabled", Status.FAIL, resource=f"user:{n}")
         for n in range(45)
     ]
+    findings.append(make_finding("accounts.dormant_disabled", Status.FAIL, resource="#N/A"))
     findings.append(make_finding("accounts.dormant_disabled", Status.FAIL, resource="=1+1"))
     path = tmp_path / "findings.xlsx"
 
-    assert write_xlsx(make_run(findings), path) == 46
+    assert write_xlsx(make_run(findings), path) == 47
 
     book = load_workbook(path, read_only=True)
     cells = list(book["Findings"].iter_rows())
     book.close()
     rows = [[c.value for c in row] for row in cells]
-    assert tuple(rows[0]) == COLUMNS and len(rows) == 47
-    assert rows[1][4] == "user:0" and rows[-1][4] == "=1+1"
-    assert cells[-1][4].data_type == "s"  # text, never a formula
+    assert tuple(rows[0]) == COLUMNS and len(rows) == 48
+    assert rows[1][4] == "user:0" and rows[-2][4] == "#N/A" and rows[-1][4] == "=1+1"
+    assert cells[-2][4].data_type == cells[-1][4].data_type == "s"  # never an error or formula

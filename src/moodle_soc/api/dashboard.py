@@ -65,7 +65,8 @@ class FailingCheck:
     check_id: str
     title: str
     severity: str
-    resources: list[FailingResource]
+    resources: list[FailingResource]  # examples: at most 20
+    count: int  # every resource that failed the check
 
 
 @dataclass(frozen=True)
@@ -504,13 +505,17 @@ def _run(store: EvidenceStore, record: StoredRecord) -> AuditRun:
 
 
 def _failing(run: AuditRun) -> list[FailingCheck]:
-    groups: dict[str, FailingCheck] = {}
-    for finding in run.findings_sorted():
-        if finding.status.value != "fail":
-            continue
-        group = groups.setdefault(
-            finding.check_id,
-            FailingCheck(finding.check_id, finding.title, finding.severity.value, []),
+    """The failing checks, worst first, each with its failed examples (at most 20, from the
+    stored run: no population is opened) and how many resources failed it."""
+    from moodle_soc.reports.summaries import examples_by_check, failing_checks
+
+    return [
+        FailingCheck(
+            c.check.id,
+            c.check.title,
+            c.worst.severity.value,
+            [FailingResource(f.resource, f.reason) for f in c.shown],
+            c.count,
         )
-        group.resources.append(FailingResource(finding.resource, finding.reason))
-    return list(groups.values())
+        for c in failing_checks(run, examples_by_check(run))
+    ]

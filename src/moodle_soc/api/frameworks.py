@@ -73,9 +73,9 @@ def score_frameworks(
     run: AuditRun, frameworks: Sequence[str | os.PathLike[str] | Framework] = ("soc2",)
 ) -> tuple[FrameworkScore, ...]:
     """The run seen through each framework: requirement states, category and overall scores."""
-    from moodle_soc.checks.scoring import score_framework, tally
+    from moodle_soc.checks.scoring import run_tallies, score_framework
 
-    tallies = tally(run.iter_findings())  # one pass over the findings for every framework
+    tallies = run_tallies(run)  # from the checks' examples: no population is read
     return tuple(score_framework(tallies, f) for f in load_frameworks(frameworks))
 
 

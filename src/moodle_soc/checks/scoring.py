@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from moodle_soc.frameworks import Catalogue, Framework
 from moodle_soc.models.frameworks import FrameworkScore, RequirementState, RequirementStateName
-from moodle_soc.models.run import CategoryReadiness, Finding, Summary
+from moodle_soc.models.run import AuditRun, CategoryReadiness, Finding, Summary
 from moodle_soc.results import Severity, Status
 
 #: How much a check weighs in a score, by its severity (docs/severity.md).
@@ -83,6 +83,17 @@ def tally(findings: Iterable[Finding]) -> dict[str, CheckTally]:
     tallies: dict[str, CheckTally] = {}
     for finding in findings:
         tallies.setdefault(finding.check_id, CheckTally()).add(finding.status, finding.severity)
+    return tallies
+
+
+def run_tallies(run: AuditRun) -> dict[str, CheckTally]:
+    """Each check's tally from its examples, without reading its population: the same as
+    ``tally(run.iter_findings())``, since the examples hold at least one finding of every
+    status the check has, each status's worst severity first."""
+    tallies: dict[str, CheckTally] = {}
+    for check in run.checks:
+        for finding in run.check_examples(check):
+            tallies.setdefault(check.id, CheckTally()).add(finding.status, finding.severity)
     return tallies
 
 

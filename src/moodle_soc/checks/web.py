@@ -11,11 +11,14 @@ import posixpath
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from moodle_soc.checks.context import ScanContext
 from moodle_soc.checks.registry import check
-from moodle_soc.probes.http import Response, WebProbe
 from moodle_soc.results import Result, Severity
+
+if TYPE_CHECKING:  # the probe (http.client, ssl) is imported only by a scan with --probe
+    from moodle_soc.probes.http import Response, WebProbe
 
 #: Days before expiry at which a certificate fails (time to renew before browsers refuse it).
 CERTIFICATE_MIN_DAYS = 30

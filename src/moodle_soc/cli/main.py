@@ -3,6 +3,7 @@ layers, so that ``moodle-soc --help`` starts fast."""
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Annotated
 
@@ -49,6 +50,15 @@ def main_callback(
     """Read-only SOC 2 / SOC 1 readiness and evidence for Moodle sites."""
 
 
+#: The collector's thresholds for a CLI process: Python's own for the young generations, and a
+#: full collection only after 100 collections of the middle one instead of 10. Start-up
+#: creates a few hundred thousand objects that live as long as the process (modules, classes,
+#: SQLAlchemy's and Pydantic's tables) and almost no cyclic garbage; with the default, a small
+#: site's scan ran two full collections over all of them during its imports, about 50 ms of
+#: its 0.8 s of CPU (issue 9). Young cyclic garbage is collected as often as before.
+COLLECTOR_THRESHOLDS = (700, 10, 100)
+
+
 def _click_error(name: str) -> type[Exception]:
     """Click's exception class ``name`` (Typer vendors Click; ``BadParameter`` is public)."""
     return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
@@ -57,6 +67,7 @@ def _click_error(name: str) -> type[Exception]:
 def main() -> None:
     """Run the CLI: every error, a mistyped command or option included, is one line on
     stderr with its code from ``ExitCode`` (see README, "Exit codes")."""
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
     usage_error, click_error = _click_error("UsageError"), _click_error("ClickException")
     try:
         code = app(standalone_mode=False)

@@ -30,6 +30,7 @@ from moodle_soc.models.logs import (
     StoreOff,
 )
 from moodle_soc.site import log_review as q
+from moodle_soc.site.db import QueryFailedError
 from moodle_soc.site.populations import Window
 from moodle_soc.site.role_history import role_change
 
@@ -84,13 +85,30 @@ def build_log_review(
     if queries.has_standard_log:
         counted = (events[q.LOGGED_IN], events[q.LOGIN_FAILED])
         failures: Iterable[FailedLogin] = ()
+        found: tuple[list[Burst], list[Spraying]] | None = None
         state: StreamState | None = None
         if detail:
             kept = cursor.stream if cursor is not None else None
             state = kept or StreamState(*_threshold_values(policy))
             if cursor is not None:
                 cursor.stream = state
-        if state is not None and ids is not None:
+        pushed = ids is not None and cursor is None and queries.pushes_down_failures
+        if pushed:
+            assert ids is not None
+            # A scan's checks (no state): the patterns from the same statement; reasons and
+            # lockouts, counted on the way, are left out as the stream would leave them.
+            scratch = state if state is not None else StreamState(*_threshold_values(policy))
+            try:
+                found = _pushed_down(queries, window, ids, days, policy, scratch)
+            except QueryFailedError as error:  # a statement timeout on a very large log
+                notes.append(f"{error} The failed logins were read one by one instead.")
+                pushed, found = False, None
+                state = StreamState(*_threshold_values(policy)) if detail else None
+            else:
+                if state is None:
+                    for event in scratch.admin:
+                        admin[event.eventname].append(event)
+        if not pushed and state is not None and ids is not None:
             # One stream reads failed logins, administrative and role events together; the
             # last two are few and kept, the failures are consumed as they come. A re-run
             # reads only the rows after the cursor: the state holds what the others gave.
@@ -98,12 +116,12 @@ def build_log_review(
             read = ids if after is None else (after + 1, ids[1])
             if read[0] <= read[1]:
                 failures = _split(queries.detail_rows(window, read), state)
-        elif ids is not None:
+        elif not pushed and ids is not None:
             for event in queries.admin_events(window, ids):
                 admin[event.eventname].append(event)
         auth = _authentication(
             site, queries, window, ids, policy, counted, failures if detail else None, state,
-            days,
+            days, found,
         )  # fmt: skip
         if state is not None:
             for event in state.admin:
@@ -206,15 +224,19 @@ def _authentication(
     failures: Iterable[FailedLogin] | None,
     state: StreamState | None,
     days: list[q.DayCount],
+    found: tuple[list[Burst], list[Spraying]] | None = None,
 ) -> _Auth:
     """With ``state`` (the whole review), every failure of ``failures`` is counted into it
-    (reasons, lockouts) and fed to its detectors; without (a scan's checks), only the
-    candidates' failures are read, for the patterns."""
+    (reasons, lockouts) and fed to its detectors, unless the patterns were ``found`` by
+    ``_pushed_down``; without (a scan's checks), only the candidates' failures are read, for
+    the patterns."""
     successful, failed = counted
     patterns = None
     # When the detectors may forget a key: the day groups say how old a failure to come can be.
     horizon = Horizon.of((g.day, g.last_id) for g in days if g.eventname == q.LOGIN_FAILED)
-    if state is not None:
+    if found is not None:
+        pass
+    elif state is not None:
         patterns = _Patterns(queries, window, policy, state=state, horizon=horizon)
         for failure in failures or ():
             patterns.feed(failure)
@@ -224,6 +246,8 @@ def _authentication(
         for failure in patterns.rows(window, ids):
             patterns.feed(failure)
     bursts, spraying = patterns.found() if patterns is not None else ([], [])
+    if found is not None:
+        bursts, spraying = found
     since = window.start
     attempts = state.spans(since) if state is not None else {}
     reasons = state.reason_totals(since) if state is not None else {}
@@ -247,6 +271,71 @@ def _authentication(
         new_admin_sources=_new_sources(site, queries, window),
     )
     return _Auth(model, state.malformed_total(since) if state is not None else 0)
+
+
+def _pushed_down(
+    queries: q.LogReviewQueries,
+    window: Window,
+    ids: tuple[int, int],
+    days: list[q.DayCount],
+    policy: Policy,
+    state: StreamState,
+) -> tuple[list[Burst], list[Spraying]]:
+    """The whole review's failed logins without reading each one (``failure_analysis``):
+    reasons and malformed values counted per day and distinct ``other`` value, bursts of the
+    keys whose attempts come in time order from the database. Only the rows the detectors
+    still need are read, with the administrative and role events, from the id ranges the
+    groups located: the failures whose reason keeps a span (lockouts, suspended accounts),
+    those of IPs that could be spraying and of keys out of time order."""
+    thresholds = _threshold_values(policy)
+    found = queries.failure_analysis(window, ids, thresholds)
+    kept = (LOCKED_OUT, SUSPENDED)
+    values: set[str | None] = set()
+    ranges: list[tuple[int, int]] = []
+    for group in found.groups:
+        _name, reason, malformed = q.decode_failure(group.other)
+        state.count_reasons(group.day, reason, malformed, group.rows)
+        if reason in kept:
+            values.add(group.other)
+            ranges.append((group.first_id, group.last_id))
+    wanted = q.DETAIL_EVENTS | q.ROLE_DEFINITION_EVENTS
+    ranges += [(g.first_id, g.last_id) for g in days if g.eventname in wanted]
+    spray_ips, odd_ips = found.spraying_ips, found.disordered["ip"]
+    odd_accounts = {int(key): span for key, span in found.disordered["account"].items()}
+    ranges += [*spray_ips.values(), *odd_ips.values(), *odd_accounts.values()]
+    by_account = BurstDetector(policy.burst_failures, thresholds[1])
+    by_ip = BurstDetector(policy.burst_failures, thresholds[1])
+    spraying = SprayingDetector(policy.spraying_usernames, thresholds[3])
+    chosen = (values, set(spray_ips) | set(odd_ips), set(odd_accounts))
+    for row in queries.rows_in_ranges(window, ranges, wanted, chosen):
+        if isinstance(row, q.RoleEventRow):
+            state.role_rows.append(row)
+        elif isinstance(row, q.AdminEvent):
+            state.admin.append(row)
+        else:
+            name = _username(row)
+            state.count_span(row, name, kept)  # only a kept reason's rows have a span
+            if row.ip in spray_ips:
+                spraying.add(row.ip, name, row.time)
+            if row.ip in odd_ips:
+                by_ip.add(row.ip, row.time)
+            if row.userid in odd_accounts:
+                by_account.add(str(row.userid), row.time)
+    accounts = [
+        q.Run(i.key, i.first, i.last, i.failures) for i in by_account.incidents()
+    ] + found.bursts["account"]
+    names = queries.usernames(int(run.key) for run in accounts)
+    bursts = [_burst("account", _incident(r), names.get(int(r.key), f"user {r.key}"))
+              for r in accounts]  # fmt: skip
+    ips = found.bursts["ip"] + [q.Run(i.key, i.first, i.last, i.failures)
+                                for i in by_ip.incidents()]  # fmt: skip
+    bursts += [_burst("ip", _incident(r), r.key) for r in ips]
+    bursts.sort(key=lambda b: (b.first, b.by, b.key))
+    return bursts, [_spraying(i) for i in spraying.incidents()]
+
+
+def _incident(run: q.Run) -> Incident:
+    return Incident(run.key, run.first, run.last, run.failures)
 
 
 class _Patterns:

@@ -64,11 +64,21 @@ class StreamState:
     def count_failure(self, failure: q.FailedLogin, username: str, kept: tuple[int, ...]) -> None:
         """Count a failed login's reason (and its span when its reason is in ``kept``)."""
         day = failure.time - failure.time % DAY
-        reason = "unknown" if failure.reason is None else str(failure.reason)
-        self.reasons.setdefault(day, Counter())[reason] += 1
-        if failure.malformed:
-            self.malformed[day] = self.malformed.get(day, 0) + 1
+        self.count_reasons(day, failure.reason, failure.malformed, 1)
+        self.count_span(failure, username, kept)
+
+    def count_reasons(self, day: int, reason: int | None, malformed: bool, rows: int) -> None:
+        """Count ``rows`` failed logins of ``day`` with ``reason``."""
+        name = "unknown" if reason is None else str(reason)
+        self.reasons.setdefault(day, Counter())[name] += rows
+        if malformed:
+            self.malformed[day] = self.malformed.get(day, 0) + rows
+
+    def count_span(self, failure: q.FailedLogin, username: str, kept: tuple[int, ...]) -> None:
+        """Add a failed login to its account's span of the day when its reason is in ``kept``
+        (rows come in id order)."""
         if failure.reason in kept:
+            day = failure.time - failure.time % DAY
             key = (failure.reason, username, failure.userid, day)
             span = self.attempts.get(key)
             if span is None:

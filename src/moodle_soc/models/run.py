@@ -260,13 +260,6 @@ class AuditRun(BaseModel):
         document["findings"] = [f.model_dump(mode="json") for f in findings]
         return AuditRun.model_validate(document)
 
-    def findings_sorted(self) -> list[Finding]:
-        """Failures first, worst severity first: the order an administrator fixes things."""
-        return sorted(
-            self.iter_findings(),
-            key=lambda f: (_STATUS_ORDER.index(f.status), -f.severity.rank, f.check_id),
-        )
-
     def worst_failed_severity(self) -> Severity | None:
         failed = [Severity(s) for s, n in self.summary.failed_by_severity.items() if n]
         return max(failed, key=lambda s: s.rank) if failed else None

@@ -13,7 +13,7 @@ import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from moodle_soc.models.run import AuditRun, Finding
 from moodle_soc.safety import is_formula_like, neutralize_formula
@@ -56,7 +56,7 @@ def write_xlsx(run: AuditRun, path: Path) -> int:
     """Write every finding to an Excel workbook at ``path``; the row count."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
 
     book = Workbook(write_only=True)
@@ -72,13 +72,16 @@ def write_xlsx(run: AuditRun, path: Path) -> int:
                 head.font = Font(bold=True)
             sheet.append(header)
         assert sheet is not None
-        cells = []
+        cells: list[Any] = []
         for value in row:
             text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)[:XLSX_MAX_CELL]
-            item = WriteOnlyCell(sheet, value=text)
-            item.data_type = "s"  # never a formula or an error code
-            item.quotePrefix = is_formula_like(text)
-            cells.append(item)
+            if is_formula_like(text) or text in ERROR_CODES:
+                item = WriteOnlyCell(sheet, value=text)
+                item.data_type = "s"  # never a formula or an error code
+                item.quotePrefix = is_formula_like(text)
+                cells.append(item)
+            else:
+                cells.append(text)  # plain text: a string cell as it is, without a cell object
         sheet.append(cells)
         count += 1
     if sheet is None:

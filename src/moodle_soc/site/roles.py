@@ -250,7 +250,7 @@ class Roles:
         return int(self.db.scalar(statement, purpose) or 0)
 
     def _users_in_overlapping_contexts(
-        self, rc: sa.Subquery, *, max_level: int | None = None
+        self, rc: sa.Subquery, purpose: str, *, max_level: int | None = None
     ) -> sa.Select[Any]:
         """COUNT(DISTINCT user) assigned ``rc.roleid`` in a context overlapping ``rc.contextid``
         (same path, below it, or above it), as Moodle's riskxss/riskbackup checks count.
@@ -258,7 +258,9 @@ class Roles:
         Every context lies below the system context, so a role allowed there reaches all of
         its assignments: those are read by role id alone, and only the few other (override)
         contexts go through the path comparison, which on a large site would otherwise pair
-        every context with every definition."""
+        every context with every definition. The (context, role) pairs are read first and the
+        role ids written into the count, so both planners read assignments through the role
+        index, never every context's assignments."""
         context = self.db.table("context")
         c, sc = context.alias("c"), context.alias("sc")
         ra = self.db.table("role_assignments")
@@ -269,11 +271,17 @@ class Roles:
             c.c.path.like(sc.c.path.concat("/%")),
         )
         system = self._system
+        pairs = self.db.fetch_all(
+            sa.select(rc.c.contextid, rc.c.roleid).distinct(),
+            f"roles: the roles allowing it and where ({purpose})",
+        )
+        at_system = sorted({int(p["roleid"]) for p in pairs if int(p["contextid"]) == system})
+        below = sorted({int(p["roleid"]) for p in pairs if int(p["contextid"]) != system})
         everywhere = (
             sa.select(ra.c.userid)
             .select_from(ra)
-            .join(rc, sa.and_(rc.c.roleid == ra.c.roleid, rc.c.contextid == system))
             .join(sc, sc.c.id == ra.c.contextid)
+            .where(ra.c.roleid.in_(at_system or [0]))
         )
         narrower = (
             sa.select(ra.c.userid)
@@ -281,6 +289,7 @@ class Roles:
             .join(c, sa.and_(c.c.id == rc.c.contextid, c.c.id != system))
             .join(sc, overlap)
             .join(ra, sa.and_(ra.c.contextid == sc.c.id, ra.c.roleid == rc.c.roleid))
+            .where(ra.c.roleid.in_(below or [0]))
         )
         if max_level is not None:
             everywhere = everywhere.where(sc.c.contextlevel <= max_level)
@@ -297,7 +306,9 @@ class Roles:
         overlapping context (site admins are not counted: they are not a role)."""
         rc, _cap, joined, allowed = self._allowed_risky(RISK_XSS)
         pairs = sa.select(rc.c.contextid, rc.c.roleid).select_from(joined).where(allowed)
-        statement = self._users_in_overlapping_contexts(pairs.distinct().subquery("rc"))
+        statement = self._users_in_overlapping_contexts(
+            pairs.distinct().subquery("rc"), "core_riskxss"
+        )
         return self._count(statement, "roles: core_riskxss trusted user count")
 
     def backup_userinfo_counts(self) -> BackupUserinfoCounts:
@@ -316,7 +327,9 @@ class Roles:
             return self._count(statement, f"roles: core_riskbackup {what}")
 
         pairs = sa.select(rc.c.contextid, rc.c.roleid).distinct().where(grants).subquery("rc")
-        users = self._users_in_overlapping_contexts(pairs, max_level=CONTEXT_COURSE)
+        users = self._users_in_overlapping_contexts(
+            pairs, "core_riskbackup", max_level=CONTEXT_COURSE
+        )
         return BackupUserinfoCounts(
             roles=distinct_roles(rc.c.contextid == self._system, "roles allowing it"),
             overrides=distinct_roles(rc.c.contextid != self._system, "overrides allowing it"),

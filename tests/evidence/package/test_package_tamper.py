@@ -7,6 +7,7 @@ duplicated and escaping members, damaged archives, and a forger who recomputes e
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import json
@@ -218,6 +219,13 @@ def test_a_missing_file_is_a_clear_problem(tmp_path: Path) -> None:
     assert problem is not None and "cannot be read" in problem.message
 
 
+@functools.cache
+def packed_sha256(data: bytes) -> str:
+    """SHA-256 of ``data`` deflated as the exporter does (the same bytes deflate alike: each
+    file is deflated once, not at every reseal of a package whose other files changed)."""
+    return sha256_hex(deflate(data))
+
+
 def reseal(
     package: Package, files: dict[str, bytes], document: dict[str, Any], where: Path
 ) -> PackageProblem | None:
@@ -225,8 +233,9 @@ def reseal(
     verify the rebuilt package."""
     for entry in document["files"]:
         data = files[entry["path"]]
-        packed = deflate(data) if entry["packed_sha256"] != entry["sha256"] else data
-        entry.update(sha256=sha256_hex(data), size=len(data), packed_sha256=sha256_hex(packed))
+        compressed = entry["packed_sha256"] != entry["sha256"]
+        packed = packed_sha256(data) if compressed else sha256_hex(data)
+        entry.update(sha256=sha256_hex(data), size=len(data), packed_sha256=packed)
     files["manifest.json"] = manifest_bytes(document)
     manifest_sha = sha256_hex(files["manifest.json"])
     entries = [FileEntry.model_validate(entry) for entry in document["files"]]

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from moodle_soc.evidence.store.canonical import sha256_hex
 from moodle_soc.evidence.store.store import EvidenceStore, StoreError
 from moodle_soc.models.records import RecordKind, SiteRef, StoredRecord
-from moodle_soc.models.run import AuditRun, Finding
-from moodle_soc.results import Status
+from moodle_soc.models.run import AuditRun, CheckSummary, Finding, finding_from_row
+from moodle_soc.results import Severity, Status
 
 if TYPE_CHECKING:
     from moodle_soc.site.moodle import MoodleSite
@@ -139,22 +139,55 @@ class RunDiff:
 
 
 def diff_runs(before: AuditRun, after: AuditRun) -> RunDiff:
-    """New failures, fixed failures, and other changes, keyed by (check, resource)."""
-    old = {(f.check_id, f.resource): f for f in before.iter_findings()}
-    now = {(f.check_id, f.resource): f for f in after.iter_findings()}
-    new, fixed, changed = [], [], []
-    for key in sorted(set(old) | set(now)):
-        a, b = old.get(key), now.get(key)
-        change = FindingChange(key[0], key[1], a, b)
-        failed_before = a is not None and a.status is Status.FAIL
-        failed_after = b is not None and b.status is Status.FAIL
-        if failed_after and not failed_before:
-            new.append(change)
-        elif failed_before and not failed_after:
-            fixed.append(change)
-        elif a is not None and b is not None and (a.status, a.severity) != (b.status, b.severity):
-            changed.append(change)
+    """New failures, fixed failures, and other changes, keyed by (check, resource). Compared
+    check by check, from the population rows: only one check's rows of each run are held at
+    a time, and only the changes become findings."""
+    old_checks = {check.id: check for check in before.checks}
+    new_checks = {check.id: check for check in after.checks}
+    new: list[FindingChange] = []
+    fixed: list[FindingChange] = []
+    changed: list[FindingChange] = []
+    for check_id in sorted(old_checks.keys() | new_checks.keys()):
+        was, now = old_checks.get(check_id), new_checks.get(check_id)
+        old, current = _by_resource(before, was), _by_resource(after, now)
+        for resource in sorted(old.keys() | current.keys()):
+            a, b = old.get(resource), current.get(resource)
+            failed_before = a is not None and a[0] is Status.FAIL
+            failed_after = b is not None and b[0] is Status.FAIL
+            if failed_after and not failed_before:
+                found = new
+            elif failed_before and not failed_after:
+                found = fixed
+            elif a is not None and b is not None and a[:2] != b[:2]:
+                found = changed
+            else:
+                continue
+            found.append(
+                FindingChange(
+                    check_id,
+                    resource,
+                    finding_from_row(a[2], was) if a is not None and was is not None else None,
+                    finding_from_row(b[2], now) if b is not None and now is not None else None,
+                )
+            )
     return RunDiff(new=new, fixed=fixed, changed=changed)
+
+
+def _by_resource(
+    run: AuditRun, check: CheckSummary | None
+) -> dict[str, tuple[Status, Severity, dict[str, Any]]]:
+    """A check's rows by resource, with each row's status and severity (its own or the
+    check's)."""
+    if check is None:
+        return {}
+    return {
+        str(row["resource"]): (
+            Status(row["status"]),
+            Severity(row.get("severity", check.severity)),
+            row,
+        )
+        for row in run.check_rows(check)
+    }
 
 
 def site_ref_for_site(site: MoodleSite) -> SiteRef:
