@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime
+from typing import NoReturn
 
 import pytest
+import sqlalchemy as sa
 
 from moodle_soc.api.logs import log_review, review_period
 from moodle_soc.logreview.build import build_log_review
 from moodle_soc.logreview.detect import BurstDetector, SprayingDetector
 from moodle_soc.policy import Policy
+from moodle_soc.site.db import QueryFailedError
 from moodle_soc.site.log_review import LogReviewQueries
 from moodle_soc.site.moodle import MoodleSite
 from moodle_soc.synthetic.builder import SiteBuilder
@@ -178,3 +181,32 @@ def test_the_pushed_down_review_equals_reading_every_failure(
     assert "logs: failed logins, administrative and role events in the period" in [
         q["purpose"] for q in streamed.queries
     ]
+
+
+@pytest.mark.parametrize("detail", [True, False])
+def test_a_failed_pushed_down_statement_falls_back_to_the_stream(
+    builder: SiteBuilder, make_site, monkeypatch: pytest.MonkeyPatch, detail: bool
+) -> None:
+    """One statement over a very large log may reach the statement timeout: the failed logins
+    are then read one by one, and the review says so."""
+    for n in range(8):
+        builder.log(E + "user_login_failed", timecreated=D20 + n * 60, ip="192.0.2.7",
+                    other={"username": f"guess{n}", "reason": 4 if n == 7 else 1})  # fmt: skip
+    expected = build_log_review(make_site(builder), *PERIOD, Policy(), detail=detail)
+
+    def timed_out(*_args: object) -> NoReturn:
+        raise QueryFailedError(
+            "logs: failed logins of the period, grouped and their bursts",
+            sa.exc.DBAPIError("SELECT", {}, Exception("canceling statement due to timeout")),
+            None,
+        )
+
+    monkeypatch.setattr(LogReviewQueries, "failure_analysis", timed_out)
+    review = build_log_review(make_site(builder), *PERIOD, Policy(), detail=detail)
+
+    assert review.authentication == expected.authentication
+    assert review.authentication.bursts and (review.authentication.lockouts or not detail)
+    assert review.notes[0] == (
+        "Query 'logs: failed logins of the period, grouped and their bursts' failed: canceling"
+        " statement due to timeout. The failed logins were read one by one instead."
+    )

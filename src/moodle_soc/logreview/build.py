@@ -30,6 +30,7 @@ from moodle_soc.models.logs import (
     StoreOff,
 )
 from moodle_soc.site import log_review as q
+from moodle_soc.site.db import QueryFailedError
 from moodle_soc.site.populations import Window
 from moodle_soc.site.role_history import role_change
 
@@ -91,24 +92,31 @@ def build_log_review(
             state = kept or StreamState(*_threshold_values(policy))
             if cursor is not None:
                 cursor.stream = state
-        if state is not None and ids is not None:
+        pushed = ids is not None and cursor is None and queries.pushes_down_failures
+        if pushed:
+            assert ids is not None
+            # A scan's checks (no state): the patterns from the same statement; reasons and
+            # lockouts, counted on the way, are left out as the stream would leave them.
+            scratch = state if state is not None else StreamState(*_threshold_values(policy))
+            try:
+                found = _pushed_down(queries, window, ids, days, policy, scratch)
+            except QueryFailedError as error:  # a statement timeout on a very large log
+                notes.append(f"{error} The failed logins were read one by one instead.")
+                pushed, found = False, None
+                state = StreamState(*_threshold_values(policy)) if detail else None
+            else:
+                if state is None:
+                    for event in scratch.admin:
+                        admin[event.eventname].append(event)
+        if not pushed and state is not None and ids is not None:
             # One stream reads failed logins, administrative and role events together; the
             # last two are few and kept, the failures are consumed as they come. A re-run
             # reads only the rows after the cursor: the state holds what the others gave.
             after = cursor.resumed_from if cursor is not None else None
             read = ids if after is None else (after + 1, ids[1])
-            if cursor is None and queries.pushes_down_failures:
-                found = _pushed_down(queries, window, ids, days, policy, state)
-            elif read[0] <= read[1]:
+            if read[0] <= read[1]:
                 failures = _split(queries.detail_rows(window, read), state)
-        elif ids is not None and queries.pushes_down_failures:
-            # A scan's checks: the patterns from the same statement; reasons and lockouts,
-            # counted on the way, are left out as the stream would leave them.
-            scratch = StreamState(*_threshold_values(policy))
-            found = _pushed_down(queries, window, ids, days, policy, scratch)
-            for event in scratch.admin:
-                admin[event.eventname].append(event)
-        elif ids is not None:
+        elif not pushed and ids is not None:
             for event in queries.admin_events(window, ids):
                 admin[event.eventname].append(event)
         auth = _authentication(
