@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from moodle_soc.models.run import AuditRun, Finding
 from moodle_soc.reports.population_table import COLUMNS, write_csv, write_xlsx
 from moodle_soc.results import Status
@@ -64,3 +66,24 @@ def test_the_workbook_has_every_finding_as_text(
     assert tuple(rows[0]) == COLUMNS and len(rows) == 48
     assert rows[1][4] == "user:0" and rows[-2][4] == "#N/A" and rows[-1][4] == "=1+1"
     assert cells[-2][4].data_type == cells[-1][4].data_type == "s"  # never an error or formula
+
+
+def test_a_workbook_that_cannot_be_written_fails_before_any_row_is_read(
+    make_run: RunFactory,
+    make_finding: FindingFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The workbook used to be built row by row and only then saved: a missing directory
+    # failed after every row was written, and openpyxl's abandoned row writer printed an
+    # "Exception ignored ... I/O operation on closed file" traceback under the error.
+    from moodle_soc.reports import population_table
+
+    def never(run: AuditRun) -> list[list[str]]:
+        raise AssertionError("rows read before the file was opened")
+
+    monkeypatch.setattr(population_table, "rows", never)
+    run = make_run([make_finding("accounts.dormant_disabled", Status.FAIL)])
+
+    with pytest.raises(FileNotFoundError):
+        write_xlsx(run, tmp_path / "missing" / "findings.xlsx")

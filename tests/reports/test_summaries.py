@@ -77,7 +77,7 @@ def test_a_run_without_its_populations_still_reports_in_full(builder, make_site)
     render_terminal(run, Console(file=out, width=200, no_color=True))
     text = out.getvalue()
     assert "Title of identity.privileged_accounts_use_mfa (45 resources)" in text
-    assert "… and 25 more resources: the full population (--format csv, xlsx or json)" in text
+    assert "… and 25 more resources: the full population (--format csv or xlsx) lists" in text
     assert "Could not run (30)" in text and "… and 10 more resources" in text
     html = render_html(run)
     assert "and 35 more failed findings" in html and "(45 in all)" in html

@@ -13,7 +13,7 @@ import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from moodle_soc.models.run import AuditRun, Finding
 from moodle_soc.safety import is_formula_like, neutralize_formula
@@ -53,7 +53,14 @@ def write_csv(run: AuditRun, out: TextIO) -> int:
 
 
 def write_xlsx(run: AuditRun, path: Path) -> int:
-    """Write every finding to an Excel workbook at ``path``; the row count."""
+    """Write every finding to an Excel workbook at ``path``; the row count. The file is opened
+    first: a path that cannot be written fails before any row is read, not after every row
+    has been written out (which also left openpyxl's row writer to complain on stderr)."""
+    with path.open("wb") as handle:
+        return _write_xlsx(run, handle)
+
+
+def _write_xlsx(run: AuditRun, handle: BinaryIO) -> int:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
@@ -87,5 +94,5 @@ def write_xlsx(run: AuditRun, path: Path) -> int:
     if sheet is None:
         sheet = book.create_sheet("Findings")
         sheet.append(list(COLUMNS))
-    book.save(path)
+    book.save(handle)
     return count

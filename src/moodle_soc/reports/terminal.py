@@ -363,10 +363,12 @@ def _count_rest(console: Console, listed: Listed) -> None:
 
 
 def _more(count: int) -> Text:
-    """The line that stands for the resources not listed: how many, and where they all are."""
+    """The line that stands for the resources not listed: how many, and where they all are.
+    CSV or XLSX, as the HTML report says: this report is also ``evidence show``'s, whose
+    ``--format json`` is the stored run record, without its findings."""
     noun = "resource" if count == 1 else "resources"
     return Text(
-        f"… and {count} more {noun}: the full population (--format csv, xlsx or json) lists"
-        " every finding",
+        f"… and {count} more {noun}: the full population (--format csv or xlsx) lists every"
+        " finding",
         style="dim italic",
     )
