@@ -43,13 +43,14 @@ class Replay:
     last_seen: dict[str, int]  # dirty key -> its latest attempt so far
     clean_from: dict[str, int] = field(default_factory=dict)  # key -> kept incidents from then
     last_id: dict[str, int] = field(default_factory=dict)  # key -> its latest replayed id
+    label: str = "IP"  # what the keys are, for ``OutOfOrder``
 
     def feed(self, failure: FailedLogin, username: str) -> None:
         key = self.key(failure)
         if key is None or key not in self.last_seen:
             return
         if failure.id < self.last_id.get(key, 0):
-            raise OutOfOrder(key)
+            raise OutOfOrder(f"{self.label} {key}")
         self.last_id[key] = failure.id
         if failure.time - self.last_seen[key] >= self.kept.window:  # a fresh start: clean
             self.clean_from[key] = failure.time
@@ -142,6 +143,7 @@ def move_detectors(
     before = failures(max(kept[0], start - longest), start, None)
     reps = replays(detectors, before, start)
     by_account, by_ip = reps[0], reps[1:]
+    by_account.label = "account id"
     low, width = start, longest
     while low < kept[1] and any(r.last_seen for r in reps):
         # Slices double: most keys are clean within a window or two, one that keeps failing

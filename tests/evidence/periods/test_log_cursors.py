@@ -474,3 +474,33 @@ def test_failed_logins_added_with_older_dates_make_a_full_run(
         " which had counted failed logins up to 2026-11-25."
     ]
     assert _same(again.review) == _same(full)
+
+
+def test_a_replayed_key_out_of_id_order_makes_a_full_run(
+    builder: SiteBuilder, sqlite_store: EvidenceStore, tmp_path: Path
+) -> None:
+    """The replay of a rolled period reads a key's failures by time (a day, then two, ...); a
+    full run reads them by id. When they disagree for a replayed key (its failure of the 22nd
+    written before its failure of the 21st), the rolled re-run reads the whole period instead,
+    and says so."""
+    path = tmp_path / "site.sqlite"
+    d21 = D20 + 86400
+    builder.log(FAILED, timecreated=d21 - 600, ip="203.0.113.9",
+                other={"username": "bot", "reason": 1})  # fmt: skip
+    for when in (d21 + 86400 + 43200, d21 + 43200):
+        builder.log(FAILED, timecreated=when, ip="203.0.113.9",
+                    other={"username": "bot", "reason": 1})  # fmt: skip
+    builder.sqlite_file(path).dispose()
+    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
+    rolled = (date(2026, 11, 21), date(2026, 11, 27))
+    with open_site(spec, audit_time=AUDIT) as site:
+        incremental_log_review(site, *PERIOD, store=sqlite_store)
+        again = incremental_log_review(site, *rolled, store=sqlite_store)
+        full = log_review(site, *rolled)
+
+    assert again.resumed_from is None
+    assert again.notes[0] == (
+        "The whole period was read: the failed logins of IP 203.0.113.9 before the cursor are"
+        " not in the same order by time as by id, so they cannot be replayed from the new start."
+    )
+    assert _same(again.review) == _same(full)
