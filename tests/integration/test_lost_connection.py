@@ -43,6 +43,7 @@ def test_a_connection_lost_mid_scan_ends_it_with_exit_3_and_stores_nothing(
     location = str(tmp_path / "evidence.sqlite")
     with site_copy.open_site() as site, open_store(location, create=True) as store:
         session = _session_id(site.db.connection)
+        shown = site.db.display_url
 
         def progress(done: int, total: int, check_id: str) -> None:
             if done == after:
@@ -53,5 +54,8 @@ def test_a_connection_lost_mid_scan_ends_it_with_exit_3_and_stores_nothing(
         assert store.records() == []
     message = caught.value.message
     assert caught.value.exit_code == ExitCode.CANNOT_CONNECT
-    assert "the connection was lost during the scan" in message
-    assert "nothing was stored" in message and "\n" not in message
+    # One statement of what happened, said once (no "Cannot connect", no "lost … lost").
+    assert message.startswith(f"The connection to {shown} was lost (")
+    assert message.endswith(", so what was being read is incomplete and nothing was stored.")
+    assert message.count("lost") == 1 and "Cannot connect" not in message
+    assert "\n" not in message

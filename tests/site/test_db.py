@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from moodle_soc.errors import ExitCode
 from moodle_soc.site.db import Database, QueryFailedError
 from moodle_soc.site.session import make_engine
 
@@ -165,3 +166,65 @@ def test_the_column_listing_is_information_schemas(pg: str, user: str) -> None:
     else:
         assert listed == {"config": ("id", "name", "value"), "names": ("name",),
                           "user": ("username",)}  # fmt: skip
+
+
+def _maria_url(database: str | None = None) -> sa.URL:
+    port = int(os.environ.get("MOODLE_SOC_MARIADB_PORT", "3306"))
+    return sa.URL.create(
+        "mariadb+pymysql", username="root", host=HOST, port=port, database=database
+    )
+
+
+@pytest.fixture(scope="module")
+def maria() -> Iterator[str]:
+    """A temporary MariaDB database with a three-row InnoDB mdl_config; dropped after."""
+    name = f"msoc_db_{secrets.token_hex(4)}"
+    server = sa.create_engine(
+        _maria_url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+    )
+    try:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    except sa.exc.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"MariaDB on {HOST} is needed: {exc.orig}")
+        pytest.skip(f"no MariaDB on {HOST}")
+    try:
+        with server.connect() as connection:
+            connection.exec_driver_sql(
+                f"CREATE TABLE {name}.mdl_config (id INT AUTO_INCREMENT PRIMARY KEY,"
+                " name TEXT, value TEXT) ENGINE=InnoDB"
+            )
+            connection.exec_driver_sql(
+                f"INSERT INTO {name}.mdl_config (name, value)"
+                " VALUES ('a', '1'), ('b', '2'), ('c', '3')"
+            )
+        yield name
+    finally:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        server.dispose()
+
+
+def test_a_failed_query_leaves_the_snapshot_on_mariadb(maria: str) -> None:
+    """InnoDB undoes a failed statement alone; rolling back to a savepoint taken before the
+    scan's first read would drop its read view, and later checks would judge a newer site."""
+    db = Database(engine=make_engine(_maria_url(maria)), prefix="mdl_", display_url="maria")
+    other = sa.create_engine(
+        _maria_url(maria), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+    )
+    sent = _statements(db.engine)
+    try:
+        count = sa.text("SELECT count(*) FROM mdl_config")
+        assert db.scalar(count, "test: rows") == 3
+        with other.connect() as connection:  # committed after the scan's snapshot was taken
+            connection.exec_driver_sql("INSERT INTO mdl_config (name, value) VALUES ('d', '4')")
+        with pytest.raises(QueryFailedError, match="test: fails") as caught:
+            db.scalar(sa.text("SELECT * FROM mdl_no_such_table"), "test: fails")
+        # Where a failed query ends a command (``logs``), the site could not be read: exit 3.
+        assert caught.value.exit_code == ExitCode.CANNOT_CONNECT
+        assert db.scalar(count, "test: rows again") == 3
+    finally:
+        db.close()
+        other.dispose()
+    assert not [s for s in sent if "SAVEPOINT" in s]
