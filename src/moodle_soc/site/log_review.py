@@ -571,22 +571,15 @@ class LogReviewQueries:
         in ``window``, in id order: one keyset-paged stream, so the period's range is read
         once for all three (Moodle has no index on ``eventname``)."""
         log = self._log()
-        names = ("id", "timecreated", "eventname", "userid", "relateduserid", "realuserid",
-                 "contextlevel", "contextinstanceid", "objectid", "ip", "other")  # fmt: skip
         wanted = DETAIL_EVENTS | ROLE_DEFINITION_EVENTS | {LOGIN_FAILED}
-        statement = sa.select(*(log.c[n] for n in names)).where(
+        statement = sa.select(*(log.c[n] for n in _DETAIL_COLUMNS)).where(
             log.c.eventname.in_(sorted(wanted)),
             window.holds(log.c.timecreated),
             log.c.id.between(*ids),
         )
         purpose = "logs: failed logins, administrative and role events in the period"
         for row in self.db.stream(statement, log.c.id, purpose, self.chunk_size):
-            if row["eventname"] == LOGIN_FAILED:
-                yield _failed_login(row)
-            elif row["eventname"] in ROLE_DEFINITION_EVENTS:
-                yield RoleEventRow(dict(row))
-            else:
-                yield _admin_event(row)
+            yield _detail_row(row)
 
     def rows_in_ranges(
         self,
@@ -599,8 +592,6 @@ class LogReviewQueries:
         in id order: each id range (merged, ascending) streamed in keyset pages, so only the
         ranges the period's groups located are read, not the whole period."""
         log = self._log()
-        names = ("id", "timecreated", "eventname", "userid", "relateduserid", "realuserid",
-                 "contextlevel", "contextinstanceid", "objectid", "ip", "other")  # fmt: skip
         values, ips, userids = failures
         chosen = [log.c.other.in_(sorted(v for v in values if v is not None))]
         if None in values:
@@ -615,16 +606,11 @@ class LogReviewQueries:
         )
         purpose = "logs: administrative and role events, and the failed logins still read"
         for low, high in merged(ranges):
-            statement = sa.select(*(log.c[n] for n in names)).where(
+            statement = sa.select(*(log.c[n] for n in _DETAIL_COLUMNS)).where(
                 wanted, window.holds(log.c.timecreated), log.c.id.between(low, high)
             )
             for row in self.db.stream(statement, log.c.id, purpose, self.chunk_size):
-                if row["eventname"] == LOGIN_FAILED:
-                    yield _failed_login(row)
-                elif row["eventname"] in ROLE_DEFINITION_EVENTS:
-                    yield RoleEventRow(dict(row))
-                else:
-                    yield _admin_event(row)
+                yield _detail_row(row)
 
     def admin_events(self, window: Window, ids: tuple[int, int]) -> Iterator[AdminEvent]:
         """Administrative events in ``window`` (``DETAIL_EVENTS``), streamed by id within the
@@ -837,3 +823,17 @@ def _analysis(rows: Iterable[Any]) -> FailureAnalysis:
     for by, keys in found.disordered.items():
         found.bursts[by] = [b for b in found.bursts[by] if b.key not in keys]
     return found
+
+
+#: The columns the detail stream reads of a log row.
+_DETAIL_COLUMNS = ("id", "timecreated", "eventname", "userid", "relateduserid", "realuserid",
+                   "contextlevel", "contextinstanceid", "objectid", "ip", "other")  # fmt: skip
+
+
+def _detail_row(row: Any) -> FailedLogin | AdminEvent | RoleEventRow:
+    """One row of the detail stream as what the review makes of it."""
+    if row["eventname"] == LOGIN_FAILED:
+        return _failed_login(row)
+    if row["eventname"] in ROLE_DEFINITION_EVENTS:
+        return RoleEventRow(dict(row))
+    return _admin_event(row)
