@@ -14,11 +14,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from moodle_soc.api.evidence import export_package
-from moodle_soc.api.logs import incremental_log_review, log_review
+from moodle_soc.api.logs import IncrementalReview, incremental_log_review, log_review
 from moodle_soc.evidence.periods.timeline import period_report
 from moodle_soc.evidence.store.kinds import describe
 from moodle_soc.evidence.store.store import EvidenceStore
 from moodle_soc.evidence.store.verify import verify_store
+from moodle_soc.models.logs import LogReview
 from moodle_soc.models.period import DateRange
 from moodle_soc.models.records import RecordKind
 from moodle_soc.site.connect import open_site, spec_from_url
@@ -202,21 +203,35 @@ def _put_back(path: Path, rows: list[dict[str, object]]) -> None:
     engine.dispose()
 
 
+def _cursor_then_rerun(
+    builder: SiteBuilder,
+    path: Path,
+    split: int,
+    store: EvidenceStore,
+    kept: tuple[date, date] = PERIOD,
+    period: tuple[date, date] = PERIOD,
+) -> tuple[IncrementalReview, IncrementalReview, LogReview, list[dict[str, object]]]:
+    """The site's log as it was up to id ``split``: a cursor kept for ``kept``; then the rest
+    of the log written, and ``period`` reviewed again from the cursor and in full. Returns the
+    first run, the re-run, the full review and the rows written after the cursor."""
+    builder.sqlite_file(path).dispose()
+    later = _held_back(path, split)
+    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
+    with open_site(spec, audit_time=AUDIT) as site:
+        first = incremental_log_review(site, *kept, store=store)
+    _put_back(path, later)
+    with open_site(spec, audit_time=AUDIT) as site:
+        again = incremental_log_review(site, *period, store=store)
+        full = log_review(site, *period)
+    return first, again, full, later
+
+
 def test_patterns_lockouts_events_and_gaps_spanning_the_cursor_equal_a_full_run(
     builder: SiteBuilder, sqlite_store: EvidenceStore, tmp_path: Path
 ) -> None:
     path = tmp_path / "site.sqlite"
     split = _split_log(builder)
-    builder.sqlite_file(path).dispose()
-    later = _held_back(path, split)
-    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
-    with open_site(spec, audit_time=AUDIT) as site:
-        first = incremental_log_review(site, *PERIOD, store=sqlite_store)
-    _put_back(path, later)
-
-    with open_site(spec, audit_time=AUDIT) as site:
-        again = incremental_log_review(site, *PERIOD, store=sqlite_store)
-        full = log_review(site, *PERIOD)
+    first, again, full, later = _cursor_then_rerun(builder, path, split, sqlite_store)
 
     assert (first.resumed_from, again.resumed_from) == (None, split)
     assert _same(again.review) == _same(full)
@@ -295,17 +310,10 @@ def test_a_cursor_moves_to_a_rolled_period_and_equals_its_full_run(
 ) -> None:
     path = tmp_path / "site.sqlite"
     split = _rolling_log(builder)
-    builder.sqlite_file(path).dispose()
-    later = _held_back(path, split)
-    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
     rolled = (date(2026, 11, 21), date(2026, 11, 27))
-    with open_site(spec, audit_time=AUDIT) as site:
-        first = incremental_log_review(site, *PERIOD, store=sqlite_store)
-    _put_back(path, later)
-
-    with open_site(spec, audit_time=AUDIT) as site:
-        again = incremental_log_review(site, *rolled, store=sqlite_store)
-        full = log_review(site, *rolled)
+    first, again, full, later = _cursor_then_rerun(
+        builder, path, split, sqlite_store, period=rolled
+    )
 
     old = first.review.authentication
     assert [(b.by, b.key, b.failures) for b in old.bursts] == [
@@ -377,20 +385,13 @@ def test_a_key_failing_through_the_whole_kept_run_is_replayed_and_goes_on_after_
         row = builder.log(FAILED, timecreated=time, ip="203.0.113.9",
                           other={"username": f"bot{n % 3}", "reason": 1})  # fmt: skip
         split = row if time < D20 + 2 * 86400 + 40000 else split
-    builder.sqlite_file(path).dispose()
-    later = _held_back(path, split)
-    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
     kept, rolled = (
         (date(2026, 11, 20), date(2026, 11, 22)),
         (date(2026, 11, 21), date(2026, 11, 22)),
     )
-    with open_site(spec, audit_time=AUDIT) as site:
-        incremental_log_review(site, *kept, store=sqlite_store)
-    _put_back(path, later)
-
-    with open_site(spec, audit_time=AUDIT) as site:
-        again = incremental_log_review(site, *rolled, store=sqlite_store)
-        full = log_review(site, *rolled)
+    _first, again, full, later = _cursor_then_rerun(
+        builder, path, split, sqlite_store, kept=kept, period=rolled
+    )
 
     assert again.resumed_from == split and again.rows_read == len(later) > 0
     assert _same(again.review) == _same(full)
@@ -419,17 +420,10 @@ def test_rows_out_of_time_order_give_a_rolled_review_equal_to_a_full_run(
         row = builder.log(FAILED, timecreated=time, ip="203.0.113.9",
                           other={"username": f"bot{n % 3}", "reason": 1})  # fmt: skip
         split = row if time < D20 + 5 * 86400 else split
-    builder.sqlite_file(path).dispose()
-    later = _held_back(path, split)
-    spec = spec_from_url(f"sqlite:///{path}", "mdl_", "")
     rolled = (date(2026, 11, 21), date(2026, 11, 27))
-    with open_site(spec, audit_time=AUDIT) as site:
-        first = incremental_log_review(site, *PERIOD, store=sqlite_store)
-    _put_back(path, later)
-
-    with open_site(spec, audit_time=AUDIT) as site:
-        again = incremental_log_review(site, *rolled, store=sqlite_store)
-        full = log_review(site, *rolled)
+    first, again, full, later = _cursor_then_rerun(
+        builder, path, split, sqlite_store, period=rolled
+    )
 
     assert again.resumed_from == split and again.rows_read == len(later)
     assert (
