@@ -4,49 +4,24 @@ reached as postgres, and SQLite)."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from tests.site.conftest import admin_engine, maria_url, pg_url, temporary_database
 
 from moodle_soc.errors import ExitCode
 from moodle_soc.site.db import Database, QueryFailedError
 from moodle_soc.site.session import make_engine
 
-HOST, PORT = "127.0.0.1", int(os.environ.get("MOODLE_SOC_PG_PORT", "5432"))
-
-
-def _url(database: str, user: str = "postgres") -> sa.URL:
-    return sa.URL.create(
-        "postgresql+psycopg", username=user, host=HOST, port=PORT, database=database
-    )
-
-
-def _admin(database: str = "postgres") -> sa.Engine:
-    return sa.create_engine(
-        _url(database), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool,
-        connect_args={"connect_timeout": 5},
-    )  # fmt: skip
-
 
 @pytest.fixture(scope="module")
 def pg() -> Iterator[str]:
     """A temporary database with a three-row mdl_config; dropped after."""
-    name = f"msoc_db_{secrets.token_hex(4)}"
-    server = _admin()
-    try:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    except sa.exc.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL on {HOST}:{PORT} is needed: {exc.orig}")
-        pytest.skip(f"no PostgreSQL on {HOST}:{PORT}")
-    try:
-        with _admin(name).connect() as connection:
+    with temporary_database("postgresql", "msoc_db") as name:
+        with admin_engine(pg_url(name)).connect() as connection:
             connection.exec_driver_sql("CREATE TABLE mdl_config (id SERIAL, name TEXT, value TEXT)")
             connection.exec_driver_sql(
                 "INSERT INTO mdl_config (name, value) VALUES ('a', '1'), ('b', '2'), ('c', '3')"
@@ -63,11 +38,6 @@ def pg() -> Iterator[str]:
             connection.exec_driver_sql(f"GRANT SELECT ON mdl_config, mdl_names TO {name}")
             connection.exec_driver_sql(f"GRANT SELECT (username) ON mdl_user TO {name}")
         yield name
-    finally:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            connection.exec_driver_sql(f"DROP ROLE IF EXISTS {name}")
-        server.dispose()
 
 
 def _statements(engine: sa.Engine) -> list[str]:
@@ -82,11 +52,13 @@ def _statements(engine: sa.Engine) -> list[str]:
 
 
 def test_a_failed_query_leaves_the_snapshot_for_the_next_one(pg: str) -> None:
-    db = Database(engine=make_engine(_url(pg)), prefix="mdl_", display_url="pg")
+    db = Database(engine=make_engine(pg_url(pg)), prefix="mdl_", display_url="pg")
     try:
         count = sa.text("SELECT count(*) FROM mdl_config")
         assert db.scalar(count, "test: rows") == 3
-        with _admin(pg).connect() as other:  # committed after the scan's snapshot was taken
+        with admin_engine(
+            pg_url(pg)
+        ).connect() as other:  # committed after the scan's snapshot was taken
             other.exec_driver_sql("INSERT INTO mdl_config (name, value) VALUES ('d', '4')")
         with pytest.raises(QueryFailedError, match=r"^Query 'test: fails' failed: division by"):
             db.scalar(sa.text("SELECT 1 / (count(*) - 3) FROM mdl_config"), "test: fails")
@@ -101,7 +73,7 @@ def test_a_failed_query_leaves_the_snapshot_for_the_next_one(pg: str) -> None:
 
 
 def test_each_query_is_one_round_trip(pg: str) -> None:
-    db = Database(engine=make_engine(_url(pg)), prefix="mdl_", display_url="pg")
+    db = Database(engine=make_engine(pg_url(pg)), prefix="mdl_", display_url="pg")
     sent = _statements(db.engine)
     try:
         for n in range(5):
@@ -119,7 +91,7 @@ def test_each_query_is_one_round_trip(pg: str) -> None:
 def test_the_recorded_sql_is_the_statement_that_ran(pg: str, backend: str, tmp_path: Path) -> None:
     """IN-lists written out and the values by name, as a ``render_postcompile`` compile of
     the statement gives them (the way they were recorded when each query was compiled twice)."""
-    url = _url(pg)
+    url = pg_url(pg)
     if backend == "sqlite":
         url = sa.make_url(f"sqlite:///{tmp_path / 'site.sqlite'}")
         with sa.create_engine(url).begin() as connection:
@@ -147,7 +119,7 @@ def test_the_recorded_sql_is_the_statement_that_ran(pg: str, backend: str, tmp_p
 def test_the_column_listing_is_information_schemas(pg: str, user: str) -> None:
     """The catalogue query lists what ``information_schema.columns`` lists (for the owner
     everything, for a reader only the columns it holds a privilege on), in the same order."""
-    url = _url(pg, user="postgres" if user == "owner" else pg)
+    url = pg_url(pg, user="postgres" if user == "owner" else pg)
     db = Database(engine=make_engine(url), prefix="mdl_", display_url="pg")
     try:
         listed = db.columns
@@ -168,51 +140,26 @@ def test_the_column_listing_is_information_schemas(pg: str, user: str) -> None:
                           "user": ("username",)}  # fmt: skip
 
 
-def _maria_url(database: str | None = None) -> sa.URL:
-    port = int(os.environ.get("MOODLE_SOC_MARIADB_PORT", "3306"))
-    return sa.URL.create(
-        "mariadb+pymysql", username="root", host=HOST, port=port, database=database
-    )
-
-
 @pytest.fixture(scope="module")
 def maria() -> Iterator[str]:
     """A temporary MariaDB database with a three-row InnoDB mdl_config; dropped after."""
-    name = f"msoc_db_{secrets.token_hex(4)}"
-    server = sa.create_engine(
-        _maria_url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
-    )
-    try:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    except sa.exc.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"MariaDB on {HOST} is needed: {exc.orig}")
-        pytest.skip(f"no MariaDB on {HOST}")
-    try:
-        with server.connect() as connection:
+    with temporary_database("mariadb", "msoc_db") as name:
+        with admin_engine(maria_url(name)).connect() as connection:
             connection.exec_driver_sql(
-                f"CREATE TABLE {name}.mdl_config (id INT AUTO_INCREMENT PRIMARY KEY,"
+                "CREATE TABLE mdl_config (id INT AUTO_INCREMENT PRIMARY KEY,"
                 " name TEXT, value TEXT) ENGINE=InnoDB"
             )
             connection.exec_driver_sql(
-                f"INSERT INTO {name}.mdl_config (name, value)"
-                " VALUES ('a', '1'), ('b', '2'), ('c', '3')"
+                "INSERT INTO mdl_config (name, value) VALUES ('a', '1'), ('b', '2'), ('c', '3')"
             )
         yield name
-    finally:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        server.dispose()
 
 
 def test_a_failed_query_leaves_the_snapshot_on_mariadb(maria: str) -> None:
     """InnoDB undoes a failed statement alone; rolling back to a savepoint taken before the
     scan's first read would drop its read view, and later checks would judge a newer site."""
-    db = Database(engine=make_engine(_maria_url(maria)), prefix="mdl_", display_url="maria")
-    other = sa.create_engine(
-        _maria_url(maria), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
-    )
+    db = Database(engine=make_engine(maria_url(maria)), prefix="mdl_", display_url="maria")
+    other = admin_engine(maria_url(maria))
     sent = _statements(db.engine)
     try:
         count = sa.text("SELECT count(*) FROM mdl_config")
