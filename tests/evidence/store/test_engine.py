@@ -3,10 +3,12 @@ version ships, a store from a newer version is refused, and a store closes once 
 
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -117,3 +119,33 @@ def test_a_malformed_url_is_a_clean_error_without_the_password(location: str) ->
         open_store(location)
     assert "S3cret-Pw-9981" not in caught.value.message
     assert "auditor:***@" in caught.value.message
+
+
+def _open_new_store(path: str, start: Any, errors: Any) -> None:
+    start.wait()
+    try:
+        with open_store(path, create=True) as store:
+            store.records()
+    except Exception as exc:  # reported to the parent, which asserts there are none
+        errors.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_opening_a_new_store_together_all_open_it(tmp_path: Path) -> None:
+    """A fleet's first sites open the same new store at once; SQLite refused the second
+    process's switch to WAL ("database is locked") at once, in 36 of 60 such pairs."""
+    context = multiprocessing.get_context("fork")
+    errors = context.Queue()
+    for attempt in range(12):
+        path = str(tmp_path / f"e{attempt}.sqlite")
+        start = context.Barrier(3)
+        openers = [
+            context.Process(target=_open_new_store, args=(path, start, errors)) for _ in range(3)
+        ]
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join(timeout=120)
+        assert [opener.exitcode for opener in openers] == [0, 0, 0]
+        with open_store(path) as store:
+            assert store.records() == []
+    assert errors.empty(), errors.get()

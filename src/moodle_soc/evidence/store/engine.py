@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,7 +89,7 @@ def engine_for(location: str) -> Engine:
         # WAL keeps readers working during a write; full sync makes a commit survive a crash.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -100,6 +102,27 @@ def engine_for(location: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+#: How long an opening waits for another process's switch of a new store to WAL (the same
+#: as the busy timeout any other statement waits).
+WAL_SWITCH_SECONDS = 60.0
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """Put the store in WAL mode. The switch of a new file takes an exclusive lock, and SQLite
+    answers "database is locked" at once rather than wait for it: two processes opening a new
+    store together (a fleet's first sites) failed one of them. Once switched, the file stays
+    in WAL mode and the pragma takes no lock, so only first openings ever retry."""
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def writing(engine: Engine) -> Engine:
